@@ -1,0 +1,295 @@
+//! Fonts: parsed once per batch, shared read-only by every rendering thread.
+//!
+//! A [`FontSet`] holds the font files and named *slots* (`mincho`, `gothic`,
+//! `gothic-bold`, …). Each slot is a fallback chain: a character is taken from
+//! the first font of the chain that has a glyph for it. A character that no
+//! font of the chain has is reported by [`FontSet::resolve`] returning `None`,
+//! and the layout stage turns that into a reject — never into tofu.
+
+use crate::page::FontId;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One parsed font file with the metrics layout needs.
+#[derive(Debug)]
+pub struct Font {
+    /// PostScript name (used, with a subset tag, as the PDF BaseFont).
+    pub postscript_name: String,
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// The raw font file (TrueType / OpenType).
+    pub data: Arc<Vec<u8>>,
+    /// Font units per em.
+    pub units_per_em: u16,
+    /// Typographic ascender in font units.
+    pub ascender: i16,
+    /// Typographic descender in font units (negative).
+    pub descender: i16,
+    /// Cap height in font units (estimated from the ascender when absent).
+    pub cap_height: i16,
+    /// Italic angle (0 for upright fonts).
+    pub italic_angle: f32,
+    /// Font bounding box in font units: x_min, y_min, x_max, y_max.
+    pub bbox: [i16; 4],
+    cmap: HashMap<u32, u16>,
+    advances: Vec<u16>,
+}
+
+/// Why fonts could not be loaded.
+#[derive(Debug)]
+pub struct FontError {
+    /// The font file (or slot) concerned.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for FontError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "フォントを読み込めません (cannot load font) {}: {}",
+            self.path.display(),
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for FontError {}
+
+impl Font {
+    /// Parses a font file.
+    pub fn load(path: &Path) -> Result<Font, FontError> {
+        let data = std::fs::read(path).map_err(|e| FontError {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        Font::from_bytes(path, data)
+    }
+
+    /// Parses font bytes; `path` is only used for messages.
+    pub fn from_bytes(path: &Path, data: Vec<u8>) -> Result<Font, FontError> {
+        let err = |m: String| FontError {
+            path: path.to_owned(),
+            message: m,
+        };
+        let face = ttf_parser::Face::parse(&data, 0).map_err(|e| err(e.to_string()))?;
+        let mut cmap = HashMap::new();
+        if let Some(table) = face.tables().cmap {
+            for sub in table.subtables {
+                if !sub.is_unicode() {
+                    continue;
+                }
+                sub.codepoints(|cp| {
+                    if let Some(g) = sub.glyph_index(cp) {
+                        cmap.entry(cp).or_insert(g.0);
+                    }
+                });
+            }
+        }
+        if cmap.is_empty() {
+            return Err(err("no Unicode cmap".into()));
+        }
+        let n = face.number_of_glyphs();
+        let advances = (0..n)
+            .map(|g| face.glyph_hor_advance(ttf_parser::GlyphId(g)).unwrap_or(0))
+            .collect();
+        let postscript_name = face
+            .names()
+            .into_iter()
+            .find(|n| n.name_id == ttf_parser::name_id::POST_SCRIPT_NAME && n.is_unicode())
+            .and_then(|n| n.to_string())
+            .unwrap_or_else(|| {
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "Font".into())
+            });
+        let postscript_name: String = postscript_name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let bb = face.global_bounding_box();
+        let ascender = face.ascender();
+        Ok(Font {
+            postscript_name,
+            path: path.to_owned(),
+            units_per_em: face.units_per_em(),
+            ascender,
+            descender: face.descender(),
+            cap_height: face.capital_height().unwrap_or((ascender as f32 * 0.8) as i16),
+            italic_angle: face.italic_angle(),
+            bbox: [bb.x_min, bb.y_min, bb.x_max, bb.y_max],
+            cmap,
+            advances,
+            data: Arc::new(data),
+        })
+    }
+
+    /// The glyph for a character, if the font has one.
+    pub fn glyph(&self, ch: char) -> Option<u16> {
+        self.cmap.get(&(ch as u32)).copied().filter(|g| *g != 0)
+    }
+
+    /// The glyph for a character followed by a variation selector, using the
+    /// font's format-14 cmap. `None` when the font has no such sequence (the
+    /// caller then falls back to the base character and warns).
+    pub fn variation_glyph(&self, ch: char, selector: char) -> Option<u16> {
+        let face = ttf_parser::Face::parse(&self.data, 0).ok()?;
+        let cmap = face.tables().cmap?;
+        for sub in cmap.subtables {
+            if let ttf_parser::cmap::Format::UnicodeVariationSequences(t) = sub.format {
+                return match t.glyph_index(ch as u32, selector as u32)? {
+                    ttf_parser::cmap::GlyphVariationResult::Found(g) => Some(g.0),
+                    ttf_parser::cmap::GlyphVariationResult::UseDefault => self.glyph(ch),
+                };
+            }
+        }
+        None
+    }
+
+    /// Horizontal advance of a glyph as a fraction of the em (multiply by the size).
+    pub fn advance(&self, gid: u16) -> f32 {
+        let units = self.advances.get(gid as usize).copied().unwrap_or(0);
+        units as f32 / self.units_per_em as f32
+    }
+
+    /// Raw horizontal advance of a glyph in font units.
+    pub fn advance_units(&self, gid: u16) -> u16 {
+        self.advances.get(gid as usize).copied().unwrap_or(0)
+    }
+
+    /// Ascender as a fraction of the em.
+    pub fn ascent(&self) -> f32 {
+        self.ascender as f32 / self.units_per_em as f32
+    }
+
+    /// Descender as a (negative) fraction of the em.
+    pub fn descent(&self) -> f32 {
+        self.descender as f32 / self.units_per_em as f32
+    }
+}
+
+/// All fonts of a batch and their named fallback chains.
+#[derive(Debug, Default)]
+pub struct FontSet {
+    fonts: Vec<Font>,
+    slots: BTreeMap<String, Vec<FontId>>,
+}
+
+/// The slots bound to the bundled fonts when the job names none.
+pub const DEFAULT_SLOTS: &[(&str, &str)] = &[
+    ("mincho", "BIZUDMincho-Regular.ttf"),
+    ("gothic", "BIZUDGothic-Regular.ttf"),
+    ("gothic-bold", "BIZUDGothic-Bold.ttf"),
+];
+
+impl FontSet {
+    /// Loads every font named by `slots` (slot name → fallback chain of files);
+    /// a file used by several slots is parsed once.
+    pub fn load(slots: &BTreeMap<String, Vec<PathBuf>>) -> Result<FontSet, FontError> {
+        let mut set = FontSet::default();
+        let mut by_path: HashMap<PathBuf, FontId> = HashMap::new();
+        for (slot, chain) in slots {
+            if chain.is_empty() {
+                return Err(FontError {
+                    path: PathBuf::from(slot),
+                    message: "slot has no font".into(),
+                });
+            }
+            let mut ids = Vec::with_capacity(chain.len());
+            for path in chain {
+                let id = match by_path.get(path) {
+                    Some(id) => *id,
+                    None => {
+                        let id = FontId(set.fonts.len());
+                        set.fonts.push(Font::load(path)?);
+                        by_path.insert(path.clone(), id);
+                        id
+                    }
+                };
+                ids.push(id);
+            }
+            set.slots.insert(slot.clone(), ids);
+        }
+        Ok(set)
+    }
+
+    /// The default slot table for a fonts directory (see [`DEFAULT_SLOTS`]).
+    pub fn default_slots(dir: &Path) -> BTreeMap<String, Vec<PathBuf>> {
+        DEFAULT_SLOTS
+            .iter()
+            .map(|(slot, file)| (slot.to_string(), vec![dir.join(file)]))
+            .collect()
+    }
+
+    /// The fallback chain of a slot.
+    pub fn chain(&self, slot: &str) -> Option<&[FontId]> {
+        self.slots.get(slot).map(|v| v.as_slice())
+    }
+
+    /// Names of all slots.
+    pub fn slot_names(&self) -> impl Iterator<Item = &str> {
+        self.slots.keys().map(|s| s.as_str())
+    }
+
+    /// A font by id.
+    pub fn font(&self, id: FontId) -> &Font {
+        &self.fonts[id.0]
+    }
+
+    /// Number of fonts loaded.
+    pub fn len(&self) -> usize {
+        self.fonts.len()
+    }
+
+    /// Whether no font is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.fonts.is_empty()
+    }
+
+    /// The first font of `chain` that has `ch`, with its glyph id.
+    pub fn resolve(&self, chain: &[FontId], ch: char) -> Option<(FontId, u16)> {
+        chain
+            .iter()
+            .find_map(|id| self.font(*id).glyph(ch).map(|g| (*id, g)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundled() -> FontSet {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
+        FontSet::load(&FontSet::default_slots(&dir)).unwrap()
+    }
+
+    #[test]
+    fn bundled_fonts_cover_common_japanese() {
+        let set = bundled();
+        let chain = set.chain("mincho").unwrap();
+        for ch in "在職証明書山田太郎髙橋﨑令和年月日、。「」ー①㈱".chars() {
+            assert!(set.resolve(chain, ch).is_some(), "missing {ch}");
+        }
+        let (id, g) = set.resolve(chain, '証').unwrap();
+        // Full-width ideographs advance one em in BIZ UD Mincho.
+        assert!((set.font(id).advance(g) - 1.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn missing_character_is_reported_not_substituted() {
+        let set = bundled();
+        let chain = set.chain("mincho").unwrap();
+        // A private-use code point (外字) is in no standard font.
+        assert_eq!(set.resolve(chain, '\u{E000}'), None);
+    }
+
+    #[test]
+    fn unreadable_font_names_the_path() {
+        let mut slots = BTreeMap::new();
+        slots.insert("mincho".to_string(), vec![PathBuf::from("/nonexistent/x.ttf")]);
+        let err = FontSet::load(&slots).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/x.ttf"));
+    }
+}

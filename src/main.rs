@@ -1,0 +1,2 @@
+//! The `chohyo` command line.
+fn main() {}
