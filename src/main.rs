@@ -1,2 +1,4 @@
-//! The `chohyo` command line.
-fn main() {}
+//! The `chohyo` executable: see [`chohyo::cli`].
+fn main() {
+    std::process::exit(chohyo::cli::main());
+}
