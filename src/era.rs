@@ -352,9 +352,10 @@ fn parse_kanji_number(run: &[char]) -> Option<u32> {
 /// Quotes the input for an error reason: control characters escaped and
 /// anything past [`MAX_SHOWN_CHARS`] characters cut off with `…`.
 fn shown(input: &str) -> String {
+    let too_long = input.chars().nth(MAX_SHOWN_CHARS).is_some();
     let mut out = String::new();
     for (i, c) in input.chars().enumerate() {
-        if i + 1 >= MAX_SHOWN_CHARS && input.chars().count() > MAX_SHOWN_CHARS {
+        if too_long && i + 1 >= MAX_SHOWN_CHARS {
             out.push('…');
             break;
         }
@@ -563,9 +564,17 @@ fn read_form(toks: &[Tok]) -> Option<Written> {
             None,
             Tok::Num {
                 value,
-                ascii_digits: 0 | 4,
+                ascii_digits: 4,
             },
         ) => value,
+        // Kanji Western years must still have four digits' worth (二〇二五, 千九百八十九).
+        (
+            None,
+            Tok::Num {
+                value,
+                ascii_digits: 0,
+            },
+        ) if value >= 1000 => value,
         _ => return None,
     };
     let small = |t: Tok| match t {
@@ -819,6 +828,8 @@ mod tests {
             ("昭和六十四年一月七日", Ok("1989-01-07")),
             ("令和十二年十月十一日", Ok("2030-10-11")),
             ("二〇二五年四月一日", Ok("2025-04-01")),
+            ("千九百八十九年一月七日", Ok("1989-01-07")),
+            ("二五年四月一日", Err(E_DATE_FORMAT)),
             // Full-width.
             ("２０２５／４／１", Ok("2025-04-01")),
             ("２０２５－０４－０１", Ok("2025-04-01")),
