@@ -185,7 +185,7 @@ pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked,
                 Err(e)
             }
         })
-        .map_err(|e| BatchError::Input(e.to_string()))?;
+        .map_err(|e| BatchError::Input(format!("{}: {}", e.file.display(), e.message)))?;
     let sheet = if job.input.header_row.is_none() {
         check::locate_header(sheet, &job.fields)
     } else {
@@ -307,9 +307,8 @@ pub fn sanitize_file_name(name: &str) -> String {
             }
         })
         .collect();
-    while s.starts_with('.') {
-        s.replace_range(0..1, "_");
-    }
+    let dots = s.len() - s.trim_start_matches('.').len();
+    s.replace_range(0..dots, &"_".repeat(dots));
     if s.is_empty() {
         s.push('_');
     }

@@ -1,0 +1,244 @@
+//! End-to-end: the bundled 在職証明書 sample through the real `chohyo` binary,
+//! with the outputs checked by independent tools (qpdf, poppler's pdffonts and
+//! pdftotext) as well as in Rust.
+
+use calamine::{open_workbook_auto, Data, Reader};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn job() -> PathBuf {
+    root().join("samples/zaishoku/job.toml")
+}
+
+/// Runs `chohyo run` into a fresh output folder; returns (exit code, run dir, stderr).
+fn run(out: &Path, extra: &[&str]) -> (i32, PathBuf, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+        .arg("run")
+        .arg(job())
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("run chohyo");
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    (
+        o.status.code().unwrap_or(-1),
+        out.join("zaishoku").join("2025-04-01"),
+        stderr,
+    )
+}
+
+fn tool(cmd: &str, args: &[&str], file: &Path) -> (bool, String) {
+    let o = Command::new(cmd)
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} must be installed (see .ci/run): {e}"));
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+fn pdftotext(file: &Path) -> String {
+    let o = Command::new("pdftotext")
+        .arg(file)
+        .arg("-")
+        .output()
+        .expect("pdftotext must be installed");
+    assert!(o.status.success());
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Sample rows read straight from the xlsx with calamine: request id → (name, row).
+fn sample_names() -> BTreeMap<String, String> {
+    let mut wb = open_workbook_auto(root().join("samples/zaishoku/requests.xlsx")).unwrap();
+    let range = wb.worksheet_range("申請一覧").unwrap();
+    let rows: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    let header = rows
+        .iter()
+        .position(|r| r.iter().any(|c| c.to_string() == "申請番号"))
+        .unwrap();
+    let col = |name: &str| rows[header].iter().position(|c| c.to_string() == name).unwrap();
+    let (id, name) = (col("申請番号"), col("氏名"));
+    rows[header + 1..]
+        .iter()
+        .map(|r| (r[id].to_string(), r[name].to_string()))
+        .collect()
+}
+
+fn docs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn sample_batch_renders_47_checked_certificates() {
+    let tmp = tempdir();
+    let (code, dir, stderr) = run(tmp.path(), &[]);
+    // 1 = finished with rejects.
+    assert_eq!(code, 1, "{stderr}");
+    let pdfs = docs(&dir);
+    assert_eq!(pdfs.len(), 47, "{stderr}");
+    assert!(pdfs.iter().all(|p| p.extension().unwrap() == "pdf"));
+
+    // Rejects: exactly the 3 bad rows, each with a Japanese reason.
+    let rejects = std::fs::read(dir.join("rejects.csv")).unwrap();
+    assert!(rejects.starts_with(b"\xEF\xBB\xBF"), "rejects.csv has a BOM for Excel");
+    let mut rdr = csv::Reader::from_reader(&rejects[3..]);
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let codes: Vec<&str> = rows.iter().map(|r| &r[5]).collect();
+    assert_eq!(codes, ["E_REQUIRED", "E_DATE_INVALID", "E_POSTAL_FORMAT"], "{rows:?}");
+    let columns: Vec<&str> = rows.iter().map(|r| &r[3]).collect();
+    assert_eq!(columns, ["氏名", "生年月日", "郵便番号"]);
+    for r in &rows {
+        assert_eq!(&r[0], "requests.xlsx");
+        assert_eq!(&r[1], "申請一覧");
+        assert!(r[2].parse::<u32>().unwrap() > 2);
+        assert!(r[6].chars().any(|c| ('\u{3040}'..='\u{30FF}').contains(&c)), "Japanese reason: {}", &r[6]);
+    }
+
+    // Manifests agree with the files.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let entries = manifest["documents"].as_array().unwrap();
+    assert_eq!(entries.len(), 47);
+    let mut csv_rdr = csv::Reader::from_path(dir.join("manifest.csv")).unwrap();
+    assert_eq!(csv_rdr.records().count(), 47);
+    let names = sample_names();
+    for e in entries {
+        let file = dir.join("docs").join(e["file"].as_str().unwrap());
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(e["bytes"].as_u64().unwrap(), bytes.len() as u64);
+        assert_eq!(e["sha256"].as_str().unwrap(), format!("{:x}", Sha256::digest(&bytes)));
+        assert_eq!(e["pages"], 1);
+        assert!(e["source_row"].as_u64().unwrap() >= 3);
+        // The name of that row and the era-form issue date are in the text.
+        let text = pdftotext(&file);
+        let id = e["record_id"].as_str().unwrap();
+        let name = &names[id];
+        let squeezed: String = text.split_whitespace().collect();
+        let name_squeezed: String = name.split_whitespace().collect();
+        assert!(squeezed.contains(&name_squeezed), "{name} not in {file:?}");
+        assert!(text.contains("令和7年4月1日"), "issue date in {file:?}");
+        assert!(text.contains("在") && text.contains("職証明書") || squeezed.contains("在職証明書"));
+        assert!(squeezed.contains("上記の者は、令和7年4月1日現在、当区に在職していることを証明します。"));
+    }
+}
+
+#[test]
+fn every_pdf_passes_qpdf_and_embeds_subset_fonts() {
+    let tmp = tempdir();
+    let (_, dir, stderr) = run(tmp.path(), &[]);
+    let pdfs = docs(&dir);
+    assert_eq!(pdfs.len(), 47, "{stderr}");
+    for pdf in &pdfs {
+        let (ok, out) = tool("qpdf", &["--check"], pdf);
+        assert!(ok, "qpdf --check {pdf:?}: {out}");
+        let (ok, fonts) = tool("pdffonts", &[], pdf);
+        assert!(ok);
+        let font_lines: Vec<&str> = fonts.lines().skip(2).collect();
+        assert!(!font_lines.is_empty());
+        for line in font_lines {
+            // name: ABCDEF+BIZUDMincho-Regular ... CID TrueType Identity-H yes yes yes
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            assert!(cols[0].len() > 7 && cols[0].as_bytes()[6] == b'+', "subset tag: {line}");
+            assert!(line.contains("CID TrueType"), "{line}");
+            assert!(cols.ends_with(&["yes", "yes", "yes"]) || cols[cols.len() - 5..cols.len() - 2] == ["yes", "yes", "yes"], "emb/sub/uni: {line}");
+        }
+        assert!(fonts.contains("BIZUDMincho"), "{fonts}");
+    }
+}
+
+#[test]
+fn output_is_byte_identical_across_runs_and_thread_counts() {
+    let (a, b) = (tempdir(), tempdir());
+    let (_, da, _) = run(a.path(), &["--threads", "1"]);
+    let (_, db, _) = run(b.path(), &["--threads", "4"]);
+    let (pa, pb) = (docs(&da), docs(&db));
+    assert_eq!(pa.len(), 47);
+    assert_eq!(pa.len(), pb.len());
+    for (x, y) in pa.iter().zip(&pb) {
+        assert_eq!(x.file_name(), y.file_name());
+        assert!(std::fs::read(x).unwrap() == std::fs::read(y).unwrap(), "{x:?} differs");
+    }
+    for f in ["manifest.json", "manifest.csv", "rejects.csv"] {
+        assert_eq!(std::fs::read(da.join(f)).unwrap(), std::fs::read(db.join(f)).unwrap(), "{f}");
+    }
+}
+
+#[test]
+fn cp932_csv_gives_the_same_pdfs_as_xlsx() {
+    let (a, b) = (tempdir(), tempdir());
+    let (_, dx, _) = run(a.path(), &[]);
+    let csv = root().join("samples/zaishoku/requests_cp932.csv");
+    let (code, dc, stderr) = run(b.path(), &["--input", csv.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let (px, pc) = (docs(&dx), docs(&dc));
+    assert_eq!(px.len(), 47);
+    assert_eq!(pc.len(), 47, "{stderr}");
+    for (x, c) in px.iter().zip(&pc) {
+        assert_eq!(x.file_name(), c.file_name());
+        assert!(std::fs::read(x).unwrap() == std::fs::read(c).unwrap(), "{x:?} differs between xlsx and csv");
+    }
+    let rejects = std::fs::read_to_string(dc.join("rejects.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 4, "{rejects}");
+    assert!(rejects.contains("requests_cp932.csv"));
+}
+
+#[test]
+fn check_subcommand_reports_rejects_and_renders_nothing() {
+    let tmp = tempdir();
+    let rejects = tmp.path().join("r.csv");
+    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+        .args(["check"])
+        .arg(job())
+        .arg("--rejects")
+        .arg(&rejects)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("50") && stdout.contains("47") && stdout.contains('3'), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&rejects).unwrap().lines().count(), 4);
+}
+
+#[test]
+fn strict_mode_renders_nothing_when_rows_are_rejected() {
+    let tmp = tempdir();
+    let (code, dir, _) = run(tmp.path(), &["--strict"]);
+    assert_eq!(code, 1);
+    assert!(!dir.exists());
+}
+
+#[test]
+fn job_errors_exit_2_naming_the_key() {
+    let tmp = tempdir();
+    let bad = tmp.path().join("job.toml");
+    let text = std::fs::read_to_string(job())
+        .unwrap()
+        .replace("required = true\nunique = true", "requried = true");
+    std::fs::write(&bad, text).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+        .arg("run")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("requried"));
+}
