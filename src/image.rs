@@ -162,12 +162,6 @@ impl ImageSet {
         Ok(set)
     }
 
-    /// Loads every image of a folder, in file-name order.
-    pub fn load_dir(dir: &Path) -> Result<ImageSet, ImageError> {
-        let _ = dir;
-        todo!()
-    }
-
     /// Looks an image up by the name used in markup.
     pub fn find(&self, name: &str) -> Option<ImageId> {
         self.images.iter().position(|i| i.name == name).map(ImageId)
