@@ -137,7 +137,9 @@ impl Assets {
             FontSet::default_slots(&dir)
         } else {
             let mut slots = FontSet::default_slots(
-                &fonts_dir.map(Path::to_owned).unwrap_or_else(default_fonts_dir),
+                &fonts_dir
+                    .map(Path::to_owned)
+                    .unwrap_or_else(default_fonts_dir),
             );
             slots.extend(job.fonts.clone());
             slots
@@ -176,31 +178,15 @@ pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked,
         (None, Some(i)) => Some(SheetSelector::Index(i)),
         (None, None) => None,
     };
-    // The sheet option names a workbook tab; a CSV has none.
-    let sheet = source::read_sheet(path, selector.as_ref(), job.input.header_row.unwrap_or(1))
-        .or_else(|e| {
-            if selector.is_some() && is_text_file(path) {
-                source::read_sheet(path, None, job.input.header_row.unwrap_or(1))
-            } else {
-                Err(e)
-            }
-        })
-        .map_err(|e| BatchError::Input(format!("{}: {}", e.file.display(), e.message)))?;
-    let sheet = if job.input.header_row.is_none() {
-        check::locate_header(sheet, &job.fields)
-    } else {
-        sheet
+    let header = match job.input.header_row {
+        Some(n) => source::HeaderRow::At(n),
+        None => source::HeaderRow::Find(job.fields.iter().map(|f| f.column.clone()).collect()),
     };
-    check::check_sheet(&sheet, job).map_err(|e| {
-        BatchError::Input(format!("{}: {}", path.display(), e.message))
-    })
-}
-
-fn is_text_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()),
-        Some(ref e) if e == "csv" || e == "tsv" || e == "txt"
-    )
+    // A sheet option names a workbook tab; delimited text has none and ignores it.
+    let sheet = source::read_sheet_with(path, selector.as_ref(), &header)
+        .map_err(|e| BatchError::Input(e.to_string()))?;
+    check::check_sheet(&sheet, job)
+        .map_err(|e| BatchError::Input(format!("{}: {}", path.display(), e.message)))
 }
 
 /// The template context of one record.
@@ -321,7 +307,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BatchError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp",
-        path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default()
+        path.file_name()
+            .map(|f| f.to_string_lossy())
+            .unwrap_or_default()
     ));
     let mut f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
     f.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
@@ -340,6 +328,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     s
 }
 
+/// One record's outcome: its manifest entry and warnings, or a reject.
+type DocOutcome = Result<(ManifestEntry, Vec<String>), Reject>;
+
 /// Runs a whole batch.
 pub fn run(job: &Job, opts: &RunOptions) -> Result<Outcome, BatchError> {
     let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
@@ -357,7 +348,10 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Outcome, BatchError> {
             "バッチIDは英数字・-・_ だけで書きます (batch id must be ASCII letters, digits, - or _): {batch_id}"
         )));
     }
-    let out_root = opts.out_dir.clone().unwrap_or_else(|| job.output.dir.clone());
+    let out_root = opts
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| job.output.dir.clone());
     let run_dir = out_root.join(&job.job.name).join(&batch_id);
     let docs_dir = run_dir.join("docs");
     std::fs::create_dir_all(&docs_dir).map_err(|e| io_err(&docs_dir, e))?;
@@ -396,47 +390,46 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Outcome, BatchError> {
         .num_threads(opts.threads.unwrap_or(0))
         .build()
         .map_err(|e| BatchError::Render(e.to_string()))?;
-    let sheet_name = String::new();
-    let results: Vec<Result<Result<(ManifestEntry, Vec<String>), Reject>, BatchError>> =
-        pool.install(|| {
-            planned
-                .par_iter()
-                .map(|(i, number, name)| {
-                    let record = &checked.records[*i];
-                    match render_record(job, &assets, record, *number) {
-                        Ok((bytes, pages, warnings)) => {
-                            let path = docs_dir.join(name);
-                            write_atomic(&path, &bytes)?;
-                            Ok(Ok((
-                                ManifestEntry {
-                                    file: name.clone(),
-                                    sha256: sha256_hex(&bytes),
-                                    bytes: bytes.len() as u64,
-                                    pages,
-                                    record_id: record.id.clone(),
-                                    number: *number,
-                                    kind: job.job.title.clone(),
-                                    source_file: source_file.clone(),
-                                    source_sheet: sheet_name.clone(),
-                                    source_row: record.row,
-                                },
-                                warnings,
-                            )))
-                        }
-                        Err(RenderFailure::Data(e)) => Ok(Err(Reject {
-                            file: source_file.clone(),
-                            sheet: sheet_name.clone(),
-                            row: record.row,
-                            column: String::new(),
-                            value: String::new(),
-                            code: e.code().into(),
-                            reason: e.to_string(),
-                        })),
-                        Err(RenderFailure::Template(m)) => Err(BatchError::Render(m)),
+    let sheet_name = checked.sheet.clone();
+    let results: Vec<Result<DocOutcome, BatchError>> = pool.install(|| {
+        planned
+            .par_iter()
+            .map(|(i, number, name)| {
+                let record = &checked.records[*i];
+                match render_record(job, &assets, record, *number) {
+                    Ok((bytes, pages, warnings)) => {
+                        let path = docs_dir.join(name);
+                        write_atomic(&path, &bytes)?;
+                        Ok(Ok((
+                            ManifestEntry {
+                                file: name.clone(),
+                                sha256: sha256_hex(&bytes),
+                                bytes: bytes.len() as u64,
+                                pages,
+                                record_id: record.id.clone(),
+                                number: *number,
+                                kind: job.job.title.clone(),
+                                source_file: source_file.clone(),
+                                source_sheet: sheet_name.clone(),
+                                source_row: record.row,
+                            },
+                            warnings,
+                        )))
                     }
-                })
-                .collect()
-        });
+                    Err(RenderFailure::Data(e)) => Ok(Err(Reject {
+                        file: source_file.clone(),
+                        sheet: sheet_name.clone(),
+                        row: record.row,
+                        column: String::new(),
+                        value: String::new(),
+                        code: e.code().into(),
+                        reason: e.to_string(),
+                    })),
+                    Err(RenderFailure::Template(m)) => Err(BatchError::Render(m)),
+                }
+            })
+            .collect()
+    });
     let mut documents = Vec::new();
     let mut rejects = checked.rejects;
     let mut warnings = Vec::new();
@@ -451,7 +444,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Outcome, BatchError> {
             Err(reject) => rejects.push(reject),
         }
     }
-    rejects.sort_by(|a, b| a.row.cmp(&b.row));
+    rejects.sort_by_key(|r| r.row);
 
     write_rejects_csv(&run_dir.join("rejects.csv"), &rejects)?;
     write_manifests(&run_dir, job, &batch_id, &documents)?;
@@ -482,7 +475,8 @@ pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), BatchErr
             .terminator(csv::Terminator::CRLF)
             .from_writer(&mut buf);
         let header = ["ファイル", "シート", "行", "列", "値", "コード", "理由"];
-        w.write_record(header).map_err(|e| BatchError::Io(e.to_string()))?;
+        w.write_record(header)
+            .map_err(|e| BatchError::Io(e.to_string()))?;
         for r in rejects {
             w.write_record([
                 neutralize_formula(&r.file),
@@ -513,8 +507,16 @@ pub fn write_manifests(
             .terminator(csv::Terminator::CRLF)
             .from_writer(&mut buf);
         w.write_record([
-            "file", "sha256", "bytes", "pages", "record_id", "number", "kind", "source_file",
-            "source_sheet", "source_row",
+            "file",
+            "sha256",
+            "bytes",
+            "pages",
+            "record_id",
+            "number",
+            "kind",
+            "source_file",
+            "source_sheet",
+            "source_row",
         ])
         .map_err(|e| BatchError::Io(e.to_string()))?;
         for d in docs {
@@ -568,7 +570,10 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised() {
-        assert_eq!(neutralize_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(
+            neutralize_formula("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
         assert_eq!(neutralize_formula("山田"), "山田");
     }
 }

@@ -66,6 +66,8 @@ pub struct Checked {
     pub rejects: Vec<Reject>,
     /// Rows read (excluding blank rows).
     pub rows_read: usize,
+    /// The sheet the rows came from ("" for CSV).
+    pub sheet: String,
 }
 
 /// Where each field's column is in the sheet.
@@ -115,33 +117,6 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Finds the header row when the job does not give one: the first of the
-/// sheet's first rows containing every mapped column. Returns the sheet
-/// re-cut at that row (rows above it dropped).
-pub fn locate_header(sheet: Sheet, fields: &[FieldSpec]) -> Sheet {
-    let wanted: Vec<String> = fields.iter().map(|f| normalize_header(&f.column)).collect();
-    let has_all = |cells: &[String]| {
-        let norm: Vec<String> = cells.iter().map(|c| normalize_header(c)).collect();
-        wanted.iter().all(|w| norm.contains(w))
-    };
-    if has_all(&sheet.headers) {
-        return sheet;
-    }
-    for (i, row) in sheet.rows.iter().take(20).enumerate() {
-        let texts: Vec<String> = row.cells.iter().map(cell_text).collect();
-        if has_all(&texts) {
-            let mut rows = sheet.rows;
-            let rest = rows.split_off(i + 1);
-            return Sheet {
-                headers: texts,
-                rows: rest,
-                ..sheet
-            };
-        }
-    }
-    sheet
-}
-
 /// A cell as text, the way a person reads it in the sheet.
 pub fn cell_text(c: &Cell) -> String {
     match c {
@@ -173,7 +148,10 @@ pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut out = Checked::default();
+    let mut out = Checked {
+        sheet: sheet.sheet.clone(),
+        ..Checked::default()
+    };
     // Values seen per unique field, with the first row that had them.
     let mut seen: Vec<HashMap<String, u32>> = vec![HashMap::new(); job.fields.len()];
     for row in &sheet.rows {
@@ -283,9 +261,10 @@ fn check_cell(
         }
         FieldType::Kana => {
             let t: String = text.trim().nfkc().collect();
-            if !t.chars().all(|c| {
-                ('\u{30A0}'..='\u{30FF}').contains(&c) || c == ' ' || c == '\u{3000}'
-            }) {
+            if !t
+                .chars()
+                .all(|c| ('\u{30A0}'..='\u{30FF}').contains(&c) || c == ' ' || c == '\u{3000}')
+            {
                 return Err((
                     "E_KANA",
                     "カタカナで入力してください (reading must be katakana)".into(),
@@ -295,7 +274,9 @@ fn check_cell(
         }
         FieldType::Date => {
             let d = match cell {
-                Cell::Date(serial) | Cell::Number(serial) => era::from_excel_serial(*serial, date1904),
+                Cell::Date(serial) | Cell::Number(serial) => {
+                    era::from_excel_serial(*serial, date1904)
+                }
                 Cell::IsoDate(s) => era::parse_date(s.get(..10).unwrap_or(s)),
                 _ => era::parse_date(&text),
             }
@@ -303,10 +284,8 @@ fn check_cell(
             serde_json::Value::String(d.format("%Y-%m-%d").to_string())
         }
         FieldType::Number => {
-            let n = parse_number(&text).ok_or((
-                "E_NUMBER",
-                "数値ではありません (not a number)".to_string(),
-            ))?;
+            let n = parse_number(&text)
+                .ok_or(("E_NUMBER", "数値ではありません (not a number)".to_string()))?;
             serde_json::Number::from_f64(n)
                 .map(serde_json::Value::Number)
                 .ok_or(("E_NUMBER", "数値ではありません (not a number)".to_string()))?
@@ -341,10 +320,17 @@ pub fn normalize_postal(s: &str) -> Option<String> {
 pub fn parse_number(s: &str) -> Option<f64> {
     let t: String = s.nfkc().collect();
     let t = t.trim();
-    let t = t.strip_prefix('¥').or_else(|| t.strip_prefix('\\')).unwrap_or(t);
+    let t = t
+        .strip_prefix('¥')
+        .or_else(|| t.strip_prefix('\\'))
+        .unwrap_or(t);
     let t = t.strip_suffix('円').unwrap_or(t).trim();
     let cleaned: String = t.chars().filter(|c| *c != ',').collect();
-    if cleaned.is_empty() || !cleaned.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+    if cleaned.is_empty()
+        || !cleaned
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+    {
         return None;
     }
     cleaned.parse::<f64>().ok().filter(|n| n.is_finite())
@@ -409,7 +395,13 @@ type = "postal"
                     number: i as u32 + 2,
                     cells: cells
                         .into_iter()
-                        .map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text(c.into()) })
+                        .map(|c| {
+                            if c.is_empty() {
+                                Cell::Empty
+                            } else {
+                                Cell::Text(c.into())
+                            }
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -432,7 +424,12 @@ type = "postal"
         // Every problem of row 3 is reported, and the duplicate id of row 4.
         assert_eq!(
             codes,
-            vec![(3, "E_REQUIRED"), (3, "E_DATE_INVALID"), (3, "E_POSTAL_FORMAT"), (4, "E_DUPLICATE")]
+            vec![
+                (3, "E_REQUIRED"),
+                (3, "E_DATE_INVALID"),
+                (3, "E_POSTAL_FORMAT"),
+                (4, "E_DUPLICATE")
+            ]
         );
         assert_eq!(c.rejects[0].column, "氏名");
         assert_eq!(c.rejects[0].file, "in.csv");
@@ -448,21 +445,11 @@ type = "postal"
     }
 
     #[test]
-    fn header_row_is_found_below_a_title() {
-        let mut s = sheet(vec![
-            vec!["申請番号", "氏名", "生年月日", "郵便番号"],
-            vec!["R1", "山田 太郎", "1990/4/1", ""],
-        ]);
-        s.headers = vec!["在職証明書 申請一覧".into(), String::new(), String::new(), String::new()];
-        let s = locate_header(s, &job().fields);
-        let c = check_sheet(&s, &job()).unwrap();
-        assert_eq!(c.records.len(), 1);
-        assert_eq!(c.records[0].row, 3);
-    }
-
-    #[test]
     fn postal_and_numbers() {
-        assert_eq!(normalize_postal("１５３－００５１").as_deref(), Some("153-0051"));
+        assert_eq!(
+            normalize_postal("１５３－００５１").as_deref(),
+            Some("153-0051")
+        );
         assert_eq!(normalize_postal("1530051").as_deref(), Some("153-0051"));
         assert_eq!(normalize_postal("153-005"), None);
         assert_eq!(parse_number("¥1,234"), Some(1234.0));

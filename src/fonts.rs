@@ -117,7 +117,9 @@ impl Font {
             units_per_em: face.units_per_em(),
             ascender,
             descender: face.descender(),
-            cap_height: face.capital_height().unwrap_or((ascender as f32 * 0.8) as i16),
+            cap_height: face
+                .capital_height()
+                .unwrap_or((ascender as f32 * 0.8) as i16),
             italic_angle: face.italic_angle(),
             bbox: [bb.x_min, bb.y_min, bb.x_max, bb.y_max],
             cmap,
@@ -269,7 +271,8 @@ mod tests {
     fn bundled_fonts_cover_common_japanese() {
         let set = bundled();
         let chain = set.chain("mincho").unwrap();
-        for ch in "在職証明書山田太郎髙橋﨑令和年月日、。「」ー①㈱".chars() {
+        for ch in "在職証明書山田太郎髙橋﨑令和年月日、。「」ー①㈱".chars()
+        {
             assert!(set.resolve(chain, ch).is_some(), "missing {ch}");
         }
         let (id, g) = set.resolve(chain, '証').unwrap();
@@ -288,7 +291,10 @@ mod tests {
     #[test]
     fn unreadable_font_names_the_path() {
         let mut slots = BTreeMap::new();
-        slots.insert("mincho".to_string(), vec![PathBuf::from("/nonexistent/x.ttf")]);
+        slots.insert(
+            "mincho".to_string(),
+            vec![PathBuf::from("/nonexistent/x.ttf")],
+        );
         let err = FontSet::load(&slots).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/x.ttf"));
     }

@@ -119,7 +119,11 @@ pub struct Pos {
 
 impl fmt::Display for Pos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}行{}列 (line {}, column {})", self.line, self.col, self.line, self.col)
+        write!(
+            f,
+            "{}行{}列 (line {}, column {})",
+            self.line, self.col, self.line, self.col
+        )
     }
 }
 
@@ -225,8 +229,8 @@ pub struct TableCell {
     pub align: Align,
     /// Vertical alignment.
     pub valign: VAlign,
-    /// Inner padding in points.
-    pub padding: f32,
+    /// Inner padding in points: (top and bottom, left and right).
+    pub padding: (f32, f32),
     /// Background colour.
     pub fill: Option<Color>,
     /// Overflow rule.
@@ -404,16 +408,14 @@ impl<'a, 'input> Parser<'a, 'input> {
         for child in node.children() {
             if child.is_element() {
                 out.push(child);
-            } else if child.is_text() {
-                if !child.text().unwrap_or("").trim().is_empty() {
-                    return Err(self.err(
-                        child,
-                        format!(
-                            "<{}> の中に文字は書けません (text not allowed here)",
-                            node.tag_name().name()
-                        ),
-                    ));
-                }
+            } else if child.is_text() && !child.text().unwrap_or("").trim().is_empty() {
+                return Err(self.err(
+                    child,
+                    format!(
+                        "<{}> の中に文字は書けません (text not allowed here)",
+                        node.tag_name().name()
+                    ),
+                ));
             }
         }
         Ok(out)
@@ -431,7 +433,16 @@ impl<'a, 'input> Parser<'a, 'input> {
         }
         self.check_attrs(
             node,
-            &["size", "orientation", "width", "height", "font", "font-size", "color", "letter-spacing"],
+            &[
+                "size",
+                "orientation",
+                "width",
+                "height",
+                "font",
+                "font-size",
+                "color",
+                "letter-spacing",
+            ],
         )?;
         let (w, h) = self.page_size(node, None)?;
         let mut ctx = Ctx {
@@ -459,7 +470,11 @@ impl<'a, 'input> Parser<'a, 'input> {
         Ok(Form { pages })
     }
 
-    fn page_size(&self, node: Node, inherit: Option<(f32, f32)>) -> Result<(f32, f32), MarkupError> {
+    fn page_size(
+        &self,
+        node: Node,
+        inherit: Option<(f32, f32)>,
+    ) -> Result<(f32, f32), MarkupError> {
         let (mut w, mut h) = match node.attribute("size") {
             Some(name) => {
                 let (_, w, h) = PAPER_SIZES
@@ -487,16 +502,9 @@ impl<'a, 'input> Parser<'a, 'input> {
         }
         match node.attribute("orientation") {
             None => {}
-            Some("portrait") => {
-                if w > h {
-                    std::mem::swap(&mut w, &mut h)
-                }
-            }
-            Some("landscape") => {
-                if w < h {
-                    std::mem::swap(&mut w, &mut h)
-                }
-            }
+            Some("portrait") if w > h => std::mem::swap(&mut w, &mut h),
+            Some("landscape") if w < h => std::mem::swap(&mut w, &mut h),
+            Some("portrait") | Some("landscape") => {}
             Some(o) => {
                 return Err(self.err(
                     node,
@@ -513,7 +521,16 @@ impl<'a, 'input> Parser<'a, 'input> {
     fn page(&self, node: Node, form: &Ctx) -> Result<FormPage, MarkupError> {
         self.check_attrs(
             node,
-            &["size", "orientation", "width", "height", "font", "font-size", "color", "letter-spacing"],
+            &[
+                "size",
+                "orientation",
+                "width",
+                "height",
+                "font",
+                "font-size",
+                "color",
+                "letter-spacing",
+            ],
         )?;
         let (w, h) = self.page_size(node, Some((form.page_w, form.page_h)))?;
         let mut ctx = Ctx {
@@ -663,7 +680,16 @@ impl<'a, 'input> Parser<'a, 'input> {
 
     fn para(&self, node: Node, ctx: &Ctx) -> Result<ParaBox, MarkupError> {
         let mut allowed = vec![
-            "x", "y", "w", "h", "align", "fit", "min-font-size", "line-height", "indent", "hanging",
+            "x",
+            "y",
+            "w",
+            "h",
+            "align",
+            "fit",
+            "min-font-size",
+            "line-height",
+            "indent",
+            "hanging",
         ];
         allowed.extend_from_slice(Self::STYLE_ATTRS);
         self.check_attrs(node, &allowed)?;
@@ -694,9 +720,12 @@ impl<'a, 'input> Parser<'a, 'input> {
         allowed.extend_from_slice(Self::STYLE_ATTRS);
         self.check_attrs(node, &allowed)?;
         let style = self.style(node, ctx, &ctx.style)?;
-        let cols_attr = node
-            .attribute("columns")
-            .ok_or_else(|| self.err(node, "<table> には columns が必要です (columns required)".into()))?;
+        let cols_attr = node.attribute("columns").ok_or_else(|| {
+            self.err(
+                node,
+                "<table> には columns が必要です (columns required)".into(),
+            )
+        })?;
         let mut columns = Vec::new();
         for c in cols_attr.split_whitespace() {
             columns.push(self.length(node, "columns", c, &style, ctx.page_w)?);
@@ -767,7 +796,14 @@ impl<'a, 'input> Parser<'a, 'input> {
 
     fn cell(&self, node: Node, ctx: &Ctx, row_style: &Style) -> Result<TableCell, MarkupError> {
         let mut allowed = vec![
-            "colspan", "align", "valign", "padding", "fill", "fit", "min-font-size", "line-height",
+            "colspan",
+            "align",
+            "valign",
+            "padding",
+            "fill",
+            "fit",
+            "min-font-size",
+            "line-height",
         ];
         allowed.extend_from_slice(Self::STYLE_ATTRS);
         self.check_attrs(node, &allowed)?;
@@ -796,9 +832,23 @@ impl<'a, 'input> Parser<'a, 'input> {
             colspan,
             align: self.align(node, Align::Left)?,
             valign,
-            padding: self
-                .opt_length(node, "padding", ctx, &style, Axis::X)?
-                .unwrap_or(1.5 * PT_PER_MM),
+            padding: match node.attribute("padding") {
+                None => (1.0 * PT_PER_MM, 1.5 * PT_PER_MM),
+                Some(v) => {
+                    let parts: Vec<&str> = v.split_whitespace().collect();
+                    let one = |p: &str| self.length(node, "padding", p, &style, ctx.page_w);
+                    match parts.as_slice() {
+                        [all] => (one(all)?, one(all)?),
+                        [vertical, horizontal] => (one(vertical)?, one(horizontal)?),
+                        _ => {
+                            return Err(self.err(
+                                node,
+                                format!("padding は「上下左右」か「上下 左右」の長さです (padding takes one or two lengths, got {v})"),
+                            ))
+                        }
+                    }
+                }
+            },
             fill: node
                 .attribute("fill")
                 .map(|v| self.color(node, v))
@@ -827,7 +877,9 @@ impl<'a, 'input> Parser<'a, 'input> {
             y1: self.req_length(node, "y1", ctx, s, Axis::Y)?,
             x2: self.req_length(node, "x2", ctx, s, Axis::X)?,
             y2: self.req_length(node, "y2", ctx, s, Axis::Y)?,
-            width: self.opt_length(node, "width", ctx, s, Axis::X)?.unwrap_or(0.5),
+            width: self
+                .opt_length(node, "width", ctx, s, Axis::X)?
+                .unwrap_or(0.5),
             color: match node.attribute("color") {
                 Some(v) => self.color(node, v)?,
                 None => Color::BLACK,
@@ -837,14 +889,19 @@ impl<'a, 'input> Parser<'a, 'input> {
     }
 
     fn rect(&self, node: Node, ctx: &Ctx) -> Result<RectEl, MarkupError> {
-        self.check_attrs(node, &["x", "y", "w", "h", "stroke", "color", "fill", "radius"])?;
+        self.check_attrs(
+            node,
+            &["x", "y", "w", "h", "stroke", "color", "fill", "radius"],
+        )?;
         let s = &ctx.style;
         Ok(RectEl {
             x: self.req_length(node, "x", ctx, s, Axis::X)?,
             y: self.req_length(node, "y", ctx, s, Axis::Y)?,
             w: self.req_length(node, "w", ctx, s, Axis::X)?,
             h: self.req_length(node, "h", ctx, s, Axis::Y)?,
-            stroke: self.opt_length(node, "stroke", ctx, s, Axis::X)?.unwrap_or(0.5),
+            stroke: self
+                .opt_length(node, "stroke", ctx, s, Axis::X)?
+                .unwrap_or(0.5),
             color: match node.attribute("color") {
                 Some(v) => self.color(node, v)?,
                 None => Color::BLACK,
@@ -853,7 +910,9 @@ impl<'a, 'input> Parser<'a, 'input> {
                 .attribute("fill")
                 .map(|v| self.color(node, v))
                 .transpose()?,
-            radius: self.opt_length(node, "radius", ctx, s, Axis::X)?.unwrap_or(0.0),
+            radius: self
+                .opt_length(node, "radius", ctx, s, Axis::X)?
+                .unwrap_or(0.0),
         })
     }
 
@@ -866,7 +925,10 @@ impl<'a, 'input> Parser<'a, 'input> {
         let w = self.opt_length(node, "w", ctx, s, Axis::X)?;
         let h = self.opt_length(node, "h", ctx, s, Axis::Y)?;
         if w.is_none() && h.is_none() {
-            return Err(self.err(node, "<image> には w か h が必要です (w or h required)".into()));
+            return Err(self.err(
+                node,
+                "<image> には w か h が必要です (w or h required)".into(),
+            ));
         }
         Ok(ImageEl {
             pos: self.pos(node),
@@ -889,7 +951,9 @@ impl<'a, 'input> Parser<'a, 'input> {
             Some(v) => {
                 return Err(self.err(
                     node,
-                    format!("align は left, center, right, distribute, justify のいずれかです (got {v})"),
+                    format!(
+                    "align は left, center, right, distribute, justify のいずれかです (got {v})"
+                ),
                 ))
             }
         })
@@ -950,15 +1014,16 @@ impl<'a, 'input> Parser<'a, 'input> {
         style: &Style,
         axis: Axis,
     ) -> Result<f32, MarkupError> {
-        self.opt_length(node, name, ctx, style, axis)?.ok_or_else(|| {
-            self.err(
-                node,
-                format!(
-                    "<{}> には {name} が必要です (attribute {name} required)",
-                    node.tag_name().name()
-                ),
-            )
-        })
+        self.opt_length(node, name, ctx, style, axis)?
+            .ok_or_else(|| {
+                self.err(
+                    node,
+                    format!(
+                        "<{}> には {name} が必要です (attribute {name} required)",
+                        node.tag_name().name()
+                    ),
+                )
+            })
     }
 
     fn opt_length(
@@ -978,15 +1043,31 @@ impl<'a, 'input> Parser<'a, 'input> {
             .transpose()
     }
 
-    fn length(&self, node: Node, name: &str, v: &str, style: &Style, whole: f32) -> Result<f32, MarkupError> {
+    fn length(
+        &self,
+        node: Node,
+        name: &str,
+        v: &str,
+        style: &Style,
+        whole: f32,
+    ) -> Result<f32, MarkupError> {
         self.length_rel(node, name, v, style.size, whole)
     }
 
-    fn length_rel(&self, node: Node, name: &str, v: &str, em: f32, whole: f32) -> Result<f32, MarkupError> {
+    fn length_rel(
+        &self,
+        node: Node,
+        name: &str,
+        v: &str,
+        em: f32,
+        whole: f32,
+    ) -> Result<f32, MarkupError> {
         parse_length(v, em, whole).ok_or_else(|| {
             self.err(
                 node,
-                format!("{name}=\"{v}\" は長さではありません (bad length: use mm, cm, pt, in, em or %)"),
+                format!(
+                    "{name}=\"{v}\" は長さではありません (bad length: use mm, cm, pt, in, em or %)"
+                ),
             )
         })
     }
@@ -1194,8 +1275,9 @@ mod tests {
         let e = parse("<form>\n<page>\n  <txt x=\"1mm\"/></page></form>").unwrap_err();
         assert_eq!(e.pos, Pos { line: 3, col: 3 });
         assert!(e.message.contains("<txt>"));
-        let e = parse("<form><page><text x=\"1mm\" y=\"1mm\" colour=\"red\">a</text></page></form>")
-            .unwrap_err();
+        let e =
+            parse("<form><page><text x=\"1mm\" y=\"1mm\" colour=\"red\">a</text></page></form>")
+                .unwrap_err();
         assert!(e.message.contains("colour"), "{}", e.message);
     }
 
@@ -1210,8 +1292,10 @@ mod tests {
 
     #[test]
     fn escaped_data_stays_data() {
-        let f = parse("<form><page><text x=\"1mm\" y=\"1mm\">&lt;text&gt;{{ 7*7 }}&amp;</text></page></form>")
-            .unwrap();
+        let f = parse(
+            "<form><page><text x=\"1mm\" y=\"1mm\">&lt;text&gt;{{ 7*7 }}&amp;</text></page></form>",
+        )
+        .unwrap();
         match &f.pages[0].elements[0] {
             Element::Text(t) => assert_eq!(t.runs[0].text, "<text>{{ 7*7 }}&"),
             e => panic!("{e:?}"),
@@ -1226,7 +1310,14 @@ mod tests {
         assert_eq!(parse_length("50%", 10.0, 200.0), Some(100.0));
         assert_eq!(parse_length("10", 10.0, 0.0), None);
         assert_eq!(parse_length("mm", 10.0, 0.0), None);
-        assert_eq!(parse_color("#fff").unwrap(), Color { r: 1.0, g: 1.0, b: 1.0 });
+        assert_eq!(
+            parse_color("#fff").unwrap(),
+            Color {
+                r: 1.0,
+                g: 1.0,
+                b: 1.0
+            }
+        );
         assert!(parse_color("#12345").is_none());
     }
 

@@ -233,14 +233,22 @@ impl Job {
         }
         let mut seen = std::collections::HashSet::new();
         for f in &raw.fields {
-            if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if f.name.is_empty()
+                || !f
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 return Err(err(format!(
                     "fields.name「{}」は英数字と _ だけで書きます (field names are identifiers)",
                     f.name
                 )));
             }
             if !seen.insert(f.name.as_str()) {
-                return Err(err(format!("fields.name「{}」が重複しています (duplicate field)", f.name)));
+                return Err(err(format!(
+                    "fields.name「{}」が重複しています (duplicate field)",
+                    f.name
+                )));
             }
         }
         if !seen.contains(raw.job.record_id.as_str()) {

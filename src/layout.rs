@@ -241,13 +241,13 @@ impl Ctx<'_, '_> {
         let mut items: Vec<Item> = Vec::with_capacity(text.len() / 3 + 1);
         let mut offset = 0;
         for r in runs {
-            let chain = self
-                .fonts
-                .chain(&r.style.font)
-                .ok_or_else(|| LayoutError::UnknownFont {
-                    pos,
-                    slot: r.style.font.clone(),
-                })?;
+            let chain =
+                self.fonts
+                    .chain(&r.style.font)
+                    .ok_or_else(|| LayoutError::UnknownFont {
+                        pos,
+                        slot: r.style.font.clone(),
+                    })?;
             let size = r.style.size * scale;
             let mut chars = r.text.char_indices().peekable();
             while let Some((i, ch)) = chars.next() {
@@ -274,13 +274,19 @@ impl Ctx<'_, '_> {
                     // A selector without a base character: drop it.
                     continue;
                 }
-                let selector = chars.peek().map(|(_, c)| *c).filter(|c| is_variation_selector(*c));
+                let selector = chars
+                    .peek()
+                    .map(|(_, c)| *c)
+                    .filter(|c| is_variation_selector(*c));
                 let mut item_text = ch.to_string();
                 let resolved = match selector {
                     Some(vs) => {
                         chars.next();
                         let with_vs = chain.iter().find_map(|id| {
-                            self.fonts.font(*id).variation_glyph(ch, vs).map(|g| (*id, g))
+                            self.fonts
+                                .font(*id)
+                                .variation_glyph(ch, vs)
+                                .map(|g| (*id, g))
                         });
                         match with_vs {
                             Some(found) => {
@@ -421,7 +427,15 @@ impl Ctx<'_, '_> {
                 };
                 let baseline = top + line.ascent;
                 let w = t.w.unwrap_or(line.width);
-                self.place_line(line, t.x, w, baseline, t.align, false, t.w.filter(|_| !fits));
+                self.place_line(
+                    line,
+                    t.x,
+                    w,
+                    baseline,
+                    t.align,
+                    false,
+                    t.w.filter(|_| !fits),
+                );
                 return Ok(());
             }
             match t.fit {
@@ -535,22 +549,24 @@ impl Ctx<'_, '_> {
         if c.runs.is_empty() {
             return Ok(());
         }
-        let inner_w = (w - 2.0 * c.padding).max(1.0);
-        let inner_h = (h - 2.0 * c.padding).max(1.0);
+        let (pad_v, pad_h) = c.padding;
+        let inner_w = (w - 2.0 * pad_h).max(1.0);
+        let inner_h = (h - 2.0 * pad_v).max(1.0);
         let base = c.runs.first().map(|r| r.style.size).unwrap_or(10.5);
         let mut scale = 1.0;
         loop {
             let items = self.shape(&c.runs, scale, c.pos)?;
             let lines = self.break_lines(items, inner_w, 0.0, false);
             let height = lines_height(&lines, c.line_height);
-            let fits = height <= inner_h + 0.01 && lines.lines.iter().all(|l| line_fits(l, inner_w, false));
+            let fits = height <= inner_h + 0.01
+                && lines.lines.iter().all(|l| line_fits(l, inner_w, false));
             if fits || matches!(c.fit, Fit::Clip) {
                 let top = match c.valign {
-                    VAlign::Top => y + c.padding,
+                    VAlign::Top => y + pad_v,
                     VAlign::Middle => y + (h - height) / 2.0,
-                    VAlign::Bottom => y + h - c.padding - height,
+                    VAlign::Bottom => y + h - pad_v - height,
                 };
-                self.place_lines(lines, x + c.padding, top, inner_w, c.line_height, c.align, None);
+                self.place_lines(lines, x + pad_h, top, inner_w, c.line_height, c.align, None);
                 return Ok(());
             }
             match c.fit {
@@ -568,10 +584,12 @@ impl Ctx<'_, '_> {
     }
 
     fn image(&mut self, i: &ImageEl, images: &ImageSet) -> Result<(), LayoutError> {
-        let id = images.find(&i.src).ok_or_else(|| LayoutError::UnknownImage {
-            pos: i.pos,
-            src: i.src.clone(),
-        })?;
+        let id = images
+            .find(&i.src)
+            .ok_or_else(|| LayoutError::UnknownImage {
+                pos: i.pos,
+                src: i.src.clone(),
+            })?;
         let img = images.get(id);
         let aspect = img.height.max(1) as f32 / img.width.max(1) as f32;
         let (w, h) = match (i.w, i.h) {
@@ -825,7 +843,10 @@ mod tests {
         page.ops
             .iter()
             .filter_map(|op| match op {
-                Op::Text(r) => Some((r.baseline, r.glyphs.iter().map(|g| g.text.as_str()).collect())),
+                Op::Text(r) => Some((
+                    r.baseline,
+                    r.glyphs.iter().map(|g| g.text.as_str()).collect(),
+                )),
                 _ => None,
             })
             .collect()
@@ -850,7 +871,9 @@ mod tests {
             <text x="10mm" y="20mm" w="100mm" align="right">証明書</text></page></form>"#)
         .unwrap();
         let ops = &laid.pages[0].ops;
-        let (Op::Text(c), Op::Text(r)) = (&ops[0], &ops[1]) else { panic!() };
+        let (Op::Text(c), Op::Text(r)) = (&ops[0], &ops[1]) else {
+            panic!()
+        };
         let mm = crate::page::PT_PER_MM;
         // Three full-width glyphs of 10.5pt: 31.5pt wide.
         assert!((c.glyphs[0].x - (10.0 * mm + (100.0 * mm - 31.5) / 2.0)).abs() < 0.01);
@@ -861,15 +884,21 @@ mod tests {
     fn distribute_spreads_over_the_width() {
         let laid = lay(r#"<form><page><text x="0mm" y="0mm" w="30mm" align="distribute">氏名</text></page></form>"#)
             .unwrap();
-        let Op::Text(r) = &laid.pages[0].ops[0] else { panic!() };
+        let Op::Text(r) = &laid.pages[0].ops[0] else {
+            panic!()
+        };
         assert_eq!(r.glyphs[0].x, 0.0);
         assert!((r.glyphs[1].x + 10.5 - 30.0 * crate::page::PT_PER_MM).abs() < 0.01);
     }
 
     #[test]
     fn missing_glyph_is_an_error_with_code_point() {
-        let e = lay("<form><page><text x=\"0mm\" y=\"0mm\">山\u{E000}</text></page></form>").unwrap_err();
-        assert!(matches!(e, LayoutError::MissingGlyph { ch: '\u{E000}', .. }));
+        let e = lay("<form><page><text x=\"0mm\" y=\"0mm\">山\u{E000}</text></page></form>")
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            LayoutError::MissingGlyph { ch: '\u{E000}', .. }
+        ));
         assert!(e.to_string().contains("U+E000"));
         assert!(e.is_data_error());
     }
@@ -886,7 +915,9 @@ mod tests {
             "<form><page><text x=\"0mm\" y=\"0mm\" w=\"50mm\" fit=\"shrink\" min-font-size=\"5pt\">{long}</text></page></form>"
         ))
         .unwrap();
-        let Op::Text(r) = &laid.pages[0].ops[0] else { panic!() };
+        let Op::Text(r) = &laid.pages[0].ops[0] else {
+            panic!()
+        };
         assert!(r.size < 10.5 && r.size >= 5.0);
         let last = r.glyphs.last().unwrap();
         assert!(last.x + r.size <= 50.0 * crate::page::PT_PER_MM + 0.01);
@@ -911,7 +942,10 @@ mod tests {
                 };
                 for line in para_lines(&laid.pages[0]).iter().skip(1) {
                     let first = line.chars().next().unwrap();
-                    assert!(!kinsoku::no_line_start(first), "line starts with {first:?} in {text}");
+                    assert!(
+                        !kinsoku::no_line_start(first),
+                        "line starts with {first:?} in {text}"
+                    );
                 }
             }
         }
@@ -944,13 +978,17 @@ mod tests {
         let lines = para_lines(&laid.pages[0]);
         let joined = lines.join("|");
         for word in ["R2025-0001", "1,234,567円", "Certificate"] {
-            assert!(lines.iter().any(|l| l.contains(word)), "{word} split: {joined}");
+            assert!(
+                lines.iter().any(|l| l.contains(word)),
+                "{word} split: {joined}"
+            );
         }
     }
 
     #[test]
     fn para_width_is_respected_and_hanging_allowed() {
-        let text = "上記の者は、令和七年四月一日現在、当区に在職していることを証明します。".repeat(3);
+        let text =
+            "上記の者は、令和七年四月一日現在、当区に在職していることを証明します。".repeat(3);
         for hanging in [false, true] {
             let markup = format!(
                 "<form><page><para x=\"10mm\" y=\"0mm\" w=\"63pt\" hanging=\"{hanging}\">{text}</para></page></form>"
@@ -960,11 +998,12 @@ mod tests {
             for op in &laid.pages[0].ops {
                 if let Op::Text(r) = op {
                     for g in &r.glyphs {
-                        let allowed = if hanging && kinsoku::may_hang(g.text.chars().next().unwrap()) {
-                            right + r.size
-                        } else {
-                            right
-                        };
+                        let allowed =
+                            if hanging && kinsoku::may_hang(g.text.chars().next().unwrap()) {
+                                right + r.size
+                            } else {
+                                right
+                            };
                         assert!(g.x + r.size <= allowed + 0.01, "{} overflows", g.text);
                     }
                 }
@@ -980,7 +1019,9 @@ mod tests {
         let t = texts(&laid.pages[0]);
         assert_eq!(t.len(), 2);
         assert!(t[1].0 > t[0].0);
-        let Op::Text(r) = &laid.pages[0].ops[0] else { panic!() };
+        let Op::Text(r) = &laid.pages[0].ops[0] else {
+            panic!()
+        };
         assert!((r.glyphs[0].x - 10.5).abs() < 0.01);
     }
 
@@ -1001,7 +1042,8 @@ mod tests {
     #[test]
     fn fallback_chain_takes_the_next_font() {
         // 'A' resolved from the first font of the chain; unknown slot is a template error.
-        let e = lay("<form><page><text x=\"0mm\" y=\"0mm\" font=\"nosuch\">A</text></page></form>").unwrap_err();
+        let e = lay("<form><page><text x=\"0mm\" y=\"0mm\" font=\"nosuch\">A</text></page></form>")
+            .unwrap_err();
         assert_eq!(e.code(), "E_TEMPLATE_FONT");
         assert!(!e.is_data_error());
     }

@@ -13,17 +13,17 @@
 //! the batch's fonts and images and the batch options, so documents render in
 //! parallel and the output is byte-identical whatever the thread count.
 
-pub mod era;
-pub mod fonts;
-pub mod image;
-pub mod page;
-pub mod pdf;
-pub mod source;
-pub mod form;
-pub mod kinsoku;
-pub mod layout;
-pub mod template;
 pub mod batch;
 pub mod check;
 pub mod cli;
+pub mod era;
+pub mod fonts;
+pub mod form;
+pub mod image;
 pub mod job;
+pub mod kinsoku;
+pub mod layout;
+pub mod page;
+pub mod pdf;
+pub mod source;
+pub mod template;

@@ -33,7 +33,11 @@ pub struct Color {
 
 impl Color {
     /// Black, the default for text and rules.
-    pub const BLACK: Color = Color { r: 0.0, g: 0.0, b: 0.0 };
+    pub const BLACK: Color = Color {
+        r: 0.0,
+        g: 0.0,
+        b: 0.0,
+    };
 
     /// Whether this colour is pure black (lets the writer skip colour operators).
     pub fn is_black(&self) -> bool {

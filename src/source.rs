@@ -176,6 +176,20 @@ impl fmt::Display for SourceError {
 
 impl std::error::Error for SourceError {}
 
+/// Where the header row is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderRow {
+    /// At this 1-based row (CSV: line).
+    At(u32),
+    /// The first of the first [`HEADER_SEARCH_ROWS`] non-blank rows that
+    /// contains every one of these headers (compared after
+    /// [`normalize_header`]); for sheets with title rows of varying height.
+    Find(Vec<String>),
+}
+
+/// How many rows [`HeaderRow::Find`] looks at.
+pub const HEADER_SEARCH_ROWS: usize = 20;
+
 /// Reads one sheet of `path`; `header_row` is 1-based.
 ///
 /// `sheet` chooses the sheet of a workbook (ignored for delimited text);
@@ -186,7 +200,16 @@ pub fn read_sheet(
     sheet: Option<&SheetSelector>,
     header_row: u32,
 ) -> Result<Sheet, SourceError> {
-    if header_row == 0 {
+    read_sheet_with(path, sheet, &HeaderRow::At(header_row))
+}
+
+/// Reads one sheet of `path` with the header row given or searched for.
+pub fn read_sheet_with(
+    path: &Path,
+    sheet: Option<&SheetSelector>,
+    header: &HeaderRow,
+) -> Result<Sheet, SourceError> {
+    if *header == HeaderRow::At(0) {
         return Err(SourceError::new(
             path,
             "ヘッダー行は 1 以上で指定してください (header row must be 1 or more)",
@@ -199,11 +222,11 @@ pub fn read_sheet(
         )
     })?;
     if bytes.starts_with(ZIP_MAGIC) {
-        read_workbook(path, &bytes, WorkbookKind::Zip, sheet, header_row)
+        read_workbook(path, &bytes, WorkbookKind::Zip, sheet, header)
     } else if bytes.starts_with(OLE_MAGIC) {
-        read_workbook(path, &bytes, WorkbookKind::Ole, sheet, header_row)
+        read_workbook(path, &bytes, WorkbookKind::Ole, sheet, header)
     } else {
-        read_delimited(path, &bytes, header_row)
+        read_delimited(path, &bytes, header)
     }
 }
 
@@ -327,7 +350,7 @@ fn read_workbook(
     bytes: &[u8],
     kind: WorkbookKind,
     selector: Option<&SheetSelector>,
-    header_row: u32,
+    header_row: &HeaderRow,
 ) -> Result<Sheet, SourceError> {
     let (mut book, date1904) = open_book(path, bytes, kind)?;
     let worksheets: Vec<(String, bool)> = book
@@ -449,12 +472,58 @@ fn convert_data(d: &Data) -> Cell {
 // The table (shared by workbooks and delimited text)
 
 /// Builds headers and data rows from `(row number, cells)` pairs in row order.
+/// A row's 1-based number and its cells.
+type NumberedCells = (u32, Vec<Cell>);
+
 fn build_table(
     path: &Path,
     sheet: &str,
-    header_row: u32,
+    header: &HeaderRow,
     rows: impl Iterator<Item = (u32, Vec<Cell>)>,
 ) -> Result<(Vec<String>, Vec<Row>), SourceError> {
+    let (header_row, rows): (u32, Box<dyn Iterator<Item = NumberedCells>>) = match header {
+        HeaderRow::At(n) => (*n, Box::new(rows)),
+        HeaderRow::Find(wanted) => {
+            let wanted: Vec<String> = wanted.iter().map(|w| normalize_header(w)).collect();
+            let mut head = Vec::new();
+            let mut rows = rows.peekable();
+            let mut found = None;
+            for (n, cells) in rows.by_ref() {
+                let blank = cells.iter().all(Cell::is_blank);
+                let texts: Vec<String> = cells
+                    .iter()
+                    .map(|c| normalize_header(&header_text(c)))
+                    .collect();
+                head.push((n, cells));
+                if blank {
+                    continue;
+                }
+                if wanted.iter().all(|w| texts.contains(w)) {
+                    found = Some(n);
+                    break;
+                }
+                if head
+                    .iter()
+                    .filter(|(_, c)| !c.iter().all(Cell::is_blank))
+                    .count()
+                    >= HEADER_SEARCH_ROWS
+                {
+                    break;
+                }
+            }
+            let n = found.ok_or_else(|| {
+                SourceError::in_sheet(
+                    path,
+                    sheet,
+                    format!(
+                        "先頭 {HEADER_SEARCH_ROWS} 行に見出し行が見つかりません (no header row with all mapped columns): {}",
+                        wanted.join(", ")
+                    ),
+                )
+            })?;
+            (n, Box::new(head.into_iter().chain(rows)))
+        }
+    };
     let mut rows = rows.skip_while(|(n, _)| *n < header_row).peekable();
     let empty_header = || {
         SourceError::in_sheet(
@@ -544,9 +613,21 @@ fn column_letters(mut col: usize) -> String {
 // ---------------------------------------------------------------------------
 // Delimited text
 
-fn read_delimited(path: &Path, bytes: &[u8], header_row: u32) -> Result<Sheet, SourceError> {
+fn read_delimited(path: &Path, bytes: &[u8], header: &HeaderRow) -> Result<Sheet, SourceError> {
     let text = decode_text(bytes).map_err(|e| SourceError::new(path, e.message()))?;
-    let header_line = text.split('\n').nth(header_row as usize - 1).unwrap_or("");
+    let header_line = match header {
+        HeaderRow::At(n) => text.split('\n').nth(*n as usize - 1).unwrap_or(""),
+        HeaderRow::Find(wanted) => {
+            let first = wanted
+                .first()
+                .map(|w| normalize_header(w))
+                .unwrap_or_default();
+            text.split('\n')
+                .take(HEADER_SEARCH_ROWS * 2)
+                .find(|l| normalize_header(l).contains(&first))
+                .unwrap_or("")
+        }
+    };
     let delimiter = if header_line.contains('\t') && !header_line.contains(',') {
         b'\t'
     } else {
@@ -599,7 +680,7 @@ fn read_delimited(path: &Path, bytes: &[u8], header_row: u32) -> Result<Sheet, S
             }
         }
     }
-    let (headers, rows) = build_table(path, "", header_row, records.into_iter())?;
+    let (headers, rows) = build_table(path, "", header, records.into_iter())?;
     Ok(Sheet {
         file: path.to_path_buf(),
         sheet: String::new(),
@@ -964,6 +1045,38 @@ mod tests {
         let err = read_sheet(&temp_file("extra.csv", body.as_bytes()), None, 1).unwrap_err();
         assert!(err.message.contains("2 行目 C 列"), "{}", err.message);
         assert!(!err.message.contains("秘密"));
+    }
+
+    #[test]
+    fn header_row_is_found_below_a_title() {
+        let wanted = vec!["申請番号".to_string(), "氏　名".to_string()];
+        let x = read_sheet_with(
+            &sample("requests.xlsx"),
+            None,
+            &HeaderRow::Find(wanted.clone()),
+        )
+        .unwrap();
+        assert_eq!(x.headers[0], "申請番号");
+        assert_eq!(x.rows[0].number, 3);
+        let c = read_sheet_with(
+            &sample("requests_cp932.csv"),
+            None,
+            &HeaderRow::Find(wanted),
+        )
+        .unwrap();
+        assert_eq!(c.rows[0].number, 2);
+        assert_eq!(x.rows.len(), c.rows.len());
+        let e = read_sheet_with(
+            &sample("requests.xlsx"),
+            None,
+            &HeaderRow::Find(vec!["存在しない".into()]),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("見出し行が見つかりません"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -72,10 +72,11 @@ impl Template {
         tera.autoescape_on(vec![".xml"]);
         tera.set_escape_fn(escape_xml);
         register(&mut tera);
-        tera.add_raw_template(MAIN, text).map_err(|e| TemplateError {
-            path: path.to_owned(),
-            message: chain(&e),
-        })?;
+        tera.add_raw_template(MAIN, text)
+            .map_err(|e| TemplateError {
+                path: path.to_owned(),
+                message: chain(&e),
+            })?;
         Ok(Template {
             tera,
             path: path.to_owned(),
@@ -124,9 +125,11 @@ fn refuse_env(_: &HashMap<String, Value>) -> tera::Result<Value> {
 }
 
 fn date_arg(value: &Value, filter: &str) -> tera::Result<NaiveDate> {
-    let s = value
-        .as_str()
-        .ok_or_else(|| tera::Error::msg(format!("{filter}: 日付の文字列が必要です (expects a date string)")))?;
+    let s = value.as_str().ok_or_else(|| {
+        tera::Error::msg(format!(
+            "{filter}: 日付の文字列が必要です (expects a date string)"
+        ))
+    })?;
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| era::parse_date(s).map_err(|_| ()))
         .map_err(|_| tera::Error::msg(format!("{filter}: 日付ではありません (not a date)")))
@@ -157,13 +160,21 @@ mod tests {
 
     #[test]
     fn data_is_escaped_never_interpreted() {
-        let out = render("<text>{{ name }}</text>", json!({"name": "<b>{{ 7*7 }}&</b>"})).unwrap();
+        let out = render(
+            "<text>{{ name }}</text>",
+            json!({"name": "<b>{{ 7*7 }}&</b>"}),
+        )
+        .unwrap();
         assert_eq!(out, "<text>&lt;b&gt;{{ 7*7 }}&amp;&lt;/b&gt;</text>");
     }
 
     #[test]
     fn filters() {
-        let out = render("{{ d | wareki }} {{ d | jdate }}", json!({"d": "2025-04-01"})).unwrap();
+        let out = render(
+            "{{ d | wareki }} {{ d | jdate }}",
+            json!({"d": "2025-04-01"}),
+        )
+        .unwrap();
         assert_eq!(out, "令和7年4月1日 2025年4月1日");
         let out = render("{{ d | wareki }}", json!({"d": "2019-05-01"})).unwrap();
         assert_eq!(out, "令和元年5月1日");
