@@ -15,6 +15,7 @@ use crate::image::ImageSet;
 use crate::job::Job;
 use crate::layout::{self, LayoutError};
 use crate::pdf::{self, DocInfo};
+use crate::rejects::{neutralize_formula, write_rejects_csv};
 use crate::source::{self, SheetSelector};
 use crate::template::Template;
 use rayon::prelude::*;
@@ -110,7 +111,8 @@ impl std::fmt::Display for BatchError {
 
 impl std::error::Error for BatchError {}
 
-fn io_err(path: &Path, e: std::io::Error) -> BatchError {
+/// An I/O error naming the file.
+pub(crate) fn io_err(path: &Path, e: std::io::Error) -> BatchError {
     BatchError::Io(format!(
         "書き込めません (cannot write) {}: {e}",
         path.display()
@@ -455,43 +457,6 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Outcome, BatchError> {
         rejects,
         warnings,
     })
-}
-
-/// Neutralises a cell that a spreadsheet would run as a formula.
-pub fn neutralize_formula(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
-
-/// Writes `rejects.csv`: UTF-8 with BOM (Excel opens it), formula-safe.
-pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), BatchError> {
-    let mut buf = Vec::new();
-    buf.extend_from_slice("\u{FEFF}".as_bytes());
-    {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut buf);
-        let header = ["ファイル", "シート", "行", "列", "値", "コード", "理由"];
-        w.write_record(header)
-            .map_err(|e| BatchError::Io(e.to_string()))?;
-        for r in rejects {
-            w.write_record([
-                neutralize_formula(&r.file),
-                neutralize_formula(&r.sheet),
-                r.row.to_string(),
-                neutralize_formula(&r.column),
-                neutralize_formula(&r.value),
-                r.code.clone(),
-                neutralize_formula(&r.reason),
-            ])
-            .map_err(|e| BatchError::Io(e.to_string()))?;
-        }
-        w.flush().map_err(|e| io_err(path, e))?;
-    }
-    write_atomic(path, &buf)
 }
 
 /// Writes `manifest.csv` and `manifest.json` (last: they list only finished files).

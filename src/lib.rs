@@ -25,5 +25,6 @@ pub mod kinsoku;
 pub mod layout;
 pub mod page;
 pub mod pdf;
+pub mod rejects;
 pub mod source;
 pub mod template;

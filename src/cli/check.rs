@@ -42,7 +42,7 @@ pub fn execute(args: &CheckArgs) -> i32 {
             return e.exit_code();
         }
     };
-    if let Err(e) = batch::write_rejects_csv(&args.rejects, &checked.rejects) {
+    if let Err(e) = crate::rejects::write_rejects_csv(&args.rejects, &checked.rejects) {
         eprintln!("chohyo: {e}");
         return e.exit_code();
     }
