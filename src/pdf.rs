@@ -16,7 +16,12 @@
 //!   `/W` array), a font descriptor and a `/ToUnicode` CMap (so that copying
 //!   and `pdftotext` give the source text back, including characters outside
 //!   the BMP and variation sequences) complete it. All pages of a document
-//!   share one subset per font.
+//!   share one subset per font. TrueType hinting (glyph instructions,
+//!   `fpgm`/`prep`/`cvt `) is stripped from the subset: viewers do not need
+//!   it and it is a quarter of a BIZ UD subset. A glyph maps to the text of
+//!   its first occurrence in the document; should one glyph stand for two
+//!   texts (e.g. a base character and a variation sequence that resolves to
+//!   the default glyph), the later one extracts as the earlier.
 //! * Per used image, one image XObject (plus a soft mask for PNGs with
 //!   transparency), pre-encoded at load time by [`crate::image`].
 //! * Per page, one deflated content stream.
