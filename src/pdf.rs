@@ -16,7 +16,12 @@
 //!   `/W` array), a font descriptor and a `/ToUnicode` CMap (so that copying
 //!   and `pdftotext` give the source text back, including characters outside
 //!   the BMP and variation sequences) complete it. All pages of a document
-//!   share one subset per font.
+//!   share one subset per font. TrueType hinting (glyph instructions,
+//!   `fpgm`/`prep`/`cvt `) is stripped from the subset: viewers do not need
+//!   it and it is a quarter of a BIZ UD subset. A glyph maps to the text of
+//!   its first occurrence in the document; should one glyph stand for two
+//!   texts (e.g. a base character and a variation sequence that resolves to
+//!   the default glyph), the later one extracts as the earlier.
 //! * Per used image, one image XObject (plus a soft mask for PNGs with
 //!   transparency), pre-encoded at load time by [`crate::image`].
 //! * Per page, one deflated content stream.
@@ -41,18 +46,42 @@ use crate::image::{ImageData, ImageSet};
 use crate::page::{Color, FontId, GlyphRun, Op, Page, Stroke};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::writers::Resources;
-use pdf_writer::{Content, Date, Filter, Finish, Name, Pdf, Rect, Ref, Settings, Str, TextStr};
+use pdf_writer::{Date, Filter, Finish, Name, Pdf, Rect, Ref, Settings, Str, TextStr};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use subsetter::GlyphRemapper;
 
-/// zlib level for page content streams. Level 1 is several times faster
-/// than 6 on these small, repetitive streams for a few percent more bytes
-/// (see the `pdf_speed` example).
-const CONTENT_LEVEL: u8 = 1;
+/// Compression settings for [`write_pdf_with`].
+///
+/// Levels are zlib levels `1..=9` (0 stores uncompressed). The default is
+/// level 1 for everything: measured on a dense one-page certificate (13
+/// lines × 30 kanji, ~140 distinct glyphs) level 6 makes the file 7 %
+/// smaller but the writer 3× slower, almost all of it in compressing the
+/// font subset (see `examples/pdf_speed.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PdfOptions {
+    /// Level for embedded font subsets and ToUnicode CMaps.
+    pub font_level: u8,
+    /// Level for page content streams.
+    pub content_level: u8,
+}
 
-/// zlib level for embedded font subsets and CMaps.
-const FONT_LEVEL: u8 = 6;
+impl Default for PdfOptions {
+    fn default() -> Self {
+        PdfOptions {
+            font_level: 1,
+            content_level: 1,
+        }
+    }
+}
+
+impl PdfOptions {
+    /// Smallest files, for archives: level 9 throughout (about 3× slower).
+    pub const SMALL: PdfOptions = PdfOptions {
+        font_level: 9,
+        content_level: 9,
+    };
+}
 
 /// A glyph further than this many ems from the pen starts a new `Td`
 /// instead of a `TJ` adjustment.
@@ -88,7 +117,8 @@ fn err(message: impl Into<String>) -> PdfError {
     }
 }
 
-/// Writes `pages` as one PDF. Same input, same bytes.
+/// Writes `pages` as one PDF with the default [`PdfOptions`]. Same input,
+/// same bytes.
 ///
 /// Fails (never panics) when an op references a font or image id that is
 /// not in `fonts` / `images`, a glyph id the font does not have, a
@@ -99,6 +129,19 @@ pub fn write_pdf(
     images: &ImageSet,
     info: &DocInfo,
 ) -> Result<Vec<u8>, PdfError> {
+    write_pdf_with(pages, fonts, images, info, &PdfOptions::default())
+}
+
+/// [`write_pdf`] with explicit compression settings.
+pub fn write_pdf_with(
+    pages: &[Page],
+    fonts: &FontSet,
+    images: &ImageSet,
+    info: &DocInfo,
+    options: &PdfOptions,
+) -> Result<Vec<u8>, PdfError> {
+    let font_level = options.font_level.min(10);
+    let content_level = options.content_level.min(10);
     let used = Usage::collect(pages, fonts, images)?;
     let date = parse_date(&info.created)?;
 
@@ -119,7 +162,7 @@ pub fn write_pdf(
     let mut embedded: BTreeMap<FontId, EmbeddedFont> = BTreeMap::new();
     for (index, (id, glyphs)) in used.fonts.iter().enumerate() {
         let font = fonts.font(*id);
-        let e = embed_font(&mut pdf, &mut alloc, index, font, glyphs)?;
+        let e = embed_font(&mut pdf, &mut alloc, index, font, glyphs, font_level)?;
         embedded.insert(*id, e);
     }
 
@@ -200,7 +243,7 @@ pub fn write_pdf(
         let content_ref = alloc();
         page_refs.push(page_ref);
         let content = page_content(page, &embedded, &image_index, &mut scratch);
-        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&content, CONTENT_LEVEL);
+        let compressed = zlib(&content, content_level);
         pdf.stream(content_ref, &compressed)
             .filter(Filter::FlateDecode);
         let mut p = pdf.page(page_ref);
@@ -225,6 +268,47 @@ pub fn write_pdf(
     let id = digest[..16].to_vec();
     pdf.set_file_id((id.clone(), id));
     Ok(pdf.finish())
+}
+
+/// zlib-compresses `data`, reusing a per-thread compressor (allocating
+/// and zeroing a fresh one costs more than compressing a small content
+/// stream). `reset` zeroes all compressor state, so the output is the same
+/// as from a fresh compressor.
+fn zlib(data: &[u8], level: u8) -> Vec<u8> {
+    use miniz_oxide::deflate::core::{compress, CompressorOxide, TDEFLFlush, TDEFLStatus};
+    use miniz_oxide::DataFormat;
+    use std::cell::RefCell;
+    thread_local! {
+        static COMPRESSOR: RefCell<Option<Box<CompressorOxide>>> = const { RefCell::new(None) };
+    }
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let c = slot.get_or_insert_with(|| Box::new(CompressorOxide::new(0)));
+        c.reset();
+        c.set_format_and_level(DataFormat::Zlib, level);
+        let mut out = vec![0; data.len() / 2 + 64];
+        let mut input = data;
+        let mut pos = 0;
+        loop {
+            let (status, read, written) = compress(c, input, &mut out[pos..], TDEFLFlush::Finish);
+            pos += written;
+            input = &input[read..];
+            match status {
+                TDEFLStatus::Done => break,
+                TDEFLStatus::Okay => {
+                    if out.len() - pos < 64 {
+                        out.resize(out.len() * 2, 0);
+                    }
+                }
+                // Only on misuse of the API (bad parameters); not reachable.
+                _ => {
+                    return miniz_oxide::deflate::compress_to_vec_zlib(data, level);
+                }
+            }
+        }
+        out.truncate(pos);
+        out
+    })
 }
 
 /// Rounds to 1/1000 (of a point, or of a text space unit).
@@ -286,6 +370,7 @@ impl<'a> Usage<'a> {
                 Err(err(format!("non-finite coordinate in {what}")))
             }
         };
+        let mut counts: BTreeMap<FontId, u16> = BTreeMap::new();
         for (n, page) in pages.iter().enumerate() {
             finite("page size", &[page.width, page.height])?;
             if page.width <= 0.0 || page.height <= 0.0 {
@@ -302,7 +387,9 @@ impl<'a> Usage<'a> {
                             )));
                         }
                         finite("text", &[run.size, run.baseline])?;
-                        let glyph_count = glyph_count(fonts.font(run.font));
+                        let glyph_count = *counts
+                            .entry(run.font)
+                            .or_insert_with(|| glyph_count(fonts.font(run.font)));
                         let set = used.fonts.entry(run.font).or_default();
                         for g in &run.glyphs {
                             finite("text", &[g.x])?;
@@ -357,10 +444,21 @@ impl<'a> Usage<'a> {
     }
 }
 
+/// A table of a font file, without parsing more than the table directory.
+fn raw_table<'a>(data: &'a [u8], tag: &[u8; 4]) -> Option<&'a [u8]> {
+    ttf_parser::RawFace::parse(data, 0)
+        .ok()?
+        .table(ttf_parser::Tag::from_bytes(tag))
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    b.get(at..at + 2).map(|x| u16::from_be_bytes([x[0], x[1]]))
+}
+
 /// Number of glyphs in a font (from `maxp`).
 fn glyph_count(font: &Font) -> u16 {
-    ttf_parser::Face::parse(&font.data, 0)
-        .map(|f| f.number_of_glyphs())
+    raw_table(&font.data, b"maxp")
+        .and_then(|m| be16(m, 4))
         .unwrap_or(0)
 }
 
@@ -402,13 +500,13 @@ fn embed_font(
     index: usize,
     font: &Font,
     glyphs: &BTreeMap<u16, &str>,
+    level: u8,
 ) -> Result<EmbeddedFont, PdfError> {
     let gids: Vec<u16> = glyphs.keys().copied().collect();
     let remapper = GlyphRemapper::new_from_glyphs_sorted(&gids);
     let subset = subsetter::subset(&font.data, 0, &remapper)
         .map_err(|e| err(format!("cannot subset font {}: {e}", font.postscript_name)))?;
-    let face = ttf_parser::Face::parse(&font.data, 0)
-        .map_err(|e| err(format!("cannot parse font {}: {e}", font.postscript_name)))?;
+    let subset = strip_hinting(&subset).unwrap_or(subset);
 
     let type0_ref = alloc();
     let cid_ref = alloc();
@@ -457,16 +555,19 @@ fn embed_font(
 
     // Descriptor.
     let mut flags = FontFlags::SYMBOLIC;
-    if face.is_monospaced() {
+    let os2 = raw_table(&font.data, b"OS/2").unwrap_or(&[]);
+    let post = raw_table(&font.data, b"post").unwrap_or(&[]);
+    // post.isFixedPitch (u32 at 12) is non-zero for monospaced fonts.
+    if post.get(12..16).is_some_and(|b| b.iter().any(|x| *x != 0)) {
         flags |= FontFlags::FIXED_PITCH;
     }
-    if is_serif(&face, font) {
+    if is_serif(os2, font) {
         flags |= FontFlags::SERIF;
     }
     if font.italic_angle != 0.0 {
         flags |= FontFlags::ITALIC;
     }
-    let weight = face.weight().to_number() as f32;
+    let weight = be16(os2, 4).unwrap_or(400).clamp(100, 900) as f32;
     let stem_v = (50.0 + (weight / 65.0).powi(2)).round();
     let [x0, y0, x1, y1] = font.bbox.map(|v| scale(v as f32));
     pdf.font_descriptor(descriptor_ref)
@@ -480,7 +581,7 @@ fn embed_font(
         .stem_v(stem_v)
         .font_file2(file_ref);
 
-    let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&subset, FONT_LEVEL);
+    let compressed = zlib(&subset, level);
     pdf.stream(file_ref, &compressed)
         .filter(Filter::FlateDecode)
         .pair(Name(b"Length1"), subset.len() as i32);
@@ -504,7 +605,7 @@ fn embed_font(
         cmap.pair_with_multiple(cid, text.chars());
     }
     let cmap = cmap.finish();
-    let compressed = miniz_oxide::deflate::compress_to_vec_zlib(cmap.as_slice(), FONT_LEVEL);
+    let compressed = zlib(cmap.as_slice(), level);
     pdf.cmap(cmap_ref, &compressed).filter(Filter::FlateDecode);
 
     Ok(EmbeddedFont {
@@ -575,17 +676,15 @@ fn write_widths(w: &mut pdf_writer::writers::Widths, by_cid: &[(u16, f32)], dw: 
 }
 
 /// Serif detection: PANOSE serif style, IBM family class, or the name.
-fn is_serif(face: &ttf_parser::Face, font: &Font) -> bool {
-    if let Some(os2) = face.raw_face().table(ttf_parser::Tag::from_bytes(b"OS/2")) {
-        if os2.len() >= 42 {
-            let class = os2[30];
-            let panose = &os2[32..42];
-            if panose[0] == 2 && (2..=10).contains(&panose[1]) {
-                return true;
-            }
-            if matches!(class, 1..=5 | 7) {
-                return true;
-            }
+fn is_serif(os2: &[u8], font: &Font) -> bool {
+    if os2.len() >= 42 {
+        let class = os2[30];
+        let panose = &os2[32..42];
+        if panose[0] == 2 && (2..=10).contains(&panose[1]) {
+            return true;
+        }
+        if matches!(class, 1..=5 | 7) {
+            return true;
         }
     }
     let name = font.postscript_name.to_ascii_lowercase();
@@ -669,7 +768,7 @@ fn page_content(
     scratch: &mut Scratch,
 ) -> Vec<u8> {
     let h = page.height;
-    let mut c = Content::with_settings_and_capacity(Settings { pretty: false }, 4096);
+    let mut c = Content::with_capacity(4096);
     let mut gs = GState::new();
     for op in &page.ops {
         match op {
@@ -736,13 +835,13 @@ fn page_content(
                         round(*x),
                         round(h - y - ih),
                     ])
-                    .x_object(Name(format!("Im{index}").as_bytes()))
+                    .x_object(&format!("Im{index}"))
                     .restore_state();
             }
         }
     }
     gs.end_text(&mut c);
-    c.finish().into_vec()
+    c.finish()
 }
 
 /// Appends a closed rectangle path with optional rounded corners (PDF
@@ -781,7 +880,7 @@ fn write_run(
 ) {
     let size = round(run.size);
     if gs.font != Some((run.font, size)) {
-        c.set_font(Name(font.res_name.as_bytes()), size);
+        c.set_font(&font.res_name, size);
         gs.font = Some((run.font, size));
     }
     gs.set_fill(c, run.color);
@@ -836,19 +935,655 @@ fn flush_tj(c: &mut Content, s: &mut Scratch) {
     if s.items.is_empty() {
         return;
     }
-    {
-        let mut tj = c.show_positioned();
-        let mut items = tj.items();
-        for item in &s.items {
-            match *item {
-                TjItem::Glyphs(a, b) => {
-                    items.show(Str(&s.glyph_bytes[a..b]));
+    c.buf.push(b'[');
+    for (i, item) in s.items.iter().enumerate() {
+        match *item {
+            TjItem::Glyphs(a, b) => c.hex(&s.glyph_bytes[a..b]),
+            TjItem::Adjust(v) => {
+                if i > 0 {
+                    c.buf.push(b' ');
                 }
-                TjItem::Adjust(v) => {
-                    items.adjust(v);
-                }
+                c.num_raw(v);
+                c.buf.push(b' ');
             }
         }
     }
+    c.buf.extend_from_slice(b"]TJ\n");
     s.items.clear();
+}
+
+/// A minimal content-stream writer: operands are numbers rounded to 1/1000
+/// and formatted without exponent or trailing zeros, glyph strings are
+/// hex, one operator per line. (pdf-writer's `Content` would write 2-byte
+/// glyph ids below 128 as octal escapes, twice the size of hex.)
+struct Content {
+    buf: Vec<u8>,
+}
+
+impl Content {
+    fn with_capacity(n: usize) -> Self {
+        Content {
+            buf: Vec::with_capacity(n),
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Appends a number (rounded to 1/1000) without a trailing space.
+    fn num_raw(&mut self, v: f32) {
+        let m = (v as f64 * 1000.0).round() as i64;
+        if m < 0 {
+            self.buf.push(b'-');
+        }
+        let m = m.unsigned_abs();
+        let (int, frac) = (m / 1000, m % 1000);
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        let mut x = int;
+        loop {
+            digits[n] = b'0' + (x % 10) as u8;
+            n += 1;
+            x /= 10;
+            if x == 0 {
+                break;
+            }
+        }
+        self.buf.extend(digits[..n].iter().rev());
+        if frac != 0 {
+            self.buf.push(b'.');
+            let f = [frac / 100, frac / 10 % 10, frac % 10];
+            let keep = if f[2] != 0 {
+                3
+            } else if f[1] != 0 {
+                2
+            } else {
+                1
+            };
+            self.buf.extend(f[..keep].iter().map(|d| b'0' + *d as u8));
+        }
+    }
+
+    fn nums(&mut self, vals: &[f32]) {
+        for v in vals {
+            self.num_raw(*v);
+            self.buf.push(b' ');
+        }
+    }
+
+    fn op(&mut self, op: &str) -> &mut Self {
+        self.buf.extend_from_slice(op.as_bytes());
+        self.buf.push(b'\n');
+        self
+    }
+
+    fn hex(&mut self, bytes: &[u8]) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        self.buf.push(b'<');
+        for b in bytes {
+            self.buf.push(HEX[(b >> 4) as usize]);
+            self.buf.push(HEX[(b & 15) as usize]);
+        }
+        self.buf.push(b'>');
+    }
+
+    fn begin_text(&mut self) -> &mut Self {
+        self.op("BT")
+    }
+
+    fn end_text(&mut self) -> &mut Self {
+        self.op("ET")
+    }
+
+    fn set_fill_rgb(&mut self, r: f32, g: f32, b: f32) -> &mut Self {
+        self.nums(&[r, g, b]);
+        self.op("rg")
+    }
+
+    fn set_stroke_rgb(&mut self, r: f32, g: f32, b: f32) -> &mut Self {
+        self.nums(&[r, g, b]);
+        self.op("RG")
+    }
+
+    fn set_line_width(&mut self, w: f32) -> &mut Self {
+        self.nums(&[w]);
+        self.op("w")
+    }
+
+    fn set_dash_pattern(&mut self, dash: impl Iterator<Item = f32>, phase: f32) -> &mut Self {
+        self.buf.push(b'[');
+        for (i, d) in dash.enumerate() {
+            if i > 0 {
+                self.buf.push(b' ');
+            }
+            self.num_raw(d);
+        }
+        self.buf.extend_from_slice(b"] ");
+        self.nums(&[phase]);
+        self.op("d")
+    }
+
+    fn move_to(&mut self, x: f32, y: f32) -> &mut Self {
+        self.nums(&[x, y]);
+        self.op("m")
+    }
+
+    fn line_to(&mut self, x: f32, y: f32) -> &mut Self {
+        self.nums(&[x, y]);
+        self.op("l")
+    }
+
+    fn cubic_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x3: f32, y3: f32) -> &mut Self {
+        self.nums(&[x1, y1, x2, y2, x3, y3]);
+        self.op("c")
+    }
+
+    fn close_path(&mut self) -> &mut Self {
+        self.op("h")
+    }
+
+    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) -> &mut Self {
+        self.nums(&[x, y, w, h]);
+        self.op("re")
+    }
+
+    fn stroke(&mut self) -> &mut Self {
+        self.op("S")
+    }
+
+    fn fill_nonzero(&mut self) -> &mut Self {
+        self.op("f")
+    }
+
+    fn fill_nonzero_and_stroke(&mut self) -> &mut Self {
+        self.op("B")
+    }
+
+    fn save_state(&mut self) -> &mut Self {
+        self.op("q")
+    }
+
+    fn restore_state(&mut self) -> &mut Self {
+        self.op("Q")
+    }
+
+    fn transform(&mut self, m: [f32; 6]) -> &mut Self {
+        self.nums(&m);
+        self.op("cm")
+    }
+
+    fn x_object(&mut self, name: &str) -> &mut Self {
+        self.buf.push(b'/');
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.push(b' ');
+        self.op("Do")
+    }
+
+    fn set_font(&mut self, name: &str, size: f32) -> &mut Self {
+        self.buf.push(b'/');
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.push(b' ');
+        self.nums(&[size]);
+        self.op("Tf")
+    }
+
+    fn set_text_matrix(&mut self, m: [f32; 6]) -> &mut Self {
+        self.nums(&m);
+        self.op("Tm")
+    }
+
+    fn next_line(&mut self, x: f32, y: f32) -> &mut Self {
+        self.nums(&[x, y]);
+        self.op("Td")
+    }
+}
+
+/// Removes TrueType hinting from a (subset) font: glyph instructions and
+/// the `fpgm`, `prep` and `cvt ` tables. PDF viewers rasterise embedded
+/// fonts with their own hinting, and the instructions are a quarter of a
+/// BIZ UD subset. Returns `None` (keep the font as it is) when the font is
+/// not laid out as expected.
+fn strip_hinting(font: &[u8]) -> Option<Vec<u8>> {
+    let be32 = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    let num_tables = be16(font, 4)? as usize;
+    let mut tables: Vec<([u8; 4], &[u8])> = Vec::with_capacity(num_tables);
+    for i in 0..num_tables {
+        let rec = font.get(12 + 16 * i..28 + 16 * i)?;
+        let tag = [rec[0], rec[1], rec[2], rec[3]];
+        let offset = be32(rec, 8)? as usize;
+        let len = be32(rec, 12)? as usize;
+        tables.push((tag, font.get(offset..offset.checked_add(len)?)?));
+    }
+    let find = |tag: &[u8; 4]| tables.iter().find(|(t, _)| t == tag).map(|(_, d)| *d);
+    let head = find(b"head")?;
+    let loca = find(b"loca")?;
+    let glyf = find(b"glyf")?;
+    let long = match be16(head, 50)? {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    let offset = |i: usize| -> Option<usize> {
+        if long {
+            be32(loca, 4 * i).map(|v| v as usize)
+        } else {
+            be16(loca, 2 * i).map(|v| 2 * v as usize)
+        }
+    };
+    let count = loca.len() / if long { 4 } else { 2 };
+    if count == 0 {
+        return None;
+    }
+    let mut new_glyf = Vec::with_capacity(glyf.len());
+    let mut offsets = Vec::with_capacity(count);
+    for i in 0..count - 1 {
+        offsets.push(new_glyf.len());
+        let g = glyf.get(offset(i)?..offset(i + 1)?)?;
+        if !g.is_empty() {
+            strip_glyph(g, &mut new_glyf)?;
+            if new_glyf.len() % 2 == 1 {
+                new_glyf.push(0);
+            }
+        }
+    }
+    offsets.push(new_glyf.len());
+    let short = new_glyf.len() / 2 <= u16::MAX as usize;
+    let mut new_loca = Vec::with_capacity(count * 4);
+    for o in &offsets {
+        if short {
+            new_loca.extend_from_slice(&((o / 2) as u16).to_be_bytes());
+        } else {
+            new_loca.extend_from_slice(&(*o as u32).to_be_bytes());
+        }
+    }
+    let mut new_head = head.to_vec();
+    new_head
+        .get_mut(50..52)?
+        .copy_from_slice(&[0, u8::from(!short)]);
+    new_head.get_mut(8..12)?.copy_from_slice(&[0; 4]);
+
+    let mut out_tables: Vec<([u8; 4], &[u8])> = Vec::with_capacity(tables.len());
+    for (tag, data) in &tables {
+        let data: &[u8] = match tag {
+            b"fpgm" | b"prep" | b"cvt " => continue,
+            b"glyf" => &new_glyf,
+            b"loca" => &new_loca,
+            b"head" => &new_head,
+            _ => data,
+        };
+        out_tables.push((*tag, data));
+    }
+    out_tables.sort_by_key(|(tag, _)| *tag);
+
+    let checksum = |d: &[u8]| -> u32 {
+        let words = d.chunks_exact(4);
+        let tail = words.remainder();
+        let mut sum = words.fold(0u32, |sum, c| {
+            sum.wrapping_add(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        });
+        if !tail.is_empty() {
+            let mut w = [0u8; 4];
+            w[..tail.len()].copy_from_slice(tail);
+            sum = sum.wrapping_add(u32::from_be_bytes(w));
+        }
+        sum
+    };
+    let n = out_tables.len();
+    let pow = if n == 0 { 0 } else { n.ilog2() };
+    let search_range = 16u16 << pow;
+    let mut out = Vec::with_capacity(font.len());
+    out.extend_from_slice(&[0, 1, 0, 0]);
+    out.extend_from_slice(&(n as u16).to_be_bytes());
+    out.extend_from_slice(&search_range.to_be_bytes());
+    out.extend_from_slice(&(pow as u16).to_be_bytes());
+    out.extend_from_slice(&((n as u16) * 16 - search_range).to_be_bytes());
+    let mut at = 12 + 16 * n;
+    let mut head_at = None;
+    for (tag, data) in &out_tables {
+        out.extend_from_slice(tag);
+        out.extend_from_slice(&checksum(data).to_be_bytes());
+        out.extend_from_slice(&(at as u32).to_be_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        if tag == b"head" {
+            head_at = Some(at);
+        }
+        at += data.len().div_ceil(4) * 4;
+    }
+    for (_, data) in &out_tables {
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(4) * 4, 0);
+    }
+    let adjust = 0xB1B0_AFBAu32.wrapping_sub(checksum(&out));
+    out.get_mut(head_at? + 8..head_at? + 12)?
+        .copy_from_slice(&adjust.to_be_bytes());
+    Some(out)
+}
+
+/// Appends glyph `g` without its instructions.
+fn strip_glyph(g: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let contours = be16(g, 0)? as i16;
+    if contours >= 0 {
+        let end_pts = 10 + 2 * contours as usize;
+        let ins_len = be16(g, end_pts)? as usize;
+        let rest = g.get(end_pts + 2 + ins_len..)?;
+        out.extend_from_slice(g.get(..end_pts)?);
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(rest);
+    } else {
+        // Composite: walk the components, clearing WE_HAVE_INSTRUCTIONS.
+        const ARGS_ARE_WORDS: u16 = 0x0001;
+        const HAVE_SCALE: u16 = 0x0008;
+        const MORE_COMPONENTS: u16 = 0x0020;
+        const HAVE_XY_SCALE: u16 = 0x0040;
+        const HAVE_2X2: u16 = 0x0080;
+        const HAVE_INSTRUCTIONS: u16 = 0x0100;
+        let start = out.len();
+        out.extend_from_slice(g.get(..10)?);
+        let mut at = 10;
+        loop {
+            let flags = be16(g, at)?;
+            let mut len = 4 + if flags & ARGS_ARE_WORDS != 0 { 4 } else { 2 };
+            if flags & HAVE_SCALE != 0 {
+                len += 2;
+            } else if flags & HAVE_XY_SCALE != 0 {
+                len += 4;
+            } else if flags & HAVE_2X2 != 0 {
+                len += 8;
+            }
+            let component = g.get(at..at + len)?;
+            let pos = out.len();
+            out.extend_from_slice(component);
+            out[pos..pos + 2].copy_from_slice(&(flags & !HAVE_INSTRUCTIONS).to_be_bytes());
+            at += len;
+            if flags & MORE_COMPONENTS == 0 {
+                break;
+            }
+            if out.len() - start > g.len() {
+                return None;
+            }
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::page::{Glyph, ImageId};
+    use std::path::Path;
+
+    fn fonts() -> FontSet {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
+        FontSet::load(&FontSet::default_slots(&dir)).unwrap()
+    }
+
+    fn text_page(set: &FontSet, text: &str, xs: Option<&[f32]>) -> Page {
+        let chain = set.chain("mincho").unwrap();
+        let mut x = 10.0;
+        let mut glyphs = Vec::new();
+        let mut font = FontId(0);
+        for (i, ch) in text.chars().enumerate() {
+            let (f, gid) = set.resolve(chain, ch).unwrap();
+            font = f;
+            let gx = xs.map(|v| v[i]).unwrap_or(x);
+            glyphs.push(Glyph {
+                gid,
+                x: gx,
+                text: ch.to_string(),
+            });
+            x = gx + set.font(f).advance(gid) * 10.0;
+        }
+        Page {
+            width: 200.0,
+            height: 100.0,
+            ops: vec![Op::Text(GlyphRun {
+                font,
+                size: 10.0,
+                color: Color::BLACK,
+                baseline: 50.0,
+                glyphs,
+            })],
+        }
+    }
+
+    /// The decompressed content stream of the (only) page.
+    fn content(pdf: &[u8]) -> String {
+        // The page content is the stream that inflates to text operators.
+        let s = pdf;
+        let mut out = String::new();
+        let mut at = 0;
+        while let Some(i) = find(&s[at..], b"stream\n") {
+            let start = at + i + 7;
+            let end = start + find(&s[start..], b"\nendstream").unwrap();
+            if let Ok(d) = miniz_oxide::inflate::decompress_to_vec_zlib(&s[start..end]) {
+                if d.starts_with(b"BT") {
+                    out = String::from_utf8_lossy(&d).into_owned();
+                }
+            }
+            at = end + b"\nendstream".len();
+        }
+        out
+    }
+
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+
+    #[test]
+    fn missing_font_or_image_is_an_error() {
+        let set = fonts();
+        let mut page = text_page(&set, "在職", None);
+        if let Op::Text(run) = &mut page.ops[0] {
+            run.font = FontId(99);
+        }
+        let e = write_pdf(&[page], &set, &ImageSet::default(), &DocInfo::default()).unwrap_err();
+        assert!(e.message.contains("missing font 99"), "{e}");
+
+        let page = Page {
+            width: 100.0,
+            height: 100.0,
+            ops: vec![Op::Image {
+                id: ImageId(3),
+                x: 0.0,
+                y: 0.0,
+                w: 10.0,
+                h: 10.0,
+            }],
+        };
+        let e = write_pdf(&[page], &set, &ImageSet::default(), &DocInfo::default()).unwrap_err();
+        assert!(e.message.contains("missing image 3"), "{e}");
+    }
+
+    #[test]
+    fn bad_glyph_coordinate_or_date_is_an_error() {
+        let set = fonts();
+        let mut page = text_page(&set, "在", None);
+        if let Op::Text(run) = &mut page.ops[0] {
+            run.glyphs[0].gid = u16::MAX;
+        }
+        assert!(write_pdf(&[page], &set, &ImageSet::default(), &DocInfo::default()).is_err());
+        let mut page = text_page(&set, "在", None);
+        if let Op::Text(run) = &mut page.ops[0] {
+            run.glyphs[0].x = f32::NAN;
+        }
+        assert!(write_pdf(&[page], &set, &ImageSet::default(), &DocInfo::default()).is_err());
+        let info = DocInfo {
+            title: "t".into(),
+            created: "2025-04-01".into(),
+        };
+        let page = text_page(&set, "在", None);
+        assert!(write_pdf(&[page], &set, &ImageSet::default(), &info).is_err());
+    }
+
+    #[test]
+    fn numbers_are_short_and_exact() {
+        let mut c = Content::with_capacity(64);
+        c.nums(&[
+            0.0,
+            -0.0,
+            1.0,
+            12.5,
+            -3.25,
+            595.2756,
+            0.1 + 0.2,
+            -0.0004,
+            1e6,
+        ]);
+        assert_eq!(
+            String::from_utf8(c.finish()).unwrap(),
+            "0 0 1 12.5 -3.25 595.276 0.3 0 1000000 "
+        );
+    }
+
+    #[test]
+    fn dates_parse() {
+        assert!(parse_date("").unwrap().is_none());
+        assert!(parse_date("20250401093000").unwrap().is_some());
+        for bad in [
+            "2025040109300",
+            "20251301093000",
+            "20250401246000",
+            "2025040109300x",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn glyphs_at_natural_advance_need_no_adjustment() {
+        let set = fonts();
+        let page = text_page(&set, "在職証明書", None);
+        let pdf = write_pdf(&[page], &set, &ImageSet::default(), &DocInfo::default()).unwrap();
+        let c = content(&pdf);
+        assert!(c.contains("1 0 0 1 10 50 Tm"), "{c}");
+        // One hex string of 2-byte new glyph ids, no adjustments.
+        assert!(c.contains("[<00010004000300050002>]TJ"), "{c}");
+    }
+
+    #[test]
+    fn spaced_glyphs_get_exact_adjustments_and_far_ones_a_td() {
+        let set = fonts();
+        // 10pt ideographs (10pt advance): +5pt gap, then -1.25pt, then a 100pt jump.
+        let xs = [10.0, 25.0, 33.75, 143.75];
+        let page = text_page(&set, "在職証明", Some(&xs));
+        let pdf = write_pdf(&[page], &set, &ImageSet::default(), &DocInfo::default()).unwrap();
+        let c = content(&pdf);
+        // 5pt at 10pt = 500/1000 em, subtracted: -500; -1.25pt → +125.
+        assert!(c.contains("-500"), "{c}");
+        assert!(c.contains("125"), "{c}");
+        // The jump: Td relative to the line start (10): 133.75.
+        assert!(c.contains("133.75 0 Td"), "{c}");
+    }
+
+    #[test]
+    fn widths_array_is_compact() {
+        let mut w = pdf_writer::Chunk::new();
+        {
+            let mut obj = w
+                .indirect(Ref::new(1))
+                .start::<pdf_writer::writers::Widths>();
+            let by_cid: Vec<(u16, f32)> = vec![
+                (1, 1000.0),
+                (2, 500.0),
+                (3, 500.0),
+                (4, 500.0),
+                (5, 500.0),
+                (6, 250.0),
+                (7, 1000.0),
+                (9, 300.0),
+            ];
+            write_widths(&mut obj, &by_cid, default_width(&by_cid));
+        }
+        let s = String::from_utf8_lossy(w.as_bytes()).into_owned();
+        // DW is 500 (most common): only 1, 6, 7 and 9 are listed.
+        assert!(s.contains("[1 [1000] 6 [250 1000] 9 [300]]"), "{s}");
+        let by_cid: Vec<(u16, f32)> = (1..=6).map(|c| (c, 600.0)).chain([(7, 1000.0)]).collect();
+        assert_eq!(default_width(&by_cid), 600.0);
+    }
+
+    #[test]
+    fn subset_tag_is_deterministic_and_glyph_dependent() {
+        let set = fonts();
+        let f = set.font(FontId(0));
+        let a = subset_tag(f, &[1, 2, 3]);
+        assert_eq!(a, subset_tag(f, &[1, 2, 3]));
+        assert_ne!(a, subset_tag(f, &[1, 2, 4]));
+        assert_eq!(a.len(), 6);
+        assert!(a.bytes().all(|b| b.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn reused_compressor_matches_fresh_one() {
+        let inputs: [&[u8]; 4] = [b"", b"BT /F0 10 Tf ET", &[7u8; 100_000], b"abcabcabcabc"];
+        for level in [1u8, 6, 9, 1] {
+            for data in inputs {
+                assert_eq!(
+                    zlib(data, level),
+                    miniz_oxide::deflate::compress_to_vec_zlib(data, level)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stripped_font_keeps_outlines_and_drops_hinting() {
+        let set = fonts();
+        let f = set.font(FontId(0));
+        let chain = set.chain("mincho").unwrap();
+        let gids: Vec<u16> = "在職証明書（株）Ab1"
+            .chars()
+            .map(|c| set.resolve(chain, c).unwrap().1)
+            .collect();
+        let remapper = GlyphRemapper::new_from_glyphs_sorted(&gids);
+        let sub = subsetter::subset(&f.data, 0, &remapper).unwrap();
+        let stripped = strip_hinting(&sub).unwrap();
+        assert!(stripped.len() < sub.len());
+        let before = ttf_parser::Face::parse(&sub, 0).unwrap();
+        let after = ttf_parser::Face::parse(&stripped, 0).unwrap();
+        assert!(after
+            .raw_face()
+            .table(ttf_parser::Tag::from_bytes(b"fpgm"))
+            .is_none());
+        assert_eq!(before.number_of_glyphs(), after.number_of_glyphs());
+        for g in 0..after.number_of_glyphs() {
+            let g = ttf_parser::GlyphId(g);
+            assert_eq!(before.glyph_bounding_box(g), after.glyph_bounding_box(g));
+            let (mut a, mut b) = (Outline::default(), Outline::default());
+            before.outline_glyph(g, &mut a);
+            after.outline_glyph(g, &mut b);
+            assert_eq!(a.0, b.0, "glyph {g:?}");
+        }
+        // Whole-font checksum: the sum over the file is the magic constant.
+        let sum = stripped.chunks(4).fold(0u32, |s, c| {
+            s.wrapping_add(u32::from_be_bytes(c.try_into().unwrap()))
+        });
+        assert_eq!(sum, 0xB1B0_AFBA);
+    }
+
+    #[derive(Default)]
+    struct Outline(Vec<i32>);
+
+    impl ttf_parser::OutlineBuilder for Outline {
+        fn move_to(&mut self, x: f32, y: f32) {
+            self.0.extend([0, x as i32, y as i32]);
+        }
+        fn line_to(&mut self, x: f32, y: f32) {
+            self.0.extend([1, x as i32, y as i32]);
+        }
+        fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
+            self.0.extend([2, x1 as i32, y1 as i32, x as i32, y as i32]);
+        }
+        fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
+            self.0.extend([
+                3, x1 as i32, y1 as i32, x2 as i32, y2 as i32, x as i32, y as i32,
+            ]);
+        }
+        fn close(&mut self) {
+            self.0.push(4);
+        }
+    }
 }

@@ -27,6 +27,7 @@ fn scratch(name: &str) -> PathBuf {
 /// Lays `text` out on one baseline from `x`, with `extra` points between
 /// glyphs (distributed text). A character followed by a variation selector
 /// becomes one glyph whose text is both. Returns runs (one per font).
+#[allow(clippy::too_many_arguments)]
 fn runs(
     set: &FontSet,
     slot: &str,
@@ -314,6 +315,19 @@ fn sample_certificate_is_valid_embedded_and_extractable() {
     assert!(got.contains(&"在 職 証 明 書"), "{got:#?}");
     for line in &LINES[1..] {
         assert!(got.contains(line), "missing {line:?} in {got:#?}");
+    }
+
+    // Distributed title glyphs sit exactly where layout put them:
+    // 24pt glyphs from x = 209 with 12pt between them.
+    let bbox = run("pdftotext", &["-bbox", "-enc", "UTF-8", p, "-"]);
+    for (i, ch) in LINES[0].chars().enumerate() {
+        let line = bbox
+            .lines()
+            .find(|l| l.ends_with(&format!(">{ch}</word>")))
+            .unwrap_or_else(|| panic!("no bbox for {ch}"));
+        let x_min: f32 = line.split('"').nth(1).unwrap().parse().unwrap();
+        let want = 209.0 + i as f32 * 36.0;
+        assert!((x_min - want).abs() < 0.01, "{ch}: {x_min} != {want}");
     }
 
     // Info dictionary and trailer ID.
