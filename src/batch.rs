@@ -14,15 +14,19 @@ use crate::form;
 use crate::image::ImageSet;
 use crate::job::Job;
 use crate::layout::{self, LayoutError};
+use crate::ledger::{self, Ledger};
 use crate::pdf::{self, DocInfo};
 use crate::rejects::{neutralize_formula, write_rejects_csv};
+use crate::report::{self, Summary};
+use crate::runlog::{Progress, RunLog};
+use crate::runstate::{self, Journal, JournalEntry, Modes, Plan, PlannedDoc, RunDir, RunLock};
 use crate::source::{self, SheetSelector};
 use crate::template::Template;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Options of one run that are not in the job file.
@@ -38,10 +42,16 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Where bundled fonts are when the job names none.
     pub fonts_dir: Option<PathBuf>,
+    /// Render only shard `k` (0-based) of `n`.
+    pub shard: Option<(u64, u64)>,
+    /// Start the batch over when its input changed since it was planned.
+    pub restart: bool,
+    /// Replace the ledger location.
+    pub ledger: Option<PathBuf>,
 }
 
 /// One rendered document as listed in the manifest.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ManifestEntry {
     /// File name inside `docs/`.
     pub file: String,
@@ -72,12 +82,16 @@ pub struct Outcome {
     pub run_dir: PathBuf,
     /// Data rows read.
     pub rows_read: usize,
-    /// Documents written.
+    /// Documents of this run directory (all, including reused ones).
     pub documents: Vec<ManifestEntry>,
     /// Rejects (from checking and from layout).
     pub rejects: Vec<Reject>,
     /// Warnings per record id (non-fatal).
     pub warnings: Vec<(String, String)>,
+    /// The batch had already finished: nothing was rendered or written.
+    pub already_finished: bool,
+    /// Documents rendered by this execution.
+    pub rendered_now: usize,
 }
 
 /// Why a batch failed. Each maps to a documented exit code.
@@ -85,6 +99,8 @@ pub struct Outcome {
 pub enum BatchError {
     /// The job, its template/fonts/images or the input cannot be used (exit 2).
     Input(String),
+    /// Another run of the same batch holds the lock (exit 4).
+    Locked(String),
     /// Rendering failed for a reason that is not the record's data (exit 3).
     Render(String),
     /// Writing outputs failed (exit 3).
@@ -96,6 +112,7 @@ impl BatchError {
     pub fn exit_code(&self) -> i32 {
         match self {
             BatchError::Input(_) => 2,
+            BatchError::Locked(_) => 4,
             BatchError::Render(_) | BatchError::Io(_) => 3,
         }
     }
@@ -104,7 +121,10 @@ impl BatchError {
 impl std::fmt::Display for BatchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BatchError::Input(m) | BatchError::Render(m) | BatchError::Io(m) => f.write_str(m),
+            BatchError::Input(m)
+            | BatchError::Locked(m)
+            | BatchError::Render(m)
+            | BatchError::Io(m) => f.write_str(m),
         }
     }
 }
@@ -303,21 +323,10 @@ pub fn sanitize_file_name(name: &str) -> String {
     s
 }
 
-/// Writes bytes to `path` via a temporary file in the same folder, fsynced
-/// and renamed, so a reader never sees a partial file.
+/// Writes bytes to `path` atomically with owner-only permissions (see
+/// [`runstate::write_atomic_mode`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BatchError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .map(|f| f.to_string_lossy())
-            .unwrap_or_default()
-    ));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
-    f.sync_all().map_err(|e| io_err(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+    runstate::write_atomic_mode(path, bytes, Modes::default().file).map_err(|e| io_err(path, e))
 }
 
 /// SHA-256 as lower-case hex.
@@ -333,49 +342,90 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// One record's outcome: its manifest entry and warnings, or a reject.
 type DocOutcome = Result<(ManifestEntry, Vec<String>), Reject>;
 
-/// Runs a whole batch.
-pub fn run(job: &Job, opts: &RunOptions) -> Result<Outcome, BatchError> {
-    let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
-    let checked = read_and_check(job, opts.input.as_deref())?;
-    let batch_id = opts
-        .batch_id
-        .clone()
-        .unwrap_or_else(|| job.batch.issue_date.clone());
+/// SHA-256 of a file, hex.
+fn file_sha256(path: &Path) -> Result<String, BatchError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        BatchError::Input(format!(
+            "読み込めません (cannot read) {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(sha256_hex(&bytes))
+}
+
+/// Hashes of everything a plan depends on, by role.
+fn input_hashes(job: &Job, input: &Path) -> Result<BTreeMap<String, String>, BatchError> {
+    let mut m = BTreeMap::new();
+    m.insert("job".to_string(), file_sha256(&job.path)?);
+    m.insert("template".to_string(), file_sha256(&job.template.file)?);
+    m.insert("input".to_string(), file_sha256(input)?);
+    Ok(m)
+}
+
+/// The run directory of a batch (or of one shard of it).
+pub fn run_dir_of(
+    out_root: &Path,
+    job: &Job,
+    batch_id: &str,
+    shard: Option<(u64, u64)>,
+) -> PathBuf {
+    let name = match shard {
+        Some((k, n)) => format!("{batch_id}.shard-{}-of-{n}", k + 1),
+        None => batch_id.to_string(),
+    };
+    out_root.join(&job.job.name).join(name)
+}
+
+/// Validates a batch id: ASCII letters, digits, `-` and `_`.
+pub fn check_batch_id(batch_id: &str) -> Result<(), BatchError> {
     if batch_id.is_empty()
+        || batch_id.len() > 64
         || !batch_id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(BatchError::Input(format!(
-            "バッチIDは英数字・-・_ だけで書きます (batch id must be ASCII letters, digits, - or _): {batch_id}"
+            "バッチIDは64文字以内の英数字・-・_ で書きます (batch id must be ASCII letters, digits, - or _): {batch_id}"
         )));
     }
-    let out_root = opts
-        .out_dir
+    Ok(())
+}
+
+/// Makes the plan: numbers from the ledger, file names, shard keys.
+fn make_plan(
+    job: &Job,
+    records: &[Record],
+    batch_id: &str,
+    inputs: BTreeMap<String, String>,
+    ledger_path: &Path,
+) -> Result<Plan, BatchError> {
+    let issue_date = chrono::NaiveDate::parse_from_str(&job.batch.issue_date, "%Y-%m-%d")
+        .map_err(|e| BatchError::Input(e.to_string()))?;
+    let series = job
+        .batch
+        .series
         .clone()
-        .unwrap_or_else(|| job.output.dir.clone());
-    let run_dir = out_root.join(&job.job.name).join(&batch_id);
-    let docs_dir = run_dir.join("docs");
-    std::fs::create_dir_all(&docs_dir).map_err(|e| io_err(&docs_dir, e))?;
-
-    let source_file = opts
-        .input
-        .as_deref()
-        .unwrap_or(&job.input.file)
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-
-    // Numbers and file names are fixed before rendering, in record order.
-    let mut names = std::collections::HashMap::new();
-    let planned: Vec<(usize, u64, String)> = checked
-        .records
+        .unwrap_or_else(|| job.job.name.clone());
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let mut ledger = Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?;
+    let numbers = ledger
+        .allocate(&ledger::Allocation {
+            job: &job.job.name,
+            batch: batch_id,
+            kind: &job.job.title,
+            series: &series,
+            issue_date,
+            first_number: job.batch.number_start,
+            record_ids: &ids,
+        })
+        .map_err(|e| BatchError::Io(e.to_string()))?;
+    let mut names: BTreeMap<String, u32> = BTreeMap::new();
+    let docs = records
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let number = job.batch.number_start + i as u64;
+        .zip(numbers)
+        .map(|(r, number)| {
             let mut name = file_name(&job.job.file_name, r, number);
-            let count = names.entry(name.clone()).or_insert(0u32);
+            let count = names.entry(name.clone()).or_insert(0);
             *count += 1;
             if *count > 1 {
                 let (stem, ext) = match name.rfind('.') {
@@ -384,40 +434,259 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Outcome, BatchError> {
                 };
                 name = format!("{stem}-{count}{ext}");
             }
-            (i, number, name)
+            PlannedDoc {
+                number,
+                record_id: r.id.clone(),
+                file: name,
+                row: r.row,
+                shard_key: runstate::shard_key(&r.id),
+            }
+        })
+        .collect();
+    Ok(Plan {
+        job: job.job.name.clone(),
+        batch: batch_id.to_string(),
+        inputs,
+        series,
+        fiscal_year: ledger::fiscal_year(issue_date),
+        docs,
+    })
+}
+
+/// Removes a run directory's state and outputs for `--restart`.
+fn wipe_run_dir(dir: &RunDir) -> Result<(), BatchError> {
+    for f in [
+        "plan.json",
+        "journal.jsonl",
+        "manifest.csv",
+        "manifest.json",
+        "rejects.csv",
+        "rejects.xlsx",
+        "summary.json",
+        "report.html",
+    ] {
+        let p = dir.path.join(f);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| io_err(&p, e))?;
+        }
+    }
+    let docs = dir.docs();
+    if docs.exists() {
+        std::fs::remove_dir_all(&docs).map_err(|e| io_err(&docs, e))?;
+    }
+    Ok(())
+}
+
+/// Runs a whole batch (or one shard of it): plan, render what is missing,
+/// finalize. Re-running a finished batch changes nothing.
+pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchError> {
+    let started = std::time::Instant::now();
+    let mut stages: BTreeMap<String, u64> = BTreeMap::new();
+    let mut lap = std::time::Instant::now();
+    let mut stage = |name: &str, lap: &mut std::time::Instant| {
+        stages.insert(name.to_string(), lap.elapsed().as_millis() as u64);
+        *lap = std::time::Instant::now();
+    };
+    let batch_id = opts
+        .batch_id
+        .clone()
+        .unwrap_or_else(|| job.batch.issue_date.clone());
+    check_batch_id(&batch_id)?;
+    if let Some((k, n)) = opts.shard {
+        if n == 0 || k >= n {
+            return Err(BatchError::Input(format!(
+                "--shard は K/N (1 ≤ K ≤ N) で指定します (bad shard {}/{n})",
+                k + 1
+            )));
+        }
+    }
+    let modes = job.output.modes();
+    let out_root = opts
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| job.output.dir.clone());
+    let dir = RunDir {
+        path: run_dir_of(&out_root, job, &batch_id, opts.shard),
+    };
+    runstate::create_dir_with(&dir.path, modes.dir).map_err(|e| io_err(&dir.path, e))?;
+    let _lock = RunLock::acquire(&dir.path).map_err(|e| match e {
+        runstate::LockError::Held(holder) => BatchError::Locked(format!(
+            "このバッチは別のプロセスが実行中です (batch is locked by another run: {holder}): {}",
+            dir.path.display()
+        )),
+        runstate::LockError::Io(e) => io_err(&dir.path, e),
+    })?;
+    log.attach(&dir.path.join("run.log"), modes.file)
+        .map_err(|e| io_err(&dir.path, e))?;
+    for d in [dir.path.clone(), dir.docs()] {
+        runstate::remove_stale_temporaries(&d).map_err(|e| io_err(&d, e))?;
+    }
+    log.info(
+        "start",
+        "",
+        serde_json::json!({"job": job.job.name, "batch": batch_id, "shard": opts.shard.map(|(k, n)| format!("{}/{n}", k + 1))}),
+    );
+
+    let input = opts.input.clone().unwrap_or_else(|| job.input.file.clone());
+    let inputs = input_hashes(job, &input)?;
+    let existing = Plan::load(&dir.path).map_err(|e| io_err(&dir.path, e))?;
+    if let Some(plan) = &existing {
+        if plan.inputs != inputs {
+            if !opts.restart {
+                return Err(BatchError::Input(format!(
+                    "このバッチの計画後に入力・ジョブ・テンプレートが変わりました。やり直すには --restart を付けてください (input changed since the batch was planned; use --restart): {}",
+                    dir.path.display()
+                )));
+            }
+            log.info(
+                "restart",
+                "入力が変わったためバッチをやり直します (restarting the batch)",
+                serde_json::json!({}),
+            );
+            wipe_run_dir(&dir)?;
+        } else if dir.is_finished() {
+            log.info(
+                "already_finished",
+                "このバッチは完了済みです。何も出力しません (batch already finished; nothing to do)",
+                serde_json::json!({}),
+            );
+            return Ok(Outcome {
+                run_dir: dir.path.clone(),
+                rows_read: 0,
+                documents: Vec::new(),
+                rejects: Vec::new(),
+                warnings: Vec::new(),
+                already_finished: true,
+                rendered_now: 0,
+            });
+        }
+    }
+    let existing = if opts.restart { None } else { existing };
+
+    let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
+    stage("load", &mut lap);
+    let checked = read_and_check(job, Some(&input))?;
+    stage("read_check", &mut lap);
+    log.info(
+        "checked",
+        "",
+        serde_json::json!({"rows": checked.rows_read, "records": checked.records.len(), "rejects": checked.rejects.len()}),
+    );
+
+    let ledger_path = ledger_path(job, opts, &out_root);
+    let plan = match existing {
+        Some(p) => p,
+        None => {
+            let plan = make_plan(job, &checked.records, &batch_id, inputs, &ledger_path)?;
+            plan.save(&dir.path, modes.file)
+                .map_err(|e| io_err(&dir.path, e))?;
+            plan
+        }
+    };
+    if plan.docs.len() != checked.records.len() {
+        return Err(BatchError::Input(
+            "計画と入力の件数が一致しません (plan and input disagree); --restart でやり直してください".into(),
+        ));
+    }
+    stage("plan", &mut lap);
+
+    let docs_dir = dir.docs();
+    runstate::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
+    let journal = Journal::read(&dir.path).map_err(|e| io_err(&dir.path, e))?;
+    let mine: Vec<usize> = (0..plan.docs.len())
+        .filter(|i| match opts.shard {
+            Some((k, n)) => plan.docs[*i].shard_key % n == k,
+            None => true,
         })
         .collect();
 
+    // Documents finished by an earlier execution: journaled and present.
+    let mut reused: BTreeMap<usize, JournalEntry> = BTreeMap::new();
+    for &i in &mine {
+        let pd = &plan.docs[i];
+        let path = docs_dir.join(&pd.file);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        match journal.get(&pd.file) {
+            Some(e) if e.bytes == meta.len() => {
+                reused.insert(i, e.clone());
+            }
+            _ => {}
+        }
+    }
+    let todo: Vec<usize> = mine
+        .iter()
+        .copied()
+        .filter(|i| !reused.contains_key(i))
+        .collect();
+    if !reused.is_empty() {
+        log.info(
+            "resume",
+            &format!(
+                "前回の続きから再開します: {} 件は出力済み、残り {} 件 (resuming)",
+                reused.len(),
+                todo.len()
+            ),
+            serde_json::json!({"reused": reused.len(), "todo": todo.len()}),
+        );
+    }
+
+    let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or(0))
+        .num_threads(threads)
         .build()
         .map_err(|e| BatchError::Render(e.to_string()))?;
+    let journal_w = std::sync::Mutex::new(
+        Journal::open(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?,
+    );
+    let progress = Progress::new(todo.len() as u64, log.verbosity());
+    let source_file = input
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let sheet_name = checked.sheet.clone();
-    let results: Vec<Result<DocOutcome, BatchError>> = pool.install(|| {
-        planned
-            .par_iter()
-            .map(|(i, number, name)| {
-                let record = &checked.records[*i];
-                match render_record(job, &assets, record, *number) {
-                    Ok((bytes, pages, warnings)) => {
-                        let path = docs_dir.join(name);
-                        write_atomic(&path, &bytes)?;
-                        Ok(Ok((
-                            ManifestEntry {
-                                file: name.clone(),
-                                sha256: sha256_hex(&bytes),
+    let entry_for = |i: usize, sha256: String, bytes: u64, pages: usize| {
+        let pd = &plan.docs[i];
+        ManifestEntry {
+            file: pd.file.clone(),
+            sha256,
+            bytes,
+            pages,
+            record_id: pd.record_id.clone(),
+            number: pd.number,
+            kind: job.job.title.clone(),
+            source_file: source_file.clone(),
+            source_sheet: sheet_name.clone(),
+            source_row: pd.row,
+        }
+    };
+    let rendered: Vec<(usize, Result<DocOutcome, BatchError>)> = pool.install(|| {
+        todo.par_iter()
+            .map(|&i| {
+                let record = &checked.records[i];
+                let pd = &plan.docs[i];
+                let out = match render_record(job, &assets, record, pd.number) {
+                    Ok((bytes, pages, warnings)) => (|| {
+                        let path = docs_dir.join(&pd.file);
+                        runstate::write_atomic_mode(&path, &bytes, modes.file)
+                            .map_err(|e| io_err(&path, e))?;
+                        let sha = sha256_hex(&bytes);
+                        journal_w
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .append(&JournalEntry {
+                                file: pd.file.clone(),
+                                sha256: sha.clone(),
                                 bytes: bytes.len() as u64,
                                 pages,
-                                record_id: record.id.clone(),
-                                number: *number,
-                                kind: job.job.title.clone(),
-                                source_file: source_file.clone(),
-                                source_sheet: sheet_name.clone(),
-                                source_row: record.row,
-                            },
-                            warnings,
-                        )))
-                    }
+                            })
+                            .map_err(|e| io_err(&dir.path, e))?;
+                        Ok(Ok((entry_for(i, sha, bytes.len() as u64, pages), warnings)))
+                    })(),
                     Err(RenderFailure::Data(e)) => Ok(Err(Reject {
                         file: source_file.clone(),
                         sheet: sheet_name.clone(),
@@ -428,35 +697,318 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Outcome, BatchError> {
                         reason: e.to_string(),
                     })),
                     Err(RenderFailure::Template(m)) => Err(BatchError::Render(m)),
-                }
+                };
+                progress.inc();
+                (i, out)
             })
             .collect()
     });
-    let mut documents = Vec::new();
+    progress.finish();
+    journal_w
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .sync()
+        .map_err(|e| io_err(&dir.path, e))?;
+    stage("render", &mut lap);
+
+    let mut by_index: BTreeMap<usize, ManifestEntry> = reused
+        .iter()
+        .map(|(i, e)| (*i, entry_for(*i, e.sha256.clone(), e.bytes, e.pages)))
+        .collect();
     let mut rejects = checked.rejects;
     let mut warnings = Vec::new();
-    for r in results {
+    let rendered_now = rendered.len();
+    for (i, r) in rendered {
         match r? {
             Ok((entry, w)) => {
                 for msg in w {
                     warnings.push((entry.record_id.clone(), msg));
                 }
-                documents.push(entry);
+                by_index.insert(i, entry);
             }
-            Err(reject) => rejects.push(reject),
+            Err(reject) => {
+                log.info(
+                    "reject",
+                    "",
+                    serde_json::json!({"row": reject.row, "code": reject.code}),
+                );
+                rejects.push(reject);
+            }
         }
     }
     rejects.sort_by_key(|r| r.row);
+    let documents: Vec<ManifestEntry> = by_index.into_values().collect();
 
-    write_rejects_csv(&run_dir.join("rejects.csv"), &rejects)?;
-    write_manifests(&run_dir, job, &batch_id, &documents)?;
-    Ok(Outcome {
-        run_dir,
+    let outcome = Outcome {
+        run_dir: dir.path.clone(),
         rows_read: checked.rows_read,
         documents,
         rejects,
         warnings,
-    })
+        already_finished: false,
+        rendered_now,
+    };
+    let timing = report::Timing {
+        threads,
+        total_ms: 0,
+        stages_ms: stages,
+        rendered_now,
+        reused: reused.len(),
+    };
+    finalize(
+        job,
+        &plan,
+        &dir,
+        &outcome,
+        opts.shard,
+        timing,
+        started,
+        log,
+        &ledger_path,
+    )?;
+    Ok(outcome)
+}
+
+/// The ledger of a job: `--ledger`, the job's `output.ledger`, or
+/// `<out>/<job>/ledger.sqlite`.
+pub fn ledger_path(job: &Job, opts: &RunOptions, out_root: &Path) -> PathBuf {
+    opts.ledger
+        .clone()
+        .or_else(|| job.ledger_path())
+        .unwrap_or_else(|| out_root.join(&job.job.name).join("ledger.sqlite"))
+}
+
+/// Writes everything after rendering, in this order: the journal in plan
+/// order, rejects, manifests, the ledger's file hashes, and last
+/// `summary.json` + `report.html` (the batch's "finished" mark).
+#[allow(clippy::too_many_arguments)]
+fn finalize(
+    job: &Job,
+    plan: &Plan,
+    dir: &RunDir,
+    outcome: &Outcome,
+    shard: Option<(u64, u64)>,
+    mut timing: report::Timing,
+    started: std::time::Instant,
+    log: &RunLog,
+    ledger_path: &Path,
+) -> Result<(), BatchError> {
+    let modes = job.output.modes();
+    // A compact journal in plan order: identical whatever the thread count.
+    let mut journal = String::new();
+    for d in &outcome.documents {
+        let line = serde_json::to_string(&JournalEntry {
+            file: d.file.clone(),
+            sha256: d.sha256.clone(),
+            bytes: d.bytes,
+            pages: d.pages,
+        })
+        .map_err(|e| BatchError::Io(e.to_string()))?;
+        journal.push_str(&line);
+        journal.push('\n');
+    }
+    let jpath = dir.path.join("journal.jsonl");
+    runstate::write_atomic_mode(&jpath, journal.as_bytes(), modes.file)
+        .map_err(|e| io_err(&jpath, e))?;
+
+    let rejects_path = dir.path.join("rejects.csv");
+    write_rejects_csv(&rejects_path, &outcome.rejects)?;
+    write_manifests(&dir.path, job, &plan.batch, &outcome.documents)?;
+
+    let ledger_done: Vec<(String, String, String)> = outcome
+        .documents
+        .iter()
+        .map(|d| (d.record_id.clone(), d.file.clone(), d.sha256.clone()))
+        .collect();
+    Ledger::open(ledger_path)
+        .and_then(|mut l| l.mark_issued(&job.job.name, &plan.batch, &job.job.title, &ledger_done))
+        .map_err(|e| BatchError::Io(e.to_string()))?;
+
+    let mut rejected_rows: Vec<u32> = outcome.rejects.iter().map(|r| r.row).collect();
+    rejected_rows.dedup();
+    let numbers: Vec<u64> = outcome.documents.iter().map(|d| d.number).collect();
+    let total_bytes: u64 = outcome.documents.iter().map(|d| d.bytes).sum();
+    timing.total_ms = started.elapsed().as_millis() as u64;
+    let summary = Summary {
+        job: job.job.name.clone(),
+        kind: job.job.title.clone(),
+        batch: plan.batch.clone(),
+        issue_date: job.batch.issue_date.clone(),
+        shard: shard.map(|(k, n)| format!("{}/{n}", k + 1)),
+        counts: report::Counts {
+            rows_read: outcome.rows_read,
+            documents: outcome.documents.len(),
+            pages: outcome.documents.iter().map(|d| d.pages).sum(),
+            rejected_rows: rejected_rows.len(),
+            rejects: outcome.rejects.len(),
+            warnings: outcome.warnings.len(),
+        },
+        rejects_by_code: report::by_code(&outcome.rejects),
+        numbers: serde_json::json!({
+            "series": plan.series,
+            "fiscal_year": plan.fiscal_year,
+            "first": numbers.iter().min(),
+            "last": numbers.iter().max(),
+        }),
+        inputs: plan.inputs.clone(),
+        outputs: serde_json::json!({
+            "documents_bytes": total_bytes,
+            "bytes_per_document": if outcome.documents.is_empty() { 0 } else { total_bytes / outcome.documents.len() as u64 },
+            "manifest.json": file_sha256(&dir.path.join("manifest.json"))?,
+            "manifest.csv": file_sha256(&dir.path.join("manifest.csv"))?,
+            "rejects.csv": file_sha256(&rejects_path)?,
+        }),
+        timing,
+    };
+    let html = report::html(&summary, &outcome.rejects);
+    let rpath = dir.path.join("report.html");
+    runstate::write_atomic_mode(&rpath, html.as_bytes(), modes.file)
+        .map_err(|e| io_err(&rpath, e))?;
+    let mut json =
+        serde_json::to_vec_pretty(&summary).map_err(|e| BatchError::Io(e.to_string()))?;
+    json.push(b'\n');
+    let spath = dir.path.join("summary.json");
+    runstate::write_atomic_mode(&spath, &json, modes.file).map_err(|e| io_err(&spath, e))?;
+    log.info(
+        "finished",
+        "",
+        serde_json::json!({"documents": outcome.documents.len(), "rejects": outcome.rejects.len(), "rendered_now": outcome.rendered_now}),
+    );
+    Ok(())
+}
+
+/// Combines the run directories of all N shards of a batch into the batch's
+/// own run directory, identical to a run on one machine (but for timings).
+pub fn merge(
+    job: &Job,
+    opts: &RunOptions,
+    shards: u64,
+    log: &RunLog,
+) -> Result<Outcome, BatchError> {
+    let started = std::time::Instant::now();
+    let batch_id = opts
+        .batch_id
+        .clone()
+        .unwrap_or_else(|| job.batch.issue_date.clone());
+    check_batch_id(&batch_id)?;
+    if shards == 0 {
+        return Err(BatchError::Input(
+            "--shards は 1 以上です (need at least one shard)".into(),
+        ));
+    }
+    let modes = job.output.modes();
+    let out_root = opts
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| job.output.dir.clone());
+    let mut plan: Option<Plan> = None;
+    let mut documents: BTreeMap<u64, (ManifestEntry, PathBuf)> = BTreeMap::new();
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut rows_read = 0;
+    for k in 0..shards {
+        let sdir = RunDir {
+            path: run_dir_of(&out_root, job, &batch_id, Some((k, shards))),
+        };
+        if !sdir.is_finished() {
+            return Err(BatchError::Input(format!(
+                "分割 {}/{shards} が完了していません (shard not finished): {}",
+                k + 1,
+                sdir.path.display()
+            )));
+        }
+        let sp = Plan::load(&sdir.path)
+            .map_err(|e| io_err(&sdir.path, e))?
+            .ok_or_else(|| {
+                BatchError::Input(format!("plan.json がありません: {}", sdir.path.display()))
+            })?;
+        match &plan {
+            None => plan = Some(sp),
+            Some(p) if *p == sp => {}
+            Some(_) => {
+                return Err(BatchError::Input(format!(
+                    "分割 {}/{shards} の計画が他と異なります (shards were planned differently): {}",
+                    k + 1,
+                    sdir.path.display()
+                )))
+            }
+        }
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(sdir.path.join("manifest.json")).map_err(|e| io_err(&sdir.path, e))?,
+        )
+        .map_err(|e| BatchError::Input(e.to_string()))?;
+        let entries: Vec<ManifestEntry> = serde_json::from_value(manifest["documents"].clone())
+            .map_err(|e| BatchError::Input(e.to_string()))?;
+        for e in entries {
+            let src = sdir.docs().join(&e.file);
+            documents.insert(e.number, (e, src));
+        }
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(sdir.path.join("summary.json")).map_err(|e| io_err(&sdir.path, e))?,
+        )
+        .map_err(|e| BatchError::Input(e.to_string()))?;
+        rows_read = summary["counts"]["rows_read"].as_u64().unwrap_or(0) as usize;
+        for r in crate::rejects::read_rejects_csv(&sdir.path.join("rejects.csv"))? {
+            if !rejects.contains(&r) {
+                rejects.push(r);
+            }
+        }
+    }
+    let plan = plan.expect("at least one shard");
+    let dir = RunDir {
+        path: run_dir_of(&out_root, job, &batch_id, None),
+    };
+    runstate::create_dir_with(&dir.path, modes.dir).map_err(|e| io_err(&dir.path, e))?;
+    let _lock = RunLock::acquire(&dir.path).map_err(|e| match e {
+        runstate::LockError::Held(h) => BatchError::Locked(format!("locked by {h}")),
+        runstate::LockError::Io(e) => io_err(&dir.path, e),
+    })?;
+    log.attach(&dir.path.join("run.log"), modes.file)
+        .map_err(|e| io_err(&dir.path, e))?;
+    plan.save(&dir.path, modes.file)
+        .map_err(|e| io_err(&dir.path, e))?;
+    let docs_dir = dir.docs();
+    runstate::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
+    let mut entries = Vec::with_capacity(documents.len());
+    // Plan order = record order; numbers rise with it.
+    let order: BTreeMap<&str, usize> = plan
+        .docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.file.as_str(), i))
+        .collect();
+    let mut sorted: Vec<(ManifestEntry, PathBuf)> = documents.into_values().collect();
+    sorted.sort_by_key(|(e, _)| order.get(e.file.as_str()).copied().unwrap_or(usize::MAX));
+    for (e, src) in sorted {
+        let bytes = std::fs::read(&src).map_err(|err| io_err(&src, err))?;
+        if sha256_hex(&bytes) != e.sha256 {
+            return Err(BatchError::Input(format!(
+                "分割の文書がマニフェストと一致しません (shard document does not match its manifest): {}",
+                src.display()
+            )));
+        }
+        let dst = docs_dir.join(&e.file);
+        runstate::write_atomic_mode(&dst, &bytes, modes.file).map_err(|err| io_err(&dst, err))?;
+        entries.push(e);
+    }
+    rejects.sort_by_key(|r| r.row);
+    let outcome = Outcome {
+        run_dir: dir.path.clone(),
+        rows_read,
+        documents: entries,
+        rejects,
+        warnings: Vec::new(),
+        already_finished: false,
+        rendered_now: 0,
+    };
+    let timing = report::Timing {
+        threads: 1,
+        ..Default::default()
+    };
+    let ledger = ledger_path(job, opts, &out_root);
+    finalize(
+        job, &plan, &dir, &outcome, None, timing, started, log, &ledger,
+    )?;
+    Ok(outcome)
 }
 
 /// Writes `manifest.csv` and `manifest.json` (last: they list only finished files).

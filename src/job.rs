@@ -83,6 +83,39 @@ pub struct Output {
     /// Root of run directories; the batch goes to `<dir>/<job name>/<batch id>/`.
     #[serde(default = "default_out")]
     pub dir: PathBuf,
+    /// Who may read the outputs: `private` (owner only: files 0600, folders
+    /// 0700, the default) or `group` (0640 / 0750).
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// The issuance ledger (default: `<dir>/<job name>/ledger.sqlite`).
+    pub ledger: Option<PathBuf>,
+}
+
+/// Output permission profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permissions {
+    /// Owner only.
+    #[default]
+    Private,
+    /// Owner and group may read.
+    Group,
+}
+
+impl Output {
+    /// File and directory modes for the permission profile.
+    pub fn modes(&self) -> crate::runstate::Modes {
+        match self.permissions {
+            Permissions::Private => crate::runstate::Modes {
+                file: 0o600,
+                dir: 0o700,
+            },
+            Permissions::Group => crate::runstate::Modes {
+                file: 0o640,
+                dir: 0o750,
+            },
+        }
+    }
 }
 
 fn default_out() -> PathBuf {
@@ -97,9 +130,13 @@ pub struct BatchSection {
     /// date (`YYYY-MM-DD`); also the default batch id. Fixed in the job so a
     /// re-run gives identical bytes.
     pub issue_date: String,
-    /// First document number of the batch.
+    /// First document number of a number series' fiscal year (the ledger
+    /// continues from its last number after that).
     #[serde(default = "one")]
     pub number_start: u64,
+    /// Number series in the ledger (default: the job name); numbers run per
+    /// series per fiscal year (April 1 – March 31).
+    pub series: Option<String>,
 }
 
 fn one() -> u64 {
@@ -167,7 +204,11 @@ struct RawJob {
 }
 
 fn default_output() -> Output {
-    Output { dir: default_out() }
+    Output {
+        dir: default_out(),
+        permissions: Permissions::Private,
+        ledger: None,
+    }
 }
 
 /// An error in the job file itself: the run stops at once (exit code 2).
@@ -292,12 +333,21 @@ impl Job {
             fonts,
             output: Output {
                 dir: resolve(&raw.output.dir),
+                ledger: raw.output.ledger.as_deref().map(resolve),
+                permissions: raw.output.permissions,
             },
             job: raw.job,
             batch: raw.batch,
             values: raw.values,
             fields: raw.fields,
         })
+    }
+}
+
+impl Job {
+    /// The ledger path the job sets, if any.
+    pub fn ledger_path(&self) -> Option<PathBuf> {
+        self.output.ledger.clone()
     }
 }
 

@@ -46,6 +46,29 @@ pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), BatchErr
     write_atomic(path, &buf)
 }
 
+/// Reads a `rejects.csv` written by [`write_rejects_csv`] back (used when
+/// merging shards; the neutralising apostrophe is kept as written).
+pub fn read_rejects_csv(path: &Path) -> Result<Vec<Reject>, BatchError> {
+    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let body = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(&bytes);
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(body);
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| BatchError::Input(format!("{}: {e}", path.display())))?;
+        let get = |i: usize| rec.get(i).unwrap_or("").to_string();
+        out.push(Reject {
+            file: get(0),
+            sheet: get(1),
+            row: get(2).parse().unwrap_or(0),
+            column: get(3),
+            value: get(4),
+            code: get(5),
+            reason: get(6),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,8 @@
 use clap::{Parser, Subcommand};
 
 pub mod check;
+pub mod ledger;
+pub mod merge;
 pub mod run;
 
 /// chohyo (帳票): spreadsheets of HR requests → checked records → Japanese
@@ -22,6 +24,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Read and check the input only; write the rejects; render nothing.
     Check(check::CheckArgs),
+    /// Combine the run directories of a sharded batch.
+    Merge(merge::MergeArgs),
+    /// List, search and export the issuance ledger (発行台帳).
+    Ledger(ledger::LedgerArgs),
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -30,5 +36,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::execute(&args),
         Command::Check(args) => check::execute(&args),
+        Command::Merge(args) => merge::execute(&args),
+        Command::Ledger(args) => ledger::execute(&args),
     }
 }

@@ -1,16 +1,24 @@
-//! `chohyo run <job.toml>`: runs a whole batch.
+//! `chohyo run <job.toml>`: runs a whole batch, or one shard of it.
 //!
 //! ```text
 //! chohyo run samples/zaishoku/job.toml [--threads N] [--batch-id ID]
-//!            [--input FILE] [--out DIR] [--strict] [--quiet]
+//!            [--input FILE] [--out DIR] [--strict] [--restart]
+//!            [--shard K/N] [--ledger FILE] [-q | -v]
 //! ```
 //! Writes `<out>/<job>/<batch-id>/` with `docs/*.pdf`, `rejects.csv`,
-//! `manifest.csv` and `manifest.json`, and a summary on stderr.
-//! Exit codes: 0 all rendered, 1 finished with rejects, 2 job or input error,
-//! 3 failure during rendering.
+//! `manifest.csv`, `manifest.json`, `plan.json`, `journal.jsonl`, `run.log`,
+//! `summary.json` and `report.html`. Re-running a finished batch renders
+//! nothing; re-running an interrupted one resumes it. `--shard K/N` renders
+//! the K-th of N deterministic partitions into `<batch-id>.shard-K-of-N/`;
+//! with `--shard auto/N`, K comes from `JOB_COMPLETION_INDEX` (Kubernetes
+//! Indexed Jobs, 0-based) or `SLURM_ARRAY_TASK_ID` (Slurm arrays, 1-based).
+//!
+//! Exit codes: 0 all rendered (or already finished), 1 finished with
+//! rejects, 2 job or input error, 3 failure during rendering, 4 lock held.
 
 use crate::batch::{self, RunOptions};
 use crate::job::Job;
+use crate::runlog::{RunLog, Verbosity};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,17 +43,77 @@ pub struct RunArgs {
     /// Fail before rendering anything if any row is rejected.
     #[arg(long)]
     pub strict: bool,
+    /// Start the batch over when its input changed since it was planned.
+    #[arg(long)]
+    pub restart: bool,
+    /// Render one partition: `K/N` (1 ≤ K ≤ N) or `auto/N` (K from the scheduler).
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// The issuance ledger (default: the job's, or beside the run directories).
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
     /// Print nothing but errors.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Print more.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Parses `K/N` or `auto/N` into a 0-based shard index and the count.
+pub fn parse_shard(spec: &str) -> Result<(u64, u64), String> {
+    let (k, n) = spec
+        .split_once('/')
+        .ok_or_else(|| format!("--shard は K/N で指定します (got {spec})"))?;
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("--shard の N が数ではありません (got {spec})"))?;
+    let k0 = if k == "auto" {
+        if let Ok(v) = std::env::var("JOB_COMPLETION_INDEX") {
+            v.parse::<u64>()
+                .map_err(|_| format!("JOB_COMPLETION_INDEX が数ではありません ({v})"))?
+        } else if let Ok(v) = std::env::var("SLURM_ARRAY_TASK_ID") {
+            v.parse::<u64>()
+                .ok()
+                .and_then(|x| x.checked_sub(1))
+                .ok_or_else(|| format!("SLURM_ARRAY_TASK_ID は 1 以上の数です ({v})"))?
+        } else {
+            return Err(
+                "--shard auto/N には JOB_COMPLETION_INDEX か SLURM_ARRAY_TASK_ID が必要です".into(),
+            );
+        }
+    } else {
+        k.parse::<u64>()
+            .ok()
+            .and_then(|x| x.checked_sub(1))
+            .ok_or_else(|| format!("--shard の K は 1 以上の数です (got {spec})"))?
+    };
+    if n == 0 || k0 >= n {
+        return Err(format!("--shard は 1 ≤ K ≤ N です (got {spec})"));
+    }
+    Ok((k0, n))
 }
 
 /// Runs the subcommand; returns the exit code.
 pub fn execute(args: &RunArgs) -> i32 {
+    let verbosity = if args.quiet {
+        Verbosity::Quiet
+    } else if args.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
     let job = match Job::load(&args.job) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("chohyo: {e}");
+            return 2;
+        }
+    };
+    let shard = match args.shard.as_deref().map(parse_shard).transpose() {
+        Ok(s) => s,
+        Err(m) => {
+            eprintln!("chohyo: {m}");
             return 2;
         }
     };
@@ -71,21 +139,33 @@ pub fn execute(args: &RunArgs) -> i32 {
         out_dir: args.out.clone(),
         threads: args.threads,
         fonts_dir: None,
+        shard,
+        restart: args.restart,
+        ledger: args.ledger.clone(),
     };
+    let log = RunLog::stderr_only(verbosity);
     let started = std::time::Instant::now();
-    let outcome = match batch::run(&job, &opts) {
+    let outcome = match batch::run(&job, &opts, &log) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            log.error(
+                "error",
+                &e.to_string(),
+                serde_json::json!({"exit": e.exit_code()}),
+            );
             return e.exit_code();
         }
     };
-    if !args.quiet {
+    if outcome.already_finished {
+        return 0;
+    }
+    if verbosity > Verbosity::Quiet {
         let bytes: u64 = outcome.documents.iter().map(|d| d.bytes).sum();
         eprintln!(
-            "chohyo: {} 行を読み込み、{} 件を出力、{} 件の不備 (rows read, documents, rejects) — {:.2} s, {} KB",
+            "chohyo: {} 行を読み込み、{} 件を出力（今回 {} 件）、{} 件の不備 (rows read, documents, rendered now, rejects) — {:.2} s, {} KB",
             outcome.rows_read,
             outcome.documents.len(),
+            outcome.rendered_now,
             outcome.rejects.len(),
             started.elapsed().as_secs_f64(),
             bytes / 1024
@@ -106,5 +186,19 @@ pub fn execute(args: &RunArgs) -> i32 {
         0
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_specs() {
+        assert_eq!(parse_shard("1/4"), Ok((0, 4)));
+        assert_eq!(parse_shard("4/4"), Ok((3, 4)));
+        assert!(parse_shard("0/4").is_err());
+        assert!(parse_shard("5/4").is_err());
+        assert!(parse_shard("x").is_err());
     }
 }

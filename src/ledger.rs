@@ -1,0 +1,359 @@
+//! The issuance ledger (発行台帳): every document number ever given out.
+//!
+//! A SQLite database (rusqlite with the bundled library) per job, by default
+//! `<output.dir>/<job>/ledger.sqlite`. Document numbers (e.g. 見人第123号) run
+//! per fiscal year (April 1 – March 31) per number series, without gaps or
+//! reuse. They are fixed when a batch is *planned*, before anything renders,
+//! inside one transaction: a crash, a re-run or a second shard planning the
+//! same batch finds the batch's numbers already there and reuses them, so a
+//! number is never given twice and a re-run allocates nothing new. Issuing a
+//! certificate to the same person in another batch is a new number; the
+//! ledger shows both.
+
+use chrono::{Datelike, NaiveDate};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+/// The ledger database.
+pub struct Ledger {
+    conn: Connection,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// One ledger row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Issue {
+    /// Number series (e.g. 見人).
+    pub series: String,
+    /// Fiscal year (the year in which it began on April 1).
+    pub fiscal_year: i32,
+    /// Document number within the series and fiscal year.
+    pub number: u64,
+    /// Document kind (job title).
+    pub kind: String,
+    /// Record id.
+    pub record_id: String,
+    /// Job name.
+    pub job: String,
+    /// Batch id.
+    pub batch: String,
+    /// Issue date of the batch (`YYYY-MM-DD`).
+    pub issue_date: String,
+    /// Output file name (empty until rendered).
+    pub file: String,
+    /// SHA-256 of the file (empty until rendered).
+    pub sha256: String,
+    /// When the number was allocated (UTC, RFC 3339).
+    pub planned_at: String,
+    /// When the document was finished (UTC, RFC 3339; empty until then).
+    pub issued_at: String,
+}
+
+/// A ledger failure.
+#[derive(Debug)]
+pub struct LedgerError {
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "発行台帳のエラー (ledger error): {}", self.message)
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+impl From<rusqlite::Error> for LedgerError {
+    fn from(e: rusqlite::Error) -> Self {
+        LedgerError {
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The fiscal year (年度) of a date: April 1 starts a new one.
+pub fn fiscal_year(date: NaiveDate) -> i32 {
+    if date.month() >= 4 {
+        date.year()
+    } else {
+        date.year() - 1
+    }
+}
+
+/// What a batch asks the ledger for: one number per record, in this order.
+pub struct Allocation<'a> {
+    /// Job name.
+    pub job: &'a str,
+    /// Batch id.
+    pub batch: &'a str,
+    /// Document kind.
+    pub kind: &'a str,
+    /// Number series.
+    pub series: &'a str,
+    /// The batch's issue date (decides the fiscal year).
+    pub issue_date: NaiveDate,
+    /// First number of a series' fiscal year when it has none yet.
+    pub first_number: u64,
+    /// Record ids in plan order.
+    pub record_ids: &'a [String],
+}
+
+fn now() -> String {
+    // The ledger is an audit log, not a batch output: wall-clock time is right here.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger at `path`.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(dir) = path.parent() {
+            crate::runstate::create_private_dir(dir).map_err(|e| LedgerError {
+                message: format!("{}: {e}", dir.display()),
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS issues (
+                 series TEXT NOT NULL,
+                 fiscal_year INTEGER NOT NULL,
+                 number INTEGER NOT NULL,
+                 kind TEXT NOT NULL,
+                 record_id TEXT NOT NULL,
+                 job TEXT NOT NULL,
+                 batch TEXT NOT NULL,
+                 issue_date TEXT NOT NULL,
+                 file TEXT NOT NULL DEFAULT '',
+                 sha256 TEXT NOT NULL DEFAULT '',
+                 planned_at TEXT NOT NULL,
+                 issued_at TEXT NOT NULL DEFAULT '',
+                 PRIMARY KEY (series, fiscal_year, number),
+                 UNIQUE (job, batch, kind, record_id)
+             );
+             CREATE INDEX IF NOT EXISTS issues_record ON issues (record_id);",
+        )?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(Ledger {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Gives every record of a batch its number, reusing the numbers this
+    /// batch already has. Returns the numbers in `record_ids` order.
+    pub fn allocate(&mut self, a: &Allocation) -> Result<Vec<u64>, LedgerError> {
+        let fy = fiscal_year(a.issue_date);
+        let issue_date = a.issue_date.format("%Y-%m-%d").to_string();
+        let planned_at = now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut numbers = Vec::with_capacity(a.record_ids.len());
+        {
+            let mut existing = tx.prepare(
+                "SELECT number, series, fiscal_year FROM issues WHERE job = ?1 AND batch = ?2 AND kind = ?3 AND record_id = ?4",
+            )?;
+            let mut insert = tx.prepare(
+                "INSERT INTO issues (series, fiscal_year, number, kind, record_id, job, batch, issue_date, planned_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            let mut next: Option<u64> = None;
+            for id in a.record_ids {
+                let found: Option<(u64, String, i32)> = existing
+                    .query_row(params![a.job, a.batch, a.kind, id], |r| {
+                        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()?;
+                if let Some((n, series, year)) = found {
+                    if series != a.series || year != fy {
+                        return Err(LedgerError {
+                            message: format!(
+                                "バッチ {} は別の番号系列で計画済みです (batch already planned in series {series} / {year})",
+                                a.batch
+                            ),
+                        });
+                    }
+                    numbers.push(n);
+                    continue;
+                }
+                let n = match next {
+                    Some(n) => n,
+                    None => {
+                        let max: Option<i64> = tx.query_row(
+                            "SELECT MAX(number) FROM issues WHERE series = ?1 AND fiscal_year = ?2",
+                            params![a.series, fy],
+                            |r| r.get(0),
+                        )?;
+                        max.map(|m| m as u64 + 1).unwrap_or(a.first_number)
+                    }
+                };
+                insert.execute(params![
+                    a.series, fy, n as i64, a.kind, id, a.job, a.batch, issue_date, planned_at
+                ])?;
+                numbers.push(n);
+                next = Some(n + 1);
+            }
+        }
+        tx.commit()?;
+        Ok(numbers)
+    }
+
+    /// Records that a planned document was written.
+    pub fn mark_issued(
+        &mut self,
+        job: &str,
+        batch: &str,
+        kind: &str,
+        done: &[(String, String, String)],
+    ) -> Result<(), LedgerError> {
+        let at = now();
+        let tx = self.conn.transaction()?;
+        {
+            let mut update = tx.prepare(
+                "UPDATE issues SET file = ?1, sha256 = ?2, issued_at = CASE WHEN sha256 = ?2 AND issued_at <> '' THEN issued_at ELSE ?3 END
+                 WHERE job = ?4 AND batch = ?5 AND kind = ?6 AND record_id = ?7",
+            )?;
+            for (record_id, file, sha) in done {
+                update.execute(params![file, sha, at, job, batch, kind, record_id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Rows matching the filters, ordered by series, year and number.
+    pub fn search(&self, q: &Query) -> Result<Vec<Issue>, LedgerError> {
+        let mut sql = String::from(
+            "SELECT series, fiscal_year, number, kind, record_id, job, batch, issue_date, file, sha256, planned_at, issued_at FROM issues WHERE 1=1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(r) = &q.record_id {
+            sql.push_str(" AND record_id = ?");
+            args.push(r.clone().into());
+        }
+        if let Some(n) = q.number {
+            sql.push_str(" AND number = ?");
+            args.push((n as i64).into());
+        }
+        if let Some(y) = q.fiscal_year {
+            sql.push_str(" AND fiscal_year = ?");
+            args.push((y as i64).into());
+        }
+        if let Some(b) = &q.batch {
+            sql.push_str(" AND batch = ?");
+            args.push(b.clone().into());
+        }
+        if let Some(from) = &q.from {
+            sql.push_str(" AND issue_date >= ?");
+            args.push(from.clone().into());
+        }
+        if let Some(to) = &q.to {
+            sql.push_str(" AND issue_date <= ?");
+            args.push(to.clone().into());
+        }
+        sql.push_str(" ORDER BY series, fiscal_year, number");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok(Issue {
+                series: r.get(0)?,
+                fiscal_year: r.get(1)?,
+                number: r.get::<_, i64>(2)? as u64,
+                kind: r.get(3)?,
+                record_id: r.get(4)?,
+                job: r.get(5)?,
+                batch: r.get(6)?,
+                issue_date: r.get(7)?,
+                file: r.get(8)?,
+                sha256: r.get(9)?,
+                planned_at: r.get(10)?,
+                issued_at: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// Filters for [`Ledger::search`]; `None` means any.
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    /// Record id.
+    pub record_id: Option<String>,
+    /// Document number.
+    pub number: Option<u64>,
+    /// Fiscal year.
+    pub fiscal_year: Option<i32>,
+    /// Batch id.
+    pub batch: Option<String>,
+    /// Issue date from (inclusive, `YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Issue date to (inclusive, `YYYY-MM-DD`).
+    pub to: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alloc<'a>(batch: &'a str, date: &str, ids: &'a [String]) -> Allocation<'a> {
+        Allocation {
+            job: "zaishoku",
+            batch,
+            kind: "在職証明書",
+            series: "見人",
+            issue_date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            first_number: 1,
+            record_ids: ids,
+        }
+    }
+
+    #[test]
+    fn numbers_are_consecutive_reused_on_rerun_and_reset_per_fiscal_year() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(&dir.path().join("ledger.sqlite")).unwrap();
+        let ids: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            l.allocate(&alloc("b1", "2025-04-01", &ids)).unwrap(),
+            vec![1, 2, 3]
+        );
+        // Re-planning the same batch allocates nothing new.
+        assert_eq!(
+            l.allocate(&alloc("b1", "2025-04-01", &ids)).unwrap(),
+            vec![1, 2, 3]
+        );
+        // The same person again in another batch: a new number.
+        assert_eq!(
+            l.allocate(&alloc("b2", "2026-03-31", &ids[..1])).unwrap(),
+            vec![4]
+        );
+        // A new fiscal year starts again at 1.
+        assert_eq!(
+            l.allocate(&alloc("b3", "2026-04-01", &ids[..2])).unwrap(),
+            vec![1, 2]
+        );
+        let a = l
+            .search(&Query {
+                record_id: Some("A".into()),
+                ..Query::default()
+            })
+            .unwrap();
+        assert_eq!(a.len(), 3);
+        assert_eq!(
+            fiscal_year(NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()),
+            2025
+        );
+    }
+}

@@ -1,0 +1,397 @@
+//! The state of a run directory: lock, plan and journal.
+//!
+//! * The **lock** (`run.lock`, an OS file lock) keeps two runs of the same
+//!   batch from overlapping; the OS releases it when a process dies, even by
+//!   `kill -9`, so a stale lock never blocks the next run.
+//! * The **plan** (`plan.json`) fixes, before anything renders, which records
+//!   become which documents with which numbers and file names, together with
+//!   the hashes of the job, template and input it was made from. A re-run with
+//!   a changed input is refused (unless `--restart`).
+//! * The **journal** (`journal.jsonl`) gets one line per finished document
+//!   (after its file was fsynced and renamed into place), so a resumed run
+//!   renders only what is missing.
+//!
+//! Files are created owner-only (0600, directories 0700) unless the job says
+//! otherwise.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+/// Permission bits for files and directories the batch creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Modes {
+    /// Mode of files (default 0o600).
+    pub file: u32,
+    /// Mode of directories (default 0o700).
+    pub dir: u32,
+}
+
+impl Default for Modes {
+    fn default() -> Self {
+        Modes {
+            file: 0o600,
+            dir: 0o700,
+        }
+    }
+}
+
+/// Creates a directory (and parents) with owner-only permissions; refuses a
+/// symlink in place of the directory.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    create_dir_with(dir, Modes::default().dir)
+}
+
+/// Creates a directory (and parents) with the given mode for new directories.
+pub fn create_dir_with(dir: &Path, mode: u32) -> std::io::Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(dir) {
+        if meta.file_type().is_symlink() {
+            return Err(std::io::Error::other(format!(
+                "シンボリックリンクには出力しません (refusing to write through a symlink): {}",
+                dir.display()
+            )));
+        }
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    b.create(dir)
+}
+
+/// Opens a new file for writing with the given mode, never following a
+/// symlink and never reusing an existing file.
+pub fn create_file(path: &Path, mode: u32) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    o.open(path)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
+/// fsynced, then renamed over the target. A reader never sees a partial file.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let result = (|| {
+        let mut f = create_file(&tmp, mode)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            if meta.file_type().is_symlink() || meta.is_dir() {
+                return Err(std::io::Error::other(
+                    "出力先がシンボリックリンクかフォルダです (target is a symlink or a directory)",
+                ));
+            }
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Removes temporary files a killed run left behind in `dir` (call only
+/// while holding the run's lock).
+pub fn remove_stale_temporaries(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// The lock of a run directory, held until dropped (or the process dies).
+pub struct RunLock {
+    _file: File,
+}
+
+/// Why the lock could not be taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another live process holds it.
+    Held(String),
+    /// The lock file could not be opened.
+    Io(std::io::Error),
+}
+
+impl RunLock {
+    /// Takes the lock of `dir` without waiting.
+    pub fn acquire(dir: &Path) -> Result<RunLock, LockError> {
+        let path = dir.join("run.lock");
+        let mut o = OpenOptions::new();
+        o.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut file = o.open(&path).map_err(LockError::Io)?;
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.set_len(0);
+                let _ = writeln!(file, "pid {}", std::process::id());
+                Ok(RunLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                Err(LockError::Held(holder.trim().to_string()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(LockError::Io(e)),
+        }
+    }
+}
+
+/// One planned document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedDoc {
+    /// Document number (from the ledger).
+    pub number: u64,
+    /// Record id.
+    pub record_id: String,
+    /// File name in `docs/`.
+    pub file: String,
+    /// 1-based source row.
+    pub row: u32,
+    /// Shard this document belongs to when the batch is split N ways (`shard_of`).
+    pub shard_key: u64,
+}
+
+/// The plan of a batch: fixed before rendering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Job name.
+    pub job: String,
+    /// Batch id.
+    pub batch: String,
+    /// SHA-256 of the job file, template and input file, by role.
+    pub inputs: BTreeMap<String, String>,
+    /// Number series and fiscal year of the numbers.
+    pub series: String,
+    /// Fiscal year of the numbers.
+    pub fiscal_year: i32,
+    /// Documents in record order.
+    pub docs: Vec<PlannedDoc>,
+}
+
+impl Plan {
+    /// Reads `plan.json` of a run directory, if there is one.
+    pub fn load(dir: &Path) -> std::io::Result<Option<Plan>> {
+        let path = dir.join("plan.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes `plan.json` atomically.
+    pub fn save(&self, dir: &Path, mode: u32) -> std::io::Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        bytes.push(b'\n');
+        write_atomic_mode(&dir.join("plan.json"), &bytes, mode)
+    }
+}
+
+/// The shard (0-based, of `n`) a record id falls into: a stable hash, so
+/// every machine computes the same partition.
+pub fn shard_key(record_id: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(record_id.as_bytes());
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+/// One finished document, as journaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// File name in `docs/`.
+    pub file: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Pages.
+    pub pages: usize,
+}
+
+/// The append-only journal of finished documents.
+pub struct Journal {
+    file: File,
+    unsynced: usize,
+}
+
+impl Journal {
+    /// Reads the journal of `dir` (a torn last line from a crash is ignored).
+    pub fn read(dir: &Path) -> std::io::Result<BTreeMap<String, JournalEntry>> {
+        let path = dir.join("journal.jsonl");
+        let f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out = BTreeMap::new();
+        for line in BufReader::new(f).lines() {
+            let line = line?;
+            if let Ok(e) = serde_json::from_str::<JournalEntry>(&line) {
+                out.insert(e.file.clone(), e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Opens the journal of `dir` for appending.
+    pub fn open(dir: &Path, mode: u32) -> std::io::Result<Journal> {
+        let mut o = OpenOptions::new();
+        o.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(mode);
+        }
+        let file = o.open(dir.join("journal.jsonl"))?;
+        Ok(Journal { file, unsynced: 0 })
+    }
+
+    /// Appends one entry; syncs every 64 entries (a lost tail only means
+    /// those documents are checked again on resume).
+    pub fn append(&mut self, e: &JournalEntry) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(e).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.unsynced += 1;
+        if self.unsynced >= 64 {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the journal to disk.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.unsynced = 0;
+        self.file.sync_data()
+    }
+}
+
+/// Paths of a run directory.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    /// The directory.
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    /// `docs/`.
+    pub fn docs(&self) -> PathBuf {
+        self.path.join("docs")
+    }
+
+    /// Whether the batch finished (its summary is written last of all).
+    pub fn is_finished(&self) -> bool {
+        self.path.join("summary.json").is_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_is_exclusive_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = RunLock::acquire(dir.path()).unwrap();
+        assert!(matches!(
+            RunLock::acquire(dir.path()),
+            Err(LockError::Held(_))
+        ));
+        drop(a);
+        assert!(RunLock::acquire(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn journal_survives_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), 0o600).unwrap();
+        let e = JournalEntry {
+            file: "a.pdf".into(),
+            sha256: "00".into(),
+            bytes: 1,
+            pages: 1,
+        };
+        j.append(&e).unwrap();
+        j.sync().unwrap();
+        drop(j);
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("journal.jsonl"))
+            .unwrap();
+        f.write_all(b"{\"file\":\"b.p").unwrap();
+        let read = Journal::read(dir.path()).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read["a.pdf"], e);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_owner_only_and_symlinks_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.txt");
+        write_atomic_mode(&p, b"hi", 0o600).unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"keep").unwrap();
+        let link = dir.path().join("link.pdf");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(write_atomic_mode(&link, b"new", 0o600).is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        let sub = dir.path().join("d");
+        create_private_dir(&sub).unwrap();
+        assert_eq!(
+            std::fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+
+    #[test]
+    fn shard_keys_are_stable() {
+        assert_eq!(shard_key("R2025-0001"), shard_key("R2025-0001"));
+        assert_ne!(shard_key("R2025-0001"), shard_key("R2025-0002"));
+    }
+}

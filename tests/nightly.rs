@@ -1,0 +1,398 @@
+//! Nightly operation: idempotent re-runs, resume after `kill -9`, locks,
+//! changed input, thread-count and shard independence, the ledger's numbers,
+//! and logs without personal data — all through the real binary.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn job() -> PathBuf {
+    root().join("samples/zaishoku/job.toml")
+}
+
+fn chohyo(args: &[&str]) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+        .args(args)
+        .output()
+        .expect("run chohyo");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn run_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["run", job_str(), "--out", out, "-q"];
+    v.extend_from_slice(extra);
+    v
+}
+
+fn job_str() -> &'static str {
+    Box::leak(job().to_string_lossy().into_owned().into_boxed_str())
+}
+
+/// A UTF-8 CSV with `copies` × the sample's rows (ids made unique), so a run
+/// takes long enough to be interrupted.
+fn big_input(dir: &Path, copies: usize) -> PathBuf {
+    let bytes = std::fs::read(root().join("samples/zaishoku/requests_cp932.csv")).unwrap();
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    assert!(!bad);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    let rows: Vec<&str> = lines.collect();
+    let mut out = header + "\n";
+    for k in 0..copies {
+        for r in &rows {
+            // 申請番号 is the first column: R2025-0001 → R2025-0001-007.
+            let (id, rest) = r.split_once(',').unwrap();
+            out.push_str(&format!("{id}-{k:03},{rest}\n"));
+        }
+    }
+    let p = dir.join("big.csv");
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+/// Every file of a run directory, with the execution-dependent parts removed:
+/// `run.log` and `run.lock` are left out, the `timing` of `summary.json` and
+/// the marked timing block of `report.html` are dropped.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            if rel == "run.log" || rel == "run.lock" {
+                continue;
+            }
+            let mut bytes = std::fs::read(&p).unwrap();
+            if rel == "summary.json" {
+                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                v.as_object_mut().unwrap().remove("timing");
+                bytes = serde_json::to_vec(&v).unwrap();
+            }
+            if rel == "report.html" {
+                let s = String::from_utf8(bytes).unwrap();
+                let a = s.find("<!-- timing:begin -->").unwrap();
+                let b = s.find("<!-- timing:end -->").unwrap();
+                bytes = format!("{}{}", &s[..a], &s[b..]).into_bytes();
+            }
+            out.insert(rel, bytes);
+        }
+    }
+    out
+}
+
+fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
+    let only_a: Vec<&String> = a.keys().filter(|k| !b.contains_key(*k)).collect();
+    let only_b: Vec<&String> = b.keys().filter(|k| !a.contains_key(*k)).collect();
+    assert!(
+        only_a.is_empty() && only_b.is_empty(),
+        "{what}: files only in the first: {only_a:?}; only in the second: {only_b:?}"
+    );
+    for (k, v) in a {
+        assert!(v == &b[k], "{what}: {k} differs");
+    }
+}
+
+/// Document numbers in the ledger for the fiscal year, sorted.
+fn ledger_numbers(ledger: &Path) -> Vec<i64> {
+    let conn = rusqlite::Connection::open(ledger).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT number FROM issues WHERE fiscal_year = 2025 ORDER BY number")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+fn assert_consecutive(numbers: &[i64], first: i64, count: usize) {
+    let want: Vec<i64> = (first..first + count as i64).collect();
+    assert_eq!(
+        numbers,
+        want.as_slice(),
+        "ledger numbers must be consecutive without gaps or duplicates"
+    );
+}
+
+#[test]
+fn second_run_renders_nothing_and_ledger_has_no_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let (code, _) = chohyo(&run_args(out, &[]));
+    assert_eq!(code, 1);
+    let dir = tmp.path().join("zaishoku/2025-04-01");
+    let before = snapshot(&dir);
+    let (code, stderr) = chohyo(&["run", job_str(), "--out", out]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("完了済み"), "{stderr}");
+    assert_same(&before, &snapshot(&dir), "re-run");
+    assert_consecutive(
+        &ledger_numbers(&tmp.path().join("zaishoku/ledger.sqlite")),
+        101,
+        47,
+    );
+}
+
+#[test]
+fn threads_1_and_8_give_identical_run_directories() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    chohyo(&run_args(a.path().to_str().unwrap(), &["--threads", "1"]));
+    chohyo(&run_args(b.path().to_str().unwrap(), &["--threads", "8"]));
+    let sa = snapshot(&a.path().join("zaishoku/2025-04-01"));
+    assert_eq!(sa.keys().filter(|k| k.starts_with("docs/")).count(), 47);
+    assert_same(
+        &sa,
+        &snapshot(&b.path().join("zaishoku/2025-04-01")),
+        "threads",
+    );
+}
+
+#[test]
+fn four_shards_merged_equal_one_run() {
+    let (single, sharded) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    chohyo(&run_args(single.path().to_str().unwrap(), &[]));
+    let out = sharded.path().to_str().unwrap();
+    let mut rendered = 0;
+    for k in 1..=4 {
+        let spec = format!("{k}/4");
+        let (code, stderr) = chohyo(&run_args(out, &["--shard", &spec]));
+        assert!(code == 0 || code == 1, "{stderr}");
+        let m: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                sharded
+                    .path()
+                    .join(format!("zaishoku/2025-04-01.shard-{k}-of-4/manifest.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        rendered += m["documents"].as_array().unwrap().len();
+    }
+    assert_eq!(rendered, 47, "the shards partition the batch");
+    let (code, stderr) = chohyo(&["merge", job_str(), "--shards", "4", "--out", out, "-q"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_same(
+        &snapshot(&single.path().join("zaishoku/2025-04-01")),
+        &snapshot(&sharded.path().join("zaishoku/2025-04-01")),
+        "merge",
+    );
+    assert_consecutive(
+        &ledger_numbers(&sharded.path().join("zaishoku/ledger.sqlite")),
+        101,
+        47,
+    );
+    // Merging needs every shard.
+    std::fs::remove_file(
+        sharded
+            .path()
+            .join("zaishoku/2025-04-01.shard-2-of-4/summary.json"),
+    )
+    .unwrap();
+    let (code, _) = chohyo(&["merge", job_str(), "--shards", "4", "--out", out, "-q"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn kill_9_at_several_points_then_resume_gives_identical_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = big_input(tmp.path(), 12);
+    let input = input.to_str().unwrap();
+    let reference = tmp.path().join("ref");
+    let (code, stderr) = chohyo(&run_args(reference.to_str().unwrap(), &["--input", input]));
+    assert_eq!(code, 1, "{stderr}");
+    let want = snapshot(&reference.join("zaishoku/2025-04-01"));
+    let n_docs = want.keys().filter(|k| k.starts_with("docs/")).count();
+    assert_eq!(n_docs, 47 * 12);
+    let mut interrupted = 0;
+    for (trial, delay_ms) in [15u64, 40, 80, 150, 300, 600].into_iter().enumerate() {
+        let out = tmp.path().join(format!("t{trial}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+            .args(run_args(
+                out.to_str().unwrap(),
+                &["--input", input, "--threads", "2"],
+            ))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
+        // SIGKILL: no cleanup handlers run.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (code, stderr) = chohyo(&run_args(out.to_str().unwrap(), &["--input", input]));
+        assert_eq!(code, 1, "trial {trial}: {stderr}");
+        let got = snapshot(&out.join("zaishoku/2025-04-01"));
+        assert_same(&want, &got, &format!("kill after {delay_ms} ms"));
+        // No stray temporary files.
+        for f in std::fs::read_dir(out.join("zaishoku/2025-04-01/docs")).unwrap() {
+            let name = f.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(name.ends_with(".pdf") && !name.starts_with('.'), "{name}");
+        }
+        assert_consecutive(
+            &ledger_numbers(&out.join("zaishoku/ledger.sqlite")),
+            101,
+            n_docs,
+        );
+    }
+    assert!(
+        interrupted >= 2,
+        "the test must really interrupt runs ({interrupted})"
+    );
+}
+
+#[test]
+fn changed_input_is_refused_unless_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let input = big_input(tmp.path(), 1);
+    let input_s = input.to_str().unwrap();
+    chohyo(&run_args(out, &["--input", input_s]));
+    let mut text = std::fs::read_to_string(&input).unwrap();
+    text.push_str("R9999-0001,見本 花子,ミホン ハナコ,女,1990/4/1,153-0051,東京都目黒区上目黒1丁目1-1,総務部人事課,主事,常勤職員,2015/4/1,テスト\n");
+    std::fs::write(&input, text).unwrap();
+    let (code, stderr) = chohyo(&run_args(out, &["--input", input_s]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--restart"), "{stderr}");
+    let (code, stderr) = chohyo(&run_args(out, &["--input", input_s, "--restart"]));
+    assert_eq!(code, 1, "{stderr}");
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("zaishoku/2025-04-01/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["documents"].as_array().unwrap().len(), 48);
+    // The 47 keep their numbers; the new record gets the next one.
+    assert_consecutive(
+        &ledger_numbers(&tmp.path().join("zaishoku/ledger.sqlite")),
+        101,
+        48,
+    );
+}
+
+#[test]
+fn a_held_lock_exits_4() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("zaishoku/2025-04-01");
+    std::fs::create_dir_all(&dir).unwrap();
+    let _held = chohyo::runstate::RunLock::acquire(&dir).unwrap();
+    let (code, stderr) = chohyo(&run_args(tmp.path().to_str().unwrap(), &[]));
+    assert_eq!(code, 4, "{stderr}");
+}
+
+#[test]
+fn logs_and_stderr_hold_no_personal_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let (_, stderr1) = chohyo(&["run", job_str(), "--out", out, "-v"]);
+    let (_, stderr2) = chohyo(&["run", job_str(), "--out", out, "-v"]);
+    let log = std::fs::read_to_string(tmp.path().join("zaishoku/2025-04-01/run.log")).unwrap();
+    let report =
+        std::fs::read_to_string(tmp.path().join("zaishoku/2025-04-01/report.html")).unwrap();
+    let summary =
+        std::fs::read_to_string(tmp.path().join("zaishoku/2025-04-01/summary.json")).unwrap();
+    // Every personal value of the sample, read independently of chohyo.
+    let bytes = std::fs::read(root().join("samples/zaishoku/requests_cp932.csv")).unwrap();
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let personal = ["氏名", "フリガナ", "生年月日", "郵便番号", "住所"];
+    let mut checked = 0;
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        for (h, v) in headers.iter().zip(rec.iter()) {
+            if !personal.contains(&h) || v.trim().is_empty() {
+                continue;
+            }
+            for (name, hay) in [
+                ("stderr", &stderr1),
+                ("stderr", &stderr2),
+                ("run.log", &log),
+                ("report.html", &report),
+                ("summary.json", &summary),
+            ] {
+                assert!(!hay.contains(v), "{h} value found in {name}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 200, "{checked}");
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    chohyo(&run_args(tmp.path().to_str().unwrap(), &[]));
+    let dir = tmp.path().join("zaishoku/2025-04-01");
+    for p in [dir.clone(), dir.join("docs")] {
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o700,
+            "{p:?}"
+        );
+    }
+    for f in [
+        "rejects.csv",
+        "manifest.json",
+        "summary.json",
+        "docs/R2025-0001.pdf",
+    ] {
+        assert_eq!(
+            std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn report_html_renders_in_headless_chromium() {
+    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(chromium) = chromium else {
+        eprintln!("SKIP: chromium not installed (.ci/run installs it)");
+        assert!(std::env::var("CI").is_err(), "CI must have chromium");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    chohyo(&run_args(tmp.path().to_str().unwrap(), &[]));
+    let report = tmp.path().join("zaishoku/2025-04-01/report.html");
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", report.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(dom.contains("id=\"documents\">47<"), "{dom}");
+    assert!(dom.contains("id=\"rows_read\">50<"));
+    assert!(dom.contains("id=\"rejects\">3<"));
+}
