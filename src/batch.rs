@@ -48,6 +48,55 @@ pub struct RunOptions {
     pub restart: bool,
     /// Replace the ledger location.
     pub ledger: Option<PathBuf>,
+    /// Benchmark sink: render and hash documents but do not write them.
+    pub discard_docs: bool,
+    /// Collects time per rendering stage (for the benchmark).
+    pub clock: Option<std::sync::Arc<StageClock>>,
+}
+
+/// Time spent per rendering stage, summed over all threads (nanoseconds).
+#[derive(Debug, Default)]
+pub struct StageClock {
+    /// tera: record → markup text.
+    pub template: std::sync::atomic::AtomicU64,
+    /// markup text → Form.
+    pub markup: std::sync::atomic::AtomicU64,
+    /// Form → pages.
+    pub layout: std::sync::atomic::AtomicU64,
+    /// pages → PDF bytes.
+    pub pdf: std::sync::atomic::AtomicU64,
+    /// hashing, writing and journaling the file.
+    pub write: std::sync::atomic::AtomicU64,
+}
+
+impl StageClock {
+    fn add(
+        counter: &std::sync::atomic::AtomicU64,
+        since: std::time::Instant,
+    ) -> std::time::Instant {
+        counter.fetch_add(
+            since.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        std::time::Instant::now()
+    }
+
+    /// The stage totals in milliseconds, by name.
+    pub fn millis(&self) -> BTreeMap<String, f64> {
+        let get = |c: &std::sync::atomic::AtomicU64| {
+            c.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
+        };
+        [
+            ("template", get(&self.template)),
+            ("markup", get(&self.markup)),
+            ("layout", get(&self.layout)),
+            ("pdf", get(&self.pdf)),
+            ("write", get(&self.write)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
 }
 
 /// One rendered document as listed in the manifest.
@@ -238,16 +287,35 @@ pub fn render_record(
     record: &Record,
     number: u64,
 ) -> Result<(Vec<u8>, usize, Vec<String>), RenderFailure> {
+    render_record_timed(job, assets, record, number, None)
+}
+
+/// [`render_record`], adding the time of each stage to `clock`.
+pub fn render_record_timed(
+    job: &Job,
+    assets: &Assets,
+    record: &Record,
+    number: u64,
+    clock: Option<&StageClock>,
+) -> Result<(Vec<u8>, usize, Vec<String>), RenderFailure> {
+    let mut t = std::time::Instant::now();
+    let mut tick = |c: fn(&StageClock) -> &std::sync::atomic::AtomicU64| {
+        if let Some(clock) = clock {
+            t = StageClock::add(c(clock), t);
+        }
+    };
     let markup = assets
         .template
         .render(&context(job, record, number))
         .map_err(|e| RenderFailure::Template(e.to_string()))?;
+    tick(|c| &c.template);
     let form = form::parse(&markup).map_err(|e| {
         RenderFailure::Template(format!(
             "{}: 出力されたマークアップ (rendered markup) {e}",
             assets.template.path.display()
         ))
     })?;
+    tick(|c| &c.markup);
     let laid = layout::layout(&form, &assets.fonts, &assets.images).map_err(|e| {
         if e.is_data_error() {
             RenderFailure::Data(e)
@@ -255,12 +323,14 @@ pub fn render_record(
             RenderFailure::Template(format!("{}: {e}", assets.template.path.display()))
         }
     })?;
+    tick(|c| &c.layout);
     let info = DocInfo {
         title: job.job.title.clone(),
         created: format!("{}000000", job.batch.issue_date.replace('-', "")),
     };
     let bytes = pdf::write_pdf(&laid.pages, &assets.fonts, &assets.images, &info)
         .map_err(|e| RenderFailure::Template(format!("PDF: {}", e.message)))?;
+    tick(|c| &c.pdf);
     Ok((bytes, laid.pages.len(), laid.warnings))
 }
 
@@ -640,8 +710,11 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         .num_threads(threads)
         .build()
         .map_err(|e| BatchError::Render(e.to_string()))?;
-    let journal_w = std::sync::Mutex::new(
+    let writer = runstate::DocWriter::new(
+        &docs_dir,
+        modes.file,
         Journal::open(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?,
+        128,
     );
     let progress = Progress::new(todo.len() as u64, log.verbosity());
     let source_file = input
@@ -669,22 +742,25 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
             .map(|&i| {
                 let record = &checked.records[i];
                 let pd = &plan.docs[i];
-                let out = match render_record(job, &assets, record, pd.number) {
+                let clock = opts.clock.as_deref();
+                let out = match render_record_timed(job, &assets, record, pd.number, clock) {
                     Ok((bytes, pages, warnings)) => (|| {
-                        let path = docs_dir.join(&pd.file);
-                        runstate::write_atomic_mode(&path, &bytes, modes.file)
-                            .map_err(|e| io_err(&path, e))?;
+                        let t = std::time::Instant::now();
                         let sha = sha256_hex(&bytes);
-                        journal_w
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .append(&JournalEntry {
+                        if !opts.discard_docs {
+                            let entry = JournalEntry {
                                 file: pd.file.clone(),
                                 sha256: sha.clone(),
                                 bytes: bytes.len() as u64,
                                 pages,
-                            })
-                            .map_err(|e| io_err(&dir.path, e))?;
+                            };
+                            writer
+                                .write(entry, &bytes)
+                                .map_err(|e| io_err(&docs_dir.join(&pd.file), e))?;
+                        }
+                        if let Some(c) = clock {
+                            StageClock::add(&c.write, t);
+                        }
                         Ok(Ok((entry_for(i, sha, bytes.len() as u64, pages), warnings)))
                     })(),
                     Err(RenderFailure::Data(e)) => Ok(Err(Reject {
@@ -704,11 +780,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
             .collect()
     });
     progress.finish();
-    journal_w
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .sync()
-        .map_err(|e| io_err(&dir.path, e))?;
+    writer.finish().map_err(|e| io_err(&docs_dir, e))?;
     stage("render", &mut lap);
 
     let mut by_index: BTreeMap<usize, ManifestEntry> = reused

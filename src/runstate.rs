@@ -306,6 +306,110 @@ impl Journal {
     }
 }
 
+/// Writes documents durably in groups: each file goes to a temporary name;
+/// every `group` files (and at [`DocWriter::finish`]) the file system is
+/// synced once, the files are renamed to their final names and journaled,
+/// and the journal is synced. So a final name never holds a partial file,
+/// a journaled document is on disk, and the cost is one sync per group
+/// instead of one per file.
+pub struct DocWriter {
+    dir: PathBuf,
+    mode: u32,
+    group: usize,
+    state: std::sync::Mutex<(Vec<(PathBuf, PathBuf, JournalEntry)>, Journal)>,
+}
+
+/// Flushes file data of the whole file system holding `dir` (Linux
+/// `syncfs`); elsewhere, each file is synced by the caller.
+fn sync_filesystem(dir: &Path, files: &[PathBuf]) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let _ = files;
+        let d = File::open(dir)?;
+        // SAFETY: syncfs only reads the descriptor, which stays open for the call.
+        let rc = unsafe { libc::syncfs(d.as_raw_fd()) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        for f in files {
+            File::open(f)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+impl DocWriter {
+    /// A writer into `dir`, journaling into `journal`.
+    pub fn new(dir: &Path, mode: u32, journal: Journal, group: usize) -> DocWriter {
+        DocWriter {
+            dir: dir.to_owned(),
+            mode,
+            group: group.max(1),
+            state: std::sync::Mutex::new((Vec::new(), journal)),
+        }
+    }
+
+    /// Writes one document (to its temporary name until the group is synced).
+    pub fn write(&self, entry: JournalEntry, bytes: &[u8]) -> std::io::Result<()> {
+        let fin = self.dir.join(&entry.file);
+        let tmp = self
+            .dir
+            .join(format!(".{}.{}.tmp", entry.file, std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        {
+            let mut f = create_file(&tmp, self.mode)?;
+            f.write_all(bytes)?;
+        }
+        let full = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.0.push((tmp, fin, entry));
+            st.0.len() >= self.group
+        };
+        if full {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Syncs, renames and journals everything written so far.
+    pub fn flush(&self) -> std::io::Result<()> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.0.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut st.0);
+        let tmps: Vec<PathBuf> = pending.iter().map(|p| p.0.clone()).collect();
+        sync_filesystem(&self.dir, &tmps)?;
+        for (tmp, fin, _) in &pending {
+            if let Ok(meta) = std::fs::symlink_metadata(fin) {
+                if meta.file_type().is_symlink() || meta.is_dir() {
+                    return Err(std::io::Error::other(format!(
+                        "出力先がシンボリックリンクかフォルダです (target is a symlink or a directory): {}",
+                        fin.display()
+                    )));
+                }
+            }
+            std::fs::rename(tmp, fin)?;
+        }
+        File::open(&self.dir)?.sync_all()?;
+        for (_, _, e) in &pending {
+            st.1.append(e)?;
+        }
+        st.1.sync()
+    }
+
+    /// Flushes the last group.
+    pub fn finish(self) -> std::io::Result<()> {
+        self.flush()
+    }
+}
+
 /// Paths of a run directory.
 #[derive(Debug, Clone)]
 pub struct RunDir {

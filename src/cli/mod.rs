@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod check;
 pub mod ledger;
 pub mod merge;
@@ -28,6 +29,8 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// List, search and export the issuance ledger (発行台帳).
     Ledger(ledger::LedgerArgs),
+    /// Measure the whole pipeline on N synthetic certificates.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -38,5 +41,6 @@ pub fn main() -> i32 {
         Command::Check(args) => check::execute(&args),
         Command::Merge(args) => merge::execute(&args),
         Command::Ledger(args) => ledger::execute(&args),
+        Command::Bench(args) => bench::execute(&args),
     }
 }

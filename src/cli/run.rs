@@ -142,6 +142,7 @@ pub fn execute(args: &RunArgs) -> i32 {
         shard,
         restart: args.restart,
         ledger: args.ledger.clone(),
+        ..RunOptions::default()
     };
     let log = RunLog::stderr_only(verbosity);
     let started = std::time::Instant::now();

@@ -1,0 +1,353 @@
+//! `chohyo bench`: the end-to-end benchmark of the reference certificate.
+//!
+//! ```text
+//! chohyo bench [--n 10000] [--threads N] [--sink disk|null] [--dir DIR] [--json]
+//! ```
+//! Generates an `.xlsx` of N synthetic 在職証明書 requests (cached under
+//! `--dir`, default `target/bench/`), then measures, in a fresh child process
+//! so that generating the input does not count, the whole pipeline exactly as
+//! `chohyo run` does it: start-up (fonts, template), reading the xlsx,
+//! checking, planning (ledger), template, markup, layout, PDF, writing
+//! (`--sink disk`) or only hashing (`--sink null`, to separate CPU from
+//! disk), journal and manifests. Prints documents per second, CPU ms per
+//! document, bytes per document, peak RSS (VmHWM) and each stage's share.
+
+use crate::batch::{self, RunOptions, StageClock};
+use crate::job::Job;
+use crate::runlog::{RunLog, Verbosity};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Arguments of `chohyo bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Number of documents.
+    #[arg(long, default_value_t = 10_000)]
+    pub n: usize,
+    /// Rendering threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// `disk` writes every PDF; `null` renders and hashes them only.
+    #[arg(long, default_value = "disk")]
+    pub sink: String,
+    /// Work folder for the generated input and the run directory.
+    #[arg(long, default_value = "target/bench")]
+    pub dir: PathBuf,
+    /// Print the measurements as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Internal: measure in this process (the parent starts the child with it).
+    #[arg(long, hide = true)]
+    pub measure: bool,
+}
+
+const HEADERS: [&str; 12] = [
+    "申請番号",
+    "氏名",
+    "フリガナ",
+    "性別",
+    "生年月日",
+    "郵便番号",
+    "住所",
+    "所属",
+    "職名",
+    "雇用形態",
+    "採用年月日",
+    "提出先",
+];
+
+/// Writes an xlsx of `n` synthetic requests (deterministic) to `path`.
+pub fn generate_input(path: &Path, n: usize) -> Result<(), String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let family = [
+        "佐藤", "鈴木", "高橋", "田中", "渡辺", "伊藤", "山本", "中村", "小林", "加藤", "吉田",
+        "山田",
+    ];
+    let family_kana = [
+        "サトウ",
+        "スズキ",
+        "タカハシ",
+        "タナカ",
+        "ワタナベ",
+        "イトウ",
+        "ヤマモト",
+        "ナカムラ",
+        "コバヤシ",
+        "カトウ",
+        "ヨシダ",
+        "ヤマダ",
+    ];
+    let given = [
+        "太郎", "花子", "一郎", "美咲", "健太", "陽子", "翔太", "由美",
+    ];
+    let given_kana = [
+        "タロウ",
+        "ハナコ",
+        "イチロウ",
+        "ミサキ",
+        "ケンタ",
+        "ヨウコ",
+        "ショウタ",
+        "ユミ",
+    ];
+    let towns = [
+        ("153-0051", "東京都目黒区上目黒"),
+        ("154-0004", "東京都世田谷区太子堂"),
+        ("150-0002", "東京都渋谷区渋谷"),
+        ("160-0022", "東京都新宿区新宿"),
+    ];
+    let depts = [
+        "総務部人事課",
+        "区民部戸籍住民課",
+        "子ども家庭部保育課",
+        "企画経営部財政課",
+    ];
+    let mut wb = Workbook::new();
+    let date = Format::new().set_num_format("yyyy/m/d");
+    let ws = wb.add_worksheet();
+    ws.set_name("申請一覧").map_err(|e| e.to_string())?;
+    for (c, h) in HEADERS.iter().enumerate() {
+        ws.write_string(0, c as u16, *h)
+            .map_err(|e| e.to_string())?;
+    }
+    for i in 0..n {
+        let r = (i + 1) as u32;
+        let (f, g) = (i % family.len(), (i / family.len()) % given.len());
+        let (postal, town) = towns[i % towns.len()];
+        let cells = [
+            format!("B{:07}", i + 1),
+            format!("{}　{}", family[f], given[g]),
+            format!("{} {}", family_kana[f], given_kana[g]),
+            if g % 2 == 0 { "男" } else { "女" }.to_string(),
+            String::new(),
+            postal.to_string(),
+            format!("{town}{}丁目{}-{}", i % 5 + 1, i % 30 + 1, i % 17 + 1),
+            depts[i % depts.len()].to_string(),
+            "主事".to_string(),
+            "常勤職員".to_string(),
+            String::new(),
+            "住宅ローン申請のため".to_string(),
+        ];
+        for (c, v) in cells.iter().enumerate() {
+            if !v.is_empty() {
+                ws.write_string(r, c as u16, v).map_err(|e| e.to_string())?;
+            }
+        }
+        // Birth 1960–2000 and hire 1985–2024 as real date serials.
+        let birth = 21916.0 + ((i * 7919) % 14600) as f64;
+        let hire = 31048.0 + ((i * 104_729) % 14235) as f64;
+        ws.write_number_with_format(r, 4, birth.max(0.0), &date)
+            .map_err(|e| e.to_string())?;
+        ws.write_number_with_format(r, 10, hire.max(birth + 6600.0), &date)
+            .map_err(|e| e.to_string())?;
+    }
+    wb.save(path).map_err(|e| e.to_string())
+}
+
+fn job_text(input: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sample =
+        std::fs::read_to_string(root.join("samples/zaishoku/job.toml")).unwrap_or_default();
+    // The sample job with absolute paths and the generated input.
+    sample
+        .replace(
+            "file = \"requests.xlsx\"",
+            &format!("file = {:?}", input.display().to_string()),
+        )
+        .replace(
+            "file = \"../../templates/zaishoku.xml\"",
+            &format!(
+                "file = {:?}",
+                root.join("templates/zaishoku.xml").display().to_string()
+            ),
+        )
+        .replace(
+            "assets = \"../../templates/assets\"",
+            &format!(
+                "assets = {:?}",
+                root.join("templates/assets").display().to_string()
+            ),
+        )
+}
+
+/// Peak resident set size of this process in KiB (Linux VmHWM).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// User + system CPU time of this process in milliseconds.
+fn cpu_ms() -> f64 {
+    // /proc/self/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) * 10.0
+}
+
+/// Runs the subcommand; returns the exit code.
+pub fn execute(args: &BenchArgs) -> i32 {
+    if args.sink != "disk" && args.sink != "null" {
+        eprintln!("chohyo: --sink は disk か null です");
+        return 2;
+    }
+    if let Err(e) = crate::runstate::create_private_dir(&args.dir) {
+        eprintln!("chohyo: {}: {e}", args.dir.display());
+        return 3;
+    }
+    let dir = std::fs::canonicalize(&args.dir).unwrap_or_else(|_| args.dir.clone());
+    let input = dir.join(format!("zaishoku-{}.xlsx", args.n));
+    if args.measure {
+        return measure(args, &input);
+    }
+    if !input.is_file() {
+        eprintln!("chohyo: 入力を生成しています (generating {} rows)…", args.n);
+        if let Err(e) = generate_input(&input, args.n) {
+            eprintln!("chohyo: {e}");
+            return 3;
+        }
+    }
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("chohyo: {e}");
+            return 3;
+        }
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("bench")
+        .arg("--measure")
+        .arg("--n")
+        .arg(args.n.to_string())
+        .arg("--sink")
+        .arg(&args.sink)
+        .arg("--dir")
+        .arg(&args.dir);
+    if let Some(t) = args.threads {
+        cmd.arg("--threads").arg(t.to_string());
+    }
+    if args.json {
+        cmd.arg("--json");
+    }
+    match cmd.status() {
+        Ok(s) => s.code().unwrap_or(3),
+        Err(e) => {
+            eprintln!("chohyo: {e}");
+            3
+        }
+    }
+}
+
+fn measure(args: &BenchArgs, input: &Path) -> i32 {
+    let job_path = args.dir.join("bench-job.toml");
+    if let Err(e) = std::fs::write(&job_path, job_text(input)) {
+        eprintln!("chohyo: {e}");
+        return 3;
+    }
+    let out = args.dir.join(format!("out-{}-{}", args.n, args.sink));
+    let _ = std::fs::remove_dir_all(&out);
+    let t0 = Instant::now();
+    let job = match Job::load(&job_path) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("chohyo: {e}");
+            return 2;
+        }
+    };
+    // Start-up alone: fonts, images, template.
+    let startup = Instant::now();
+    if let Err(e) = batch::Assets::load(&job, None) {
+        eprintln!("chohyo: {e}");
+        return 2;
+    }
+    let startup_ms = startup.elapsed().as_secs_f64() * 1e3;
+    let clock = Arc::new(StageClock::default());
+    let opts = RunOptions {
+        out_dir: Some(out.clone()),
+        threads: args.threads,
+        discard_docs: args.sink == "null",
+        clock: Some(clock.clone()),
+        ..RunOptions::default()
+    };
+    let cpu0 = cpu_ms();
+    let run_start = Instant::now();
+    let outcome = match batch::run(&job, &opts, &RunLog::stderr_only(Verbosity::Quiet)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("chohyo: {e}");
+            return e.exit_code();
+        }
+    };
+    let wall = run_start.elapsed().as_secs_f64();
+    let cpu = cpu_ms() - cpu0;
+    let docs = outcome.documents.len().max(1);
+    let bytes: u64 = outcome.documents.iter().map(|d| d.bytes).sum();
+    let summary: serde_json::Value = std::fs::read(outcome.run_dir.join("summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let stages = &summary["timing"]["stages_ms"];
+    let render_stages = clock.millis();
+    let render_total: f64 = render_stages.values().sum();
+    let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
+    let result = serde_json::json!({
+        "n": args.n,
+        "documents": outcome.documents.len(),
+        "threads": threads,
+        "sink": args.sink,
+        "wall_s": wall,
+        "docs_per_s": outcome.documents.len() as f64 / wall,
+        "cpu_ms_per_doc": cpu / docs as f64,
+        "bytes_per_doc": bytes / docs as u64,
+        "peak_rss_mib": peak_rss_kib().unwrap_or(0) as f64 / 1024.0,
+        "startup_ms": startup_ms,
+        "batch_stages_ms": stages,
+        "render_stages_cpu_ms": render_stages,
+        "process_s": t0.elapsed().as_secs_f64(),
+    });
+    if args.json {
+        println!("{result}");
+        return 0;
+    }
+    println!(
+        "chohyo bench: {} documents, {} thread(s), sink {}",
+        outcome.documents.len(),
+        threads,
+        args.sink
+    );
+    println!(
+        "  throughput      {:>10.0} docs/s  (wall {:.2} s)",
+        result["docs_per_s"].as_f64().unwrap_or(0.0),
+        wall
+    );
+    println!("  CPU             {:>10.3} ms/doc", cpu / docs as f64);
+    println!("  size            {:>10} bytes/doc", bytes / docs as u64);
+    println!(
+        "  peak RSS        {:>10.1} MiB",
+        result["peak_rss_mib"].as_f64().unwrap_or(0.0)
+    );
+    println!("  start-up        {startup_ms:>10.1} ms (fonts, images, template)");
+    println!("  batch stages (wall ms):");
+    if let Some(m) = stages.as_object() {
+        for (k, v) in m {
+            println!("    {k:<12} {:>10}", v);
+        }
+    }
+    println!("  rendering stages (CPU, share of rendering):");
+    for (k, v) in &render_stages {
+        let share = if render_total > 0.0 {
+            v / render_total * 100.0
+        } else {
+            0.0
+        };
+        println!("    {k:<12} {v:>10.0} ms  {share:>5.1} %");
+    }
+    0
+}
