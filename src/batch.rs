@@ -449,6 +449,7 @@ pub fn run(job: &Job, opts: &RunOptions) -> Result<Outcome, BatchError> {
     rejects.sort_by_key(|r| r.row);
 
     write_rejects_csv(&run_dir.join("rejects.csv"), &rejects)?;
+    crate::rejects::write_rejects_xlsx(&run_dir.join("rejects.xlsx"), &rejects, &checked.originals)?;
     write_manifests(&run_dir, job, &batch_id, &documents)?;
     Ok(Outcome {
         run_dir,

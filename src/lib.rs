@@ -26,5 +26,6 @@ pub mod layout;
 pub mod page;
 pub mod pdf;
 pub mod rejects;
+pub mod rules;
 pub mod source;
 pub mod template;
