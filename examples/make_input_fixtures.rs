@@ -442,7 +442,7 @@ fn write_requests(path: &Path) -> Result<(), XlsxError> {
         for (c, v) in row.iter().enumerate() {
             let c = c as u16;
             match v {
-                V::S(s) if s.is_empty() => {}
+                V::S("") => {}
                 V::S(s) => {
                     ws.write_string(r, c, *s)?;
                 }

@@ -154,7 +154,7 @@ fn map_columns(sheet: &Sheet, columns: &[(String, String)]) -> Result<Vec<usize>
             match found.as_slice() {
                 [one] => Ok(*one),
                 [] => {
-                    let hint = closest(&want, &sheet.headers)
+                    let hint = source::closest_header(&want, &sheet.headers)
                         .map(|h| format!("; もしかして「{h}」? (did you mean)"))
                         .unwrap_or_default();
                     Err(MappingError {
@@ -176,31 +176,6 @@ fn map_columns(sheet: &Sheet, columns: &[(String, String)]) -> Result<Vec<usize>
             }
         })
         .collect()
-}
-
-/// The header closest to `want` by edit distance, if reasonably close.
-fn closest<'a>(want: &str, headers: &'a [String]) -> Option<&'a str> {
-    headers
-        .iter()
-        .map(|h| (levenshtein(want, &normalize_header(h)), h))
-        .filter(|(d, h)| *d <= (h.chars().count().max(want.chars().count()) / 2).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, h)| h.as_str())
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// A cell as text, the way a person reads it in the sheet (dates in the
