@@ -1137,6 +1137,22 @@ mod tests {
     }
 
     #[test]
+    fn failed_header_search_names_the_missing_column_and_the_closest_header() {
+        let e = read_sheet_with(
+            &sample("requests.xlsx"),
+            None,
+            &HeaderRow::Find(vec!["申請番号".into(), "氏名前".into()]),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("2 行目に「氏名前」がありません")
+                && e.message.contains("もしかして「氏名」"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn header_row_errors() {
         let p = temp_file("hdr.csv", b"a,b\r\n1,2\r\n");
         let err = read_sheet(&p, None, 3).unwrap_err();
