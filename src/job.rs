@@ -150,7 +150,7 @@ fn one() -> u64 {
 pub enum FieldType {
     /// Text as written (trimmed).
     Text,
-    /// A date: Excel date cells or text in any supported form (see README).
+    /// A date: Excel date cells or text in any supported form (see docs/job.md).
     Date,
     /// A number: `1,234`, `１２３４`, `¥1,234`, `1,234円`.
     Number,
