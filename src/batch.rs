@@ -832,6 +832,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         &plan,
         &dir,
         &outcome,
+        &checked.originals,
         opts.shard,
         timing,
         started,
@@ -859,6 +860,7 @@ fn finalize(
     plan: &Plan,
     dir: &RunDir,
     outcome: &Outcome,
+    originals: &check::Originals,
     shard: Option<(u64, u64)>,
     mut timing: report::Timing,
     started: std::time::Instant,
@@ -885,6 +887,11 @@ fn finalize(
 
     let rejects_path = dir.path.join("rejects.csv");
     write_rejects_csv(&rejects_path, &outcome.rejects)?;
+    crate::rejects::write_rejects_xlsx(
+        &dir.path.join("rejects.xlsx"),
+        &outcome.rejects,
+        originals,
+    )?;
     write_manifests(&dir.path, job, &plan.batch, &outcome.documents)?;
 
     let ledger_done: Vec<(String, String, String)> = outcome
@@ -929,6 +936,7 @@ fn finalize(
             "manifest.json": file_sha256(&dir.path.join("manifest.json"))?,
             "manifest.csv": file_sha256(&dir.path.join("manifest.csv"))?,
             "rejects.csv": file_sha256(&rejects_path)?,
+            "rejects.xlsx": file_sha256(&dir.path.join("rejects.xlsx"))?,
         }),
         timing,
     };
@@ -1077,8 +1085,11 @@ pub fn merge(
         ..Default::default()
     };
     let ledger = ledger_path(job, opts, &out_root);
+    // The rejects workbook shows each rejected row's original values: read
+    // them from the input again (the shards read the same file).
+    let originals = read_and_check(job, opts.input.as_deref())?.originals;
     finalize(
-        job, &plan, &dir, &outcome, None, timing, started, log, &ledger,
+        job, &plan, &dir, &outcome, &originals, None, timing, started, log, &ledger,
     )?;
     Ok(outcome)
 }

@@ -1,15 +1,21 @@
 //! Checking: rows of a sheet → [`Record`]s (good rows) and [`Reject`]s.
 //!
-//! Columns are found by header name as the job maps them; each cell is parsed
-//! by its field's type and checked by its rules. Every problem of a row is
-//! reported (not only the first), with file, sheet, row, column, the value and
-//! a reason in Japanese plus a stable code. A row with any problem becomes
-//! rejects and no record: nothing is dropped silently.
+//! Columns are found by header name as the job maps them (a mapped header
+//! that is missing or appears twice stops the run); each cell is parsed by
+//! its field's type and checked by its rules, then the row's cross-field
+//! `[[rules]]` run, then `[[input.join]]` sheets are attached. Every problem
+//! of a row is reported (not only the first), with file, sheet, row, column,
+//! the value and a reason in Japanese plus a stable code. A row with any
+//! problem becomes rejects and no record: nothing is dropped silently. The
+//! original cell texts of every row are kept in [`Originals`] so the rejects
+//! report can show the row beside its reasons. The codes are catalogued in
+//! `docs/job.md`.
 
 use crate::era;
-use crate::job::{FieldSpec, FieldType, Job};
-use crate::source::{normalize_header, Cell, Sheet};
-use std::collections::{BTreeMap, HashMap};
+use crate::job::{Bound, FieldSpec, FieldType, Job, JoinSpec, Normalize};
+use crate::rules;
+use crate::source::{self, normalize_header, Cell, Sheet, SheetSelector};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use unicode_normalization::UnicodeNormalization;
 
 /// A checked row, ready to render.
@@ -68,63 +74,124 @@ pub struct Checked {
     pub rows_read: usize,
     /// The sheet the rows came from ("" for CSV).
     pub sheet: String,
+    /// Original cell texts of every row read (main and joined sheets).
+    pub originals: Originals,
 }
 
-/// Where each field's column is in the sheet.
-fn map_columns(sheet: &Sheet, fields: &[FieldSpec]) -> Result<Vec<usize>, MappingError> {
+/// The cell texts of rows as the clerk wrote them, for the rejects report.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Originals {
+    /// Mapped column headers as written, main sheet first, then the joined
+    /// sheets' headers not seen before (compared after [`normalize_header`]).
+    pub columns: Vec<String>,
+    /// (file name, sheet, row) → texts aligned with `columns` (shorter rows
+    /// are padded with empty texts by [`Originals::row`]).
+    pub rows: BTreeMap<(String, String, u32), Vec<String>>,
+}
+
+impl Originals {
+    /// The texts of one row aligned with [`Originals::columns`], if kept.
+    pub fn row(&self, file: &str, sheet: &str, row: u32) -> Option<Vec<&str>> {
+        let v = self.rows.get(&(file.to_string(), sheet.to_string(), row))?;
+        Some(
+            (0..self.columns.len())
+                .map(|i| v.get(i).map(String::as_str).unwrap_or(""))
+                .collect(),
+        )
+    }
+
+    /// The index of a header in `columns`, adding it when new.
+    fn column(&mut self, header: &str) -> usize {
+        let key = normalize_header(header);
+        match self.columns.iter().position(|c| normalize_header(c) == key) {
+            Some(i) => i,
+            None => {
+                self.columns.push(header.to_string());
+                self.columns.len() - 1
+            }
+        }
+    }
+}
+
+/// Spreadsheet column letters of a 0-based index (`0` → `A`, `26` → `AA`).
+pub fn column_letters(mut i: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Where each of `columns` is in the sheet. `what` names each column's
+/// job key for messages. A missing header suggests the closest one; a header
+/// that appears twice is an error (which one is meant?).
+fn map_columns(sheet: &Sheet, columns: &[(String, String)]) -> Result<Vec<usize>, MappingError> {
     let headers: Vec<String> = sheet.headers.iter().map(|h| normalize_header(h)).collect();
-    fields
+    let place = if sheet.sheet.is_empty() {
+        sheet
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        format!("シート「{}」", sheet.sheet)
+    };
+    columns
         .iter()
-        .map(|f| {
-            let want = normalize_header(&f.column);
-            headers.iter().position(|h| *h == want).ok_or_else(|| {
-                let hint = closest(&want, &sheet.headers)
-                    .map(|h| format!("; もしかして「{h}」? (did you mean)"))
-                    .unwrap_or_default();
-                MappingError {
-                    message: format!(
-                        "列「{}」(field {}) がシートの見出しにありません (column not found in header row){hint}",
-                        f.column, f.name
-                    ),
+        .map(|(column, what)| {
+            let want = normalize_header(column);
+            let found: Vec<usize> = headers
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| **h == want)
+                .map(|(i, _)| i)
+                .collect();
+            match found.as_slice() {
+                [one] => Ok(*one),
+                [] => {
+                    let hint = source::closest_header(&want, &sheet.headers)
+                        .map(|h| format!("; もしかして「{h}」? (did you mean)"))
+                        .unwrap_or_default();
+                    Err(MappingError {
+                        message: format!(
+                            "列「{column}」({what}) が{place}の見出しにありません (column not found in header row){hint}"
+                        ),
+                    })
                 }
-            })
+                many => Err(MappingError {
+                    message: format!(
+                        "列「{column}」({what}) が{place}の見出しに{}回あります: {}列 (duplicate header; rename one)",
+                        many.len(),
+                        many.iter()
+                            .map(|&i| column_letters(i))
+                            .collect::<Vec<_>>()
+                            .join("・")
+                    ),
+                }),
+            }
         })
         .collect()
 }
 
-/// The header closest to `want` by edit distance, if reasonably close.
-fn closest<'a>(want: &str, headers: &'a [String]) -> Option<&'a str> {
-    headers
-        .iter()
-        .map(|h| (levenshtein(want, &normalize_header(h)), h))
-        .filter(|(d, h)| *d <= (h.chars().count().max(want.chars().count()) / 2).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, h)| h.as_str())
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// A cell as text, the way a person reads it in the sheet.
+/// A cell as text, the way a person reads it in the sheet (dates in the
+/// 1900 date system; see [`cell_text_in`]).
 pub fn cell_text(c: &Cell) -> String {
+    cell_text_in(c, false)
+}
+
+/// A cell as text, date cells read in the given date system.
+pub fn cell_text_in(c: &Cell, date1904: bool) -> String {
     match c {
         Cell::Empty => String::new(),
         Cell::Text(s) => s.clone(),
         Cell::Number(n) => format_number(*n),
         Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
-        Cell::Date(serial) => era::from_excel_serial(*serial, false)
+        Cell::Date(serial) => era::from_excel_serial(*serial, date1904)
             .map(|d| d.format("%Y/%-m/%-d").to_string())
             .unwrap_or_else(|_| format_number(*serial)),
         Cell::IsoDate(s) => s.clone(),
@@ -140,44 +207,97 @@ fn format_number(n: f64) -> String {
     }
 }
 
-/// Checks every row of `sheet` against the job's fields.
-pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
-    let cols = map_columns(sheet, &job.fields)?;
-    let file = sheet
-        .file
-        .file_name()
+/// A number as a JSON value: integral values as integers (`1234`, not
+/// `1234.0`).
+fn json_number(n: f64) -> Option<serde_json::Value> {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Some(serde_json::Value::from(n as i64))
+    } else {
+        serde_json::Number::from_f64(n).map(serde_json::Value::Number)
+    }
+}
+
+/// The file name of a path (no directories), as rejects show it.
+fn file_label(path: &std::path::Path) -> String {
+    path.file_name()
         .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut out = Checked {
-        sheet: sheet.sheet.clone(),
-        ..Checked::default()
-    };
-    // Values seen per unique field, with the first row that had them.
-    let mut seen: Vec<HashMap<String, u32>> = vec![HashMap::new(); job.fields.len()];
+        .unwrap_or_default()
+}
+
+/// One sheet's rows checked against a list of fields, before records are
+/// assembled.
+struct SheetCheck {
+    /// Per row: number, parsed values, rejects.
+    rows: Vec<RowCheck>,
+}
+
+struct RowCheck {
+    number: u32,
+    values: serde_json::Map<String, serde_json::Value>,
+    rejects: Vec<Reject>,
+}
+
+/// Checks every row of `sheet` against `fields` (and `rules`), recording the
+/// original texts of the mapped columns (`extra` columns first, e.g. a join
+/// key) in `originals`.
+fn check_rows(
+    sheet: &Sheet,
+    fields: &[FieldSpec],
+    extra: &[(String, String)],
+    rules: &[rules::Rule],
+    originals: &mut Originals,
+) -> Result<(SheetCheck, Vec<usize>), MappingError> {
+    let mut wanted: Vec<(String, String)> = extra.to_vec();
+    wanted.extend(
+        fields
+            .iter()
+            .map(|f| (f.column.clone(), format!("field {}", f.name))),
+    );
+    let cols = map_columns(sheet, &wanted)?;
+    let field_cols = &cols[extra.len()..];
+    let file = file_label(&sheet.file);
+    let slots: Vec<usize> = cols
+        .iter()
+        .map(|&c| originals.column(sheet.headers.get(c).map(String::as_str).unwrap_or("")))
+        .collect();
+    let header = |c: usize| sheet.headers.get(c).cloned().unwrap_or_default();
+    let mut seen: Vec<HashMap<String, u32>> = vec![HashMap::new(); fields.len()];
+    let mut out = SheetCheck { rows: Vec::new() };
     for row in &sheet.rows {
-        out.rows_read += 1;
-        let mut fields = BTreeMap::new();
+        let text_of =
+            |c: usize| cell_text_in(row.cells.get(c).unwrap_or(&Cell::Empty), sheet.date1904);
+        let mut texts = vec![String::new(); slots.iter().max().map_or(0, |m| m + 1)];
+        for (&c, &slot) in cols.iter().zip(&slots) {
+            texts[slot] = text_of(c);
+        }
+        originals
+            .rows
+            .insert((file.clone(), sheet.sheet.clone(), row.number), texts);
+        let reject = |col: usize, code: &str, reason: String| Reject {
+            file: file.clone(),
+            sheet: sheet.sheet.clone(),
+            row: row.number,
+            column: header(col),
+            value: text_of(col),
+            code: code.to_string(),
+            reason,
+        };
+        let mut values = serde_json::Map::new();
+        let mut typed: BTreeMap<String, rules::Value> = BTreeMap::new();
         let mut problems = Vec::new();
-        for (fi, (spec, &col)) in job.fields.iter().zip(&cols).enumerate() {
+        for (fi, (spec, &col)) in fields.iter().zip(field_cols).enumerate() {
             let cell = row.cells.get(col).unwrap_or(&Cell::Empty);
-            let reject = |code: &str, reason: String| Reject {
-                file: file.clone(),
-                sheet: sheet.sheet.clone(),
-                row: row.number,
-                column: sheet.headers.get(col).cloned().unwrap_or_default(),
-                value: cell_text(cell),
-                code: code.to_string(),
-                reason,
-            };
             match check_cell(cell, spec, sheet.date1904) {
                 Ok(None) => {
-                    fields.insert(spec.name.clone(), serde_json::Value::String(String::new()));
+                    values.insert(spec.name.clone(), serde_json::Value::String(String::new()));
+                    typed.insert(spec.name.clone(), rules::Value::Text(String::new()));
                 }
                 Ok(Some(v)) => {
                     if spec.unique {
                         let key = v.to_string();
                         if let Some(first) = seen[fi].get(&key) {
                             problems.push(reject(
+                                col,
                                 "E_DUPLICATE",
                                 format!("{first}行目と同じ値です (duplicate of row {first})"),
                             ));
@@ -185,29 +305,265 @@ pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
                             seen[fi].insert(key, row.number);
                         }
                     }
-                    fields.insert(spec.name.clone(), v);
+                    if let Some(t) = typed_value(&v, spec.kind) {
+                        typed.insert(spec.name.clone(), t);
+                    }
+                    values.insert(spec.name.clone(), v);
                 }
-                Err((code, reason)) => problems.push(reject(code, reason)),
+                Err((code, reason)) => problems.push(reject(col, code, reason)),
             }
         }
-        if problems.is_empty() {
-            let id = fields
-                .get(&job.job.record_id)
-                .map(|v| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default();
+        // Bounds naming another date field of the row.
+        for (spec, &col) in fields.iter().zip(field_cols) {
+            let Some(rules::Value::Date(d)) = typed.get(&spec.name) else {
+                continue;
+            };
+            for (bound, is_min) in [(&spec.compiled.min, true), (&spec.compiled.max, false)] {
+                let Some(Bound::Field(other)) = bound else {
+                    continue;
+                };
+                let Some(rules::Value::Date(o)) = typed.get(other) else {
+                    continue;
+                };
+                let other_col = fields
+                    .iter()
+                    .position(|f| f.name == *other)
+                    .map(|i| header(field_cols[i]))
+                    .unwrap_or_default();
+                if is_min && d < o {
+                    problems.push(reject(
+                        col,
+                        "E_DATE_RANGE",
+                        format!("「{other_col}」より前の日付です (before {other})"),
+                    ));
+                } else if !is_min && d > o {
+                    problems.push(reject(
+                        col,
+                        "E_DATE_RANGE",
+                        format!("「{other_col}」より後の日付です (after {other})"),
+                    ));
+                }
+            }
+        }
+        for rule in rules {
+            if rule.fails(&typed) {
+                let involved: Vec<usize> = rule
+                    .fields
+                    .iter()
+                    .filter_map(|n| fields.iter().position(|f| f.name == *n))
+                    .map(|i| field_cols[i])
+                    .collect();
+                problems.push(Reject {
+                    file: file.clone(),
+                    sheet: sheet.sheet.clone(),
+                    row: row.number,
+                    column: involved
+                        .iter()
+                        .map(|&c| header(c))
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                    value: involved
+                        .iter()
+                        .map(|&c| text_of(c))
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                    code: rule.code.clone(),
+                    reason: format!("{} (rule: {})", rule.message, rule.source),
+                });
+            }
+        }
+        out.rows.push(RowCheck {
+            number: row.number,
+            values,
+            rejects: problems,
+        });
+    }
+    Ok((out, cols))
+}
+
+/// A parsed JSON value as rules see it.
+fn typed_value(v: &serde_json::Value, kind: FieldType) -> Option<rules::Value> {
+    match (kind, v) {
+        (FieldType::Date, serde_json::Value::String(s)) => {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .map(rules::Value::Date)
+        }
+        (_, serde_json::Value::Number(n)) => n.as_f64().map(rules::Value::Number),
+        (_, serde_json::Value::String(s)) => Some(rules::Value::Text(s.clone())),
+        _ => None,
+    }
+}
+
+/// Checks every row of `sheet` against the job's fields, rules and joins.
+///
+/// Joined sheets are read from their own `file`, or else from the file
+/// `sheet` came from (so `--input` replaces both).
+pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
+    let mut originals = Originals::default();
+    let (main, cols) = check_rows(sheet, &job.fields, &[], &job.rules, &mut originals)?;
+    let mut out = Checked {
+        sheet: sheet.sheet.clone(),
+        rows_read: sheet.rows.len(),
+        ..Checked::default()
+    };
+    let mut rows = main.rows;
+    let mut join_rejects = Vec::new();
+    for join in &job.input.join {
+        let on = join.on.as_deref().unwrap_or(&job.job.record_id);
+        let on_index = job.fields.iter().position(|f| f.name == on).unwrap_or(0);
+        let on_col = cols[on_index];
+        // Main rows by normalised key.
+        let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, row) in sheet.rows.iter().enumerate() {
+            let k = join_key(&cell_text_in(
+                row.cells.get(on_col).unwrap_or(&Cell::Empty),
+                sheet.date1904,
+            ));
+            if !k.is_empty() {
+                by_key.entry(k).or_default().push(i);
+            }
+        }
+        let js = read_join_sheet(sheet, join)?;
+        let key_col_name = (
+            join.key.clone(),
+            format!("input.join.key of {}", join.field),
+        );
+        let (jc, jcols) = check_rows(&js, &join.fields, &[key_col_name], &[], &mut originals)?;
+        let key_col = jcols[0];
+        let jfile = file_label(&js.file);
+        let mut lists: Vec<Vec<serde_json::Value>> = vec![Vec::new(); rows.len()];
+        let mut bad: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); rows.len()];
+        for (jrow, jr) in js.rows.iter().zip(jc.rows) {
+            let raw_key =
+                cell_text_in(jrow.cells.get(key_col).unwrap_or(&Cell::Empty), js.date1904);
+            let key = join_key(&raw_key);
+            let mut problems = jr.rejects;
+            let targets = by_key.get(&key).cloned().unwrap_or_default();
+            if key.is_empty() || targets.is_empty() {
+                problems.insert(
+                    0,
+                    Reject {
+                        file: jfile.clone(),
+                        sheet: js.sheet.clone(),
+                        row: jrow.number,
+                        column: js.headers.get(key_col).cloned().unwrap_or_default(),
+                        value: raw_key.clone(),
+                        code: if key.is_empty() { "E_REQUIRED" } else { "E_JOIN_NO_MATCH" }.into(),
+                        reason: if key.is_empty() {
+                            "必須項目が空欄です (required value missing)".into()
+                        } else {
+                            format!(
+                                "{}に同じ「{}」の行がありません (no matching row in the main sheet)",
+                                if sheet.sheet.is_empty() { "入力ファイル".to_string() } else { format!("シート「{}」", sheet.sheet) },
+                                sheet.headers.get(on_col).cloned().unwrap_or_default()
+                            )
+                        },
+                    },
+                );
+            }
+            for &t in &targets {
+                if problems.is_empty() {
+                    lists[t].push(serde_json::Value::Object(jr.values.clone()));
+                } else {
+                    bad[t].insert(jrow.number);
+                }
+            }
+            join_rejects.extend(problems);
+        }
+        let sheet_label = if js.sheet.is_empty() {
+            jfile.clone()
+        } else {
+            js.sheet.clone()
+        };
+        for (i, (row, list)) in rows.iter_mut().zip(lists).enumerate() {
+            let reject = |code: &str, reason: String| Reject {
+                file: file_label(&sheet.file),
+                sheet: sheet.sheet.clone(),
+                row: row.number,
+                column: sheet.headers.get(on_col).cloned().unwrap_or_default(),
+                value: cell_text_in(
+                    sheet.rows[i].cells.get(on_col).unwrap_or(&Cell::Empty),
+                    sheet.date1904,
+                ),
+                code: code.into(),
+                reason,
+            };
+            if !bad[i].is_empty() {
+                let numbers: Vec<String> = bad[i].iter().map(u32::to_string).collect();
+                row.rejects.push(reject(
+                    "E_JOIN_ROWS",
+                    format!(
+                        "「{sheet_label}」の {} 行目に不備があります (joined rows have problems)",
+                        numbers.join("・")
+                    ),
+                ));
+            }
+            let n = list.len() + bad[i].len();
+            let too_few = n < join.min_rows;
+            let too_many = join.max_rows.is_some_and(|m| n > m);
+            if too_few || too_many {
+                let range = match join.max_rows {
+                    Some(m) if m == join.min_rows => format!("{m}行"),
+                    Some(m) => format!("{}〜{m}行", join.min_rows),
+                    None => format!("{}行以上", join.min_rows),
+                };
+                row.rejects.push(reject(
+                    "E_JOIN_COUNT",
+                    format!(
+                        "「{sheet_label}」の行が{n}行あります。{range}必要です (wrong number of joined rows)"
+                    ),
+                ));
+            }
+            row.values
+                .insert(join.field.clone(), serde_json::Value::Array(list));
+        }
+    }
+    out.originals = originals;
+    for row in rows {
+        if row.rejects.is_empty() {
+            let id = match row.values.get(&job.job.record_id) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
             out.records.push(Record {
                 id,
                 row: row.number,
-                fields,
+                fields: row.values.into_iter().collect(),
             });
         } else {
-            out.rejects.extend(problems);
+            out.rejects.extend(row.rejects);
         }
     }
+    out.rejects.extend(join_rejects);
     Ok(out)
+}
+
+/// A join key compared across sheets: NFKC, white space removed.
+fn join_key(s: &str) -> String {
+    normalize_header(s)
+}
+
+/// Reads the sheet of one `[[input.join]]`.
+fn read_join_sheet(main: &Sheet, join: &JoinSpec) -> Result<Sheet, MappingError> {
+    let path = join.file.clone().unwrap_or_else(|| main.file.clone());
+    let selector = match (&join.sheet, join.sheet_index) {
+        (Some(n), _) => Some(SheetSelector::Name(n.clone())),
+        (None, Some(i)) => Some(SheetSelector::Index(i)),
+        (None, None) => None,
+    };
+    let header = match join.header_row {
+        Some(n) => source::HeaderRow::At(n),
+        None => source::HeaderRow::Find(
+            std::iter::once(join.key.clone())
+                .chain(join.fields.iter().map(|f| f.column.clone()))
+                .collect(),
+        ),
+    };
+    source::read_sheet_with(&path, selector.as_ref(), &header).map_err(|e| MappingError {
+        message: format!("input.join (field {}): {e}", join.field),
+    })
 }
 
 type CellError = (&'static str, String);
@@ -218,9 +574,13 @@ fn check_cell(
     spec: &FieldSpec,
     date1904: bool,
 ) -> Result<Option<serde_json::Value>, CellError> {
-    let text = cell_text(cell);
-    let blank = text.trim().is_empty();
-    if blank {
+    let raw = cell_text_in(cell, date1904);
+    let text = if spec.trim {
+        raw.trim().to_string()
+    } else {
+        raw.clone()
+    };
+    if text.trim().is_empty() {
         return if spec.required {
             Err((
                 "E_REQUIRED",
@@ -238,39 +598,36 @@ fn check_cell(
     }
     let value = match spec.kind {
         FieldType::Text => {
-            let t = text.trim().to_string();
-            if let Some(max) = spec.max_length {
-                let n = t.chars().count();
-                if n > max {
-                    return Err((
-                        "E_TOO_LONG",
-                        format!("{n}文字あります。{max}文字以内にしてください (too long)"),
-                    ));
-                }
-            }
-            if !spec.one_of.is_empty() && !spec.one_of.contains(&t) {
-                return Err((
-                    "E_NOT_ALLOWED",
-                    format!(
-                        "使える値は {} のいずれかです (value not in the allowed list)",
-                        spec.one_of.join("・")
-                    ),
-                ));
-            }
-            serde_json::Value::String(t)
+            let t = match spec.normalize.unwrap_or_default() {
+                Normalize::None => text,
+                Normalize::Width => fold_width(&text),
+                Normalize::Nfkc => text.nfkc().collect(),
+            };
+            check_text(t, spec)?
         }
         FieldType::Kana => {
-            let t: String = text.trim().nfkc().collect();
-            if !t
-                .chars()
-                .all(|c| ('\u{30A0}'..='\u{30FF}').contains(&c) || c == ' ' || c == '\u{3000}')
-            {
+            let t = to_katakana(&fold_width(&text));
+            if !t.chars().all(is_kana_char) {
                 return Err((
                     "E_KANA",
                     "カタカナで入力してください (reading must be katakana)".into(),
                 ));
             }
-            serde_json::Value::String(t)
+            check_text(t, spec)?
+        }
+        FieldType::Postal => {
+            let p = normalize_postal(&text).ok_or((
+                "E_POSTAL_FORMAT",
+                "郵便番号は7桁の数字で入力してください（例: 153-0051） (postal code must have 7 digits)".to_string(),
+            ))?;
+            check_text(p, spec)?
+        }
+        FieldType::Phone => {
+            let p = normalize_phone(&text).ok_or((
+                "E_PHONE",
+                "電話番号は0で始まる10桁か11桁で入力してください（例: 03-1234-5678） (phone number must be 10-11 digits starting with 0)".to_string(),
+            ))?;
+            check_text(p, spec)?
         }
         FieldType::Date => {
             let d = match cell {
@@ -281,34 +638,169 @@ fn check_cell(
                 _ => era::parse_date(&text),
             }
             .map_err(|e| (e.code, e.reason))?;
+            let out_of_range = |b: &Option<Bound>, min: bool| match b {
+                Some(Bound::Date(x)) if (min && d < *x) || (!min && d > *x) => Some(*x),
+                _ => None,
+            };
+            if let Some(x) = out_of_range(&spec.compiled.min, true) {
+                return Err((
+                    "E_DATE_RANGE",
+                    format!(
+                        "{}以降の日付にしてください (date before minimum)",
+                        x.format("%Y-%m-%d")
+                    ),
+                ));
+            }
+            if let Some(x) = out_of_range(&spec.compiled.max, false) {
+                return Err((
+                    "E_DATE_RANGE",
+                    format!(
+                        "{}以前の日付にしてください (date after maximum)",
+                        x.format("%Y-%m-%d")
+                    ),
+                ));
+            }
             serde_json::Value::String(d.format("%Y-%m-%d").to_string())
         }
-        FieldType::Number => {
-            let n = parse_number(&text)
-                .ok_or(("E_NUMBER", "数値ではありません (not a number)".to_string()))?;
-            serde_json::Number::from_f64(n)
-                .map(serde_json::Value::Number)
-                .ok_or(("E_NUMBER", "数値ではありません (not a number)".to_string()))?
-        }
-        FieldType::Postal => {
-            let p = normalize_postal(&text).ok_or((
-                "E_POSTAL_FORMAT",
-                "郵便番号は7桁の数字で入力してください（例: 153-0051） (postal code must have 7 digits)".to_string(),
-            ))?;
-            serde_json::Value::String(p)
+        FieldType::Number | FieldType::Integer => {
+            let not_number = || ("E_NUMBER", "数値ではありません (not a number)".to_string());
+            let n = match cell {
+                Cell::Number(n) => *n,
+                Cell::Text(_) => parse_number(&text).ok_or_else(not_number)?,
+                _ => return Err(not_number()),
+            };
+            if spec.kind == FieldType::Integer && n.fract() != 0.0 {
+                return Err((
+                    "E_NOT_INTEGER",
+                    "整数で入力してください (must be a whole number)".into(),
+                ));
+            }
+            let lo = match spec.compiled.min {
+                Some(Bound::Number(x)) => Some(x),
+                _ => None,
+            };
+            let hi = match spec.compiled.max {
+                Some(Bound::Number(x)) => Some(x),
+                _ => None,
+            };
+            if lo.is_some_and(|x| n < x) || hi.is_some_and(|x| n > x) {
+                let range = match (lo, hi) {
+                    (Some(a), Some(b)) => {
+                        format!("{}以上{}以下", format_number(a), format_number(b))
+                    }
+                    (Some(a), None) => format!("{}以上", format_number(a)),
+                    (None, Some(b)) => format!("{}以下", format_number(b)),
+                    (None, None) => String::new(),
+                };
+                return Err((
+                    "E_NUMBER_RANGE",
+                    format!("{range}で入力してください (number out of range)"),
+                ));
+            }
+            json_number(n).ok_or_else(not_number)?
         }
     };
     Ok(Some(value))
+}
+
+/// The rules shared by text-like values (text, kana, postal, phone): length,
+/// allowed values, pattern.
+fn check_text(t: String, spec: &FieldSpec) -> Result<serde_json::Value, CellError> {
+    let n = t.chars().count();
+    if let Some(max) = spec.max_length {
+        if n > max {
+            return Err((
+                "E_TOO_LONG",
+                format!("{n}文字あります。{max}文字以内にしてください (too long)"),
+            ));
+        }
+    }
+    if let Some(min) = spec.min_length {
+        if n < min {
+            return Err((
+                "E_TOO_SHORT",
+                format!("{n}文字です。{min}文字以上にしてください (too short)"),
+            ));
+        }
+    }
+    if !spec.one_of.is_empty() && !spec.one_of.contains(&t) {
+        return Err((
+            "E_NOT_ALLOWED",
+            format!(
+                "使える値は {} のいずれかです (value not in the allowed list)",
+                spec.one_of.join("・")
+            ),
+        ));
+    }
+    if let Some(re) = &spec.compiled.pattern {
+        if !re.is_match(&t) {
+            return Err((
+                "E_PATTERN",
+                spec.pattern_message.clone().unwrap_or_else(|| {
+                    "書式が決まりに合いません (value does not match the pattern)".into()
+                }),
+            ));
+        }
+    }
+    Ok(serde_json::Value::String(t))
+}
+
+/// Width folding: full-width ASCII (U+FF01–FF5E) → ASCII, half-width
+/// katakana (U+FF61–FF9F, voiced marks joined) → full-width. Everything else
+/// (kanji, U+3000, ①, ㈱) is kept.
+pub fn fold_width(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut run = String::new();
+    for c in s.chars() {
+        if ('\u{FF61}'..='\u{FF9F}').contains(&c) {
+            run.push(c);
+            continue;
+        }
+        if !run.is_empty() {
+            out.extend(run.nfkc());
+            run.clear();
+        }
+        match c {
+            '\u{FF01}'..='\u{FF5E}' => {
+                out.push(char::from_u32(c as u32 - 0xFEE0).unwrap_or(c));
+            }
+            _ => out.push(c),
+        }
+    }
+    out.extend(run.nfkc());
+    out
+}
+
+/// Hiragana (ぁ–ゖ, ゝゞ) → katakana; everything else is kept.
+pub fn to_katakana(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{3041}'..='\u{3096}' | '\u{309D}' | '\u{309E}' => {
+                char::from_u32(c as u32 + 0x60).unwrap_or(c)
+            }
+            _ => c,
+        })
+        .collect()
+}
+
+/// Characters allowed in a katakana reading: katakana, ー, ・, spaces.
+fn is_kana_char(c: char) -> bool {
+    ('\u{30A1}'..='\u{30FE}').contains(&c) || c == ' ' || c == '\u{3000}'
+}
+
+/// Dash look-alikes written in numbers (after NFKC).
+fn is_dash(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' | 'ー' | 'ｰ'
+    )
 }
 
 /// `153-0051`, `1530051`, `〒153-0051`, full-width forms → `153-0051`.
 pub fn normalize_postal(s: &str) -> Option<String> {
     let t: String = s.nfkc().collect();
     let t = t.trim().trim_start_matches('〒').trim();
-    let digits: String = t
-        .chars()
-        .filter(|c| !matches!(c, '-' | '‐' | '−' | 'ー' | '―' | ' '))
-        .collect();
+    let digits: String = t.chars().filter(|c| !is_dash(*c) && *c != ' ').collect();
     if digits.len() == 7 && digits.chars().all(|c| c.is_ascii_digit()) {
         Some(format!("{}-{}", &digits[..3], &digits[3..]))
     } else {
@@ -316,24 +808,77 @@ pub fn normalize_postal(s: &str) -> Option<String> {
     }
 }
 
-/// `1,234`, `１２３４`, `¥1,234`, `1,234円` → 1234.
+/// A Japanese telephone number, loosely checked: after NFKC, `+81` becomes
+/// `0`; separators (dash look-alikes, parentheses, spaces) become single `-`
+/// and the grouping is kept as written; the digits must be 10 or 11 and
+/// start with 0. `０３（１２３４）５６７８` → `03-1234-5678`,
+/// `09012345678` → `09012345678`.
+pub fn normalize_phone(s: &str) -> Option<String> {
+    let t: String = s.nfkc().collect();
+    let t = t.trim();
+    let t = match t.strip_prefix("+81") {
+        Some(rest) => format!(
+            "0{}",
+            rest.trim_start_matches(|c: char| is_dash(c) || c == ' ' || c == '(' || c == ')')
+        ),
+        None => t.to_string(),
+    };
+    let mut out = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            out.push(c);
+        } else if is_dash(c) || matches!(c, '(' | ')' | ' ') {
+            if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            return None;
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    let digits = out.chars().filter(char::is_ascii_digit).count();
+    ((10..=11).contains(&digits) && out.starts_with('0')).then_some(out)
+}
+
+/// `1,234`, `１２３４`, `¥1,234`, `￥1,234`, `1,234円`, `-5`, `▲5`/`△5`
+/// (accounting minus), `12.5` → the number. Commas must group by three.
 pub fn parse_number(s: &str) -> Option<f64> {
     let t: String = s.nfkc().collect();
     let t = t.trim();
+    let (neg, t) = match t.strip_prefix(['▲', '△', '-']) {
+        Some(rest) => (true, rest.trim()),
+        None => (false, t),
+    };
     let t = t
         .strip_prefix('¥')
         .or_else(|| t.strip_prefix('\\'))
         .unwrap_or(t);
     let t = t.strip_suffix('円').unwrap_or(t).trim();
-    let cleaned: String = t.chars().filter(|c| *c != ',').collect();
-    if cleaned.is_empty()
-        || !cleaned
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+    let (int, frac) = match t.split_once('.') {
+        Some((a, b)) => (a, Some(b)),
+        None => (t, None),
+    };
+    if int.is_empty()
+        || frac.is_some_and(|f| f.is_empty() || !f.chars().all(|c| c.is_ascii_digit()))
     {
         return None;
     }
-    cleaned.parse::<f64>().ok().filter(|n| n.is_finite())
+    let groups: Vec<&str> = int.split(',').collect();
+    let grouped_ok = groups
+        .iter()
+        .all(|g| !g.is_empty() && g.chars().all(|c| c.is_ascii_digit()))
+        && (groups.len() == 1
+            || (groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3)));
+    if !grouped_ok {
+        return None;
+    }
+    let cleaned = format!(
+        "{}{}",
+        groups.concat(),
+        frac.map(|f| format!(".{f}")).unwrap_or_default()
+    );
+    let n: f64 = cleaned.parse().ok().filter(|n: &f64| n.is_finite())?;
+    Some(if neg { -n } else { n })
 }
 
 #[cfg(test)]
@@ -342,10 +887,7 @@ mod tests {
     use crate::source::Row;
     use std::path::{Path, PathBuf};
 
-    fn job() -> Job {
-        Job::parse(
-            Path::new("/j/job.toml"),
-            r#"
+    const JOB: &str = r#"
 [job]
 name = "t"
 title = "在職証明書"
@@ -374,19 +916,17 @@ required = true
 name = "postal"
 column = "郵便番号"
 type = "postal"
-"#,
-        )
-        .unwrap()
+"#;
+
+    fn job() -> Job {
+        Job::parse(Path::new("/j/job.toml"), JOB).unwrap()
     }
 
-    fn sheet(rows: Vec<Vec<&str>>) -> Sheet {
+    fn sheet_with(headers: &[&str], rows: Vec<Vec<&str>>) -> Sheet {
         Sheet {
             file: PathBuf::from("/data/in.csv"),
             sheet: String::new(),
-            headers: ["申請番号", "氏名", "生年月日", "郵便番号"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            headers: headers.iter().map(|s| s.to_string()).collect(),
             date1904: false,
             rows: rows
                 .into_iter()
@@ -408,6 +948,14 @@ type = "postal"
         }
     }
 
+    fn sheet(rows: Vec<Vec<&str>>) -> Sheet {
+        sheet_with(&["申請番号", "氏名", "生年月日", "郵便番号"], rows)
+    }
+
+    fn codes(c: &Checked) -> Vec<(u32, &str)> {
+        c.rejects.iter().map(|r| (r.row, r.code.as_str())).collect()
+    }
+
     #[test]
     fn good_and_bad_rows() {
         let s = sheet(vec![
@@ -420,10 +968,9 @@ type = "postal"
         assert_eq!(c.records.len(), 1);
         assert_eq!(c.records[0].fields["postal"], "153-0051");
         assert_eq!(c.records[0].fields["birth"], "1990-04-01");
-        let codes: Vec<(u32, &str)> = c.rejects.iter().map(|r| (r.row, r.code.as_str())).collect();
         // Every problem of row 3 is reported, and the duplicate id of row 4.
         assert_eq!(
-            codes,
+            codes(&c),
             vec![
                 (3, "E_REQUIRED"),
                 (3, "E_DATE_INVALID"),
@@ -433,6 +980,15 @@ type = "postal"
         );
         assert_eq!(c.rejects[0].column, "氏名");
         assert_eq!(c.rejects[0].file, "in.csv");
+        // Originals keep every row as written, for the rejects report.
+        assert_eq!(
+            c.originals.columns,
+            ["申請番号", "氏名", "生年月日", "郵便番号"]
+        );
+        assert_eq!(
+            c.originals.row("in.csv", "", 3).unwrap(),
+            ["R2", "", "1990/2/30", "153-005"]
+        );
     }
 
     #[test]
@@ -445,7 +1001,156 @@ type = "postal"
     }
 
     #[test]
-    fn postal_and_numbers() {
+    fn duplicate_mapped_header_is_an_error_naming_both_columns() {
+        let s = sheet_with(
+            &["申請番号", "氏名", "生年月日", "郵便番号", "氏　名"],
+            vec![],
+        );
+        let e = check_sheet(&s, &job()).unwrap_err();
+        assert!(
+            e.message.contains("氏名") && e.message.contains("B・E"),
+            "{}",
+            e.message
+        );
+        // An unmapped duplicate does not matter.
+        let s = sheet_with(
+            &["申請番号", "氏名", "生年月日", "郵便番号", "備考", "備考"],
+            vec![],
+        );
+        assert!(check_sheet(&s, &job()).is_ok());
+    }
+
+    fn one_field(extra: &str) -> Job {
+        Job::parse(
+            Path::new("/j/job.toml"),
+            &format!(
+                "{}\n[[fields]]\nname = \"x\"\ncolumn = \"値\"\n{extra}\n",
+                JOB.replace("unique = true", "")
+            ),
+        )
+        .unwrap()
+    }
+
+    /// Checks one value of field `x` (configured by `extra`).
+    fn value(extra: &str, v: &str) -> Result<serde_json::Value, String> {
+        let job = one_field(extra);
+        let s = sheet_with(
+            &["申請番号", "氏名", "生年月日", "郵便番号", "値"],
+            vec![vec!["R1", "山田", "1990/4/1", "", v]],
+        );
+        let c = check_sheet(&s, &job).unwrap();
+        match c.records.first() {
+            Some(r) => Ok(r.fields["x"].clone()),
+            None => Err(c.rejects[0].code.clone()),
+        }
+    }
+
+    #[test]
+    fn names_keep_their_characters_unless_asked() {
+        // 髙, 﨑 and the compatibility ideograph 神 (U+FA19) stay as written.
+        let name = "髙﨑\u{FA19}　太郎";
+        assert_eq!(value("", name).unwrap(), name);
+        assert_eq!(value("normalize = \"width\"", name).unwrap(), name);
+        assert_eq!(
+            value("normalize = \"width\"", "ＡＢ１ ｶﾞｯｺｳ").unwrap(),
+            "AB1 ガッコウ"
+        );
+        // NFKC folds it (why it is never the default).
+        assert_eq!(
+            value("normalize = \"nfkc\"", "\u{FA19}①").unwrap(),
+            "\u{795E}1"
+        );
+        assert_eq!(value("", "  x  ").unwrap(), "x");
+        assert_eq!(value("trim = false", " x").unwrap(), " x");
+    }
+
+    #[test]
+    fn field_rules() {
+        let pat = "pattern = 'R-\\d{4}'\npattern_message = \"R-0001 の形で\"";
+        assert_eq!(value(pat, "R-0001").unwrap(), "R-0001");
+        assert_eq!(value(pat, "R-001").unwrap_err(), "E_PATTERN");
+        assert_eq!(value(pat, "xR-0001").unwrap_err(), "E_PATTERN");
+        assert_eq!(value("min_length = 3", "ab").unwrap_err(), "E_TOO_SHORT");
+        assert_eq!(value("max_length = 1", "ab").unwrap_err(), "E_TOO_LONG");
+        assert_eq!(value("one_of = [\"A\"]", "B").unwrap_err(), "E_NOT_ALLOWED");
+        let money = "type = \"integer\"\nmin = 0\nmax = 1000000";
+        assert_eq!(value(money, "¥1,234").unwrap(), 1234);
+        assert_eq!(value(money, "１２３４円").unwrap(), 1234);
+        assert_eq!(value(money, "12.5").unwrap_err(), "E_NOT_INTEGER");
+        assert_eq!(value(money, "2,000,000").unwrap_err(), "E_NUMBER_RANGE");
+        assert_eq!(value(money, "▲5").unwrap_err(), "E_NUMBER_RANGE");
+        assert_eq!(value(money, "1,23").unwrap_err(), "E_NUMBER");
+        assert_eq!(value("type = \"number\"", "12.5").unwrap(), 12.5);
+        let dates = "type = \"date\"\nmin = \"2000-01-01\"\nmax = 2030-12-31";
+        assert_eq!(value(dates, "R7.4.1").unwrap(), "2025-04-01");
+        assert_eq!(value(dates, "H11.12.31").unwrap_err(), "E_DATE_RANGE");
+        assert_eq!(
+            value("type = \"date\"\nmin = \"birth\"", "1989/1/1").unwrap_err(),
+            "E_DATE_RANGE"
+        );
+        assert_eq!(
+            value("type = \"phone\"", "０３（１２３４）５６７８").unwrap(),
+            "03-1234-5678"
+        );
+        assert_eq!(value("type = \"phone\"", "1234").unwrap_err(), "E_PHONE");
+        assert_eq!(
+            value("type = \"kana\"", "ﾔﾏﾀﾞ　たろう").unwrap(),
+            "ヤマダ　タロウ"
+        );
+        assert_eq!(value("type = \"kana\"", "山田").unwrap_err(), "E_KANA");
+        assert_eq!(
+            value("type = \"postal\"", "〒１５３－００５１").unwrap(),
+            "153-0051"
+        );
+    }
+
+    #[test]
+    fn bad_field_settings_are_job_errors_naming_the_key() {
+        for (extra, needle) in [
+            ("pattern = \"([a-z\"", "pattern"),
+            ("type = \"date\"\nmin = 3", "min"),
+            ("min = 3", "min"),
+            ("type = \"number\"\npattern = \"1\"", "pattern"),
+            ("type = \"kana\"\nnormalize = \"nfkc\"", "normalize"),
+            ("min_length = 5\nmax_length = 2", "min_length"),
+            ("type = \"date\"\nmax = \"nosuch\"", "nosuch"),
+        ] {
+            let text = format!("{JOB}\n[[fields]]\nname = \"x\"\ncolumn = \"値\"\n{extra}\n");
+            let e = Job::parse(Path::new("/j/job.toml"), &text).unwrap_err();
+            assert!(
+                e.message.contains("name = \"x\"") || e.message.contains(needle),
+                "{extra}: {}",
+                e.message
+            );
+            assert!(e.message.contains(needle), "{extra}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn cross_field_rules_name_their_columns() {
+        let text = format!(
+            "{JOB}\n[[fields]]\nname = \"hire\"\ncolumn = \"採用日\"\ntype = \"date\"\n\
+             [[rules]]\ncode = \"E_HIRE_TOO_EARLY\"\ncheck = \"hire >= birth + 15y\"\nmessage = \"採用日が早すぎます\"\n"
+        );
+        let job = Job::parse(Path::new("/j/job.toml"), &text).unwrap();
+        let s = sheet_with(
+            &["申請番号", "氏名", "生年月日", "郵便番号", "採用日"],
+            vec![
+                vec!["R1", "山田", "2000/4/2", "", "2015/4/2"],
+                vec!["R2", "佐藤", "2000/4/2", "", "2015/4/1"],
+                vec!["R3", "鈴木", "2000/4/2", "", ""],
+            ],
+        );
+        let c = check_sheet(&s, &job).unwrap();
+        assert_eq!(codes(&c), vec![(3, "E_HIRE_TOO_EARLY")]);
+        assert_eq!(c.rejects[0].column, "採用日 / 生年月日");
+        assert_eq!(c.rejects[0].value, "2015/4/1 / 2000/4/2");
+        assert!(c.rejects[0].reason.starts_with("採用日が早すぎます"));
+        assert_eq!(c.records.len(), 2);
+    }
+
+    #[test]
+    fn helpers() {
         assert_eq!(
             normalize_postal("１５３－００５１").as_deref(),
             Some("153-0051")
@@ -453,7 +1158,28 @@ type = "postal"
         assert_eq!(normalize_postal("1530051").as_deref(), Some("153-0051"));
         assert_eq!(normalize_postal("153-005"), None);
         assert_eq!(parse_number("¥1,234"), Some(1234.0));
+        assert_eq!(parse_number("￥1,234"), Some(1234.0));
         assert_eq!(parse_number("１，２３４円"), Some(1234.0));
+        assert_eq!(parse_number("-1,234.5"), Some(-1234.5));
         assert_eq!(parse_number("abc"), None);
+        assert_eq!(parse_number("1.2.3"), None);
+        assert_eq!(
+            normalize_phone("+81-3-1234-5678").as_deref(),
+            Some("03-1234-5678")
+        );
+        assert_eq!(
+            normalize_phone("090−1234−5678").as_deref(),
+            Some("090-1234-5678")
+        );
+        assert_eq!(
+            normalize_phone("09012345678").as_deref(),
+            Some("09012345678")
+        );
+        assert_eq!(normalize_phone("123-4567-8901"), None);
+        assert_eq!(normalize_phone("03-1234-567"), None);
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(27 * 26), "AAA");
     }
 }

@@ -3,7 +3,11 @@
 //!
 //! Unknown keys are errors (a misspelt `requried` must not silently turn a
 //! check off). Relative paths are resolved against the job file's folder.
-//! The full reference is in the README's "Job file" section.
+//! Everything that can be checked without the spreadsheet is checked at load
+//! (field names, `pattern` regexes, `min`/`max` bounds, `[[rules]]`
+//! expressions, `[[input.join]]` mappings), so a broken job stops before any
+//! row is read, with a message naming the key. The full reference is
+//! `docs/job.md`.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -30,6 +34,8 @@ pub struct Job {
     pub values: toml::Table,
     /// `[[fields]]`, in order.
     pub fields: Vec<FieldSpec>,
+    /// `[[rules]]`: cross-field checks, parsed, in order.
+    pub rules: Vec<crate::rules::Rule>,
 }
 
 /// `[job]`: identity of the job.
@@ -64,6 +70,38 @@ pub struct Input {
     /// 1-based header row; when absent, the first of the first 20 rows that
     /// contains every mapped column is taken.
     pub header_row: Option<u32>,
+    /// `[[input.join]]`: further sheets joined to each record by a key.
+    #[serde(default)]
+    pub join: Vec<JoinSpec>,
+}
+
+/// `[[input.join]]`: rows of a second sheet (e.g. a 12-month salary table)
+/// attached to each record as a list field, matched by a key column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinSpec {
+    /// Name of the list field the records get (array of objects, sheet order).
+    pub field: String,
+    /// The workbook; default: the main input file (also when `--input`
+    /// replaces it).
+    pub file: Option<PathBuf>,
+    /// Sheet name.
+    pub sheet: Option<String>,
+    /// Sheet position, 0 = first (instead of `sheet`).
+    pub sheet_index: Option<usize>,
+    /// 1-based header row; searched for when absent.
+    pub header_row: Option<u32>,
+    /// Header of the key column in the joined sheet.
+    pub key: String,
+    /// The main field whose value the key must equal (default: `job.record_id`).
+    pub on: Option<String>,
+    /// Fewest joined rows a record must have (default 0).
+    #[serde(default)]
+    pub min_rows: usize,
+    /// Most joined rows a record may have.
+    pub max_rows: Option<usize>,
+    /// The joined sheet's columns, mapped like `[[fields]]`.
+    pub fields: Vec<FieldSpec>,
 }
 
 /// `[template]`.
@@ -149,14 +187,58 @@ fn one() -> u64 {
 pub enum FieldType {
     /// Text as written (trimmed).
     Text,
-    /// A date: Excel date cells or text in any supported form (see README).
+    /// A date: Excel date cells or text in any supported form (see docs/job.md).
     Date,
     /// A number: `1,234`, `１２３４`, `¥1,234`, `1,234円`.
     Number,
     /// A Japanese postal code, normalised to `153-0051`.
     Postal,
-    /// A katakana reading; half-width ｶﾀｶﾅ becomes full-width.
+    /// An integer: as `number`, but a fraction is a reject.
+    Integer,
+    /// A Japanese telephone number: 10-11 digits starting with 0, written with
+    /// or without hyphens; full-width and dash look-alikes are normalised.
+    Phone,
+    /// A katakana reading; half-width ｶﾀｶﾅ and hiragana become full-width
+    /// katakana.
     Kana,
+}
+
+/// Text normalisation of a text field's value (`normalize = …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalize {
+    /// Kept as written (the default: names keep 髙, 﨑 and every
+    /// compatibility ideograph).
+    #[default]
+    None,
+    /// Full-width ASCII (`ＡＢＣ１２３`) → half-width, half-width katakana
+    /// (`ｶﾀｶﾅ`) → full-width; nothing else changes.
+    Width,
+    /// Unicode NFKC (also folds `①` → `1`, `㈱` → `(株)`, and compatibility
+    /// ideographs): for codes and free text, never for names.
+    Nfkc,
+}
+
+/// A `min`/`max` bound, checked against the job at load.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    /// A number (number and integer fields).
+    Number(f64),
+    /// A fixed date `YYYY-MM-DD` (date fields).
+    Date(chrono::NaiveDate),
+    /// Another date field of the same row (date fields).
+    Field(String),
+}
+
+/// What load-time validation derived from a [`FieldSpec`].
+#[derive(Debug, Clone, Default)]
+pub struct Compiled {
+    /// `pattern`, anchored to match the whole value.
+    pub pattern: Option<regex::Regex>,
+    /// `min`.
+    pub min: Option<Bound>,
+    /// `max`.
+    pub max: Option<Bound>,
 }
 
 /// `[[fields]]`: one column mapped to one field.
@@ -176,11 +258,35 @@ pub struct FieldSpec {
     /// Whether two rows may not share a value.
     #[serde(default)]
     pub unique: bool,
-    /// Allowed values (text fields).
+    /// Allowed values (compared with the normalised value).
     #[serde(default)]
     pub one_of: Vec<String>,
-    /// Maximum length in characters (text fields).
+    /// Maximum length in characters (of the normalised value).
     pub max_length: Option<usize>,
+    /// Minimum length in characters (of the normalised value).
+    pub min_length: Option<usize>,
+    /// Regular expression (Rust `regex` syntax) the whole value must match.
+    pub pattern: Option<String>,
+    /// Reason shown when `pattern` does not match (default: a generic one).
+    pub pattern_message: Option<String>,
+    /// Smallest allowed value: a number, a date `"YYYY-MM-DD"`, or the name
+    /// of another date field.
+    pub min: Option<toml::Value>,
+    /// Largest allowed value, as `min`.
+    pub max: Option<toml::Value>,
+    /// Text normalisation (text fields; default `none`).
+    pub normalize: Option<Normalize>,
+    /// Whether leading/trailing white space (also U+3000) is removed
+    /// (default true).
+    #[serde(default = "yes")]
+    pub trim: bool,
+    /// Derived at load: the compiled pattern and bounds.
+    #[serde(skip)]
+    pub compiled: Compiled,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn text_type() -> FieldType {
@@ -201,6 +307,8 @@ struct RawJob {
     #[serde(default)]
     values: toml::Table,
     fields: Vec<FieldSpec>,
+    #[serde(default)]
+    rules: Vec<crate::rules::RuleSpec>,
 }
 
 fn default_output() -> Output {
@@ -249,7 +357,7 @@ impl Job {
             path: path.to_owned(),
             message,
         };
-        let raw: RawJob = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let mut raw: RawJob = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &Path| -> PathBuf {
             if p.is_absolute() {
@@ -269,35 +377,69 @@ impl Job {
                 "job.name は英数字・-・_ だけで書きます (job.name must be ASCII letters, digits, - or _)".into(),
             ));
         }
-        if raw.fields.is_empty() {
-            return Err(err("[[fields]] がありません (no fields)".into()));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for f in &raw.fields {
-            if f.name.is_empty()
-                || !f
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(err(format!(
-                    "fields.name「{}」は英数字と _ だけで書きます (field names are identifiers)",
-                    f.name
-                )));
-            }
-            if !seen.insert(f.name.as_str()) {
-                return Err(err(format!(
-                    "fields.name「{}」が重複しています (duplicate field)",
-                    f.name
-                )));
-            }
-        }
+        validate_fields(&mut raw.fields, "fields").map_err(err)?;
+        let seen: std::collections::HashSet<&str> =
+            raw.fields.iter().map(|f| f.name.as_str()).collect();
         if !seen.contains(raw.job.record_id.as_str()) {
             return Err(err(format!(
                 "job.record_id「{}」はどの fields.name にもありません (record_id must name a field)",
                 raw.job.record_id
             )));
         }
+        let mut joins = Vec::new();
+        for (i, j) in raw.input.join.iter().enumerate() {
+            let key = format!("input.join[{i}]");
+            let mut j = j.clone();
+            if !is_identifier(&j.field) {
+                return Err(err(format!(
+                    "{key}.field「{}」は英数字と _ だけで書きます (field names are identifiers)",
+                    j.field
+                )));
+            }
+            if seen.contains(j.field.as_str())
+                || joins.iter().any(|o: &JoinSpec| o.field == j.field)
+            {
+                return Err(err(format!(
+                    "{key}.field「{}」は既にある項目名です (duplicate field name)",
+                    j.field
+                )));
+            }
+            let on = j.on.clone().unwrap_or_else(|| raw.job.record_id.clone());
+            if !seen.contains(on.as_str()) {
+                return Err(err(format!(
+                    "{key}.on「{on}」はどの fields.name にもありません (on must name a main field)"
+                )));
+            }
+            if j.sheet.is_some() && j.sheet_index.is_some() {
+                return Err(err(format!("{key}: sheet と sheet_index は片方だけ書きます (give sheet or sheet_index, not both)")));
+            }
+            if j.file.is_none() && j.sheet.is_none() && j.sheet_index.is_none() {
+                return Err(err(format!("{key}: 同じファイルの別シートを読むには sheet を書きます (sheet is required when file is not given)")));
+            }
+            if j.key.trim().is_empty() {
+                return Err(err(format!(
+                    "{key}.key が空です (key column must be given)"
+                )));
+            }
+            if let Some(max) = j.max_rows {
+                if max < j.min_rows {
+                    return Err(err(format!(
+                        "{key}: max_rows が min_rows より小さいです (max_rows < min_rows)"
+                    )));
+                }
+            }
+            validate_fields(&mut j.fields, &format!("{key}.fields")).map_err(err)?;
+            j.on = Some(on);
+            j.file = j.file.as_deref().map(resolve);
+            joins.push(j);
+        }
+        let rules = raw
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| crate::rules::Rule::parse(r, i, &raw.fields))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(err)?;
         if chrono::NaiveDate::parse_from_str(&raw.batch.issue_date, "%Y-%m-%d").is_err() {
             return Err(err(format!(
                 "batch.issue_date「{}」は YYYY-MM-DD で書きます (issue_date must be YYYY-MM-DD)",
@@ -324,6 +466,7 @@ impl Job {
             path: path.to_owned(),
             input: Input {
                 file: resolve(&raw.input.file),
+                join: joins,
                 ..raw.input
             },
             template: TemplateSection {
@@ -340,6 +483,7 @@ impl Job {
             batch: raw.batch,
             values: raw.values,
             fields: raw.fields,
+            rules,
         })
     }
 }
@@ -349,6 +493,129 @@ impl Job {
     pub fn ledger_path(&self) -> Option<PathBuf> {
         self.output.ledger.clone()
     }
+}
+
+/// Whether `s` is a field name: ASCII letters, digits and `_`, not empty.
+pub fn is_identifier(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Checks one list of field specs (`what` is its key, e.g. `fields`) and
+/// fills in each spec's [`Compiled`] part. Errors name the key.
+fn validate_fields(fields: &mut [FieldSpec], what: &str) -> Result<(), String> {
+    if fields.is_empty() {
+        return Err(format!("[[{what}]] がありません (no fields)"));
+    }
+    let kinds: BTreeMap<String, FieldType> =
+        fields.iter().map(|f| (f.name.clone(), f.kind)).collect();
+    let mut seen = std::collections::HashSet::new();
+    for (i, f) in fields.iter_mut().enumerate() {
+        let key = format!("{what}[{i}] (name = \"{}\")", f.name);
+        if !is_identifier(&f.name) {
+            return Err(format!(
+                "{what}[{i}].name「{}」は英数字と _ だけで書きます (field names are identifiers)",
+                f.name
+            ));
+        }
+        if !seen.insert(f.name.clone()) {
+            return Err(format!(
+                "{what}.name「{}」が重複しています (duplicate field)",
+                f.name
+            ));
+        }
+        if f.column.trim().is_empty() {
+            return Err(format!("{key}.column が空です (column must be given)"));
+        }
+        if let (Some(lo), Some(hi)) = (f.min_length, f.max_length) {
+            if lo > hi {
+                return Err(format!(
+                    "{key}: min_length が max_length より大きいです (min_length > max_length)"
+                ));
+            }
+        }
+        if f.normalize.is_some() && f.kind != FieldType::Text {
+            return Err(format!(
+                "{key}.normalize は type = \"text\" の項目だけに書けます (normalize is for text fields; other types normalise themselves)"
+            ));
+        }
+        let text_like = !matches!(
+            f.kind,
+            FieldType::Date | FieldType::Number | FieldType::Integer
+        );
+        if !text_like && (f.pattern.is_some() || f.min_length.is_some() || f.max_length.is_some()) {
+            return Err(format!(
+                "{key}: pattern・min_length・max_length は文字の項目 (text, kana, postal, phone) だけに書けます。数値・日付は min/max で (pattern and lengths are for text-like fields)"
+            ));
+        }
+        if let Some(p) = &f.pattern {
+            let re = regex::RegexBuilder::new(&format!("^(?:{p})$"))
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| format!("{key}.pattern の正規表現が不正です (bad regex): {e}"))?;
+            f.compiled.pattern = Some(re);
+        } else if f.pattern_message.is_some() {
+            return Err(format!(
+                "{key}.pattern_message には pattern が必要です (pattern_message without pattern)"
+            ));
+        }
+        let bound = |which: &str, v: &Option<toml::Value>| -> Result<Option<Bound>, String> {
+            let Some(v) = v else { return Ok(None) };
+            let b = match (f.kind, v) {
+                (FieldType::Number | FieldType::Integer, toml::Value::Integer(n)) => {
+                    Bound::Number(*n as f64)
+                }
+                (FieldType::Number | FieldType::Integer, toml::Value::Float(n)) => {
+                    Bound::Number(*n)
+                }
+                (FieldType::Date, toml::Value::Datetime(d)) => {
+                    chrono::NaiveDate::parse_from_str(&d.to_string(), "%Y-%m-%d")
+                        .map(Bound::Date)
+                        .map_err(|_| {
+                            format!("{key}.{which} は日付 YYYY-MM-DD で書きます (must be a date)")
+                        })?
+                }
+                (FieldType::Date, toml::Value::String(s)) => {
+                    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                        Bound::Date(d)
+                    } else if kinds.get(s.as_str()) == Some(&FieldType::Date) && *s != f.name {
+                        Bound::Field(s.clone())
+                    } else {
+                        return Err(format!(
+                            "{key}.{which}「{s}」は日付 YYYY-MM-DD か別の日付項目の名前で書きます (must be a date or another date field)"
+                        ));
+                    }
+                }
+                (FieldType::Number | FieldType::Integer, _) => {
+                    return Err(format!("{key}.{which} は数値で書きます (must be a number)"))
+                }
+                (FieldType::Date, _) => {
+                    return Err(format!(
+                        "{key}.{which} は \"YYYY-MM-DD\" か日付項目の名前で書きます (must be a date)"
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "{key}.{which} は number・integer・date の項目だけに書けます。文字数は min_length/max_length で (min/max are for numbers and dates; use min_length/max_length for text)"
+                    ))
+                }
+            };
+            Ok(Some(b))
+        };
+        let min = bound("min", &f.min)?;
+        let max = bound("max", &f.max)?;
+        match (&min, &max) {
+            (Some(Bound::Number(a)), Some(Bound::Number(b))) if a > b => {
+                return Err(format!("{key}: min が max より大きいです (min > max)"))
+            }
+            (Some(Bound::Date(a)), Some(Bound::Date(b))) if a > b => {
+                return Err(format!("{key}: min が max より後の日付です (min > max)"))
+            }
+            _ => {}
+        }
+        f.compiled.min = min;
+        f.compiled.max = max;
+    }
+    Ok(())
 }
 
 /// The `{name}` placeholders of a file name pattern.

@@ -28,6 +28,7 @@ pub mod page;
 pub mod pdf;
 pub mod rejects;
 pub mod report;
+pub mod rules;
 pub mod runlog;
 pub mod runstate;
 pub mod source;

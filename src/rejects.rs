@@ -1,12 +1,24 @@
 //! The rejects report: every problem row, for the clerk who fixes the input.
 //!
-//! `rejects.csv` is UTF-8 with a BOM (so Excel opens it as UTF-8) and every
-//! cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
-//! CR first) is neutralised with a leading apostrophe. These files are the
-//! only outputs that echo input values.
+//! * `rejects.csv` is UTF-8 with a BOM (so Excel opens it as UTF-8), one
+//!   line per problem with the columns ファイル, シート, 行, 列, 値, コード,
+//!   理由; every cell that a spreadsheet would run as a formula (`=`, `+`,
+//!   `-`, `@`, tab, CR first) is neutralised with a leading apostrophe.
+//! * `rejects.xlsx` has the same columns on the sheet 「不備一覧」, followed
+//!   by the original values of every mapped column of the problem's row,
+//!   and a sheet 「修正用」 with one line per rejected row (its original
+//!   values and all its reasons) for correcting and resubmitting. Every value
+//!   is written as a string cell, never as a formula. The header is bold on a
+//!   fill, frozen, filterable; columns are sized to their content.
+//!
+//! These files are the only outputs that echo input values. Both are
+//! deterministic (the workbook's creation date is fixed).
 
 use crate::batch::{io_err, write_atomic, BatchError};
-use crate::check::Reject;
+use crate::check::{Originals, Reject};
+use rust_xlsxwriter::{
+    Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
+};
 use std::path::Path;
 
 /// Neutralises a cell that a spreadsheet would run as a formula.
@@ -26,8 +38,7 @@ pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), BatchErr
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(&mut buf);
-        let header = ["ファイル", "シート", "行", "列", "値", "コード", "理由"];
-        w.write_record(header)
+        w.write_record(COLUMNS)
             .map_err(|e| BatchError::Io(e.to_string()))?;
         for r in rejects {
             w.write_record([
@@ -67,6 +78,196 @@ pub fn read_rejects_csv(path: &Path) -> Result<Vec<Reject>, BatchError> {
         });
     }
     Ok(out)
+}
+
+/// The columns of both reports, in order.
+pub const COLUMNS: [&str; 7] = ["ファイル", "シート", "行", "列", "値", "コード", "理由"];
+
+/// Excel's limit on characters in one cell.
+const MAX_CELL_CHARS: usize = 32_767;
+
+/// Display width of a text in Excel column units (wide characters count 2).
+fn display_width(s: &str) -> usize {
+    s.lines()
+        .map(|l| {
+            l.chars()
+                .map(|c| {
+                    if (c as u32) < 0x1100 || ('\u{FF61}'..='\u{FF9F}').contains(&c) {
+                        1
+                    } else {
+                        2
+                    }
+                })
+                .sum::<usize>()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() > MAX_CELL_CHARS {
+        s.chars().take(MAX_CELL_CHARS).collect()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Tracks column widths while a sheet is written.
+struct Widths(Vec<usize>);
+
+impl Widths {
+    fn see(&mut self, col: usize, text: &str) {
+        if self.0.len() <= col {
+            self.0.resize(col + 1, 0);
+        }
+        self.0[col] = self.0[col].max(display_width(text));
+    }
+
+    fn apply(&self, ws: &mut Worksheet) -> Result<(), XlsxError> {
+        for (i, w) in self.0.iter().enumerate() {
+            let w = (*w + 2).clamp(6, 60);
+            ws.set_column_width(i as u16, w as f64)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a header row: bold on a fill, frozen, with an autofilter over
+/// `rows` data rows.
+fn header(
+    ws: &mut Worksheet,
+    names: &[(String, bool)],
+    rows: usize,
+    widths: &mut Widths,
+) -> Result<(), XlsxError> {
+    let base = Format::new().set_bold().set_border(FormatBorder::Thin);
+    let ours = base.clone().set_background_color(Color::RGB(0xDDEBF7));
+    let theirs = base.set_background_color(Color::RGB(0xFFF2CC));
+    for (i, (name, original)) in names.iter().enumerate() {
+        ws.write_string_with_format(0, i as u16, name, if *original { &theirs } else { &ours })?;
+        widths.see(i, name);
+    }
+    ws.set_freeze_panes(1, 0)?;
+    if !names.is_empty() {
+        ws.autofilter(0, 0, rows as u32, (names.len() - 1) as u16)?;
+    }
+    Ok(())
+}
+
+fn xlsx_bytes(rejects: &[Reject], originals: &Originals) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    wb.set_properties(
+        &DocProperties::new()
+            .set_title("不備一覧 (rejects)")
+            .set_creation_datetime(&ExcelDateTime::from_ymd(2000, 1, 1)?),
+    );
+    let wrap = Format::new().set_text_wrap();
+    let mut names: Vec<(String, bool)> = COLUMNS.iter().map(|c| (c.to_string(), false)).collect();
+    names.extend(originals.columns.iter().map(|c| (c.clone(), true)));
+
+    // Sheet 1: one line per problem, the row's original values beside it.
+    let ws = wb.add_worksheet();
+    ws.set_name("不備一覧")?;
+    let mut widths = Widths(Vec::new());
+    header(ws, &names, rejects.len(), &mut widths)?;
+    for (i, r) in rejects.iter().enumerate() {
+        let row = i as u32 + 1;
+        let mut texts: Vec<String> = vec![
+            r.file.clone(),
+            r.sheet.clone(),
+            String::new(),
+            r.column.clone(),
+            r.value.clone(),
+            r.code.clone(),
+            r.reason.clone(),
+        ];
+        if let Some(orig) = originals.row(&r.file, &r.sheet, r.row) {
+            texts.extend(orig.into_iter().map(str::to_string));
+        }
+        for (c, t) in texts.iter().enumerate() {
+            if c == 2 {
+                ws.write_number(row, 2, f64::from(r.row))?;
+                widths.see(2, &r.row.to_string());
+            } else if !t.is_empty() {
+                ws.write_string(row, c as u16, clip(t))?;
+                widths.see(c, t);
+            }
+        }
+    }
+    widths.apply(ws)?;
+
+    // Sheet 2: one line per rejected row, for correcting and resubmitting.
+    let mut grouped: Vec<(&Reject, Vec<&Reject>)> = Vec::new();
+    for r in rejects {
+        match grouped
+            .iter_mut()
+            .find(|(k, _)| k.file == r.file && k.sheet == r.sheet && k.row == r.row)
+        {
+            Some((_, v)) => v.push(r),
+            None => grouped.push((r, vec![r])),
+        }
+    }
+    let ws = wb.add_worksheet();
+    ws.set_name("修正用")?;
+    let mut names2: Vec<(String, bool)> = ["ファイル", "シート", "行", "不備"]
+        .iter()
+        .map(|c| (c.to_string(), false))
+        .collect();
+    names2.extend(originals.columns.iter().map(|c| (c.clone(), true)));
+    let mut widths = Widths(Vec::new());
+    header(ws, &names2, grouped.len(), &mut widths)?;
+    for (i, (first, all)) in grouped.iter().enumerate() {
+        let row = i as u32 + 1;
+        ws.write_string(row, 0, clip(&first.file))?;
+        widths.see(0, &first.file);
+        ws.write_string(row, 1, clip(&first.sheet))?;
+        widths.see(1, &first.sheet);
+        ws.write_number(row, 2, f64::from(first.row))?;
+        let reasons: Vec<String> = all
+            .iter()
+            .map(|r| {
+                if r.column.is_empty() {
+                    format!("[{}] {}", r.code, r.reason)
+                } else {
+                    format!("[{}] {}: {}", r.code, r.column, r.reason)
+                }
+            })
+            .collect();
+        let joined = reasons.join("\n");
+        ws.write_string_with_format(row, 3, clip(&joined), &wrap)?;
+        widths.see(3, &joined);
+        if let Some(orig) = originals.row(&first.file, &first.sheet, first.row) {
+            for (c, t) in orig.iter().enumerate() {
+                if !t.is_empty() {
+                    ws.write_string(row, 4 + c as u16, clip(t))?;
+                    widths.see(4 + c, t);
+                }
+            }
+        }
+    }
+    widths.apply(ws)?;
+    wb.save_to_buffer()
+}
+
+/// Writes `rejects.xlsx`: the problems with each row's original values
+/// beside them (see the [module documentation](self)).
+pub fn write_rejects_xlsx(
+    path: &Path,
+    rejects: &[Reject],
+    originals: &Originals,
+) -> Result<(), BatchError> {
+    let bytes = xlsx_bytes(rejects, originals).map_err(|e| {
+        BatchError::Io(format!(
+            "rejects.xlsx を作れません (cannot build the workbook) {}: {e}",
+            path.display()
+        ))
+    })?;
+    write_atomic(path, &bytes)
+}
+
+/// The `.xlsx` sibling of a rejects CSV path (`out/r.csv` → `out/r.xlsx`).
+pub fn xlsx_sibling(csv: &Path) -> std::path::PathBuf {
+    csv.with_extension("xlsx")
 }
 
 #[cfg(test)]

@@ -242,6 +242,35 @@ pub fn normalize_header(s: &str) -> String {
     s.nfkc().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// The header among `headers` closest to `want` (compared after
+/// [`normalize_header`]) by edit distance, if reasonably close: at most half
+/// the longer text's characters differ.
+pub fn closest_header<'a>(want: &str, headers: &'a [String]) -> Option<&'a str> {
+    let want = normalize_header(want);
+    headers
+        .iter()
+        .filter(|h| !h.trim().is_empty())
+        .map(|h| (levenshtein(&want, &normalize_header(h)), h))
+        .filter(|(d, h)| *d <= (h.chars().count().max(want.chars().count()) / 2).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, h)| h.as_str())
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 /// Converts a date serial (as in [`Cell::Date`]) to a calendar date.
 ///
 /// Uses the 1900 date system (serial 1 = 1900-01-01, with Excel's fictitious
@@ -512,11 +541,39 @@ fn build_table(
                 }
             }
             let n = found.ok_or_else(|| {
+                // The row with most of the wanted headers is probably the
+                // header row: say which are missing there, with the closest
+                // header texts of that row.
+                let best = head
+                    .iter()
+                    .map(|(n, cells)| {
+                        let texts: Vec<String> = cells.iter().map(header_text).collect();
+                        let hits = wanted
+                            .iter()
+                            .filter(|w| texts.iter().any(|t| normalize_header(t) == **w))
+                            .count();
+                        (hits, *n, texts)
+                    })
+                    .filter(|(hits, _, _)| *hits > 0)
+                    .max_by_key(|(hits, n, _)| (*hits, std::cmp::Reverse(*n)));
+                let hint = match best {
+                    Some((_, n, texts)) => wanted
+                        .iter()
+                        .filter(|w| !texts.iter().any(|t| normalize_header(t) == **w))
+                        .map(|w| {
+                            let guess = closest_header(w, &texts)
+                                .map(|h| format!("もしかして「{h}」? (did you mean)"))
+                                .unwrap_or_default();
+                            format!("; {n} 行目に「{w}」がありません{guess}")
+                        })
+                        .collect::<String>(),
+                    None => String::new(),
+                };
                 SourceError::in_sheet(
                     path,
                     sheet,
                     format!(
-                        "先頭 {HEADER_SEARCH_ROWS} 行に見出し行が見つかりません (no header row with all mapped columns): {}",
+                        "先頭 {HEADER_SEARCH_ROWS} 行に見出し行が見つかりません (no header row with all mapped columns): {}{hint}",
                         wanted.join(", ")
                     ),
                 )
@@ -1074,6 +1131,22 @@ mod tests {
         .unwrap_err();
         assert!(
             e.message.contains("見出し行が見つかりません"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn failed_header_search_names_the_missing_column_and_the_closest_header() {
+        let e = read_sheet_with(
+            &sample("requests.xlsx"),
+            None,
+            &HeaderRow::Find(vec!["申請番号".into(), "氏名前".into()]),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("2 行目に「氏名前」がありません")
+                && e.message.contains("もしかして「氏名」"),
             "{}",
             e.message
         );

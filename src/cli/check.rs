@@ -4,8 +4,9 @@
 //! chohyo check samples/zaishoku/job.toml [--input FILE] [--rejects FILE]
 //! ```
 //! Prints rows read, good rows and rejects by reason; writes the rejects to
-//! `rejects.csv` (or the given file). Exit codes: 0 no rejects, 1 rejects
-//! found, 2 job or input error.
+//! `rejects.csv` (or the given file) and `rejects.xlsx` beside it (the same
+//! path with the extension `.xlsx`). Exit codes: 0 no rejects, 1 rejects
+//! found, 2 job or input error, 3 the reports cannot be written.
 
 use crate::batch;
 use crate::job::Job;
@@ -21,7 +22,8 @@ pub struct CheckArgs {
     /// Read this file instead of the job's input (same columns).
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Where to write the rejects (default: ./rejects.csv).
+    /// Where to write the rejects CSV (default: ./rejects.csv); the `.xlsx`
+    /// report goes beside it.
     #[arg(long, default_value = "rejects.csv")]
     pub rejects: PathBuf,
 }
@@ -42,7 +44,19 @@ pub fn execute(args: &CheckArgs) -> i32 {
             return e.exit_code();
         }
     };
-    if let Err(e) = crate::rejects::write_rejects_csv(&args.rejects, &checked.rejects) {
+    let xlsx = crate::rejects::xlsx_sibling(&args.rejects);
+    if xlsx == args.rejects {
+        eprintln!(
+            "chohyo: --rejects は .csv のファイル名にしてください (the rejects path must not end in .xlsx): {}",
+            args.rejects.display()
+        );
+        return 2;
+    }
+    let written =
+        crate::rejects::write_rejects_csv(&args.rejects, &checked.rejects).and_then(|()| {
+            crate::rejects::write_rejects_xlsx(&xlsx, &checked.rejects, &checked.originals)
+        });
+    if let Err(e) = written {
         eprintln!("chohyo: {e}");
         return e.exit_code();
     }
@@ -52,12 +66,27 @@ pub fn execute(args: &CheckArgs) -> i32 {
         checked.records.len(),
         checked.rejects.len()
     );
+    let mut rows: std::collections::BTreeSet<(&str, &str, u32)> = Default::default();
     let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &checked.rejects {
+        rows.insert((r.file.as_str(), r.sheet.as_str(), r.row));
         *by_code.entry(r.code.as_str()).or_default() += 1;
+    }
+    if !rows.is_empty() {
+        println!(
+            "不備のある行 {} 行 (rejected rows); 理由別 (by reason):",
+            rows.len()
+        );
     }
     for (code, n) in by_code {
         println!("  {code}: {n}");
+    }
+    if !checked.rejects.is_empty() {
+        println!(
+            "不備一覧 (rejects): {} / {}",
+            args.rejects.display(),
+            xlsx.display()
+        );
     }
     if checked.rejects.is_empty() {
         0
