@@ -665,33 +665,34 @@ impl<'a, 'input> Parser<'a, 'input> {
         for part in v.split_whitespace() {
             vals.push(self.length_rel(node, "margin", part, ctx.style.size, ctx.page_w)?);
         }
-        let m =
-            match vals.as_slice() {
-                [a] => Margins {
-                    top: *a,
-                    right: *a,
-                    bottom: *a,
-                    left: *a,
-                },
-                [vert, hor] => Margins {
-                    top: *vert,
-                    right: *hor,
-                    bottom: *vert,
-                    left: *hor,
-                },
-                [t, r, b, l] => Margins {
-                    top: *t,
-                    right: *r,
-                    bottom: *b,
-                    left: *l,
-                },
-                _ => return Err(self.err(
+        let m = match vals.as_slice() {
+            [a] => Margins {
+                top: *a,
+                right: *a,
+                bottom: *a,
+                left: *a,
+            },
+            [vert, hor] => Margins {
+                top: *vert,
+                right: *hor,
+                bottom: *vert,
+                left: *hor,
+            },
+            [t, r, b, l] => Margins {
+                top: *t,
+                right: *r,
+                bottom: *b,
+                left: *l,
+            },
+            _ => {
+                return Err(self.err(
                     node,
                     format!(
                         "margin は長さ 1, 2, 4 個です (margin takes 1, 2 or 4 lengths, got {v})"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         if [m.top, m.right, m.bottom, m.left].iter().any(|x| *x < 0.0)
             || m.left + m.right >= ctx.page_w
             || m.top + m.bottom >= ctx.page_h
@@ -1523,6 +1524,9 @@ pub fn parse_length(v: &str, em: f32, whole: f32) -> Option<f32> {
         .unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
     let n: f32 = num.parse().ok()?;
+    if unit.is_empty() && n == 0.0 {
+        return Some(0.0); // "0" needs no unit
+    }
     if !n.is_finite() || n.abs() > 100_000.0 {
         return None;
     }

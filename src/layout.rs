@@ -365,13 +365,14 @@ impl Ctx<'_> {
                         r.baseline - f.descent().max(-0.3) * r.size,
                     )
                 }),
+                // Rules by their centre line (a table's frame on the margin is fine).
                 Op::Line { from, to, stroke } => {
-                    let hw = stroke.width / 2.0;
+                    let hw = stroke.width;
                     outside(
-                        from.0.min(to.0) - hw,
-                        from.1.min(to.1) - hw,
-                        from.0.max(to.0) + hw,
-                        from.1.max(to.1) + hw,
+                        from.0.min(to.0) + hw,
+                        from.1.min(to.1) + hw,
+                        from.0.max(to.0) - hw,
+                        from.1.max(to.1) - hw,
                     )
                 }
                 Op::Rect { x, y, w, h, .. } | Op::Image { x, y, w, h, .. } => {
@@ -1104,19 +1105,36 @@ impl Ctx<'_> {
                     (extra / 2.0, 0.0)
                 }
             }
-            Align::Justify => {
-                if n > 1 && !line.para_end && extra > 0.0 {
-                    (0.0, extra / (n - 1) as f32)
-                } else {
-                    (0.0, 0.0)
+            Align::Justify => (0.0, 0.0),
+        };
+        // Where extra space may go: between every pair of characters for
+        // 均等割付; for justify only at break opportunities and spaces, so
+        // Latin words and numbers keep their letters together.
+        let mut slots = vec![0usize; n];
+        let mut count = 0;
+        for i in 1..n {
+            let open = match align {
+                Align::Justify => {
+                    line.items[i].break_before
+                        || line.items[i].is_space()
+                        || line.items[i - 1].is_space()
                 }
+                _ => true,
+            };
+            if open {
+                count += 1;
             }
+            slots[i] = count;
+        }
+        let gap = match align {
+            Align::Justify if !line.para_end && extra > 0.0 && count > 0 => extra / count as f32,
+            _ => gap,
         };
         let gxs: Vec<f32> = line
             .xs
             .iter()
             .enumerate()
-            .map(|(i, ix)| x + start + ix + gap * i as f32)
+            .map(|(i, ix)| x + start + ix + gap * slots[i] as f32)
             .collect();
         let mut run: Option<GlyphRun> = None;
         let mut underline: Option<(f32, f32, f32, Color)> = None; // (x0, x1, size, colour)
