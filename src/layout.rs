@@ -317,6 +317,9 @@ struct Ctx<'a> {
     page_count: usize,
 }
 
+/// A table rule: from, to, width.
+type Rule = ((f32, f32), (f32, f32), f32);
+
 /// Variation selectors: VS1–VS16 and VS17–VS256.
 fn is_variation_selector(c: char) -> bool {
     matches!(c as u32, 0xFE00..=0xFE0F | 0xE0100..=0xE01EF)
@@ -894,7 +897,7 @@ impl Ctx<'_> {
             color: t.border_color,
             dash: Vec::new(),
         };
-        let mut rules: Vec<((f32, f32), (f32, f32), f32)> = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
         let mut run: Option<(usize, usize, usize, f32)> = None; // boundary, from, to, width
         let mut flush = |run: &mut Option<(usize, usize, usize, f32)>, horizontal: bool| {
             if let Some((b, a, e, w)) = run.take() {
@@ -1112,7 +1115,7 @@ impl Ctx<'_> {
         // Latin words and numbers keep their letters together.
         let mut slots = vec![0usize; n];
         let mut count = 0;
-        for i in 1..n {
+        for (i, slot) in slots.iter_mut().enumerate().skip(1) {
             let open = match align {
                 Align::Justify => {
                     line.items[i].break_before
@@ -1124,7 +1127,7 @@ impl Ctx<'_> {
             if open {
                 count += 1;
             }
-            slots[i] = count;
+            *slot = count;
         }
         let gap = match align {
             Align::Justify if !line.para_end && extra > 0.0 && count > 0 => extra / count as f32,
