@@ -1,14 +1,15 @@
 //! The form markup parser: XML text produced by a template → a typed [`Form`].
 //!
-//! Templates emit a small XML vocabulary (documented in the README's markup
-//! section). This stage resolves every length to points, checks every element
-//! and attribute name, and reports mistakes with the line and column of the
-//! rendered markup. It knows nothing of fonts: measuring and placing text is
-//! the layout stage's job.
+//! Templates emit a small XML vocabulary, documented element by element in
+//! `docs/markup.md`. This stage resolves every length to points, checks every
+//! element and attribute name, and reports mistakes with the line and column
+//! of the rendered markup. It knows nothing of fonts: measuring and placing
+//! text is the layout stage's job.
 //!
 //! Coordinates are measured from the page's top-left corner. Lengths take a
 //! unit: `mm`, `cm`, `pt`, `in`, `em` (relative to the element's font size)
-//! or `%` (of the page width for x/w, of the page height for y/h).
+//! or `%` (of the page's safe area — the page minus its margins — with
+//! positions starting at the margin).
 
 use crate::page::{Color, PT_PER_MM};
 use std::fmt;
