@@ -1778,6 +1778,80 @@ mod tests {
     }
 
     #[test]
+    fn margins_make_percentages_relative_to_the_safe_area() {
+        let f = parse(
+            "<form margin=\"10mm 20mm\"><page><rect x=\"50%\" y=\"0%\" w=\"50%\" h=\"10mm\"/></page></form>",
+        )
+        .unwrap();
+        let p = &f.pages[0];
+        assert!((p.margins.left - mm(20.0)).abs() < 0.01);
+        let Element::Rect(r) = &p.elements[0] else {
+            panic!()
+        };
+        // Safe area 170mm wide starting at 20mm.
+        assert!((r.x - mm(20.0 + 85.0)).abs() < 0.01);
+        assert!((r.y - mm(10.0)).abs() < 0.01);
+        assert!((r.w - mm(85.0)).abs() < 0.01);
+        let e = parse("<form margin=\"200mm\"><page/></form>").unwrap_err();
+        assert!(e.message.contains("margin"));
+    }
+
+    #[test]
+    fn ruby_page_fields_and_qr() {
+        let f = parse(
+            "<form><page><text x=\"0mm\" y=\"0mm\"><b><ruby>山田<rt>やまだ</rt></ruby></b><pageno/>/<pagecount/></text>\
+             <qr x=\"0mm\" y=\"0mm\" size=\"20mm\" level=\"Q\">R-1</qr></page></form>",
+        )
+        .unwrap();
+        let Element::Text(t) = &f.pages[0].elements[0] else {
+            panic!()
+        };
+        assert_eq!(t.runs[0].text, "山田");
+        assert_eq!(t.runs[0].ruby.as_deref(), Some("やまだ"));
+        assert_eq!(t.runs[0].style.font, "gothic-bold");
+        assert_eq!(t.runs[1].field, Some(Field::PageNo));
+        assert_eq!(t.runs[2].text, "/");
+        assert_eq!(t.runs[3].field, Some(Field::PageCount));
+        let Element::Qr(q) = &f.pages[0].elements[1] else {
+            panic!()
+        };
+        assert_eq!((q.level, q.quiet, q.text.as_str()), (QrLevel::Q, 4, "R-1"));
+        let e = parse(
+            "<form><page><text x=\"0mm\" y=\"0mm\"><ruby>山<b>田</b></ruby></text></page></form>",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("ruby"), "{}", e.message);
+    }
+
+    #[test]
+    fn table_grid_is_checked_with_rowspans() {
+        let ok = parse(
+            "<form><page><table x=\"0mm\" y=\"0mm\" columns=\"10mm 10mm\">\
+             <row header=\"true\"><cell>a</cell><cell>b</cell></row>\
+             <row><cell rowspan=\"2\" border-left=\"1pt\">c</cell><cell>d</cell></row>\
+             <row><cell>e</cell></row></table></page></form>",
+        )
+        .unwrap();
+        let Element::Table(t) = &ok.pages[0].elements[0] else {
+            panic!()
+        };
+        assert!(t.rows[0].header && !t.rows[1].header);
+        assert_eq!(t.rows[1].cells[0].rowspan, 2);
+        assert_eq!(t.rows[1].cells[0].borders, [None, None, None, Some(1.0)]);
+        // A third cell in the last row collides with the rowspan.
+        let e = parse(
+            "<form><page><table x=\"0mm\" y=\"0mm\" columns=\"10mm 10mm\">\
+             <row><cell rowspan=\"2\">c</cell><cell>d</cell></row>\
+             <row><cell>e</cell><cell>f</cell></row></table></page></form>",
+        )
+        .unwrap_err();
+        assert_eq!(e.pos.col, 126, "{e}"); // the cell <cell>f</cell>
+                                           // rowspan past the end, header after a body row.
+        assert!(parse("<form><page><table x=\"0mm\" y=\"0mm\" columns=\"10mm\"><row><cell rowspan=\"2\">c</cell></row></table></page></form>").is_err());
+        assert!(parse("<form><page><table x=\"0mm\" y=\"0mm\" columns=\"10mm\"><row><cell>c</cell></row><row header=\"true\"><cell>h</cell></row></table></page></form>").is_err());
+    }
+
+    #[test]
     fn landscape_swaps_dimensions() {
         let f = parse("<form size=\"A4\" orientation=\"landscape\"><page/></form>").unwrap();
         assert!(f.pages[0].width > f.pages[0].height);
