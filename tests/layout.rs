@@ -4,7 +4,8 @@
 //! sequences) and the fit rules.
 //!
 //! `UPDATE_GOLDEN=1 cargo test --test layout` rewrites the JSON snapshots
-//! (review the diff!); `DOCS_PNG=1` also renders `docs/markup/*.png`.
+//! (review the diff!); `DOCS_PNG=1` also renders `docs/markup/*.png`;
+//! `GOLDEN_PDF_DIR=dir` keeps the rendered PDFs.
 
 use chohyo::fonts::FontSet;
 use chohyo::form;
@@ -152,6 +153,9 @@ fn golden_fixtures_snapshot_render_and_extract() {
         }
         let pdf = tmp.path().join(format!("{name}.pdf"));
         write_pdf(&laid.pages, &fonts, &images, &pdf);
+        if let Some(d) = std::env::var_os("GOLDEN_PDF_DIR") {
+            std::fs::copy(&pdf, Path::new(&d).join(format!("{name}.pdf"))).unwrap();
+        }
         let q = Command::new("qpdf")
             .arg("--check")
             .arg(&pdf)
