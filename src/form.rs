@@ -1,14 +1,15 @@
 //! The form markup parser: XML text produced by a template → a typed [`Form`].
 //!
-//! Templates emit a small XML vocabulary (documented in the README's markup
-//! section). This stage resolves every length to points, checks every element
-//! and attribute name, and reports mistakes with the line and column of the
-//! rendered markup. It knows nothing of fonts: measuring and placing text is
-//! the layout stage's job.
+//! Templates emit a small XML vocabulary, documented element by element in
+//! `docs/markup.md`. This stage resolves every length to points, checks every
+//! element and attribute name, and reports mistakes with the line and column
+//! of the rendered markup. It knows nothing of fonts: measuring and placing
+//! text is the layout stage's job.
 //!
 //! Coordinates are measured from the page's top-left corner. Lengths take a
 //! unit: `mm`, `cm`, `pt`, `in`, `em` (relative to the element's font size)
-//! or `%` (of the page width for x/w, of the page height for y/h).
+//! or `%` (of the page's safe area — the page minus its margins — with
+//! positions starting at the margin).
 
 use crate::page::{Color, PT_PER_MM};
 use std::fmt;
@@ -50,10 +51,46 @@ impl Default for Style {
 /// A piece of text with one style.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
-    /// The text; `'\n'` is an explicit line break.
+    /// The text; `'\n'` is an explicit line break. Empty for a [`Field`].
     pub text: String,
     /// Its style.
     pub style: Style,
+    /// Ruby (furigana) set centred over the whole of `text`, which is then
+    /// never broken across lines.
+    pub ruby: Option<String>,
+    /// A placeholder filled in at layout time instead of `text`.
+    pub field: Option<Field>,
+}
+
+/// Inline placeholders whose value is only known after layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `<pageno/>`: the number of the page the text lands on (1-based, counted
+    /// over the whole laid-out document, continuation pages included).
+    PageNo,
+    /// `<pagecount/>`: the number of pages of the laid-out document.
+    PageCount,
+}
+
+/// Page margins in points. They bound the *safe area*: `%` positions and
+/// sizes refer to it, and layout rejects anything drawn outside it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Margins {
+    /// Top.
+    pub top: f32,
+    /// Right.
+    pub right: f32,
+    /// Bottom.
+    pub bottom: f32,
+    /// Left.
+    pub left: f32,
+}
+
+impl Margins {
+    /// Whether all four margins are zero (no safe-area check).
+    pub fn is_zero(&self) -> bool {
+        self.top == 0.0 && self.right == 0.0 && self.bottom == 0.0 && self.left == 0.0
+    }
 }
 
 /// One page of a form.
@@ -63,6 +100,8 @@ pub struct FormPage {
     pub width: f32,
     /// Height in points.
     pub height: f32,
+    /// Margins (the safe area).
+    pub margins: Margins,
     /// Elements in painting order.
     pub elements: Vec<Element>,
 }
@@ -142,6 +181,44 @@ pub enum Element {
     Rect(RectEl),
     /// An image.
     Image(ImageEl),
+    /// A QR code.
+    Qr(QrEl),
+    // Extension point: the Japan Post customer barcode (`<barcode>`) will be
+    // one more variant here, parsed in `Parser::element` and drawn as rects.
+}
+
+/// QR error correction level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrLevel {
+    /// ~7 % recovery.
+    L,
+    /// ~15 % recovery (default).
+    M,
+    /// ~25 % recovery.
+    Q,
+    /// ~30 % recovery.
+    H,
+}
+
+/// `<qr>`: a QR code drawn as filled squares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QrEl {
+    /// Where it stands in the markup.
+    pub pos: Pos,
+    /// Left edge (of the quiet zone).
+    pub x: f32,
+    /// Top edge (of the quiet zone).
+    pub y: f32,
+    /// Side of the whole symbol including its quiet zone.
+    pub size: f32,
+    /// Error correction level.
+    pub level: QrLevel,
+    /// Quiet zone in modules (default 4).
+    pub quiet: u32,
+    /// Module colour.
+    pub color: Color,
+    /// The encoded text (UTF-8 bytes).
+    pub text: String,
 }
 
 /// `<text>`: one line of text in a box.
@@ -157,6 +234,11 @@ pub struct TextBox {
     pub w: Option<f32>,
     /// Box height (`None`: one line).
     pub h: Option<f32>,
+    /// Vertical placement of the line in the box (`None`: top without a
+    /// height, middle with one).
+    pub valign: Option<VAlign>,
+    /// Explicit baseline, measured down from `y` (overrides `valign`).
+    pub baseline: Option<f32>,
     /// Alignment within the width.
     pub align: Align,
     /// Overflow rule.
@@ -205,6 +287,17 @@ pub struct Table {
     pub columns: Vec<f32>,
     /// Border width (0: no borders).
     pub border: f32,
+    /// Border colour.
+    pub border_color: Color,
+    /// Whether rows that pass `bottom` continue on a new page (`true`) or
+    /// are an overflow error (`false`).
+    pub continues: bool,
+    /// Lowest y the table may reach on a page (`None`: the page's bottom
+    /// margin, or the page edge).
+    pub bottom: Option<f32>,
+    /// Top of the table on continuation pages (`None`: the top margin, or
+    /// the table's own `y` when there is no margin).
+    pub continue_y: Option<f32>,
     /// Rows.
     pub rows: Vec<TableRow>,
 }
@@ -214,6 +307,8 @@ pub struct Table {
 pub struct TableRow {
     /// Row height.
     pub height: f32,
+    /// A header row: repeated at the top of every continuation page.
+    pub header: bool,
     /// Cells.
     pub cells: Vec<TableCell>,
 }
@@ -225,12 +320,17 @@ pub struct TableCell {
     pub pos: Pos,
     /// Number of columns spanned.
     pub colspan: usize,
+    /// Number of rows spanned.
+    pub rowspan: usize,
+    /// Border widths set on this cell: top, right, bottom, left (`None`: the
+    /// table's `border`).
+    pub borders: [Option<f32>; 4],
     /// Horizontal alignment.
     pub align: Align,
     /// Vertical alignment.
     pub valign: VAlign,
-    /// Inner padding in points: (top and bottom, left and right).
-    pub padding: (f32, f32),
+    /// Inner padding in points: top, right, bottom, left.
+    pub padding: [f32; 4],
     /// Background colour.
     pub fill: Option<Color>,
     /// Overflow rule.
@@ -244,6 +344,8 @@ pub struct TableCell {
 /// `<line>`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineEl {
+    /// Where it stands in the markup.
+    pub pos: Pos,
     /// Start x.
     pub x1: f32,
     /// Start y.
@@ -263,6 +365,8 @@ pub struct LineEl {
 /// `<rect>`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RectEl {
+    /// Where it stands in the markup.
+    pub pos: Pos,
     /// Left.
     pub x: f32,
     /// Top.
@@ -324,6 +428,8 @@ pub const PAPER_SIZES: &[(&str, f32, f32)] = &[
     ("B5", 182.0, 257.0),
     ("postcard", 100.0, 148.0),
     ("nagagata3", 120.0, 235.0),
+    ("長形3号", 120.0, 235.0),
+    ("はがき", 100.0, 148.0),
 ];
 
 /// Nesting limit for inline elements (protects against hostile markup).
@@ -357,18 +463,38 @@ struct Parser<'a, 'input> {
 
 type Node<'a, 'input> = roxmltree::Node<'a, 'input>;
 
-/// Axis a percentage refers to.
+/// What a length measures, which decides what its `%` refers to: positions
+/// are offset by the margin, sizes are not; both scale with the safe area.
 #[derive(Clone, Copy)]
 enum Axis {
+    /// A horizontal position.
     X,
+    /// A vertical position.
     Y,
+    /// A width (or another horizontal extent).
+    W,
+    /// A height.
+    H,
 }
 
 struct Ctx {
     page_w: f32,
     page_h: f32,
+    margins: Margins,
     style: Style,
 }
+
+const PAGE_ATTRS: &[&str] = &[
+    "size",
+    "orientation",
+    "width",
+    "height",
+    "margin",
+    "font",
+    "font-size",
+    "color",
+    "letter-spacing",
+];
 
 impl<'a, 'input> Parser<'a, 'input> {
     fn pos(&self, node: Node) -> Pos {
@@ -431,25 +557,15 @@ impl<'a, 'input> Parser<'a, 'input> {
                 ),
             ));
         }
-        self.check_attrs(
-            node,
-            &[
-                "size",
-                "orientation",
-                "width",
-                "height",
-                "font",
-                "font-size",
-                "color",
-                "letter-spacing",
-            ],
-        )?;
+        self.check_attrs(node, PAGE_ATTRS)?;
         let (w, h) = self.page_size(node, None)?;
         let mut ctx = Ctx {
             page_w: w,
             page_h: h,
+            margins: Margins::default(),
             style: Style::default(),
         };
+        ctx.margins = self.margins(node, &ctx, Margins::default())?;
         ctx.style = self.style(node, &ctx, &ctx.style)?;
         let mut pages = Vec::new();
         for child in self.elements(node)? {
@@ -519,25 +635,15 @@ impl<'a, 'input> Parser<'a, 'input> {
     }
 
     fn page(&self, node: Node, form: &Ctx) -> Result<FormPage, MarkupError> {
-        self.check_attrs(
-            node,
-            &[
-                "size",
-                "orientation",
-                "width",
-                "height",
-                "font",
-                "font-size",
-                "color",
-                "letter-spacing",
-            ],
-        )?;
+        self.check_attrs(node, PAGE_ATTRS)?;
         let (w, h) = self.page_size(node, Some((form.page_w, form.page_h)))?;
         let mut ctx = Ctx {
             page_w: w,
             page_h: h,
+            margins: form.margins,
             style: form.style.clone(),
         };
+        ctx.margins = self.margins(node, &ctx, form.margins)?;
         ctx.style = self.style(node, &ctx, &form.style)?;
         let mut elements = Vec::new();
         for child in self.elements(node)? {
@@ -546,8 +652,58 @@ impl<'a, 'input> Parser<'a, 'input> {
         Ok(FormPage {
             width: w,
             height: h,
+            margins: ctx.margins,
             elements,
         })
+    }
+
+    /// `margin="all"`, `"vertical horizontal"` or `"top right bottom left"`.
+    fn margins(&self, node: Node, ctx: &Ctx, inherit: Margins) -> Result<Margins, MarkupError> {
+        let Some(v) = node.attribute("margin") else {
+            return Ok(inherit);
+        };
+        let mut vals = Vec::new();
+        for part in v.split_whitespace() {
+            vals.push(self.length_rel(node, "margin", part, ctx.style.size, ctx.page_w)?);
+        }
+        let m = match vals.as_slice() {
+            [a] => Margins {
+                top: *a,
+                right: *a,
+                bottom: *a,
+                left: *a,
+            },
+            [vert, hor] => Margins {
+                top: *vert,
+                right: *hor,
+                bottom: *vert,
+                left: *hor,
+            },
+            [t, r, b, l] => Margins {
+                top: *t,
+                right: *r,
+                bottom: *b,
+                left: *l,
+            },
+            _ => {
+                return Err(self.err(
+                    node,
+                    format!(
+                        "margin は長さ 1, 2, 4 個です (margin takes 1, 2 or 4 lengths, got {v})"
+                    ),
+                ))
+            }
+        };
+        if [m.top, m.right, m.bottom, m.left].iter().any(|x| *x < 0.0)
+            || m.left + m.right >= ctx.page_w
+            || m.top + m.bottom >= ctx.page_h
+        {
+            return Err(self.err(
+                node,
+                format!("margin {v} が用紙に収まりません (margins do not fit the page)"),
+            ));
+        }
+        Ok(m)
     }
 
     fn element(&self, node: Node, ctx: &Ctx) -> Result<Element, MarkupError> {
@@ -558,10 +714,11 @@ impl<'a, 'input> Parser<'a, 'input> {
             "line" => self.line(node, ctx).map(Element::Line),
             "rect" => self.rect(node, ctx).map(Element::Rect),
             "image" => self.image(node, ctx).map(Element::Image),
+            "qr" => self.qr(node, ctx).map(Element::Qr),
             other => Err(self.err(
                 node,
                 format!(
-                    "要素 <{other}> は使えません (unknown element); 使える要素: text, para, table, line, rect, image"
+                    "要素 <{other}> は使えません (unknown element); 使える要素: text, para, table, line, rect, image, qr"
                 ),
             )),
         }
@@ -637,16 +794,35 @@ impl<'a, 'input> Parser<'a, 'input> {
                         let ctx = Ctx {
                             page_w: 0.0,
                             page_h: 0.0,
+                            margins: Margins::default(),
                             style: style.clone(),
                         };
                         let s = self.style(child, &ctx, style)?;
                         extend_runs(&mut runs, self.inline(child, &s, depth + 1)?);
                     }
+                    "pageno" | "pagecount" => {
+                        self.check_attrs(child, &[])?;
+                        let field = if child.tag_name().name() == "pageno" {
+                            Field::PageNo
+                        } else {
+                            Field::PageCount
+                        };
+                        runs.push(Run {
+                            text: String::new(),
+                            style: style.clone(),
+                            ruby: None,
+                            field: Some(field),
+                        });
+                    }
+                    "ruby" => {
+                        self.check_attrs(child, &[])?;
+                        runs.push(self.ruby(child, style)?);
+                    }
                     other => {
                         return Err(self.err(
                             child,
                             format!(
-                                "文中に <{other}> は使えません (unknown inline element); 使えるもの: br, b, u, span"
+                                "文中に <{other}> は使えません (unknown inline element); 使えるもの: br, b, u, span, ruby, pageno, pagecount"
                             ),
                         ))
                     }
@@ -656,12 +832,124 @@ impl<'a, 'input> Parser<'a, 'input> {
         Ok(runs)
     }
 
+    /// `<ruby>base<rt>reading</rt></ruby>`: plain text only on both sides.
+    fn ruby(&self, node: Node, style: &Style) -> Result<Run, MarkupError> {
+        let mut base = String::new();
+        let mut rt: Option<String> = None;
+        for c in node.children() {
+            if c.is_text() {
+                base.push_str(&normalize_space(c.text().unwrap_or("")));
+            } else if c.is_element() && c.tag_name().name() == "rt" && rt.is_none() {
+                self.check_attrs(c, &[])?;
+                let mut t = String::new();
+                for cc in c.children() {
+                    if cc.is_element() {
+                        return Err(
+                            self.err(cc, "<rt> の中は文字だけです (only text inside <rt>)".into())
+                        );
+                    }
+                    t.push_str(&normalize_space(cc.text().unwrap_or("")));
+                }
+                rt = Some(t.trim().to_string());
+            } else if c.is_element() {
+                return Err(self.err(
+                    c,
+                    "<ruby> の中は文字と <rt> 1 つだけです (ruby holds text and one <rt>)".into(),
+                ));
+            }
+        }
+        let base = base.trim().to_string();
+        if base.is_empty() || base.contains('\n') {
+            return Err(self.err(
+                node,
+                "<ruby> の親文字がありません (ruby without base text)".into(),
+            ));
+        }
+        Ok(Run {
+            text: base,
+            style: style.clone(),
+            ruby: rt.filter(|t| !t.is_empty()),
+            field: None,
+        })
+    }
+
+    fn qr(&self, node: Node, ctx: &Ctx) -> Result<QrEl, MarkupError> {
+        self.check_attrs(node, &["x", "y", "size", "level", "quiet", "color"])?;
+        let s = &ctx.style;
+        let level = match node.attribute("level") {
+            None | Some("M") => QrLevel::M,
+            Some("L") => QrLevel::L,
+            Some("Q") => QrLevel::Q,
+            Some("H") => QrLevel::H,
+            Some(v) => {
+                return Err(self.err(
+                    node,
+                    format!("level は L, M, Q, H のいずれかです (got {v})"),
+                ))
+            }
+        };
+        let quiet = match node.attribute("quiet") {
+            None => 4,
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n <= 16).ok_or_else(|| {
+                self.err(
+                    node,
+                    format!("quiet {v} は 0〜16 の整数です (bad quiet zone)"),
+                )
+            })?,
+        };
+        let mut text = String::new();
+        for c in node.children() {
+            if c.is_element() {
+                return Err(self.err(c, "<qr> の中は文字だけです (only text inside <qr>)".into()));
+            }
+            text.push_str(c.text().unwrap_or(""));
+        }
+        Ok(QrEl {
+            pos: self.pos(node),
+            x: self.req_length(node, "x", ctx, s, Axis::X)?,
+            y: self.req_length(node, "y", ctx, s, Axis::Y)?,
+            size: self.req_length(node, "size", ctx, s, Axis::W)?,
+            level,
+            quiet,
+            color: match node.attribute("color") {
+                Some(v) => self.color(node, v)?,
+                None => Color::BLACK,
+            },
+            text: text.trim().to_string(),
+        })
+    }
+
+    fn valign(&self, node: Node, default: Option<VAlign>) -> Result<Option<VAlign>, MarkupError> {
+        Ok(match node.attribute("valign") {
+            None => default,
+            Some("middle") => Some(VAlign::Middle),
+            Some("top") => Some(VAlign::Top),
+            Some("bottom") => Some(VAlign::Bottom),
+            Some(v) => {
+                return Err(self.err(
+                    node,
+                    format!("valign は top, middle, bottom のいずれかです (got {v})"),
+                ))
+            }
+        })
+    }
+
     fn text(&self, node: Node, ctx: &Ctx) -> Result<TextBox, MarkupError> {
-        let mut allowed = vec!["x", "y", "w", "h", "align", "fit", "min-font-size"];
+        let mut allowed = vec![
+            "x",
+            "y",
+            "w",
+            "h",
+            "align",
+            "valign",
+            "baseline",
+            "fit",
+            "min-font-size",
+        ];
         allowed.extend_from_slice(Self::STYLE_ATTRS);
         self.check_attrs(node, &allowed)?;
         let style = self.style(node, ctx, &ctx.style)?;
-        let w = self.opt_length(node, "w", ctx, &style, Axis::X)?;
+        let w = self.opt_length(node, "w", ctx, &style, Axis::W)?;
         let align = self.align(node, Align::Left)?;
         if w.is_none() && align != Align::Left {
             return Err(self.err(node, "align には w が必要です (align needs w)".into()));
@@ -671,7 +959,9 @@ impl<'a, 'input> Parser<'a, 'input> {
             x: self.req_length(node, "x", ctx, &style, Axis::X)?,
             y: self.req_length(node, "y", ctx, &style, Axis::Y)?,
             w,
-            h: self.opt_length(node, "h", ctx, &style, Axis::Y)?,
+            h: self.opt_length(node, "h", ctx, &style, Axis::H)?,
+            valign: self.valign(node, None)?,
+            baseline: self.opt_length(node, "baseline", ctx, &style, Axis::H)?,
             align,
             fit: self.fit(node, &style)?,
             runs: self.runs(node, &style, 0)?,
@@ -699,11 +989,11 @@ impl<'a, 'input> Parser<'a, 'input> {
             pos: self.pos(node),
             x: self.req_length(node, "x", ctx, &style, Axis::X)?,
             y: self.req_length(node, "y", ctx, &style, Axis::Y)?,
-            w: self.req_length(node, "w", ctx, &style, Axis::X)?,
-            h: self.opt_length(node, "h", ctx, &style, Axis::Y)?,
+            w: self.req_length(node, "w", ctx, &style, Axis::W)?,
+            h: self.opt_length(node, "h", ctx, &style, Axis::H)?,
             line_height: self.number(node, "line-height", 1.5)?,
             indent: self
-                .opt_length(node, "indent", ctx, &style, Axis::X)?
+                .opt_length(node, "indent", ctx, &style, Axis::W)?
                 .unwrap_or(0.0),
             align,
             fit: self.fit(node, &style)?,
@@ -716,7 +1006,17 @@ impl<'a, 'input> Parser<'a, 'input> {
     }
 
     fn table(&self, node: Node, ctx: &Ctx) -> Result<Table, MarkupError> {
-        let mut allowed = vec!["x", "y", "columns", "row-height", "border"];
+        let mut allowed = vec![
+            "x",
+            "y",
+            "columns",
+            "row-height",
+            "border",
+            "border-color",
+            "overflow",
+            "bottom",
+            "continue-y",
+        ];
         allowed.extend_from_slice(Self::STYLE_ATTRS);
         self.check_attrs(node, &allowed)?;
         let style = self.style(node, ctx, &ctx.style)?;
@@ -728,18 +1028,29 @@ impl<'a, 'input> Parser<'a, 'input> {
         })?;
         let mut columns = Vec::new();
         for c in cols_attr.split_whitespace() {
-            columns.push(self.length(node, "columns", c, &style, ctx.page_w)?);
+            columns.push(self.length(node, "columns", c, &style, area_w(ctx))?);
         }
         if columns.is_empty() {
             return Err(self.err(node, "columns が空です (no columns)".into()));
         }
         let row_height = self
-            .opt_length(node, "row-height", ctx, &style, Axis::Y)?
+            .opt_length(node, "row-height", ctx, &style, Axis::H)?
             .unwrap_or(style.size * 2.0);
         let border = self
-            .opt_length(node, "border", ctx, &style, Axis::X)?
+            .opt_length(node, "border", ctx, &style, Axis::W)?
             .unwrap_or(0.5);
+        let continues = match node.attribute("overflow") {
+            None | Some("error") => false,
+            Some("continue") => true,
+            Some(v) => {
+                return Err(self.err(
+                    node,
+                    format!("overflow は error か continue です (got {v})"),
+                ))
+            }
+        };
         let mut rows = Vec::new();
+        let mut grid_rows = Vec::new();
         for r in self.elements(node)? {
             if r.tag_name().name() != "row" {
                 return Err(self.err(
@@ -750,15 +1061,24 @@ impl<'a, 'input> Parser<'a, 'input> {
                     ),
                 ));
             }
-            let mut allowed = vec!["h"];
+            let mut allowed = vec!["h", "header"];
             allowed.extend_from_slice(Self::STYLE_ATTRS);
             self.check_attrs(r, &allowed)?;
             let rstyle = self.style(r, ctx, &style)?;
             let height = self
-                .opt_length(r, "h", ctx, &rstyle, Axis::Y)?
+                .opt_length(r, "h", ctx, &rstyle, Axis::H)?
                 .unwrap_or(row_height);
-            let mut cells = Vec::new();
-            let mut span_total = 0;
+            let header = match r.attribute("header") {
+                Some(v) => self.boolean(r, "header", v)?,
+                None => false,
+            };
+            if header && rows.iter().any(|row: &TableRow| !row.header) {
+                return Err(self.err(
+                    r,
+                    "見出し行は表の先頭に書きます (header rows must come first)".into(),
+                ));
+            }
+            let mut cells: Vec<(Node, TableCell)> = Vec::new();
             for c in self.elements(r)? {
                 if c.tag_name().name() != "cell" {
                     return Err(self.err(
@@ -769,34 +1089,94 @@ impl<'a, 'input> Parser<'a, 'input> {
                         ),
                     ));
                 }
-                let cell = self.cell(c, ctx, &rstyle)?;
-                span_total += cell.colspan;
-                cells.push(cell);
+                cells.push((c, self.cell(c, ctx, &rstyle)?));
             }
-            if span_total > columns.len() {
-                return Err(self.err(
-                    r,
-                    format!(
-                        "セルが列より多すぎます (row has {span_total} cells, table has {} columns)",
-                        columns.len()
-                    ),
-                ));
-            }
-            rows.push(TableRow { height, cells });
+            let cells = cells;
+            grid_rows.push((
+                r,
+                cells
+                    .iter()
+                    .map(|(n, c)| (*n, c.colspan, c.rowspan))
+                    .collect::<Vec<_>>(),
+            ));
+            rows.push(TableRow {
+                height,
+                header,
+                cells: cells.into_iter().map(|(_, c)| c).collect(),
+            });
         }
+        self.check_grid(columns.len(), &grid_rows)?;
         Ok(Table {
             pos: self.pos(node),
             x: self.req_length(node, "x", ctx, &style, Axis::X)?,
             y: self.req_length(node, "y", ctx, &style, Axis::Y)?,
             columns,
             border,
+            border_color: match node.attribute("border-color") {
+                Some(v) => self.color(node, v)?,
+                None => Color::BLACK,
+            },
+            continues,
+            bottom: self.opt_length(node, "bottom", ctx, &style, Axis::Y)?,
+            continue_y: self.opt_length(node, "continue-y", ctx, &style, Axis::Y)?,
             rows,
         })
+    }
+
+    /// Checks that cells fit the column grid, rowspans included.
+    #[allow(clippy::type_complexity)]
+    fn check_grid(
+        &self,
+        ncols: usize,
+        rows: &[(Node, Vec<(Node, usize, usize)>)],
+    ) -> Result<(), MarkupError> {
+        // Rows still covered by a rowspan from above, per column.
+        let mut covered = vec![0usize; ncols];
+        for (i, (row, cells)) in rows.iter().enumerate() {
+            let mut col = 0;
+            for (node, colspan, rowspan) in cells {
+                while col < ncols && covered[col] > 0 {
+                    col += 1;
+                }
+                if col + colspan > ncols {
+                    return Err(self.err(
+                        *node,
+                        format!("セルが列からはみ出します (cell does not fit the table's {ncols} columns)"),
+                    ));
+                }
+                if i + rowspan > rows.len() {
+                    return Err(self.err(
+                        *node,
+                        "rowspan が表の行数を超えます (rowspan goes past the last row)".into(),
+                    ));
+                }
+                for c in covered.iter_mut().skip(col).take(*colspan) {
+                    if *c > 0 {
+                        return Err(self.err(
+                            *node,
+                            "セルが上の行の rowspan と重なります (cell overlaps a rowspan)".into(),
+                        ));
+                    }
+                    *c = *rowspan;
+                }
+                col += colspan;
+            }
+            let _ = row;
+            for c in &mut covered {
+                *c = c.saturating_sub(1);
+            }
+        }
+        Ok(())
     }
 
     fn cell(&self, node: Node, ctx: &Ctx, row_style: &Style) -> Result<TableCell, MarkupError> {
         let mut allowed = vec![
             "colspan",
+            "rowspan",
+            "border-top",
+            "border-right",
+            "border-bottom",
+            "border-left",
             "align",
             "valign",
             "padding",
@@ -816,34 +1196,50 @@ impl<'a, 'input> Parser<'a, 'input> {
                 .ok_or_else(|| self.err(node, format!("colspan {v} は 1 以上の整数です")))?,
             None => 1,
         };
-        let valign = match node.attribute("valign") {
-            None | Some("middle") => VAlign::Middle,
-            Some("top") => VAlign::Top,
-            Some("bottom") => VAlign::Bottom,
-            Some(v) => {
-                return Err(self.err(
-                    node,
-                    format!("valign は top, middle, bottom のいずれかです (got {v})"),
-                ))
-            }
+        let rowspan = match node.attribute("rowspan") {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| self.err(node, format!("rowspan {v} は 1 以上の整数です")))?,
+            None => 1,
         };
+        let valign = self
+            .valign(node, Some(VAlign::Middle))?
+            .unwrap_or(VAlign::Middle);
+        let mut borders = [None; 4];
+        for (i, name) in ["border-top", "border-right", "border-bottom", "border-left"]
+            .iter()
+            .enumerate()
+        {
+            borders[i] = self.opt_length(node, name, ctx, &style, Axis::W)?;
+        }
         Ok(TableCell {
             pos: self.pos(node),
             colspan,
+            rowspan,
+            borders,
             align: self.align(node, Align::Left)?,
             valign,
             padding: match node.attribute("padding") {
-                None => (1.0 * PT_PER_MM, 1.5 * PT_PER_MM),
+                None => {
+                    let (v, h) = (1.0 * PT_PER_MM, 1.5 * PT_PER_MM);
+                    [v, h, v, h]
+                }
                 Some(v) => {
                     let parts: Vec<&str> = v.split_whitespace().collect();
-                    let one = |p: &str| self.length(node, "padding", p, &style, ctx.page_w);
+                    let one = |p: &str| self.length(node, "padding", p, &style, area_w(ctx));
                     match parts.as_slice() {
-                        [all] => (one(all)?, one(all)?),
-                        [vertical, horizontal] => (one(vertical)?, one(horizontal)?),
+                        [all] => [one(all)?; 4],
+                        [vertical, horizontal] => {
+                            let (v, h) = (one(vertical)?, one(horizontal)?);
+                            [v, h, v, h]
+                        }
+                        [t, r, b, l] => [one(t)?, one(r)?, one(b)?, one(l)?],
                         _ => {
                             return Err(self.err(
                                 node,
-                                format!("padding は「上下左右」か「上下 左右」の長さです (padding takes one or two lengths, got {v})"),
+                                format!("padding は長さ 1, 2, 4 個です (padding takes 1, 2 or 4 lengths: all / vertical horizontal / top right bottom left; got {v})"),
                             ))
                         }
                     }
@@ -860,26 +1256,48 @@ impl<'a, 'input> Parser<'a, 'input> {
     }
 
     fn line(&self, node: Node, ctx: &Ctx) -> Result<LineEl, MarkupError> {
-        self.check_attrs(node, &["x1", "y1", "x2", "y2", "width", "color", "dash"])?;
+        self.check_attrs(
+            node,
+            &["x1", "y1", "x2", "y2", "width", "color", "dash", "style"],
+        )?;
         let s = &ctx.style;
-        let dash = match node.attribute("dash") {
-            None => Vec::new(),
+        let width = self
+            .opt_length(node, "width", ctx, s, Axis::W)?
+            .unwrap_or(0.5);
+        let mut dash = match node.attribute("style") {
+            None | Some("solid") => Vec::new(),
+            Some("dashed") => vec![3.0 * width.max(0.5), 2.0 * width.max(0.5)],
+            Some("dotted") => vec![width.max(0.5), width.max(0.5)],
             Some(v) => {
-                let mut d = Vec::new();
-                for part in v.split_whitespace() {
-                    d.push(self.length(node, "dash", part, s, ctx.page_w)?);
-                }
-                d
+                return Err(self.err(
+                    node,
+                    format!("style は solid, dashed, dotted のいずれかです (got {v})"),
+                ))
             }
         };
+        if let Some(v) = node.attribute("dash") {
+            dash.clear();
+            for part in v.split_whitespace() {
+                let d = self.length(node, "dash", part, s, area_w(ctx))?;
+                if d < 0.0 {
+                    return Err(self.err(
+                        node,
+                        format!("dash {v} は正の長さです (dash lengths must be positive)"),
+                    ));
+                }
+                dash.push(d);
+            }
+            if !dash.is_empty() && dash.iter().all(|d| *d == 0.0) {
+                dash.clear();
+            }
+        }
         Ok(LineEl {
+            pos: self.pos(node),
             x1: self.req_length(node, "x1", ctx, s, Axis::X)?,
             y1: self.req_length(node, "y1", ctx, s, Axis::Y)?,
             x2: self.req_length(node, "x2", ctx, s, Axis::X)?,
             y2: self.req_length(node, "y2", ctx, s, Axis::Y)?,
-            width: self
-                .opt_length(node, "width", ctx, s, Axis::X)?
-                .unwrap_or(0.5),
+            width,
             color: match node.attribute("color") {
                 Some(v) => self.color(node, v)?,
                 None => Color::BLACK,
@@ -895,12 +1313,13 @@ impl<'a, 'input> Parser<'a, 'input> {
         )?;
         let s = &ctx.style;
         Ok(RectEl {
+            pos: self.pos(node),
             x: self.req_length(node, "x", ctx, s, Axis::X)?,
             y: self.req_length(node, "y", ctx, s, Axis::Y)?,
-            w: self.req_length(node, "w", ctx, s, Axis::X)?,
-            h: self.req_length(node, "h", ctx, s, Axis::Y)?,
+            w: self.req_length(node, "w", ctx, s, Axis::W)?,
+            h: self.req_length(node, "h", ctx, s, Axis::H)?,
             stroke: self
-                .opt_length(node, "stroke", ctx, s, Axis::X)?
+                .opt_length(node, "stroke", ctx, s, Axis::W)?
                 .unwrap_or(0.5),
             color: match node.attribute("color") {
                 Some(v) => self.color(node, v)?,
@@ -911,7 +1330,7 @@ impl<'a, 'input> Parser<'a, 'input> {
                 .map(|v| self.color(node, v))
                 .transpose()?,
             radius: self
-                .opt_length(node, "radius", ctx, s, Axis::X)?
+                .opt_length(node, "radius", ctx, s, Axis::W)?
                 .unwrap_or(0.0),
         })
     }
@@ -922,8 +1341,8 @@ impl<'a, 'input> Parser<'a, 'input> {
         let src = node
             .attribute("src")
             .ok_or_else(|| self.err(node, "<image> には src が必要です (src required)".into()))?;
-        let w = self.opt_length(node, "w", ctx, s, Axis::X)?;
-        let h = self.opt_length(node, "h", ctx, s, Axis::Y)?;
+        let w = self.opt_length(node, "w", ctx, s, Axis::W)?;
+        let h = self.opt_length(node, "h", ctx, s, Axis::H)?;
         if w.is_none() && h.is_none() {
             return Err(self.err(
                 node,
@@ -1034,12 +1453,22 @@ impl<'a, 'input> Parser<'a, 'input> {
         style: &Style,
         axis: Axis,
     ) -> Result<Option<f32>, MarkupError> {
-        let whole = match axis {
-            Axis::X => ctx.page_w,
-            Axis::Y => ctx.page_h,
+        let m = ctx.margins;
+        let (whole, offset) = match axis {
+            Axis::X => (area_w(ctx), m.left),
+            Axis::Y => (area_h(ctx), m.top),
+            Axis::W => (area_w(ctx), 0.0),
+            Axis::H => (area_h(ctx), 0.0),
         };
         node.attribute(name)
-            .map(|v| self.length(node, name, v, style, whole))
+            .map(|v| {
+                let l = self.length(node, name, v, style, whole)?;
+                Ok(if v.trim().ends_with('%') {
+                    l + offset
+                } else {
+                    l
+                })
+            })
             .transpose()
     }
 
@@ -1077,6 +1506,16 @@ impl<'a, 'input> Parser<'a, 'input> {
     }
 }
 
+/// Width of the safe area (page minus left and right margins).
+fn area_w(ctx: &Ctx) -> f32 {
+    ctx.page_w - ctx.margins.left - ctx.margins.right
+}
+
+/// Height of the safe area.
+fn area_h(ctx: &Ctx) -> f32 {
+    ctx.page_h - ctx.margins.top - ctx.margins.bottom
+}
+
 /// Parses a length with its unit into points. `em` is the font size in points
 /// and `whole` the length that `100%` stands for.
 pub fn parse_length(v: &str, em: f32, whole: f32) -> Option<f32> {
@@ -1086,6 +1525,9 @@ pub fn parse_length(v: &str, em: f32, whole: f32) -> Option<f32> {
         .unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
     let n: f32 = num.parse().ok()?;
+    if unit.is_empty() && n == 0.0 {
+        return Some(0.0); // "0" needs no unit
+    }
     if !n.is_finite() || n.abs() > 100_000.0 {
         return None;
     }
@@ -1182,13 +1624,17 @@ fn normalize_space(s: &str) -> String {
 
 fn extend_runs(runs: &mut Vec<Run>, more: Vec<Run>) {
     for r in more {
-        push_run(runs, r.text, &r.style);
+        if r.ruby.is_some() || r.field.is_some() {
+            runs.push(r);
+        } else {
+            push_run(runs, r.text, &r.style);
+        }
     }
 }
 
 fn push_run(runs: &mut Vec<Run>, text: String, style: &Style) {
     if let Some(last) = runs.last_mut() {
-        if last.style == *style {
+        if last.style == *style && last.ruby.is_none() && last.field.is_none() {
             last.text.push_str(&text);
             return;
         }
@@ -1196,6 +1642,8 @@ fn push_run(runs: &mut Vec<Run>, text: String, style: &Style) {
     runs.push(Run {
         text,
         style: style.clone(),
+        ruby: None,
+        field: None,
     });
 }
 
@@ -1209,7 +1657,7 @@ fn trim_runs(runs: &mut Vec<Run>) {
         let t = last.text.trim_end_matches(' ').to_string();
         last.text = t;
     }
-    runs.retain(|r| !r.text.is_empty());
+    runs.retain(|r| !r.text.is_empty() || r.field.is_some());
 }
 
 #[cfg(test)]
@@ -1327,6 +1775,80 @@ mod tests {
         assert_eq!(normalize_space("証明\n    します"), "証明します");
         assert_eq!(normalize_space("A  B"), "A B");
         assert_eq!(normalize_space("全角　空白"), "全角　空白");
+    }
+
+    #[test]
+    fn margins_make_percentages_relative_to_the_safe_area() {
+        let f = parse(
+            "<form margin=\"10mm 20mm\"><page><rect x=\"50%\" y=\"0%\" w=\"50%\" h=\"10mm\"/></page></form>",
+        )
+        .unwrap();
+        let p = &f.pages[0];
+        assert!((p.margins.left - mm(20.0)).abs() < 0.01);
+        let Element::Rect(r) = &p.elements[0] else {
+            panic!()
+        };
+        // Safe area 170mm wide starting at 20mm.
+        assert!((r.x - mm(20.0 + 85.0)).abs() < 0.01);
+        assert!((r.y - mm(10.0)).abs() < 0.01);
+        assert!((r.w - mm(85.0)).abs() < 0.01);
+        let e = parse("<form margin=\"200mm\"><page/></form>").unwrap_err();
+        assert!(e.message.contains("margin"));
+    }
+
+    #[test]
+    fn ruby_page_fields_and_qr() {
+        let f = parse(
+            "<form><page><text x=\"0mm\" y=\"0mm\"><b><ruby>山田<rt>やまだ</rt></ruby></b><pageno/>/<pagecount/></text>\
+             <qr x=\"0mm\" y=\"0mm\" size=\"20mm\" level=\"Q\">R-1</qr></page></form>",
+        )
+        .unwrap();
+        let Element::Text(t) = &f.pages[0].elements[0] else {
+            panic!()
+        };
+        assert_eq!(t.runs[0].text, "山田");
+        assert_eq!(t.runs[0].ruby.as_deref(), Some("やまだ"));
+        assert_eq!(t.runs[0].style.font, "gothic-bold");
+        assert_eq!(t.runs[1].field, Some(Field::PageNo));
+        assert_eq!(t.runs[2].text, "/");
+        assert_eq!(t.runs[3].field, Some(Field::PageCount));
+        let Element::Qr(q) = &f.pages[0].elements[1] else {
+            panic!()
+        };
+        assert_eq!((q.level, q.quiet, q.text.as_str()), (QrLevel::Q, 4, "R-1"));
+        let e = parse(
+            "<form><page><text x=\"0mm\" y=\"0mm\"><ruby>山<b>田</b></ruby></text></page></form>",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("ruby"), "{}", e.message);
+    }
+
+    #[test]
+    fn table_grid_is_checked_with_rowspans() {
+        let ok = parse(
+            "<form><page><table x=\"0mm\" y=\"0mm\" columns=\"10mm 10mm\">\
+             <row header=\"true\"><cell>a</cell><cell>b</cell></row>\
+             <row><cell rowspan=\"2\" border-left=\"1pt\">c</cell><cell>d</cell></row>\
+             <row><cell>e</cell></row></table></page></form>",
+        )
+        .unwrap();
+        let Element::Table(t) = &ok.pages[0].elements[0] else {
+            panic!()
+        };
+        assert!(t.rows[0].header && !t.rows[1].header);
+        assert_eq!(t.rows[1].cells[0].rowspan, 2);
+        assert_eq!(t.rows[1].cells[0].borders, [None, None, None, Some(1.0)]);
+        // A third cell in the last row collides with the rowspan.
+        let e = parse(
+            "<form><page><table x=\"0mm\" y=\"0mm\" columns=\"10mm 10mm\">\
+             <row><cell rowspan=\"2\">c</cell><cell>d</cell></row>\
+             <row><cell>e</cell><cell>f</cell></row></table></page></form>",
+        )
+        .unwrap_err();
+        assert_eq!(e.pos.col, 126, "{e}"); // the cell <cell>f</cell>
+                                           // rowspan past the end, header after a body row.
+        assert!(parse("<form><page><table x=\"0mm\" y=\"0mm\" columns=\"10mm\"><row><cell rowspan=\"2\">c</cell></row></table></page></form>").is_err());
+        assert!(parse("<form><page><table x=\"0mm\" y=\"0mm\" columns=\"10mm\"><row><cell>c</cell></row><row header=\"true\"><cell>h</cell></row></table></page></form>").is_err());
     }
 
     #[test]

@@ -10,12 +10,13 @@
 
 use crate::fonts::FontSet;
 use crate::form::{
-    Align, Element, Fit, Form, FormPage, ImageEl, ParaBox, Pos, Run, Table, TableCell, TextBox,
-    VAlign,
+    Align, Element, Field, Fit, Form, FormPage, ImageEl, Margins, ParaBox, Pos, QrEl, QrLevel, Run,
+    Table, TableCell, TextBox, VAlign,
 };
 use crate::image::ImageSet;
 use crate::kinsoku;
 use crate::page::{Color, FontId, Glyph, GlyphRun, Op, Page, Stroke};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Why a document could not be laid out. Messages name the markup position
@@ -52,6 +53,13 @@ pub enum LayoutError {
         /// The image name.
         src: String,
     },
+    /// Something is drawn outside the page's margins (its safe area).
+    OutsideMargins {
+        /// Element position in the markup.
+        pos: Pos,
+        /// Which element kind.
+        element: &'static str,
+    },
 }
 
 impl LayoutError {
@@ -62,6 +70,7 @@ impl LayoutError {
             LayoutError::Overflow { .. } => "E_LAYOUT_OVERFLOW",
             LayoutError::UnknownFont { .. } => "E_TEMPLATE_FONT",
             LayoutError::UnknownImage { .. } => "E_TEMPLATE_IMAGE",
+            LayoutError::OutsideMargins { .. } => "E_LAYOUT_MARGIN",
         }
     }
 
@@ -70,7 +79,9 @@ impl LayoutError {
     pub fn is_data_error(&self) -> bool {
         matches!(
             self,
-            LayoutError::MissingGlyph { .. } | LayoutError::Overflow { .. }
+            LayoutError::MissingGlyph { .. }
+                | LayoutError::Overflow { .. }
+                | LayoutError::OutsideMargins { .. }
         )
     }
 }
@@ -93,6 +104,10 @@ impl fmt::Display for LayoutError {
             LayoutError::UnknownImage { pos, src } => {
                 write!(f, "画像 {src} がありません (unknown image) [{pos}]")
             }
+            LayoutError::OutsideMargins { pos, element } => write!(
+                f,
+                "<{element}> が余白の内側に収まりません (drawn outside the page margins) [{pos}]"
+            ),
         }
     }
 }
@@ -102,71 +117,136 @@ impl std::error::Error for LayoutError {}
 /// A laid-out document: its pages and any warnings for the record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Laid {
-    /// Pages.
+    /// Pages (a continuing table may add pages the form does not have).
     pub pages: Vec<Page>,
     /// Non-fatal notes (e.g. a variation sequence printed as its base character).
     pub warnings: Vec<String>,
 }
 
 /// Lays out a whole form.
+///
+/// `<pagecount/>` needs the final number of pages, which a continuing table
+/// only reveals during layout: the form is laid out with the form's own page
+/// count first and again with the real count when they differ.
 pub fn layout(form: &Form, fonts: &FontSet, images: &ImageSet) -> Result<Laid, LayoutError> {
-    let mut out = Laid {
-        pages: Vec::with_capacity(form.pages.len()),
-        warnings: Vec::new(),
-    };
-    for fp in &form.pages {
-        let page = layout_page(fp, fonts, images, &mut out.warnings)?;
-        out.pages.push(page);
+    let mut count = form.pages.len();
+    let mut laid = layout_pass(form, fonts, images, count)?;
+    for _ in 0..3 {
+        if laid.pages.len() == count {
+            break;
+        }
+        count = laid.pages.len();
+        laid = layout_pass(form, fonts, images, count)?;
     }
-    Ok(out)
+    Ok(laid)
 }
 
-fn layout_page(
-    fp: &FormPage,
+fn layout_pass(
+    form: &Form,
     fonts: &FontSet,
     images: &ImageSet,
-    warnings: &mut Vec<String>,
-) -> Result<Page, LayoutError> {
+    page_count: usize,
+) -> Result<Laid, LayoutError> {
     let mut ctx = Ctx {
         fonts,
         ops: Vec::new(),
-        warnings,
+        done: Vec::with_capacity(form.pages.len()),
+        warnings: Vec::new(),
+        page_w: 0.0,
+        page_h: 0.0,
+        margins: Margins::default(),
+        page_count,
     };
+    for fp in &form.pages {
+        ctx.page_w = fp.width;
+        ctx.page_h = fp.height;
+        ctx.margins = fp.margins;
+        layout_page(&mut ctx, fp, images)?;
+        ctx.new_page();
+    }
+    Ok(Laid {
+        pages: ctx.done,
+        warnings: ctx.warnings,
+    })
+}
+
+fn layout_page(ctx: &mut Ctx, fp: &FormPage, images: &ImageSet) -> Result<(), LayoutError> {
     for el in &fp.elements {
-        match el {
-            Element::Text(t) => ctx.text(t)?,
-            Element::Para(p) => ctx.para(p)?,
-            Element::Table(t) => ctx.table(t)?,
-            Element::Line(l) => ctx.ops.push(Op::Line {
-                from: (l.x1, l.y1),
-                to: (l.x2, l.y2),
-                stroke: Stroke {
-                    width: l.width,
-                    color: l.color,
-                    dash: l.dash.clone(),
-                },
-            }),
-            Element::Rect(r) => ctx.ops.push(Op::Rect {
-                x: r.x,
-                y: r.y,
-                w: r.w,
-                h: r.h,
-                stroke: (r.stroke > 0.0).then(|| Stroke {
-                    width: r.stroke,
-                    color: r.color,
-                    dash: Vec::new(),
-                }),
-                fill: r.fill,
-                radius: r.radius,
-            }),
-            Element::Image(i) => ctx.image(i, images)?,
+        let (page_before, op_before) = (ctx.done.len(), ctx.ops.len());
+        let (pos, kind) = match el {
+            Element::Text(t) => {
+                ctx.text(t)?;
+                (t.pos, "text")
+            }
+            Element::Para(p) => {
+                ctx.para(p)?;
+                (p.pos, "para")
+            }
+            Element::Table(t) => {
+                ctx.table(t)?;
+                (t.pos, "table")
+            }
+            Element::Line(l) => {
+                ctx.ops.push(Op::Line {
+                    from: (l.x1, l.y1),
+                    to: (l.x2, l.y2),
+                    stroke: Stroke {
+                        width: l.width,
+                        color: l.color,
+                        dash: l.dash.clone(),
+                    },
+                });
+                (l.pos, "line")
+            }
+            Element::Rect(r) => {
+                ctx.ops.push(Op::Rect {
+                    x: r.x,
+                    y: r.y,
+                    w: r.w,
+                    h: r.h,
+                    stroke: (r.stroke > 0.0).then(|| Stroke {
+                        width: r.stroke,
+                        color: r.color,
+                        dash: Vec::new(),
+                    }),
+                    fill: r.fill,
+                    radius: r.radius,
+                });
+                (r.pos, "rect")
+            }
+            Element::Image(i) => {
+                ctx.image(i, images)?;
+                (i.pos, "image")
+            }
+            Element::Qr(q) => {
+                ctx.qr(q)?;
+                (q.pos, "qr")
+            }
+        };
+        if !ctx.margins.is_zero() {
+            // Check what the element drew on the page it ended on (a table
+            // that continued checks each of its pages itself via `bottom`).
+            let from = if ctx.done.len() == page_before {
+                op_before
+            } else {
+                0
+            };
+            ctx.check_margins(from, pos, kind)?;
         }
     }
-    Ok(Page {
-        width: fp.width,
-        height: fp.height,
-        ops: ctx.ops,
-    })
+    Ok(())
+}
+
+/// Ruby text shaped with its base: drawn centred over the base's `len` items.
+#[derive(Debug, Clone)]
+struct Ruby {
+    /// Number of base items it covers (the first carries the ruby).
+    len: usize,
+    /// Glyphs: font, glyph id, x offset from the ruby's start, text.
+    glyphs: Vec<(FontId, u16, f32, String)>,
+    size: f32,
+    width: f32,
+    color: Color,
 }
 
 /// One shaped character.
@@ -181,8 +261,11 @@ struct Item {
     /// Advance in points at `size`, without letter spacing.
     advance: f32,
     size: f32,
-    /// Letter spacing after this character.
+    /// Letter spacing after this character (between characters only).
     spacing: f32,
+    /// Extra space before and after the glyph (ruby wider than its base).
+    pre: f32,
+    post: f32,
     ascent: f32,
     descent: f32,
     color: Color,
@@ -191,6 +274,8 @@ struct Item {
     break_before: bool,
     /// An explicit line break (not drawn).
     hard_break: bool,
+    /// Ruby starting at this item.
+    ruby: Option<Box<Ruby>>,
 }
 
 impl Item {
@@ -199,40 +284,152 @@ impl Item {
     }
 }
 
-/// Text laid into lines: per line, the items and their x offsets.
+/// Text laid into lines.
 struct Lines {
     lines: Vec<Line>,
 }
 
 struct Line {
     items: Vec<Item>,
-    /// x of each item relative to the line start.
+    /// x of each glyph origin relative to the line start.
     xs: Vec<f32>,
-    /// Line width (without hanging punctuation overflow beyond `w`, which may exceed it).
+    /// Line width (hanging punctuation included, so it may exceed the box).
     width: f32,
     ascent: f32,
     descent: f32,
     size: f32,
+    /// Whether the line ends a paragraph (last line, or before `<br/>`):
+    /// such lines are not stretched by `justify`.
+    para_end: bool,
 }
 
-struct Ctx<'a, 'w> {
+struct Ctx<'a> {
     fonts: &'a FontSet,
+    /// Operations of the page being laid out.
     ops: Vec<Op>,
-    warnings: &'w mut Vec<String>,
+    /// Finished pages.
+    done: Vec<Page>,
+    warnings: Vec<String>,
+    page_w: f32,
+    page_h: f32,
+    margins: Margins,
+    /// Number of pages of the document (for `<pagecount/>`).
+    page_count: usize,
 }
+
+/// A table rule: from, to, width.
+type Rule = ((f32, f32), (f32, f32), f32);
 
 /// Variation selectors: VS1–VS16 and VS17–VS256.
 fn is_variation_selector(c: char) -> bool {
     matches!(c as u32, 0xFE00..=0xFE0F | 0xE0100..=0xE01EF)
 }
 
-impl Ctx<'_, '_> {
+/// How far above the baseline the top of a full-width glyph lies, in ems.
+const GLYPH_TOP: f32 = 0.88;
+/// Ruby size as a fraction of its base size (JLREQ: half).
+const RUBY_SCALE: f32 = 0.5;
+/// Gap between the base's top and the ruby's baseline... in ruby ems.
+const RUBY_GAP: f32 = 0.15;
+
+impl Ctx<'_> {
+    /// Closes the current page and starts a new one of the same size.
+    fn new_page(&mut self) {
+        let ops = std::mem::take(&mut self.ops);
+        self.done.push(Page {
+            width: self.page_w,
+            height: self.page_h,
+            ops,
+        });
+    }
+
+    /// Rejects ops from `from` on that leave the safe area.
+    fn check_margins(
+        &self,
+        from: usize,
+        pos: Pos,
+        element: &'static str,
+    ) -> Result<(), LayoutError> {
+        let m = self.margins;
+        let (x0, y0, x1, y1) = (m.left, m.top, self.page_w - m.right, self.page_h - m.bottom);
+        let tol = 0.01;
+        let outside = |a: f32, b: f32, c: f32, d: f32| {
+            a < x0 - tol || b < y0 - tol || c > x1 + tol || d > y1 + tol
+        };
+        for op in &self.ops[from..] {
+            let bad = match op {
+                Op::Text(r) => r.glyphs.iter().any(|g| {
+                    let f = self.fonts.font(r.font);
+                    let adv = f.advance(g.gid) * r.size;
+                    outside(
+                        g.x,
+                        r.baseline - f.ascent().min(1.0) * r.size,
+                        g.x + adv,
+                        r.baseline - f.descent().max(-0.3) * r.size,
+                    )
+                }),
+                // Rules by their centre line (a table's frame on the margin is fine).
+                Op::Line { from, to, stroke } => {
+                    let hw = stroke.width;
+                    outside(
+                        from.0.min(to.0) + hw,
+                        from.1.min(to.1) + hw,
+                        from.0.max(to.0) - hw,
+                        from.1.max(to.1) - hw,
+                    )
+                }
+                Op::Rect { x, y, w, h, .. } | Op::Image { x, y, w, h, .. } => {
+                    outside(x.min(x + w), y.min(y + h), x.max(x + w), y.max(y + h))
+                }
+                Op::ClipBegin { .. } | Op::ClipEnd => false,
+            };
+            if bad {
+                return Err(LayoutError::OutsideMargins { pos, element });
+            }
+        }
+        Ok(())
+    }
+
+    /// The text a run stands for (placeholders filled in).
+    fn run_text<'r>(&self, r: &'r Run) -> std::borrow::Cow<'r, str> {
+        match r.field {
+            Some(Field::PageNo) => (self.done.len() + 1).to_string().into(),
+            Some(Field::PageCount) => self.page_count.to_string().into(),
+            None => r.text.as_str().into(),
+        }
+    }
+
+    /// Resolves one character (with an optional variation selector).
+    fn glyph(
+        &mut self,
+        chain: &[FontId],
+        ch: char,
+        selector: Option<char>,
+    ) -> Option<(FontId, u16, String)> {
+        let mut text = ch.to_string();
+        if let Some(vs) = selector {
+            let with_vs = chain.iter().find_map(|id| {
+                self.fonts
+                    .font(*id)
+                    .variation_glyph(ch, vs)
+                    .map(|g| (*id, g))
+            });
+            if let Some((id, g)) = with_vs {
+                text.push(vs);
+                return Some((id, g, text));
+            }
+            self.warnings.push(format!(
+                "異体字セレクタ U+{:04X} に対応するフォントがないため U+{:04X} の標準字形で印字しました (variation sequence printed as its base character)",
+                vs as u32, ch as u32
+            ));
+        }
+        self.fonts.resolve(chain, ch).map(|(id, g)| (id, g, text))
+    }
+
     /// Shapes runs into items at `scale` × their size.
     fn shape(&mut self, runs: &[Run], scale: f32, pos: Pos) -> Result<Vec<Item>, LayoutError> {
-        let mut text = String::new();
-        for r in runs {
-            text.push_str(&r.text);
-        }
+        let texts: Vec<String> = runs.iter().map(|r| self.run_text(r).into_owned()).collect();
+        let text: String = texts.concat();
         // Break opportunities (UAX #14) by byte offset.
         let mut uax_breaks = vec![false; text.len() + 1];
         for (i, _) in unicode_linebreak::linebreaks(&text) {
@@ -240,34 +437,45 @@ impl Ctx<'_, '_> {
         }
         let mut items: Vec<Item> = Vec::with_capacity(text.len() / 3 + 1);
         let mut offset = 0;
-        for r in runs {
-            let chain =
-                self.fonts
-                    .chain(&r.style.font)
-                    .ok_or_else(|| LayoutError::UnknownFont {
-                        pos,
-                        slot: r.style.font.clone(),
-                    })?;
+        for (r, rtext) in runs.iter().zip(&texts) {
+            let chain = self
+                .fonts
+                .chain(&r.style.font)
+                .ok_or_else(|| LayoutError::UnknownFont {
+                    pos,
+                    slot: r.style.font.clone(),
+                })?
+                .to_vec();
             let size = r.style.size * scale;
-            let mut chars = r.text.char_indices().peekable();
+            let spacing = r.style.letter_spacing * scale;
+            let group_start = items.len();
+            let mut chars = rtext.char_indices().peekable();
             while let Some((i, ch)) = chars.next() {
                 let at = offset + i;
+                let mut item = Item {
+                    text: String::new(),
+                    ch,
+                    font: chain[0],
+                    gid: 0,
+                    advance: 0.0,
+                    size,
+                    spacing,
+                    pre: 0.0,
+                    post: 0.0,
+                    ascent: 0.0,
+                    descent: 0.0,
+                    color: r.style.color,
+                    underline: r.style.underline,
+                    break_before: uax_breaks[at],
+                    hard_break: false,
+                    ruby: None,
+                };
                 if ch == '\n' {
-                    items.push(Item {
-                        text: String::new(),
-                        ch,
-                        font: chain[0],
-                        gid: 0,
-                        advance: 0.0,
-                        size,
-                        spacing: 0.0,
-                        ascent: 0.0,
-                        descent: 0.0,
-                        color: r.style.color,
-                        underline: false,
-                        break_before: false,
-                        hard_break: true,
-                    });
+                    item.hard_break = true;
+                    item.break_before = false;
+                    item.spacing = 0.0;
+                    item.underline = false;
+                    items.push(item);
                     continue;
                 }
                 if is_variation_selector(ch) {
@@ -278,53 +486,23 @@ impl Ctx<'_, '_> {
                     .peek()
                     .map(|(_, c)| *c)
                     .filter(|c| is_variation_selector(*c));
-                let mut item_text = ch.to_string();
-                let resolved = match selector {
-                    Some(vs) => {
-                        chars.next();
-                        let with_vs = chain.iter().find_map(|id| {
-                            self.fonts
-                                .font(*id)
-                                .variation_glyph(ch, vs)
-                                .map(|g| (*id, g))
-                        });
-                        match with_vs {
-                            Some(found) => {
-                                item_text.push(vs);
-                                Some(found)
-                            }
-                            None => {
-                                self.warnings.push(format!(
-                                    "異体字セレクタ U+{:04X} に対応するフォントがないため U+{:04X} の標準字形で印字しました (variation sequence printed as its base character)",
-                                    vs as u32, ch as u32
-                                ));
-                                self.fonts.resolve(chain, ch)
-                            }
-                        }
+                if selector.is_some() {
+                    chars.next();
+                }
+                match self.glyph(&chain, ch, selector) {
+                    Some((font_id, gid, t)) => {
+                        let font = self.fonts.font(font_id);
+                        item.text = t;
+                        item.font = font_id;
+                        item.gid = gid;
+                        item.advance = font.advance(gid) * size;
+                        item.ascent = font.ascent() * size;
+                        item.descent = font.descent() * size;
                     }
-                    None => self.fonts.resolve(chain, ch),
-                };
-                let (font_id, gid) = match resolved {
-                    Some(found) => found,
                     None if ch.is_whitespace() && ch != '\u{3000}' => {
-                        // A space the font lacks: use a third of an em of nothing.
-                        let f = chain[0];
-                        items.push(Item {
-                            text: String::new(),
-                            ch: ' ',
-                            font: f,
-                            gid: 0,
-                            advance: size / 3.0,
-                            size,
-                            spacing: r.style.letter_spacing * scale,
-                            ascent: 0.0,
-                            descent: 0.0,
-                            color: r.style.color,
-                            underline: r.style.underline,
-                            break_before: uax_breaks[at],
-                            hard_break: false,
-                        });
-                        continue;
+                        // A space the font lacks: a third of an em of nothing.
+                        item.ch = ' ';
+                        item.advance = size / 3.0;
                     }
                     None => {
                         return Err(LayoutError::MissingGlyph {
@@ -333,25 +511,13 @@ impl Ctx<'_, '_> {
                             slot: r.style.font.clone(),
                         })
                     }
-                };
-                let font = self.fonts.font(font_id);
-                items.push(Item {
-                    text: item_text,
-                    ch,
-                    font: font_id,
-                    gid,
-                    advance: font.advance(gid) * size,
-                    size,
-                    spacing: r.style.letter_spacing * scale,
-                    ascent: font.ascent() * size,
-                    descent: font.descent() * size,
-                    color: r.style.color,
-                    underline: r.style.underline,
-                    break_before: uax_breaks[at],
-                    hard_break: false,
-                });
+                }
+                items.push(item);
             }
-            offset += r.text.len();
+            offset += rtext.len();
+            if let Some(rt) = &r.ruby {
+                self.attach_ruby(&mut items[group_start..], rt, &chain, r, size, pos)?;
+            }
         }
         // Enforce the strict kinsoku rules on top of UAX #14.
         for i in 1..items.len() {
@@ -366,7 +532,63 @@ impl Ctx<'_, '_> {
         Ok(items)
     }
 
-    /// Breaks items into lines no wider than `width` (the first line `indent` narrower).
+    /// Shapes ruby text over `base` (a whole run): no break inside the base,
+    /// the base spaced out when the ruby is wider, ascent raised to hold it.
+    fn attach_ruby(
+        &mut self,
+        base: &mut [Item],
+        rt: &str,
+        chain: &[FontId],
+        r: &Run,
+        size: f32,
+        pos: Pos,
+    ) -> Result<(), LayoutError> {
+        if base.is_empty() {
+            return Ok(());
+        }
+        let rsize = size * RUBY_SCALE;
+        let mut glyphs = Vec::new();
+        let mut x = 0.0;
+        for ch in rt.chars().filter(|c| !is_variation_selector(*c)) {
+            let (id, gid, t) =
+                self.glyph(chain, ch, None)
+                    .ok_or_else(|| LayoutError::MissingGlyph {
+                        pos,
+                        ch,
+                        slot: r.style.font.clone(),
+                    })?;
+            glyphs.push((id, gid, x, t));
+            x += self.fonts.font(id).advance(gid) * rsize;
+        }
+        let rwidth = x;
+        let n = base.len();
+        let bwidth: f32 = base.iter().map(|i| i.advance).sum::<f32>()
+            + base[..n - 1].iter().map(|i| i.spacing).sum::<f32>();
+        if rwidth > bwidth {
+            let extra = (rwidth - bwidth) / 2.0;
+            base[0].pre += extra;
+            base[n - 1].post += extra;
+        }
+        let ascent = GLYPH_TOP * size + RUBY_GAP * rsize + GLYPH_TOP * rsize;
+        for (k, it) in base.iter_mut().enumerate() {
+            it.ascent = it.ascent.max(ascent);
+            if k > 0 {
+                it.break_before = false;
+            }
+        }
+        base[0].ruby = Some(Box::new(Ruby {
+            len: n,
+            glyphs,
+            size: rsize,
+            width: rwidth,
+            color: r.style.color,
+        }));
+        Ok(())
+    }
+
+    /// Breaks items into lines no wider than `width` (the first line `indent`
+    /// narrower). A word longer than the line is not split: its line comes out
+    /// too wide and the caller's fit rule decides.
     fn break_lines(&self, items: Vec<Item>, width: f32, indent: f32, hanging: bool) -> Lines {
         let mut lines = Vec::new();
         let mut paragraphs: Vec<Vec<Item>> = vec![Vec::new()];
@@ -381,7 +603,9 @@ impl Ctx<'_, '_> {
         for para in paragraphs {
             let mut start = 0;
             if para.is_empty() {
-                lines.push(make_line(Vec::new()));
+                let mut l = make_line(Vec::new());
+                l.para_end = true;
+                lines.push(l);
                 first_line = false;
                 continue;
             }
@@ -399,13 +623,14 @@ impl Ctx<'_, '_> {
                     }
                     line.width += indent;
                 }
-                lines.push(line);
                 first_line = false;
                 start = end;
                 // Spaces at the start of a continuation line vanish.
                 while start < para.len() && para[start].is_space() {
                     start += 1;
                 }
+                line.para_end = start >= para.len();
+                lines.push(line);
             }
         }
         Lines { lines }
@@ -417,38 +642,60 @@ impl Ctx<'_, '_> {
         loop {
             let items = self.shape(&t.runs, scale, t.pos)?;
             let items: Vec<Item> = items.into_iter().filter(|i| !i.hard_break).collect();
-            let line = make_line(items);
-            let fits = t.w.is_none_or(|w| line.width <= w + 0.01);
+            let mut line = make_line(items);
+            line.para_end = true;
+            let glyph_h = line.ascent - line.descent;
+            let fits = t.w.is_none_or(|w| line.width <= w + 0.01)
+                && t.h.is_none_or(|h| glyph_h <= h + 0.01);
             if fits || matches!(t.fit, Fit::Clip) {
-                let h = line.ascent - line.descent;
-                let top = match t.h {
-                    Some(bh) => t.y + (bh - h) / 2.0,
-                    None => t.y,
+                let valign = t.valign.unwrap_or(if t.h.is_some() {
+                    VAlign::Middle
+                } else {
+                    VAlign::Top
+                });
+                let bh = t.h.unwrap_or(glyph_h);
+                let baseline = match (t.baseline, valign) {
+                    (Some(b), _) => t.y + b,
+                    (None, VAlign::Top) => t.y + line.ascent,
+                    (None, VAlign::Middle) => t.y + (bh - glyph_h) / 2.0 + line.ascent,
+                    (None, VAlign::Bottom) => t.y + bh + line.descent,
                 };
-                let baseline = top + line.ascent;
                 let w = t.w.unwrap_or(line.width);
-                self.place_line(
-                    line,
-                    t.x,
-                    w,
-                    baseline,
-                    t.align,
-                    false,
-                    t.w.filter(|_| !fits),
-                );
+                if fits {
+                    self.place_line(line, t.x, w, baseline, t.align, None);
+                } else {
+                    // Overflowing text is cut at the box: whole glyphs past
+                    // the edge are dropped, the rest clipped exactly.
+                    self.ops.push(Op::ClipBegin {
+                        x: t.x,
+                        y: t.y,
+                        w,
+                        h: bh,
+                    });
+                    let align = if line.width > w { Align::Left } else { t.align };
+                    self.place_line(line, t.x, w, baseline, align, Some(w));
+                    self.ops.push(Op::ClipEnd);
+                }
                 return Ok(());
             }
-            match t.fit {
-                Fit::Shrink { min_size } if base * scale - 0.25 >= min_size - 1e-4 => {
-                    scale = (base * scale - 0.25) / base;
-                }
-                _ => {
-                    return Err(LayoutError::Overflow {
-                        pos: t.pos,
-                        element: "text",
-                    })
-                }
+            scale = self.shrink(t.fit, base, scale, t.pos, "text")?;
+        }
+    }
+
+    /// The next, smaller scale under a `shrink` rule; an overflow otherwise.
+    fn shrink(
+        &self,
+        fit: Fit,
+        base: f32,
+        scale: f32,
+        pos: Pos,
+        element: &'static str,
+    ) -> Result<f32, LayoutError> {
+        match fit {
+            Fit::Shrink { min_size } if base * scale - 0.25 >= min_size - 1e-4 => {
+                Ok((base * scale - 0.25) / base)
             }
+            _ => Err(LayoutError::Overflow { pos, element }),
         }
     }
 
@@ -461,85 +708,229 @@ impl Ctx<'_, '_> {
             let height = lines_height(&lines, p.line_height);
             let fits = p.h.is_none_or(|h| height <= h + 0.01)
                 && lines.lines.iter().all(|l| line_fits(l, p.w, p.hanging));
-            if fits || matches!(p.fit, Fit::Clip) {
-                self.place_lines(lines, p.x, p.y, p.w, p.line_height, p.align, p.h);
+            if fits {
+                self.place_lines(lines, p.x, p.y, p.w, p.line_height, p.align, None);
                 return Ok(());
             }
-            match p.fit {
-                Fit::Shrink { min_size } if base * scale - 0.25 >= min_size - 1e-4 => {
-                    scale = (base * scale - 0.25) / base;
-                }
-                _ => {
-                    return Err(LayoutError::Overflow {
-                        pos: p.pos,
-                        element: "para",
-                    })
-                }
+            if matches!(p.fit, Fit::Clip) {
+                let h = p.h.unwrap_or(height);
+                self.ops.push(Op::ClipBegin {
+                    x: p.x,
+                    y: p.y,
+                    w: p.w,
+                    h,
+                });
+                self.place_lines(lines, p.x, p.y, p.w, p.line_height, p.align, Some((p.w, h)));
+                self.ops.push(Op::ClipEnd);
+                return Ok(());
             }
+            scale = self.shrink(p.fit, base, scale, p.pos, "para")?;
         }
     }
 
     fn table(&mut self, t: &Table) -> Result<(), LayoutError> {
-        let total_w: f32 = t.columns.iter().sum();
-        let mut y = t.y;
-        let stroke = Stroke {
-            width: t.border,
-            color: Color::BLACK,
-            dash: Vec::new(),
-        };
-        let mut rules = Vec::new();
-        for row in &t.rows {
+        let ncols = t.columns.len();
+        let mut col_x = Vec::with_capacity(ncols + 1);
+        let mut x = t.x;
+        col_x.push(x);
+        for w in &t.columns {
+            x += w;
+            col_x.push(x);
+        }
+        // Place cells on the grid: (row, column, cell).
+        let nrows = t.rows.len();
+        let mut placed: Vec<(usize, usize, &TableCell)> = Vec::new();
+        let mut covered = vec![0usize; ncols];
+        // The last row (exclusive) each row is tied to by rowspans.
+        let mut reach: Vec<usize> = (1..=nrows).collect();
+        for (ri, row) in t.rows.iter().enumerate() {
             let mut col = 0;
-            let mut x = t.x;
             for cell in &row.cells {
-                let w: f32 = t.columns[col..col + cell.colspan].iter().sum();
-                if let Some(fill) = cell.fill {
-                    self.ops.push(Op::Rect {
-                        x,
-                        y,
-                        w,
-                        h: row.height,
-                        stroke: None,
-                        fill: Some(fill),
-                        radius: 0.0,
-                    });
+                while col < ncols && covered[col] > 0 {
+                    col += 1;
                 }
-                self.cell(cell, x, y, w, row.height)?;
-                x += w;
+                if col + cell.colspan > ncols {
+                    break; // the parser checked the grid; be safe anyway
+                }
+                for c in covered.iter_mut().skip(col).take(cell.colspan) {
+                    *c = cell.rowspan;
+                }
+                reach[ri] = reach[ri].max((ri + cell.rowspan).min(nrows));
+                placed.push((ri, col, cell));
                 col += cell.colspan;
-                if t.border > 0.0 && col < t.columns.len() {
-                    rules.push(((x, y), (x, y + row.height)));
-                }
             }
-            // Columns without cells still get their dividers.
-            while col < t.columns.len() {
-                x += t.columns[col];
-                col += 1;
-                if t.border > 0.0 && col < t.columns.len() {
-                    rules.push(((x, y), (x, y + row.height)));
-                }
-            }
-            y += row.height;
-            if t.border > 0.0 && !std::ptr::eq(row, t.rows.last().expect("non-empty")) {
-                rules.push(((t.x, y), (t.x + total_w, y)));
+            for c in &mut covered {
+                *c = c.saturating_sub(1);
             }
         }
-        if t.border > 0.0 && !t.rows.is_empty() {
-            for (from, to) in rules {
-                self.ops.push(Op::Line {
-                    from,
-                    to,
-                    stroke: stroke.clone(),
+        // Blocks of rows that must stay on one page.
+        let mut blocks: Vec<(usize, usize)> = Vec::new();
+        let mut ri = 0;
+        while ri < nrows {
+            let mut end = reach[ri];
+            let mut k = ri;
+            while k < end {
+                end = end.max(reach[k]);
+                k += 1;
+            }
+            blocks.push((ri, end));
+            ri = end;
+        }
+        let heights: Vec<f32> = t.rows.iter().map(|r| r.height).collect();
+        let nheader = t.rows.iter().take_while(|r| r.header).count();
+        let bottom = t.bottom.unwrap_or(self.page_h - self.margins.bottom);
+        let cont_y = t.continue_y.unwrap_or(if self.margins.top > 0.0 {
+            self.margins.top
+        } else {
+            t.y
+        });
+        let overflow = LayoutError::Overflow {
+            pos: t.pos,
+            element: "table",
+        };
+        // Rows of each page fragment with their y.
+        let mut frags: Vec<Vec<(usize, f32)>> = vec![Vec::new()];
+        let mut y = t.y;
+        for &(a, b) in &blocks {
+            let hb: f32 = heights[a..b].iter().sum();
+            if y + hb > bottom + 0.01 {
+                let body_on_page = frags
+                    .last()
+                    .is_some_and(|f| f.iter().any(|(r, _)| *r >= nheader));
+                if !t.continues || !body_on_page {
+                    return Err(overflow);
+                }
+                frags.push(Vec::new());
+                y = cont_y;
+                for (r, h) in heights.iter().enumerate().take(nheader) {
+                    frags.last_mut().expect("just pushed").push((r, y));
+                    y += h;
+                }
+                if y + hb > bottom + 0.01 {
+                    return Err(overflow);
+                }
+            }
+            for (r, h) in heights.iter().enumerate().take(b).skip(a) {
+                frags.last_mut().expect("never empty").push((r, y));
+                y += h;
+            }
+        }
+        for (k, frag) in frags.iter().enumerate() {
+            if k > 0 {
+                self.new_page();
+            }
+            self.table_fragment(t, frag, &placed, &col_x, &heights)?;
+        }
+        Ok(())
+    }
+
+    /// Draws the rows of one page of a table: fills, cell contents, borders.
+    fn table_fragment(
+        &mut self,
+        t: &Table,
+        frag: &[(usize, f32)],
+        placed: &[(usize, usize, &TableCell)],
+        col_x: &[f32],
+        heights: &[f32],
+    ) -> Result<(), LayoutError> {
+        // Boundaries of this fragment: ys[k] is the top of frag row k.
+        let mut ys: Vec<f32> = frag.iter().map(|(_, y)| *y).collect();
+        if let Some((r, y)) = frag.last() {
+            ys.push(y + heights[*r]);
+        }
+        let slot = |row: usize| frag.iter().position(|(r, _)| *r == row);
+        // Segments: (boundary, index) → (width, explicitly set).
+        let mut hseg: BTreeMap<(usize, usize), (f32, bool)> = BTreeMap::new();
+        let mut vseg: BTreeMap<(usize, usize), (f32, bool)> = BTreeMap::new();
+        fn set(
+            map: &mut BTreeMap<(usize, usize), (f32, bool)>,
+            key: (usize, usize),
+            v: (f32, bool),
+        ) {
+            let e = map.entry(key).or_insert(v);
+            if v.1 && !e.1 {
+                *e = v;
+            } else if v.1 == e.1 && v.0 > e.0 {
+                e.0 = v.0;
+            }
+        }
+        let mut contents = Vec::new();
+        for &(row, col, cell) in placed {
+            let Some(k) = slot(row) else { continue };
+            let rs = cell.rowspan;
+            let (x, w) = (col_x[col], col_x[col + cell.colspan] - col_x[col]);
+            let (y, h) = (ys[k], ys[(k + rs).min(ys.len() - 1)] - ys[k]);
+            if let Some(fill) = cell.fill {
+                self.ops.push(Op::Rect {
+                    x,
+                    y,
+                    w,
+                    h,
+                    stroke: None,
+                    fill: Some(fill),
+                    radius: 0.0,
                 });
             }
-            self.ops.push(Op::Rect {
-                x: t.x,
-                y: t.y,
-                w: total_w,
-                h: y - t.y,
-                stroke: Some(stroke),
-                fill: None,
-                radius: 0.0,
+            contents.push((cell, x, y, w, h));
+            let side = |i: usize| {
+                (
+                    cell.borders[i].unwrap_or(t.border),
+                    cell.borders[i].is_some(),
+                )
+            };
+            for c in col..col + cell.colspan {
+                set(&mut hseg, (k, c), side(0));
+                set(&mut hseg, (k + rs, c), side(2));
+            }
+            for kk in k..k + rs {
+                set(&mut vseg, (col, kk), side(3));
+                set(&mut vseg, (col + cell.colspan, kk), side(1));
+            }
+        }
+        for (cell, x, y, w, h) in contents {
+            self.cell(cell, x, y, w, h)?;
+        }
+        // Merge collinear segments of equal width into single rules; each
+        // rule is extended by half its width so that corners close.
+        let stroke = |w: f32| Stroke {
+            width: w,
+            color: t.border_color,
+            dash: Vec::new(),
+        };
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut run: Option<(usize, usize, usize, f32)> = None; // boundary, from, to, width
+        let mut flush = |run: &mut Option<(usize, usize, usize, f32)>, horizontal: bool| {
+            if let Some((b, a, e, w)) = run.take() {
+                let half = w / 2.0;
+                if horizontal {
+                    rules.push(((col_x[a] - half, ys[b]), (col_x[e] + half, ys[b]), w));
+                } else {
+                    rules.push(((col_x[b], ys[a] - half), (col_x[b], ys[e] + half), w));
+                }
+            }
+        };
+        for horizontal in [true, false] {
+            let map = if horizontal { &hseg } else { &vseg };
+            for (&(b, i), &(w, _)) in map {
+                match run {
+                    Some((rb, _, re, rw)) if rb == b && re == i && rw == w => {
+                        run = run.map(|(rb, ra, _, rw)| (rb, ra, i + 1, rw));
+                    }
+                    _ => {
+                        flush(&mut run, horizontal);
+                        if w > 0.0 {
+                            run = Some((b, i, i + 1, w));
+                        }
+                    }
+                }
+            }
+            flush(&mut run, horizontal);
+        }
+        for (from, to, w) in rules {
+            self.ops.push(Op::Line {
+                from,
+                to,
+                stroke: stroke(w),
             });
         }
         Ok(())
@@ -549,9 +940,9 @@ impl Ctx<'_, '_> {
         if c.runs.is_empty() {
             return Ok(());
         }
-        let (pad_v, pad_h) = c.padding;
-        let inner_w = (w - 2.0 * pad_h).max(1.0);
-        let inner_h = (h - 2.0 * pad_v).max(1.0);
+        let [pad_t, pad_r, pad_b, pad_l] = c.padding;
+        let inner_w = (w - pad_l - pad_r).max(1.0);
+        let inner_h = (h - pad_t - pad_b).max(1.0);
         let base = c.runs.first().map(|r| r.style.size).unwrap_or(10.5);
         let mut scale = 1.0;
         loop {
@@ -562,24 +953,30 @@ impl Ctx<'_, '_> {
                 && lines.lines.iter().all(|l| line_fits(l, inner_w, false));
             if fits || matches!(c.fit, Fit::Clip) {
                 let top = match c.valign {
-                    VAlign::Top => y + pad_v,
-                    VAlign::Middle => y + (h - height) / 2.0,
-                    VAlign::Bottom => y + h - pad_v - height,
+                    VAlign::Top => y + pad_t,
+                    VAlign::Middle => y + pad_t + (inner_h - height) / 2.0,
+                    VAlign::Bottom => y + h - pad_b - height,
                 };
-                self.place_lines(lines, x + pad_h, top, inner_w, c.line_height, c.align, None);
+                if fits {
+                    self.place_lines(lines, x + pad_l, top, inner_w, c.line_height, c.align, None);
+                } else {
+                    let top = top.max(y + pad_t);
+                    self.ops.push(Op::ClipBegin { x, y, w, h });
+                    let bottom_room = y + h - pad_b - top;
+                    self.place_lines(
+                        lines,
+                        x + pad_l,
+                        top,
+                        inner_w,
+                        c.line_height,
+                        c.align,
+                        Some((inner_w, bottom_room)),
+                    );
+                    self.ops.push(Op::ClipEnd);
+                }
                 return Ok(());
             }
-            match c.fit {
-                Fit::Shrink { min_size } if base * scale - 0.25 >= min_size - 1e-4 => {
-                    scale = (base * scale - 0.25) / base;
-                }
-                _ => {
-                    return Err(LayoutError::Overflow {
-                        pos: c.pos,
-                        element: "cell",
-                    })
-                }
-            }
+            scale = self.shrink(c.fit, base, scale, c.pos, "cell")?;
         }
     }
 
@@ -592,23 +989,72 @@ impl Ctx<'_, '_> {
             })?;
         let img = images.get(id);
         let aspect = img.height.max(1) as f32 / img.width.max(1) as f32;
-        let (w, h) = match (i.w, i.h) {
-            (Some(w), Some(h)) => (w, h),
-            (Some(w), None) => (w, w * aspect),
-            (None, Some(h)) => (h / aspect, h),
-            (None, None) => (img.width as f32 * 0.75, img.height as f32 * 0.75),
+        let (x, y, w, h) = match (i.w, i.h) {
+            // Both given: the largest picture of the image's proportions
+            // that fits the box, centred in it.
+            (Some(bw), Some(bh)) => {
+                let (w, h) = if bw * aspect <= bh {
+                    (bw, bw * aspect)
+                } else {
+                    (bh / aspect, bh)
+                };
+                (i.x + (bw - w) / 2.0, i.y + (bh - h) / 2.0, w, h)
+            }
+            (Some(w), None) => (i.x, i.y, w, w * aspect),
+            (None, Some(h)) => (i.x, i.y, h / aspect, h),
+            (None, None) => (i.x, i.y, img.width as f32 * 0.75, img.height as f32 * 0.75),
         };
-        self.ops.push(Op::Image {
-            id,
-            x: i.x,
-            y: i.y,
-            w,
-            h,
-        });
+        self.ops.push(Op::Image { id, x, y, w, h });
+        Ok(())
+    }
+
+    fn qr(&mut self, q: &QrEl) -> Result<(), LayoutError> {
+        let level = match q.level {
+            QrLevel::L => qrcode::EcLevel::L,
+            QrLevel::M => qrcode::EcLevel::M,
+            QrLevel::Q => qrcode::EcLevel::Q,
+            QrLevel::H => qrcode::EcLevel::H,
+        };
+        // Too much data for any QR version is the record's problem.
+        let code = qrcode::QrCode::with_error_correction_level(q.text.as_bytes(), level).map_err(
+            |_| LayoutError::Overflow {
+                pos: q.pos,
+                element: "qr",
+            },
+        )?;
+        let n = code.width();
+        let colors = code.to_colors();
+        let module = q.size / (n as f32 + 2.0 * q.quiet as f32);
+        let origin = (q.x + module * q.quiet as f32, q.y + module * q.quiet as f32);
+        // One rectangle per horizontal run of dark modules.
+        for row in 0..n {
+            let mut col = 0;
+            while col < n {
+                if colors[row * n + col] != qrcode::Color::Dark {
+                    col += 1;
+                    continue;
+                }
+                let start = col;
+                while col < n && colors[row * n + col] == qrcode::Color::Dark {
+                    col += 1;
+                }
+                self.ops.push(Op::Rect {
+                    x: origin.0 + start as f32 * module,
+                    y: origin.1 + row as f32 * module,
+                    w: (col - start) as f32 * module,
+                    h: module,
+                    stroke: None,
+                    fill: Some(q.color),
+                    radius: 0.0,
+                });
+            }
+        }
         Ok(())
     }
 
     /// Places lines starting at `top`, each `line_height` × its size apart.
+    /// With `clip` (width, height), lines below the height and glyphs past
+    /// the width are left out.
     #[allow(clippy::too_many_arguments)]
     fn place_lines(
         &mut self,
@@ -618,32 +1064,25 @@ impl Ctx<'_, '_> {
         w: f32,
         line_height: f32,
         align: Align,
-        clip_h: Option<f32>,
+        clip: Option<(f32, f32)>,
     ) {
         let mut y = top;
-        let n = lines.lines.len();
-        let mut ends_paragraph = vec![false; n];
-        // A line ends a paragraph if it is the last, or followed by a hard break.
-        // make_line does not keep hard breaks, so treat only the last line so.
-        if n > 0 {
-            ends_paragraph[n - 1] = true;
-        }
-        for (i, line) in lines.lines.into_iter().enumerate() {
+        for line in lines.lines {
             let lh = line.size.max(1.0) * line_height;
-            if let Some(h) = clip_h {
+            if let Some((_, h)) = clip {
                 if y + lh > top + h + 0.01 {
                     break;
                 }
             }
             let glyph_h = line.ascent - line.descent;
             let baseline = y + (lh - glyph_h) / 2.0 + line.ascent;
-            self.place_line(line, x, w, baseline, align, ends_paragraph[i], None);
+            self.place_line(line, x, w, baseline, align, clip.map(|c| c.0));
             y += lh;
         }
     }
 
-    /// Places one line at `baseline` within `[x, x + w]`.
-    #[allow(clippy::too_many_arguments)]
+    /// Places one line at `baseline` within `[x, x + w]`; ruby after the base
+    /// text so that text extraction reads the base first.
     fn place_line(
         &mut self,
         line: Line,
@@ -651,7 +1090,6 @@ impl Ctx<'_, '_> {
         w: f32,
         baseline: f32,
         align: Align,
-        last_of_para: bool,
         clip_w: Option<f32>,
     ) {
         if line.items.is_empty() {
@@ -670,18 +1108,42 @@ impl Ctx<'_, '_> {
                     (extra / 2.0, 0.0)
                 }
             }
-            Align::Justify => {
-                if n > 1 && !last_of_para && extra > 0.0 {
-                    (0.0, extra / (n - 1) as f32)
-                } else {
-                    (0.0, 0.0)
-                }
-            }
+            Align::Justify => (0.0, 0.0),
         };
+        // Where extra space may go: between every pair of characters for
+        // 均等割付; for justify only at break opportunities and spaces, so
+        // Latin words and numbers keep their letters together.
+        let mut slots = vec![0usize; n];
+        let mut count = 0;
+        for (i, slot) in slots.iter_mut().enumerate().skip(1) {
+            let open = match align {
+                Align::Justify => {
+                    line.items[i].break_before
+                        || line.items[i].is_space()
+                        || line.items[i - 1].is_space()
+                }
+                _ => true,
+            };
+            if open {
+                count += 1;
+            }
+            *slot = count;
+        }
+        let gap = match align {
+            Align::Justify if !line.para_end && extra > 0.0 && count > 0 => extra / count as f32,
+            _ => gap,
+        };
+        let gxs: Vec<f32> = line
+            .xs
+            .iter()
+            .enumerate()
+            .map(|(i, ix)| x + start + ix + gap * slots[i] as f32)
+            .collect();
         let mut run: Option<GlyphRun> = None;
-        let mut underline: Option<(f32, f32, f32)> = None; // (x0, x1, size)
-        for (i, (item, ix)) in line.items.iter().zip(line.xs.iter()).enumerate() {
-            let gx = x + start + ix + gap * i as f32;
+        let mut underline: Option<(f32, f32, f32, Color)> = None; // (x0, x1, size, colour)
+        let mut rubies = Vec::new();
+        for (i, item) in line.items.iter().enumerate() {
+            let gx = gxs[i];
             if let Some(cw) = clip_w {
                 if gx + item.advance > x + cw + 0.01 {
                     break;
@@ -690,11 +1152,21 @@ impl Ctx<'_, '_> {
             if item.underline {
                 let end = gx + item.advance;
                 underline = match underline {
-                    Some((x0, _, s)) => Some((x0, end, s.max(item.size))),
-                    None => Some((gx, end, item.size)),
+                    Some((x0, _, s, c)) if c == item.color => Some((x0, end, s.max(item.size), c)),
+                    other => {
+                        if let Some(u) = other {
+                            self.underline(u, baseline);
+                        }
+                        Some((gx, end, item.size, item.color))
+                    }
                 };
             } else if let Some(u) = underline.take() {
                 self.underline(u, baseline);
+            }
+            if let Some(ruby) = &item.ruby {
+                let last = (i + ruby.len - 1).min(n - 1);
+                let x1 = gxs[last] + line.items[last].advance;
+                rubies.push((ruby.clone(), (gx + x1) / 2.0, item.size));
             }
             if item.text.is_empty() {
                 continue;
@@ -726,31 +1198,60 @@ impl Ctx<'_, '_> {
         if let Some(u) = underline {
             self.underline(u, baseline);
         }
+        for (ruby, centre, base_size) in rubies {
+            let rb = baseline - GLYPH_TOP * base_size - RUBY_GAP * ruby.size;
+            let x0 = centre - ruby.width / 2.0;
+            let mut out: Option<GlyphRun> = None;
+            for (font, gid, dx, text) in &ruby.glyphs {
+                if out.as_ref().is_some_and(|r| r.font != *font) {
+                    if let Some(r) = out.take() {
+                        self.ops.push(Op::Text(r));
+                    }
+                }
+                out.get_or_insert_with(|| GlyphRun {
+                    font: *font,
+                    size: ruby.size,
+                    color: ruby.color,
+                    baseline: rb,
+                    glyphs: Vec::new(),
+                })
+                .glyphs
+                .push(Glyph {
+                    gid: *gid,
+                    x: x0 + dx,
+                    text: text.clone(),
+                });
+            }
+            if let Some(r) = out {
+                self.ops.push(Op::Text(r));
+            }
+        }
     }
 
-    fn underline(&mut self, (x0, x1, size): (f32, f32, f32), baseline: f32) {
+    fn underline(&mut self, (x0, x1, size, color): (f32, f32, f32, Color), baseline: f32) {
         let y = baseline + size * 0.12;
         self.ops.push(Op::Line {
             from: (x0, y),
             to: (x1, y),
             stroke: Stroke {
                 width: size * 0.05,
-                color: Color::BLACK,
+                color,
                 dash: Vec::new(),
             },
         });
     }
 }
 
-/// Computes item offsets and the line's metrics. Letter spacing follows every
+/// Computes glyph offsets and the line's metrics. Letter spacing follows every
 /// character but the last, so spaced titles stay centred.
 fn make_line(items: Vec<Item>) -> Line {
     let mut xs = Vec::with_capacity(items.len());
     let mut x = 0.0;
     let (mut ascent, mut descent, mut size) = (0.0f32, 0.0f32, 0.0f32);
     for (i, it) in items.iter().enumerate() {
+        x += it.pre;
         xs.push(x);
-        x += it.advance;
+        x += it.advance + it.post;
         if i + 1 < items.len() {
             x += it.spacing;
         }
@@ -765,6 +1266,7 @@ fn make_line(items: Vec<Item>) -> Line {
         ascent,
         descent,
         size,
+        para_end: false,
     }
 }
 
@@ -795,13 +1297,13 @@ fn find_line_end(items: &[Item], start: usize, avail: f32, hanging: bool) -> usi
     let mut i = start;
     while i < items.len() {
         let it = &items[i];
-        let end = x + it.advance;
+        let end = x + it.pre + it.advance + it.post;
         if end > avail + 0.01 && !it.is_space() {
             // ぶら下げ: a closing 。、 may hang past the edge.
             if hanging && kinsoku::may_hang(it.ch) && i > start {
                 return i + 1;
             }
-            // Last allowed break at or before i.
+            // Last allowed break at or before i (追い出し when kinsoku moved it).
             let mut b = i;
             while b > start && !items[b].break_before {
                 b -= 1;
@@ -809,11 +1311,11 @@ fn find_line_end(items: &[Item], start: usize, avail: f32, hanging: bool) -> usi
             if b > start {
                 return b;
             }
-            // No break opportunity (a long word): force one, but never put a
-            // line-start-prohibited character first (追い出し).
-            let mut f = i.max(start + 1);
-            while f > start + 1 && f < items.len() && kinsoku::no_line_start(items[f].ch) {
-                f -= 1;
+            // No break opportunity (a long word or number): keep it whole;
+            // the line is overfull and the box's fit rule decides.
+            let mut f = i + 1;
+            while f < items.len() && !items[f].break_before {
+                f += 1;
             }
             return f;
         }
@@ -1032,10 +1534,22 @@ mod tests {
             <row><cell colspan="2">備考</cell></row></table></page></form>"#)
         .unwrap();
         let ops = &laid.pages[0].ops;
-        let lines = ops.iter().filter(|o| matches!(o, Op::Line { .. })).count();
-        // One divider in row 1, none in row 2 (colspan), one horizontal rule.
-        assert_eq!(lines, 2);
-        assert!(ops.iter().any(|o| matches!(o, Op::Rect { .. })));
+        let lines: Vec<_> = ops
+            .iter()
+            .filter_map(|o| match o {
+                Op::Line { from, to, .. } => Some((*from, *to)),
+                _ => None,
+            })
+            .collect();
+        // Three full-width rules, two full-height sides, and the divider of
+        // row 1 only (row 2 spans both columns).
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        let mm = crate::page::PT_PER_MM;
+        let divider = lines
+            .iter()
+            .find(|(f, t)| (f.0 - 40.0 * mm).abs() < 0.01 && (t.0 - 40.0 * mm).abs() < 0.01)
+            .expect("divider");
+        assert!((divider.1 .1 - 20.0 * mm).abs() < 0.3, "{divider:?}");
         assert_eq!(texts(&laid.pages[0]).len(), 3);
     }
 

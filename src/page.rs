@@ -112,6 +112,20 @@ pub enum Op {
         /// Height.
         h: f32,
     },
+    /// Starts clipping to a rectangle: everything painted until the matching
+    /// [`Op::ClipEnd`] is cut at its edges (used by `fit="clip"`). Clips nest.
+    ClipBegin {
+        /// Left edge.
+        x: f32,
+        /// Top edge.
+        y: f32,
+        /// Width.
+        w: f32,
+        /// Height.
+        h: f32,
+    },
+    /// Ends the innermost [`Op::ClipBegin`].
+    ClipEnd,
 }
 
 /// Glyphs of one font at one size, positioned individually along a baseline.

@@ -435,6 +435,8 @@ impl<'a> Usage<'a> {
                         finite("image", &[*x, *y, *w, *h])?;
                         used.images.insert(id.0);
                     }
+                    Op::ClipBegin { x, y, w, h } => finite("clip", &[*x, *y, *w, *h])?,
+                    Op::ClipEnd => {}
                 }
             }
         }
@@ -708,6 +710,7 @@ enum TjItem {
 
 /// Graphics state tracked while writing a content stream, so that
 /// operators are only emitted when a value changes.
+#[derive(Clone)]
 struct GState {
     font: Option<(FontId, f32)>,
     fill: Color,
@@ -770,6 +773,7 @@ fn page_content(
     let h = page.height;
     let mut c = Content::with_capacity(4096);
     let mut gs = GState::new();
+    let mut clips: Vec<GState> = Vec::new();
     for op in &page.ops {
         match op {
             Op::Text(run) => {
@@ -838,9 +842,30 @@ fn page_content(
                     .x_object(&format!("Im{index}"))
                     .restore_state();
             }
+            Op::ClipBegin { x, y, w, h: ch } => {
+                // q, then the clip rectangle as `re W n`; Q at ClipEnd
+                // restores the state, so the tracked state is saved too.
+                gs.end_text(&mut c);
+                c.save_state();
+                clips.push(gs.clone());
+                c.rect(round(*x), round(h - y - ch), round(*w), round(*ch));
+                c.op("W");
+                c.op("n");
+            }
+            Op::ClipEnd => {
+                if let Some(saved) = clips.pop() {
+                    gs.end_text(&mut c);
+                    c.restore_state();
+                    gs = saved;
+                }
+            }
         }
     }
     gs.end_text(&mut c);
+    // An unbalanced ClipBegin still gets its Q.
+    while clips.pop().is_some() {
+        c.restore_state();
+    }
     c.finish()
 }
 

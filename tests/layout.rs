@@ -1,0 +1,543 @@
+//! Layout engine tests: golden snapshots of laid-out pages, rendering and
+//! text extraction of the markup fixtures in `tests/golden/`, Japanese line
+//! breaking, continuing tables, fonts (fallback, IPAmj明朝, variation
+//! sequences) and the fit rules.
+//!
+//! `UPDATE_GOLDEN=1 cargo test --test layout` rewrites the JSON snapshots
+//! (review the diff!); `DOCS_PNG=1` also renders `docs/markup/*.png`;
+//! `GOLDEN_PDF_DIR=dir` keeps the rendered PDFs.
+
+use chohyo::fonts::FontSet;
+use chohyo::form;
+use chohyo::image::ImageSet;
+use chohyo::kinsoku;
+use chohyo::layout::{self, Laid, LayoutError};
+use chohyo::page::{Op, Page, PT_PER_MM};
+use chohyo::pdf::{self, DocInfo};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bundled_slots() -> BTreeMap<String, Vec<PathBuf>> {
+    FontSet::default_slots(&root().join("fonts"))
+}
+
+fn fonts() -> FontSet {
+    FontSet::load(&bundled_slots()).unwrap()
+}
+
+fn images() -> ImageSet {
+    ImageSet::load_dir(&root().join("tests/golden/assets")).unwrap()
+}
+
+fn lay_with(markup: &str, fonts: &FontSet) -> Result<Laid, LayoutError> {
+    let f = form::parse(markup).unwrap_or_else(|e| panic!("{e}"));
+    layout::layout(&f, fonts, &images())
+}
+
+fn lay(markup: &str) -> Result<Laid, LayoutError> {
+    lay_with(markup, &fonts())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Rounds every number to 0.01 so snapshots do not depend on float noise.
+fn round(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64() {
+                if n.is_f64() {
+                    let r = (f * 100.0).round() / 100.0;
+                    *v = serde_json::json!(r);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(round),
+        serde_json::Value::Object(o) => o.values_mut().for_each(round),
+        _ => {}
+    }
+}
+
+fn snapshot(pages: &[Page]) -> String {
+    let mut v = serde_json::to_value(pages).unwrap();
+    round(&mut v);
+    serde_json::to_string_pretty(&v).unwrap() + "\n"
+}
+
+fn write_pdf(pages: &[Page], fonts: &FontSet, images: &ImageSet, path: &Path) {
+    let info = DocInfo {
+        title: "layout test".into(),
+        created: "20250401000000".into(),
+    };
+    let bytes = pdf::write_pdf(pages, fonts, images, &info).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn pdftotext(file: &Path, page: Option<usize>) -> String {
+    let mut cmd = Command::new("pdftotext");
+    cmd.arg("-raw");
+    if let Some(p) = page {
+        cmd.args(["-f", &p.to_string(), "-l", &p.to_string()]);
+    }
+    let o = cmd
+        .arg(file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed");
+    assert!(o.status.success());
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn no_space(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Texts of a page grouped into lines (runs on one baseline joined), in order.
+fn lines_of(page: &Page) -> Vec<String> {
+    let mut lines: Vec<(f32, String)> = Vec::new();
+    for op in &page.ops {
+        if let Op::Text(r) = op {
+            let t: String = r.glyphs.iter().map(|g| g.text.as_str()).collect();
+            match lines.last_mut() {
+                Some((b, l)) if (*b - r.baseline).abs() < 0.01 => l.push_str(&t),
+                _ => lines.push((r.baseline, t)),
+            }
+        }
+    }
+    lines.into_iter().map(|(_, t)| t).collect()
+}
+
+#[test]
+fn golden_fixtures_snapshot_render_and_extract() {
+    let dir = root().join("tests/golden");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let docs = std::env::var_os("DOCS_PNG").is_some();
+    let fonts = fonts();
+    let images = images();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "fixtures missing");
+    let mut stale = Vec::new();
+    for xml in names {
+        let name = xml.file_stem().unwrap().to_string_lossy().into_owned();
+        let markup = std::fs::read_to_string(&xml).unwrap();
+        let f = form::parse(&markup).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let laid = layout::layout(&f, &fonts, &images).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(laid.warnings.is_empty(), "{name}: {:?}", laid.warnings);
+        // Same input, same layout.
+        let again = layout::layout(&f, &fonts, &images).unwrap();
+        assert_eq!(laid, again, "{name}: layout is not deterministic");
+        let snap = snapshot(&laid.pages);
+        let json = dir.join(format!("{name}.json"));
+        if update {
+            std::fs::write(&json, &snap).unwrap();
+        } else {
+            let old = std::fs::read_to_string(&json)
+                .unwrap_or_else(|_| panic!("{name}.json missing: run with UPDATE_GOLDEN=1"));
+            if old != snap {
+                stale.push(name.clone());
+            }
+        }
+        let pdf = tmp.path().join(format!("{name}.pdf"));
+        write_pdf(&laid.pages, &fonts, &images, &pdf);
+        if let Some(d) = std::env::var_os("GOLDEN_PDF_DIR") {
+            std::fs::copy(&pdf, Path::new(&d).join(format!("{name}.pdf"))).unwrap();
+        }
+        let q = Command::new("qpdf")
+            .arg("--check")
+            .arg(&pdf)
+            .output()
+            .unwrap();
+        assert!(q.status.success(), "{name}: qpdf --check failed");
+        // Extraction fidelity: the source text comes back in reading order.
+        let expected = dir.join(format!("{name}.txt"));
+        if let Ok(want) = std::fs::read_to_string(&expected) {
+            let got = pdftotext(&pdf, None);
+            assert_eq!(
+                no_space(&got),
+                no_space(&want),
+                "{name}: pdftotext -raw gives\n{got}"
+            );
+        }
+        if docs {
+            let out = root().join("docs/markup").join(&name);
+            let ok = Command::new("pdftoppm")
+                .args(["-r", "100", "-png"])
+                .arg(&pdf)
+                .arg(&out)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "layout changed for {stale:?}: review, then UPDATE_GOLDEN=1 cargo test --test layout"
+    );
+}
+
+#[test]
+fn table_taller_than_the_page_continues_with_its_header_repeated() {
+    let markup = std::fs::read_to_string(root().join("tests/golden/table_continue.xml")).unwrap();
+    let fonts = fonts();
+    let images = images();
+    let laid = lay_with(&markup, &fonts).unwrap();
+    assert!(laid.pages.len() >= 2, "{} pages", laid.pages.len());
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = tmp.path().join("t.pdf");
+    write_pdf(&laid.pages, &fonts, &images, &pdf);
+    let mut seen = Vec::new();
+    for p in 1..=laid.pages.len() {
+        let text = pdftotext(&pdf, Some(p));
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        // Page 1 starts with the title; every page then has the header row.
+        let header = if p == 1 { 1 } else { 0 };
+        assert_eq!(
+            no_space(lines[header]),
+            "番号氏名支給日金額",
+            "page {p}: {lines:?}"
+        );
+        for l in &lines[header + 1..] {
+            if let Some(n) = l
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+            {
+                seen.push(n);
+            }
+        }
+        // Nothing below the table's bottom limit but the closing text.
+        let limit = 185.0 * PT_PER_MM;
+        for op in &laid.pages[p - 1].ops {
+            if let Op::Line { from, to, .. } = op {
+                assert!(
+                    from.1.max(to.1) <= limit + 0.5,
+                    "page {p}: rule below the limit"
+                );
+            }
+        }
+        if p == laid.pages.len() {
+            assert!(
+                lines.last().unwrap().contains("以上"),
+                "以上 on the last page"
+            );
+        } else {
+            assert!(!text.contains("以上"), "以上 only on the last page");
+        }
+    }
+    assert_eq!(
+        seen,
+        (1..=45).collect::<Vec<_>>(),
+        "every row once, in order"
+    );
+    // Without overflow="continue" the same table is an overflow reject.
+    let e = lay(&markup.replace(" overflow=\"continue\"", "")).unwrap_err();
+    assert_eq!(e.code(), "E_LAYOUT_OVERFLOW");
+}
+
+#[test]
+fn page_numbers_count_continuation_pages() {
+    let markup = std::fs::read_to_string(root().join("tests/golden/table_continue.xml"))
+        .unwrap()
+        .replace(
+            "以上</text>",
+            "以上</text><text x=\"0%\" y=\"0%\" font-size=\"8pt\"><pageno/>/<pagecount/></text>",
+        );
+    let laid = lay(&markup).unwrap();
+    let n = laid.pages.len();
+    // The page-number text is laid after the table: on its last page.
+    let last = lines_of(&laid.pages[n - 1]);
+    assert!(last.contains(&format!("{n}/{n}")), "{last:?}");
+}
+
+#[test]
+fn no_prohibited_line_start_with_hanging_and_mixed_runs() {
+    for &ch in kinsoku::NO_LINE_START {
+        for hanging in [false, true] {
+            for fill in 5..9 {
+                // The character sits inside a bold run, its neighbours outside.
+                let text = format!(
+                    "{}<b>か{}</b>{}",
+                    "あ".repeat(fill - 1),
+                    escape(&ch.to_string()),
+                    "い".repeat(12)
+                );
+                let w = fill as f32 * 10.5 + 0.001;
+                let markup = format!(
+                    "<form><page><para x=\"0pt\" y=\"0pt\" w=\"{w}pt\" hanging=\"{hanging}\">{text}</para></page></form>"
+                );
+                let laid = match lay(&markup) {
+                    Ok(l) => l,
+                    Err(LayoutError::MissingGlyph { .. }) => break,
+                    Err(e) => panic!("{ch:?}: {e}"),
+                };
+                let page = &laid.pages[0];
+                for line in lines_of(page).iter().skip(1) {
+                    let first = line.chars().next().unwrap();
+                    assert!(
+                        !kinsoku::no_line_start(first),
+                        "{ch:?} starts a line: {line}"
+                    );
+                }
+                // Width never exceeded beyond one hanging 。、．，
+                for op in &page.ops {
+                    if let Op::Text(r) = op {
+                        for g in &r.glyphs {
+                            let c = g.text.chars().next().unwrap();
+                            let allowed = if hanging && kinsoku::may_hang(c) {
+                                w + r.size
+                            } else {
+                                w
+                            };
+                            let adv = if c.is_ascii() { r.size * 0.5 } else { r.size };
+                            assert!(g.x + adv <= allowed + 0.02, "{c:?} overflows in {text}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hanging_punctuation_hangs_only_when_enabled() {
+    // Five characters fill the line exactly; the 。 after them hangs or is
+    // pushed (追い出し) with the character before it.
+    let p = |hanging: bool| {
+        let laid = lay(&format!(
+            "<form><page><para x=\"0pt\" y=\"0pt\" w=\"52.5pt\" hanging=\"{hanging}\">あいうえお。かきくけ</para></page></form>"
+        ))
+        .unwrap();
+        lines_of(&laid.pages[0])
+    };
+    assert_eq!(p(true), vec!["あいうえお。", "かきくけ"]);
+    assert_eq!(p(false), vec!["あいうえ", "お。かきく", "け"]);
+}
+
+#[test]
+fn long_latin_words_and_numbers_are_never_split() {
+    // A word wider than the paragraph: an overflow, not a split word.
+    let word = "Supercalifragilisticexpialidocious";
+    let e = lay(&format!(
+        "<form><page><para x=\"0pt\" y=\"0pt\" w=\"60pt\">{word}</para></page></form>"
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), "E_LAYOUT_OVERFLOW");
+    // With shrink it is set smaller, whole, on one line.
+    let laid = lay(&format!(
+        "<form><page><para x=\"0pt\" y=\"0pt\" w=\"90pt\" fit=\"shrink\" min-font-size=\"4pt\">{word}</para></page></form>"
+    ))
+    .unwrap();
+    assert_eq!(lines_of(&laid.pages[0]), vec![word]);
+    // Numbers with separators and units stay whole across many widths.
+    for w in 40..120 {
+        let laid = lay(&format!(
+            "<form><page><para x=\"0pt\" y=\"0pt\" w=\"{w}pt\" fit=\"clip\">金額1,234,567円と¥98,765と12.5%</para></page></form>"
+        ))
+        .unwrap();
+        let lines = lines_of(&laid.pages[0]);
+        let all = lines.join("|");
+        for token in ["1,234,567円", "¥98,765", "12.5%"] {
+            assert!(
+                lines.iter().any(|l| l.contains(token)) || !all.replace('|', "").contains(token),
+                "{token} split at {w}pt: {all}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ruby_is_centred_over_its_base_and_never_split() {
+    let laid = lay(
+        "<form><page><text x=\"10mm\" y=\"10mm\" font-size=\"20pt\"><ruby>山田<rt>やまだ</rt></ruby></text></page></form>",
+    )
+    .unwrap();
+    let runs: Vec<_> = laid.pages[0]
+        .ops
+        .iter()
+        .filter_map(|o| match o {
+            Op::Text(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs.len(), 2, "base then ruby");
+    let (base, ruby) = (runs[0], runs[1]);
+    assert_eq!(ruby.size, 10.0);
+    assert!(ruby.baseline < base.baseline - 15.0);
+    let centre = |r: &chohyo::page::GlyphRun| {
+        let last = r.glyphs.last().unwrap();
+        (r.glyphs[0].x + last.x + r.size) / 2.0
+    };
+    assert!((centre(base) - centre(ruby)).abs() < 0.01);
+    // Ruby wider than its base spaces the base out instead of overlapping.
+    let laid = lay(
+        "<form><page><text x=\"0pt\" y=\"0pt\">あ<ruby>一<rt>はじめ</rt></ruby>い</text></page></form>",
+    )
+    .unwrap();
+    let Op::Text(r) = &laid.pages[0].ops[0] else {
+        panic!()
+    };
+    // ruby 3 × 5.25pt = 15.75pt over a 10.5pt base: 2.625pt each side.
+    assert!((r.glyphs[1].x - (10.5 + 2.625)).abs() < 0.01);
+    assert!((r.glyphs[2].x - (10.5 + 15.75)).abs() < 0.01);
+    // Never broken inside the base, at any width.
+    for w in 32..90 {
+        let laid = lay(&format!(
+            "<form><page><para x=\"0pt\" y=\"0pt\" w=\"{w}pt\">あい<ruby>佐々木<rt>ささき</rt></ruby>うえお</para></page></form>"
+        ))
+        .unwrap();
+        let lines = lines_of(&laid.pages[0]);
+        assert!(
+            lines.iter().any(|l| l.contains("佐々木")),
+            "{w}pt: {lines:?}"
+        );
+    }
+}
+
+#[test]
+fn clip_really_clips_and_other_fits_never_overflow_silently() {
+    let long = "あ".repeat(30);
+    let laid = lay(&format!(
+        "<form><page><text x=\"0pt\" y=\"0pt\" w=\"50pt\" fit=\"clip\">{long}</text></page></form>"
+    ))
+    .unwrap();
+    let ops = &laid.pages[0].ops;
+    assert!(matches!(ops.first(), Some(Op::ClipBegin { w, .. }) if (*w - 50.0).abs() < 0.01));
+    assert!(matches!(ops.last(), Some(Op::ClipEnd)));
+    for op in ops {
+        if let Op::Text(r) = op {
+            assert!(r.glyphs.iter().all(|g| g.x + r.size <= 50.01));
+        }
+    }
+    // The clip reaches the PDF as q … re W n … Q.
+    let fonts = fonts();
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = tmp.path().join("c.pdf");
+    write_pdf(&laid.pages, &fonts, &images(), &pdf);
+    let q = Command::new("qpdf")
+        .args(["--qdf", "--object-streams=disable"])
+        .arg(&pdf)
+        .arg(tmp.path().join("q.pdf"))
+        .status()
+        .unwrap();
+    assert!(q.success());
+    let raw = std::fs::read(tmp.path().join("q.pdf")).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("re\nW\nn"), "clip path in content");
+    // Every box kind rejects overflow under fit="error".
+    for m in [
+        format!("<text x=\"0pt\" y=\"0pt\" w=\"50pt\">{long}</text>"),
+        format!("<text x=\"0pt\" y=\"0pt\" w=\"500pt\" h=\"5pt\">{long}</text>"),
+        format!("<para x=\"0pt\" y=\"0pt\" w=\"50pt\" h=\"20pt\">{long}</para>"),
+        format!("<table x=\"0pt\" y=\"0pt\" columns=\"50pt\" row-height=\"20pt\"><row><cell>{long}</cell></row></table>"),
+        format!("<qr x=\"0pt\" y=\"0pt\" size=\"20mm\" level=\"H\">{}</qr>", "9".repeat(8000)),
+    ] {
+        let e = lay(&format!("<form><page>{m}</page></form>")).unwrap_err();
+        assert_eq!(e.code(), "E_LAYOUT_OVERFLOW", "{m}");
+        assert!(e.is_data_error());
+    }
+}
+
+#[test]
+fn safe_area_is_checked_when_margins_are_set() {
+    let e =
+        lay("<form margin=\"20mm\"><page><text x=\"5mm\" y=\"30mm\">余白の外</text></page></form>")
+            .unwrap_err();
+    assert_eq!(e.code(), "E_LAYOUT_MARGIN");
+    assert!(e.to_string().contains("1行"), "{e}");
+    // % positions are inside the safe area.
+    let laid = lay(
+        "<form margin=\"20mm\"><page><rect x=\"0%\" y=\"0%\" w=\"100%\" h=\"100%\"/></page></form>",
+    )
+    .unwrap();
+    let Op::Rect { x, w, .. } = &laid.pages[0].ops[0] else {
+        panic!()
+    };
+    assert!((x - 20.0 * PT_PER_MM).abs() < 0.01);
+    assert!((w - 170.0 * PT_PER_MM).abs() < 0.01);
+}
+
+#[test]
+fn missing_character_is_rejected_with_its_code_point() {
+    for (ch, code) in [('\u{E000}', "U+E000"), ('\u{F0001}', "U+F0001")] {
+        let e = lay(&format!(
+            "<form><page><table x=\"0pt\" y=\"0pt\" columns=\"50mm\"><row><cell>山{ch}</cell></row></table></page></form>"
+        ))
+        .unwrap_err();
+        assert_eq!(e.code(), "E_GLYPH_MISSING");
+        assert!(e.to_string().contains(code), "{e}");
+    }
+}
+
+#[test]
+fn unsupported_variation_sequence_prints_the_base_with_a_warning() {
+    // BIZ UD Mincho's format-14 cmap has 葛 + VS17 (the 葛飾区 form) …
+    let laid =
+        lay("<form><page><text x=\"0pt\" y=\"0pt\">葛\u{E0100}城</text></page></form>").unwrap();
+    assert!(laid.warnings.is_empty(), "{:?}", laid.warnings);
+    assert_eq!(lines_of(&laid.pages[0]), vec!["葛\u{E0100}城"]);
+    // … but no sequence for a kana: the base is printed, with a warning.
+    let laid =
+        lay("<form><page><text x=\"0pt\" y=\"0pt\">あ\u{E0101}い</text></page></form>").unwrap();
+    assert_eq!(laid.warnings.len(), 1, "{:?}", laid.warnings);
+    assert!(laid.warnings[0].contains("U+E0101"));
+    assert_eq!(lines_of(&laid.pages[0]), vec!["あい"]);
+}
+
+const IPAMJ: &str = "/usr/share/fonts/truetype/ipamj/ipamjm.ttf";
+
+#[test]
+fn ipamj_mincho_as_fallback_for_names() {
+    if !Path::new(IPAMJ).exists() {
+        println!("note: {IPAMJ} not installed (apt-get install fonts-ipamj-mincho); skipping");
+        return;
+    }
+    let mut slots = bundled_slots();
+    slots.get_mut("mincho").unwrap().push(PathBuf::from(IPAMJ));
+    let fonts = FontSet::load(&slots).unwrap();
+    let markup = "<form><page><text x=\"10mm\" y=\"10mm\" font-size=\"20pt\">𠮷野家　葛\u{E0100}飾　髙橋</text>\
+        <text x=\"10mm\" y=\"30mm\" w=\"60mm\" align=\"distribute\">𠮷田</text></page></form>";
+    let laid = lay_with(markup, &fonts).unwrap();
+    assert!(laid.warnings.is_empty(), "{:?}", laid.warnings);
+    let ipamj = fonts.chain("mincho").unwrap()[1];
+    let runs: Vec<_> = laid.pages[0]
+        .ops
+        .iter()
+        .filter_map(|o| match o {
+            Op::Text(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    // 𠮷 (outside the BMP) comes from IPAmj, the rest (葛 + VS17 included)
+    // from the first font of the chain.
+    let from_ipamj: String = runs
+        .iter()
+        .filter(|r| r.font == ipamj)
+        .flat_map(|r| r.glyphs.iter().map(|g| g.text.clone()))
+        .collect();
+    assert_eq!(from_ipamj, "𠮷𠮷");
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = tmp.path().join("mj.pdf");
+    write_pdf(&laid.pages, &fonts, &images(), &pdf);
+    let text = pdftotext(&pdf, None);
+    let got = no_space(&text);
+    assert!(got.starts_with("𠮷野家葛"), "{text}");
+    assert!(got.contains("飾髙橋𠮷田"), "{text}");
+}
