@@ -28,3 +28,4 @@ pub mod pdf;
 pub mod rejects;
 pub mod source;
 pub mod template;
+pub mod textfmt;
