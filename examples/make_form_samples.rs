@@ -190,7 +190,12 @@ fn write_sheet(
                     ws.write_number_with_format(r, c, *n, &money)?;
                 }
                 V::D(y, m, d) => {
-                    ws.write_datetime_with_format(r, c, &ExcelDateTime::from_ymd(*y, *m, *d)?, &date)?;
+                    ws.write_datetime_with_format(
+                        r,
+                        c,
+                        &ExcelDateTime::from_ymd(*y, *m, *d)?,
+                        &date,
+                    )?;
                 }
                 V::Empty => {}
             }
@@ -236,7 +241,7 @@ const SHURO_HEADERS: [&str; 33] = [
 ];
 
 fn shuro_rows() -> Vec<Vec<V>> {
-    let mut rng = Rng(0x5_4E0_2025);
+    let mut rng = Rng(0x54E0_2025);
     let mut used = Vec::new();
     let mut rows = Vec::new();
     for n in 1..=30u32 {
@@ -246,7 +251,11 @@ fn shuro_rows() -> Vec<Vec<V>> {
         let dept = *rng.pick(&DEPARTMENTS);
         let hire_y = rng.range(2008, 2024) as u16;
         let weekly = if kaikei { *rng.pick(&[4u32, 5]) } else { 5 };
-        let (start, end) = if kaikei { ("9:00", "16:00") } else { ("8:30", "17:15") };
+        let (start, end) = if kaikei {
+            ("9:00", "16:00")
+        } else {
+            ("8:30", "17:15")
+        };
         let daily = if kaikei { 6.0 } else { 7.75 };
         let monthly_days = weekly * 4 + 1;
         let mut row = vec![
@@ -259,7 +268,11 @@ fn shuro_rows() -> Vec<Vec<V>> {
             if kaikei { V::D(2026, 3, 31) } else { V::Empty },
             s(format!("見本区役所 {dept}")),
             s("東京都見本区本町1丁目1-1"),
-            s(if kaikei { "会計年度任用職員" } else { "正社員" }),
+            s(if kaikei {
+                "会計年度任用職員"
+            } else {
+                "正社員"
+            }),
             V::Empty,
             V::N(f64::from(monthly_days) * daily),
             V::N(f64::from(monthly_days)),
@@ -291,7 +304,11 @@ fn shuro_rows() -> Vec<Vec<V>> {
         }
         row.push(s(if rng.chance(20) { "有" } else { "無" }));
         row.push(s(if kaikei { "有(予定)" } else { "" }));
-        row.push(if on_leave { s("育児休業中") } else { V::Empty });
+        row.push(if on_leave {
+            s("育児休業中")
+        } else {
+            V::Empty
+        });
         match n {
             // Deliberately bad rows (see README).
             9 => row[1] = V::Empty,
@@ -326,7 +343,7 @@ const SAIYO_HEADERS: [&str; 13] = [
 ];
 
 fn saiyo_rows() -> Vec<Vec<V>> {
-    let mut rng = Rng(0x5A1_0202_5);
+    let mut rng = Rng(0x5A10_2025);
     let mut used = Vec::new();
     let mut rows = Vec::new();
     let docs = [
@@ -351,8 +368,12 @@ fn saiyo_rows() -> Vec<Vec<V>> {
             s(postal),
             s(addr),
             if n % 10 == 3 { s("殿") } else { V::Empty },
-            V::D(2025, if kaikei { 4 } else { 4 }, 1),
-            s(if kaikei { "事務補助員" } else { *rng.pick(&["主事", "技師", "保育士"]) }),
+            V::D(2025, 4, 1),
+            s(if kaikei {
+                "事務補助員"
+            } else {
+                *rng.pick(&["主事", "技師", "保育士"])
+            }),
             s(*rng.pick(&DEPARTMENTS)),
             V::D(2025, 4, 1),
             s(if kaikei { "9:30" } else { "8:30" }),
@@ -384,7 +405,7 @@ fn kyuyo_headers() -> Vec<String> {
 }
 
 fn kyuyo_rows() -> Vec<Vec<V>> {
-    let mut rng = Rng(0x4B59_5559_4F);
+    let mut rng = Rng(0x004B_5955_594F);
     let mut used = Vec::new();
     let mut rows = Vec::new();
     for n in 1..=24u32 {
@@ -398,15 +419,27 @@ fn kyuyo_rows() -> Vec<Vec<V>> {
             s(addr),
             s(*rng.pick(&DEPARTMENTS)),
             s(*rng.pick(&["主事", "主任", "係長"])),
-            s(*rng.pick(&["保育所入所申請のため", "住宅ローン申請のため", "奨学金申請のため"])),
+            s(*rng.pick(&[
+                "保育所入所申請のため",
+                "住宅ローン申請のため",
+                "奨学金申請のため",
+            ])),
         ];
         for m in MONTHS {
             // June and December include a bonus.
-            let gross = base + if m == 6 || m == 12 { (base * 2.2).round() } else { 0.0 }
-                + f64::from(rng.range(0, 30)) * 1000.0;
+            let gross =
+                base + if m == 6 || m == 12 {
+                    (base * 2.2).round()
+                } else {
+                    0.0
+                } + f64::from(rng.range(0, 30)) * 1000.0;
             let social = (gross * 0.15).round();
             let tax = ((gross - social) * 0.04).round();
-            let res = if m == 4 || m == 5 { resident - 500.0 } else { resident };
+            let res = if m == 4 || m == 5 {
+                resident - 500.0
+            } else {
+                resident
+            };
             row.extend([V::N(gross), V::N(social), V::N(tax), V::N(res)]);
         }
         match n {

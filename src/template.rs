@@ -218,9 +218,9 @@ fn wareki_filter(value: &Value, args: &HashMap<String, Value>) -> tera::Result<V
 /// [`era::age_at`]).
 fn age_filter(value: &Value, args: &HashMap<String, Value>) -> tera::Result<Value> {
     let birth = date_arg(value, "age")?;
-    let at = args.get("at").ok_or_else(|| {
-        tera::Error::msg("age: at=日付 が必要です (the at= date is required)")
-    })?;
+    let at = args
+        .get("at")
+        .ok_or_else(|| tera::Error::msg("age: at=日付 が必要です (the at= date is required)"))?;
     let at = date_arg(at, "age")?;
     Ok(Value::from(era::age_at(birth, at)))
 }
@@ -415,41 +415,141 @@ mod tests {
     #[test]
     fn filter_table() {
         let cases: &[(&str, serde_json::Value, &str)] = &[
-            ("{{ d | wareki }}", json!({"d": "2019-04-30"}), "平成31年4月30日"),
-            ("{{ d | wareki }}", json!({"d": "2019-05-01"}), "令和元年5月1日"),
-            ("{{ d | wareki }}", json!({"d": "1989-01-07"}), "昭和64年1月7日"),
-            ("{{ d | wareki }}", json!({"d": "1989-01-08"}), "平成元年1月8日"),
-            ("{{ d | wareki(style=\"short\") }}", json!({"d": "2025-04-01"}), "R7.4.1"),
-            ("{{ d | wareki(style=\"padded\") }}", json!({"d": "2025-04-01"}), "令和 7年 4月 1日"),
-            ("{{ d | wareki(style=\"padded\") }}", json!({"d": "2019-12-31"}), "令和元年12月31日"),
-            ("{{ d | wareki(style=\"kanji\") }}", json!({"d": "2025-12-21"}), "令和七年十二月二十一日"),
-            ("{{ d | wareki(style=\"long\") }}", json!({"d": "令和7年4月1日"}), "令和7年4月1日"),
-            ("{{ d | wareki(style=\"month\") }}", json!({"d": "2019-05-31"}), "令和元年5月"),
-            ("{{ d | wareki(style=\"month\") }}", json!({"d": "2025-1-1"}), "令和7年1月"),
-            ("{{ n | yen(style=\"plain\") }}", json!({"n": 1234567}), "1,234,567"),
-            ("{{ d | jdate }}", json!({"d": "2025-04-01"}), "2025年4月1日"),
-            ("{{ b | age(at=d) }}", json!({"b": "1990-04-02", "d": "2025-04-01"}), "34"),
-            ("{{ b | age(at=d) }}", json!({"b": "1990-04-01", "d": "2025-04-01"}), "35"),
+            (
+                "{{ d | wareki }}",
+                json!({"d": "2019-04-30"}),
+                "平成31年4月30日",
+            ),
+            (
+                "{{ d | wareki }}",
+                json!({"d": "2019-05-01"}),
+                "令和元年5月1日",
+            ),
+            (
+                "{{ d | wareki }}",
+                json!({"d": "1989-01-07"}),
+                "昭和64年1月7日",
+            ),
+            (
+                "{{ d | wareki }}",
+                json!({"d": "1989-01-08"}),
+                "平成元年1月8日",
+            ),
+            (
+                "{{ d | wareki(style=\"short\") }}",
+                json!({"d": "2025-04-01"}),
+                "R7.4.1",
+            ),
+            (
+                "{{ d | wareki(style=\"padded\") }}",
+                json!({"d": "2025-04-01"}),
+                "令和 7年 4月 1日",
+            ),
+            (
+                "{{ d | wareki(style=\"padded\") }}",
+                json!({"d": "2019-12-31"}),
+                "令和元年12月31日",
+            ),
+            (
+                "{{ d | wareki(style=\"kanji\") }}",
+                json!({"d": "2025-12-21"}),
+                "令和七年十二月二十一日",
+            ),
+            (
+                "{{ d | wareki(style=\"long\") }}",
+                json!({"d": "令和7年4月1日"}),
+                "令和7年4月1日",
+            ),
+            (
+                "{{ d | wareki(style=\"month\") }}",
+                json!({"d": "2019-05-31"}),
+                "令和元年5月",
+            ),
+            (
+                "{{ d | wareki(style=\"month\") }}",
+                json!({"d": "2025-1-1"}),
+                "令和7年1月",
+            ),
+            (
+                "{{ n | yen(style=\"plain\") }}",
+                json!({"n": 1234567}),
+                "1,234,567",
+            ),
+            (
+                "{{ d | jdate }}",
+                json!({"d": "2025-04-01"}),
+                "2025年4月1日",
+            ),
+            (
+                "{{ b | age(at=d) }}",
+                json!({"b": "1990-04-02", "d": "2025-04-01"}),
+                "34",
+            ),
+            (
+                "{{ b | age(at=d) }}",
+                json!({"b": "1990-04-01", "d": "2025-04-01"}),
+                "35",
+            ),
             ("{{ 2025 | kanji_num }}", json!({}), "二千二十五"),
-            ("{{ n | kanji_num(style=\"positional\") }}", json!({"n": 2025.0}), "二〇二五"),
+            (
+                "{{ n | kanji_num(style=\"positional\") }}",
+                json!({"n": 2025.0}),
+                "二〇二五",
+            ),
             ("{{ 0 | kanji_num }}", json!({}), "〇"),
             ("{{ 12000 | daiji }}", json!({}), "壱萬弐千"),
             ("{{ 15000 | daiji(style=\"full\") }}", json!({}), "壱萬伍阡"),
             ("{{ 0 | daiji }}", json!({}), "零"),
             ("{{ n | yen }}", json!({"n": 1234.0}), "1,234円"),
             ("{{ n | yen }}", json!({"n": "1,234"}), "1,234円"),
-            ("{{ n | yen(style=\"symbol\") }}", json!({"n": 1234}), "¥1,234"),
-            ("{{ n | yen(style=\"formal\") }}", json!({"n": 12000}), "金壱萬弐千円也"),
-            ("{{ n | yen(style=\"formal\") }}", json!({"n": 0}), "金零円也"),
-            ("{{ n | yen(style=\"formal\") }}", json!({"n": 3_000_000_000_000_i64}), "金参兆円也"),
-            ("{{ a + b | yen }}", json!({"a": 1000.0, "b": 234}), "1,234円"),
+            (
+                "{{ n | yen(style=\"symbol\") }}",
+                json!({"n": 1234}),
+                "¥1,234",
+            ),
+            (
+                "{{ n | yen(style=\"formal\") }}",
+                json!({"n": 12000}),
+                "金壱萬弐千円也",
+            ),
+            (
+                "{{ n | yen(style=\"formal\") }}",
+                json!({"n": 0}),
+                "金零円也",
+            ),
+            (
+                "{{ n | yen(style=\"formal\") }}",
+                json!({"n": 3_000_000_000_000_i64}),
+                "金参兆円也",
+            ),
+            (
+                "{{ a + b | yen }}",
+                json!({"a": 1000.0, "b": 234}),
+                "1,234円",
+            ),
             ("{{ s | zenkaku }}", json!({"s": "A1 ｶﾞ"}), "Ａ１　ガ"),
             ("{{ s | hankaku }}", json!({"s": "Ａ１　ガ"}), "A1 ガ"),
             ("{{ p | postal }}", json!({"p": "1530051"}), "〒153-0051"),
-            ("{{ p | postal(mark=false) }}", json!({"p": "153-0051"}), "153-0051"),
-            ("{{ n | honorific }}", json!({"n": "山田　太郎"}), "山田　太郎　様"),
-            ("{{ n | honorific(title=t) }}", json!({"n": "山田", "t": "殿"}), "山田　殿"),
-            ("{{ n | honorific(title=t, default=\"殿\", sep=\"\") }}", json!({"n": "山田", "t": ""}), "山田殿"),
+            (
+                "{{ p | postal(mark=false) }}",
+                json!({"p": "153-0051"}),
+                "153-0051",
+            ),
+            (
+                "{{ n | honorific }}",
+                json!({"n": "山田　太郎"}),
+                "山田　太郎　様",
+            ),
+            (
+                "{{ n | honorific(title=t) }}",
+                json!({"n": "山田", "t": "殿"}),
+                "山田　殿",
+            ),
+            (
+                "{{ n | honorific(title=t, default=\"殿\", sep=\"\") }}",
+                json!({"n": "山田", "t": ""}),
+                "山田殿",
+            ),
             (
                 "{% for l in a | address_lines(width=10) %}[{{ l }}]{% endfor %}",
                 json!({"a": "東京都目黒区上目黒1丁目8-4"}),
@@ -460,15 +560,39 @@ mod tests {
                 json!({"s": "住民票・年金手帳\n印鑑"}),
                 "<住民票><年金手帳><印鑑>",
             ),
-            ("{{ \"正社員\" | checkbox(selected=e) }}", json!({"e": "正社員"}), "■"),
-            ("{{ \"契約社員\" | checkbox(selected=e) }}", json!({"e": "正社員"}), "□"),
-            ("{{ \"土\" | checkbox(selected=e) }}", json!({"e": ["土", "日"]}), "■"),
-            ("{{ \"月\" | checkbox(selected=e) }}", json!({"e": ["土", "日"]}), "□"),
+            (
+                "{{ \"正社員\" | checkbox(selected=e) }}",
+                json!({"e": "正社員"}),
+                "■",
+            ),
+            (
+                "{{ \"契約社員\" | checkbox(selected=e) }}",
+                json!({"e": "正社員"}),
+                "□",
+            ),
+            (
+                "{{ \"土\" | checkbox(selected=e) }}",
+                json!({"e": ["土", "日"]}),
+                "■",
+            ),
+            (
+                "{{ \"月\" | checkbox(selected=e) }}",
+                json!({"e": ["土", "日"]}),
+                "□",
+            ),
             ("{{ f | checkbox }}", json!({"f": "有"}), "■"),
             ("{{ f | checkbox }}", json!({"f": ""}), "□"),
             ("{{ f | checkbox }}", json!({"f": "無"}), "□"),
-            ("{{ f | checkbox(on=\"☑\", off=\"☐\") }}", json!({"f": true}), "☑"),
-            ("{{ f | checkbox(on=\"☑\", off=\"☐\") }}", json!({"f": false}), "☐"),
+            (
+                "{{ f | checkbox(on=\"☑\", off=\"☐\") }}",
+                json!({"f": true}),
+                "☑",
+            ),
+            (
+                "{{ f | checkbox(on=\"☑\", off=\"☐\") }}",
+                json!({"f": false}),
+                "☐",
+            ),
         ];
         for (src, ctx, want) in cases {
             let got = render(src, ctx.clone()).unwrap_or_else(|e| panic!("{src}: {e}"));
@@ -479,7 +603,11 @@ mod tests {
     #[test]
     fn filter_errors_are_japanese_and_name_the_filter() {
         let cases: &[(&str, serde_json::Value, &str)] = &[
-            ("{{ d | wareki(style=\"x\") }}", json!({"d": "2025-04-01"}), "wareki"),
+            (
+                "{{ d | wareki(style=\"x\") }}",
+                json!({"d": "2025-04-01"}),
+                "wareki",
+            ),
             ("{{ d | wareki }}", json!({"d": "1868-01-01"}), "wareki"),
             ("{{ n | yen }}", json!({"n": 1.5}), "整数"),
             ("{{ n | yen(style=\"formal\") }}", json!({"n": -1}), "負"),

@@ -40,7 +40,13 @@ pub fn kanji_num(n: u64, style: KanjiStyle) -> String {
 
 /// Four-digit groups with units; `one_before_small` writes 一 (or 壱) before
 /// 十百千 too.
-fn grouped(n: u64, digits: &[char; 10], small: [char; 3], big: &[char; 4], one_before_small: bool) -> String {
+fn grouped(
+    n: u64,
+    digits: &[char; 10],
+    small: [char; 3],
+    big: &[char; 4],
+    one_before_small: bool,
+) -> String {
     if n == 0 {
         return digits[0].to_string();
     }
@@ -307,12 +313,53 @@ pub fn split_list(s: &str, sep: Option<&str>) -> Vec<String> {
 
 /// The 47 prefectures, for finding the end of the prefecture in an address.
 const PREFECTURES: [&str; 47] = [
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
-    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
-    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
-    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
-    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
-    "鹿児島県", "沖縄県",
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
 ];
 
 /// Display width of a character in full-width cells: ASCII and half-width
@@ -333,7 +380,10 @@ fn str_width(s: &[char]) -> f32 {
 fn is_number_char(c: char) -> bool {
     c.is_ascii_digit()
         || ('０'..='９').contains(&c)
-        || matches!(c, '-' | '－' | '‐' | '−' | 'ー' | '―' | '番' | '号' | '丁' | '目' | '地' | '之' | 'の')
+        || matches!(
+            c,
+            '-' | '－' | '‐' | '−' | 'ー' | '―' | '番' | '号' | '丁' | '目' | '地' | '之' | 'の'
+        )
 }
 
 /// Splits an address into lines at most `width` full-width characters wide
@@ -366,7 +416,8 @@ pub fn address_lines(address: &str, width: f32) -> Vec<String> {
         .unwrap_or(chars.len());
     let mut last = start_muni;
     for (i, c) in chars.iter().enumerate().take(first_number) {
-        if i >= start_muni && matches!(c, '市' | '区' | '町' | '村' | '郡') && i + 1 - last >= 2 {
+        if i >= start_muni && matches!(c, '市' | '区' | '町' | '村' | '郡') && i + 1 - last >= 2
+        {
             breaks.push(i + 1);
             strong.push(i + 1);
             last = i + 1;
@@ -378,7 +429,11 @@ pub fn address_lines(address: &str, width: f32) -> Vec<String> {
             strong.push(i);
         }
         // Before a number run that follows a non-number (not inside one).
-        if i > 0 && (c.is_ascii_digit() || ('０'..='９').contains(c)) && !is_number_char(chars[i - 1]) && !chars[i - 1].is_whitespace() {
+        if i > 0
+            && (c.is_ascii_digit() || ('０'..='９').contains(c))
+            && !is_number_char(chars[i - 1])
+            && !chars[i - 1].is_whitespace()
+        {
             breaks.push(i);
         }
     }
@@ -396,7 +451,13 @@ pub fn address_lines(address: &str, width: f32) -> Vec<String> {
             break;
         }
         if str_width(&chars[start..]) <= width {
-            lines.push(chars[start..].iter().collect::<String>().trim_end().to_string());
+            lines.push(
+                chars[start..]
+                    .iter()
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string(),
+            );
             break;
         }
         let fits = |end: usize| str_width(&chars[start..end]) <= width;
@@ -417,22 +478,32 @@ pub fn address_lines(address: &str, width: f32) -> Vec<String> {
                 .max()
         });
         let end = preferred.or(furthest).unwrap_or_else(|| {
-                // No natural break: cut at the width, moving back out of a number.
-                let mut end = start + 1;
-                while end < chars.len() && fits(end + 1) {
-                    end += 1;
-                }
-                let mut e = end;
-                while e > start + 1 && e < chars.len() && is_number_char(chars[e]) && is_number_char(chars[e - 1]) {
-                    e -= 1;
-                }
-                if e > start + 1 {
-                    e
-                } else {
-                    end
-                }
-            });
-        lines.push(chars[start..end].iter().collect::<String>().trim_end().to_string());
+            // No natural break: cut at the width, moving back out of a number.
+            let mut end = start + 1;
+            while end < chars.len() && fits(end + 1) {
+                end += 1;
+            }
+            let mut e = end;
+            while e > start + 1
+                && e < chars.len()
+                && is_number_char(chars[e])
+                && is_number_char(chars[e - 1])
+            {
+                e -= 1;
+            }
+            if e > start + 1 {
+                e
+            } else {
+                end
+            }
+        });
+        lines.push(
+            chars[start..end]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
         start = end;
     }
     lines
@@ -458,7 +529,11 @@ mod tests {
             (10_001, "一万一", "一〇〇〇一"),
             (12_000, "一万二千", "一二〇〇〇"),
             (100_000_000, "一億", "一〇〇〇〇〇〇〇〇"),
-            (123_456_789, "一億二千三百四十五万六千七百八十九", "一二三四五六七八九"),
+            (
+                123_456_789,
+                "一億二千三百四十五万六千七百八十九",
+                "一二三四五六七八九",
+            ),
             (1_000_010_000, "十億一万", "一〇〇〇〇一〇〇〇〇"),
         ];
         for (n, grouped, positional) in cases {
@@ -524,11 +599,7 @@ mod tests {
             (1_234_567, YenStyle::Plain, "1,234,567"),
             (12_000, YenStyle::Formal, "金壱萬弐千円也"),
             (0, YenStyle::Formal, "金零円也"),
-            (
-                1_000_000_000_000,
-                YenStyle::Formal,
-                "金壱兆円也",
-            ),
+            (1_000_000_000_000, YenStyle::Formal, "金壱兆円也"),
         ];
         for (n, style, want) in cases {
             assert_eq!(yen(*n, *style).unwrap(), *want);
@@ -582,7 +653,11 @@ mod tests {
     #[test]
     fn address_splitting() {
         let cases: &[(&str, f32, &[&str])] = &[
-            ("東京都目黒区上目黒1丁目8-4", 30.0, &["東京都目黒区上目黒1丁目8-4"]),
+            (
+                "東京都目黒区上目黒1丁目8-4",
+                30.0,
+                &["東京都目黒区上目黒1丁目8-4"],
+            ),
             (
                 "東京都目黒区上目黒1丁目8-4　グリーンハイツ203",
                 16.0,
@@ -598,8 +673,16 @@ mod tests {
                 9.0,
                 &["神奈川県川崎市", "中原区", "小杉町3丁目12-5"],
             ),
-            ("千葉県市川市八幡6丁目1-2", 5.0, &["千葉県", "市川市八幡", "6丁目1-2"]),
-            ("東京都杉並区阿佐谷南3丁目21-14", 12.0, &["東京都杉並区", "阿佐谷南3丁目21-14"]),
+            (
+                "千葉県市川市八幡6丁目1-2",
+                5.0,
+                &["千葉県", "市川市八幡", "6丁目1-2"],
+            ),
+            (
+                "東京都杉並区阿佐谷南3丁目21-14",
+                12.0,
+                &["東京都杉並区", "阿佐谷南3丁目21-14"],
+            ),
             ("", 10.0, &[]),
         ];
         for (addr, w, want) in cases {
