@@ -226,6 +226,18 @@ fn saiyo_recipient_block_lies_inside_the_window() {
                 let right = g.x + font.advance(g.gid) * run.size;
                 let top = run.baseline - font.ascent() * run.size;
                 let bottom = run.baseline - font.descent() * run.size;
+                // The customer-barcode band under the block stays empty.
+                let band = (
+                    (wy + margin + 32.0) * PT_PER_MM,
+                    (wy + margin + 38.0) * PT_PER_MM,
+                );
+                let in_band_x = right > inner.0 && g.x < inner.2;
+                assert!(
+                    !(in_band_x && bottom > band.0 && top < band.1),
+                    "{}: glyph {} in the barcode band",
+                    rec.id,
+                    g.text
+                );
                 if g.x >= inner.0 && right <= inner.2 && top >= inner.1 && bottom <= inner.3 {
                     inside.push_str(&g.text);
                     lines_inside.insert((run.baseline * 10.0) as i64);
@@ -357,9 +369,9 @@ fn labels_sit_on_the_stock_grid() {
                 );
                 assert!((mm(w) - num(&st["w_mm"])).abs() < 0.2);
                 assert!((mm(h) - num(&st["h_mm"])).abs() < 0.2);
-                // Every glyph stays on its label (no run spills onto a neighbour).
                 k += 1;
             }
+            // Every glyph stays on a label (no run spills past an edge).
             for op in &page.ops {
                 if let Op::Text(run) = op {
                     for g in &run.glyphs {
