@@ -33,3 +33,4 @@ pub mod runlog;
 pub mod runstate;
 pub mod source;
 pub mod template;
+pub mod textfmt;
