@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod barcode;
 pub mod check;
 pub mod run;
 
@@ -22,6 +23,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Read and check the input only; write the rejects; render nothing.
     Check(check::CheckArgs),
+    /// Derive and draw the Japan Post customer barcode of one address.
+    Barcode(barcode::BarcodeArgs),
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -30,5 +33,6 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::execute(&args),
         Command::Check(args) => check::execute(&args),
+        Command::Barcode(args) => barcode::execute(&args),
     }
 }
