@@ -390,7 +390,11 @@ pub fn address_number(addr_b: &str) -> Result<String, BarcodeError> {
             if i - start == 1 {
                 // 補足2/3: F right after a digit is a floor mark, not a letter.
                 let after_digit = start > 0 && chars[start - 1].is_ascii_digit();
-                kept.push(if c == 'F' && after_digit { None } else { Some(c) });
+                kept.push(if c == 'F' && after_digit {
+                    None
+                } else {
+                    Some(c)
+                });
             } else {
                 kept.extend(std::iter::repeat_n(None, i - start)); // letter run
             }
@@ -602,7 +606,10 @@ mod tests {
     #[test]
     fn hyphens_and_long_vowel_marks() {
         assert_eq!(address_number("３ー２０ー５").as_deref(), Ok("3-20-5"));
-        assert_eq!(address_number("1−2−3　コーポ101").as_deref(), Ok("1-2-3-101"));
+        assert_eq!(
+            address_number("1−2−3　コーポ101").as_deref(),
+            Ok("1-2-3-101")
+        );
         assert_eq!(address_number("--1--2--").as_deref(), Ok("1-2"));
     }
 
@@ -619,16 +626,28 @@ mod tests {
     #[test]
     fn nothing_to_extract() {
         assert_eq!(address_number(""), Err(BarcodeError::NoAddressNumber));
-        assert_eq!(address_number("郵便ビル"), Err(BarcodeError::NoAddressNumber));
+        assert_eq!(
+            address_number("郵便ビル"),
+            Err(BarcodeError::NoAddressNumber)
+        );
         assert_eq!(address_number("ABC"), Err(BarcodeError::NoAddressNumber));
     }
 
     #[test]
     fn postal_codes() {
         assert_eq!(normalize_postal("263-0023").as_deref(), Ok("2630023"));
-        assert_eq!(normalize_postal("２６３－００２３").as_deref(), Ok("2630023"));
-        assert_eq!(normalize_postal("26300231"), Err(BarcodeError::InvalidPostal));
-        assert_eq!(normalize_postal("2630-023"), Err(BarcodeError::InvalidPostal));
+        assert_eq!(
+            normalize_postal("２６３－００２３").as_deref(),
+            Ok("2630023")
+        );
+        assert_eq!(
+            normalize_postal("26300231"),
+            Err(BarcodeError::InvalidPostal)
+        );
+        assert_eq!(
+            normalize_postal("2630-023"),
+            Err(BarcodeError::InvalidPostal)
+        );
         assert_eq!(
             encode("1000000", "1-1"),
             Err(BarcodeError::RepresentativeCode)

@@ -141,11 +141,13 @@ impl PostalData {
 
     /// Loads a table in the committed format (raw DEFLATE of the TSV).
     pub fn from_deflated(bytes: &[u8]) -> Result<PostalData, PostalDataError> {
-        let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(bytes, 256 << 20)
-            .map_err(|e| PostalDataError {
-                message: format!(
-                    "郵便番号データを展開できません (cannot inflate the postal data): {e:?}"
-                ),
+        let raw =
+            miniz_oxide::inflate::decompress_to_vec_with_limit(bytes, 256 << 20).map_err(|e| {
+                PostalDataError {
+                    message: format!(
+                        "郵便番号データを展開できません (cannot inflate the postal data): {e:?}"
+                    ),
+                }
             })?;
         let text = String::from_utf8(raw).map_err(|_| PostalDataError {
             message: "郵便番号データが UTF-8 ではありません (postal data is not UTF-8)".into(),
@@ -321,7 +323,7 @@ impl PostalData {
             );
         }
         let addr = Canon::new(address);
-        let mut best: Option<(usize, Entry<'_>)> = None; // (end pos, entry)
+        let mut best: Option<(usize, usize, Entry<'_>)> = None; // (town start, end, entry)
         let mut status = Status::PrefectureMismatch;
         for e in &entries {
             let pos = match match_pref_city(&addr, e) {
@@ -335,20 +337,21 @@ impl PostalData {
             let Some(end) = match_town(&addr, pos, e.town) else {
                 continue;
             };
-            if best.is_none_or(|(b, _)| end > b) {
-                best = Some((end, *e));
+            if best.is_none_or(|(_, b, _)| end > b) {
+                best = Some((pos, end, *e));
             }
         }
-        let Some((end, e)) = best else {
+        let Some((start, end, e)) = best else {
             let mut v = self.mismatch(status, &entries);
             v.suggestions = self.codes_for_address(address);
             return v;
         };
-        // A catch-all code must not be used for a town that has its own code.
-        if e.town.is_empty() {
-            if let Some(other) = self.listed_town(&addr, end, &e) {
+        // The address may name a longer town of the same city (本町田 for
+        // 本町), or a town with its own code where this is the catch-all.
+        if let Some((other_end, other)) = self.longest_town(&addr, start, &e) {
+            if other_end > end && !entries.iter().any(|x| x.code == other) {
                 let mut v = self.mismatch(Status::TownMismatch, &entries);
-                v.suggestions = vec![other];
+                v.suggestions = vec![format_code(other)];
                 return v;
             }
         }
@@ -374,15 +377,15 @@ impl PostalData {
         v
     }
 
-    /// For a catch-all code: a town of the same city, listed under its own
-    /// code, that the address names.
-    fn listed_town(&self, addr: &Canon, pos: usize, e: &Entry<'_>) -> Option<String> {
+    /// The longest town of `e`'s city that the address names at `pos`:
+    /// (end position, its first code).
+    fn longest_town(&self, addr: &Canon, pos: usize, e: &Entry<'_>) -> Option<(usize, u32)> {
         let key = (e.prefecture.to_string(), e.city.to_string());
         let rows = self.cities().get(&key)?;
         let mut best: Option<(usize, u32)> = None;
         for &i in rows {
             let other = self.entry(&self.rows[i as usize]);
-            if other.town.is_empty() || other.code == e.code {
+            if other.town.is_empty() || other.kind == Kind::Office {
                 continue;
             }
             if let Some(end) = match_town(addr, pos, other.town) {
@@ -391,7 +394,7 @@ impl PostalData {
                 }
             }
         }
-        best.map(|(_, c)| format_code(c))
+        best
     }
 
     /// Codes of the same town whose 丁目 range contains `chome`.
@@ -468,6 +471,45 @@ impl PostalData {
                 place
             ),
         )
+    }
+}
+
+/// Why [`PostalData::customer_barcode`] made no barcode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BarcodeFailure {
+    /// The postal code and the address disagree (or the code is unknown):
+    /// the verdict's reason names the code and its place.
+    Address(Verdict),
+    /// The address agrees but cannot be encoded (representative code, no
+    /// address number).
+    Barcode(barcode::BarcodeError),
+}
+
+impl fmt::Display for BarcodeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BarcodeFailure::Address(v) => f.write_str(&v.reason),
+            BarcodeFailure::Barcode(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for BarcodeFailure {}
+
+impl PostalData {
+    /// The customer barcode of a full address: checks the code against the
+    /// address, splits off 住所B and encodes it. This is what a
+    /// `<barcode kind="jp-customer" postal=… address=…>` element needs;
+    /// draw the result with [`barcode::draw`].
+    pub fn customer_barcode(
+        &self,
+        postal: &str,
+        address: &str,
+    ) -> Result<barcode::CustomerBarcode, BarcodeFailure> {
+        let split = self
+            .split_address(postal, address)
+            .map_err(BarcodeFailure::Address)?;
+        barcode::encode(postal, &split.b).map_err(BarcodeFailure::Barcode)
     }
 }
 
@@ -558,9 +600,9 @@ struct Canon {
 
 fn canon_char(c: char) -> char {
     match c {
-        '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => {
-            char::from_u32(c as u32 - 0xFEE0).unwrap_or(c).to_ascii_uppercase()
-        }
+        '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => char::from_u32(c as u32 - 0xFEE0)
+            .unwrap_or(c)
+            .to_ascii_uppercase(),
         'ヶ' | 'が' | 'ガ' | 'ヵ' | 'ｹ' => 'ケ',
         'ノ' | '之' => 'の',
         '－' | '‐' | '−' | '―' | 'ー' => '-',
@@ -610,7 +652,9 @@ impl Canon {
                 continue;
             }
             if is_num(c) {
-                let j = (i..src.len()).find(|&j| !is_num(src[j].1)).unwrap_or(src.len());
+                let j = (i..src.len())
+                    .find(|&j| !is_num(src[j].1))
+                    .unwrap_or(src.len());
                 let run: Vec<char> = src[i..j].iter().map(|x| x.1).collect();
                 if let Some(v) = kanji_value(&run) {
                     for (k, d) in v.to_string().chars().enumerate() {
@@ -640,18 +684,64 @@ impl Canon {
     }
 
     fn byte_at(&self, pos: usize) -> usize {
-        self.starts[pos..].iter().flatten().next().copied().unwrap_or(0)
+        self.starts[pos..]
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or(0)
     }
 }
 
 /// The 47 prefectures.
 const PREFECTURES: [&str; 47] = [
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
-    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
-    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
-    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
-    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
-    "鹿児島県", "沖縄県",
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
 ];
 
 fn prefecture_canons() -> &'static [Vec<char>] {
@@ -664,7 +754,10 @@ fn prefecture_canons() -> &'static [Vec<char>] {
 fn match_pref_city(addr: &Canon, e: &Entry<'_>) -> Result<usize, Status> {
     let pos = match addr.match_at(0, &Canon::new(e.prefecture).chars) {
         Some(p) => p,
-        None if prefecture_canons().iter().any(|p| addr.match_at(0, p).is_some()) => {
+        None if prefecture_canons()
+            .iter()
+            .any(|p| addr.match_at(0, p).is_some()) =>
+        {
             return Err(Status::PrefectureMismatch)
         }
         None => 0,
@@ -737,7 +830,10 @@ mod tests {
     fn lookup_known_codes() {
         let e = data().lookup("263-0023");
         assert_eq!(e.len(), 1);
-        assert_eq!((e[0].prefecture, e[0].city, e[0].town), ("千葉県", "千葉市稲毛区", "緑町"));
+        assert_eq!(
+            (e[0].prefecture, e[0].city, e[0].town),
+            ("千葉県", "千葉市稲毛区", "緑町")
+        );
         assert!(data().lookup("0000001").is_empty());
         assert!(data().lookup_code(4520961).len() > 10);
     }
@@ -779,6 +875,8 @@ mod tests {
     fn mismatch_reason() {
         let v = data().check_address("1530051", "東京都目黒区中目黒1-1-1");
         assert_eq!(v.status, Status::TownMismatch);
-        assert!(v.reason.starts_with("郵便番号と住所が一致しません（153-0051 は 東京都目黒区上目黒）"));
+        assert!(v
+            .reason
+            .starts_with("郵便番号と住所が一致しません（153-0051 は 東京都目黒区上目黒）"));
     }
 }

@@ -104,7 +104,10 @@ pub fn execute(args: &BarcodeArgs) -> i32 {
         }
     };
     print_code(&code);
-    let outputs: [(&Option<PathBuf>, fn(&CustomerBarcode, Geometry, &BarcodeArgs) -> Result<Vec<u8>, String>); 3] = [
+    let outputs: [(
+        &Option<PathBuf>,
+        fn(&CustomerBarcode, Geometry, &BarcodeArgs) -> Result<Vec<u8>, String>,
+    ); 3] = [
         (&args.svg, |c, g, _| Ok(svg(c, g).into_bytes())),
         (&args.png, |c, g, a| png(c, g, a.px_per_mm)),
         (&args.pdf, |c, _, a| pdf_bytes(c, a.point_size)),
@@ -142,12 +145,8 @@ fn print_code(code: &CustomerBarcode) {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| {
-        format!(
-            "{} に書き込めません (cannot write): {e}",
-            path.display()
-        )
-    })
+    std::fs::write(path, bytes)
+        .map_err(|e| format!("{} に書き込めません (cannot write): {e}", path.display()))
 }
 
 /// Bars as (x, y, w, h) in millimetres, with the quiet zone as margin.
