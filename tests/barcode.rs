@@ -379,6 +379,22 @@ fn postal_data_loads_fast() {
     eprintln!("postal data: {} rows loaded in {ms:.1} ms", d.len());
     // Generous for debug builds on a busy CI machine; release is far below.
     assert!(ms < 2000.0, "{ms} ms");
+    // Cost of the agreement check (the city index is built on first use).
+    let t = std::time::Instant::now();
+    let v = d.check_address("2630023", "千葉県千葉市稲毛区緑町3丁目30-8");
+    let first = t.elapsed().as_secs_f64() * 1000.0;
+    assert!(v.is_match());
+    let t = std::time::Instant::now();
+    for _ in 0..1000 {
+        assert!(d
+            .check_address("1030026", "東京都中央区日本橋兜町2-1")
+            .is_match());
+    }
+    let per = t.elapsed().as_secs_f64() * 1000.0;
+    eprintln!(
+        "check_address: first {first:.1} ms, then {:.3} ms each",
+        per / 1000.0
+    );
 }
 
 fn chohyo() -> Command {

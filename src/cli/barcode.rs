@@ -104,24 +104,25 @@ pub fn execute(args: &BarcodeArgs) -> i32 {
         }
     };
     print_code(&code);
-    let outputs: [(
-        &Option<PathBuf>,
-        fn(&CustomerBarcode, Geometry, &BarcodeArgs) -> Result<Vec<u8>, String>,
-    ); 3] = [
-        (&args.svg, |c, g, _| Ok(svg(c, g).into_bytes())),
-        (&args.png, |c, g, a| png(c, g, a.px_per_mm)),
-        (&args.pdf, |c, _, a| pdf_bytes(c, a.point_size)),
+    let rendered = [
+        (&args.svg, Ok(svg(&code, geometry).into_bytes())),
+        (
+            &args.png,
+            args.png
+                .as_ref()
+                .map_or(Ok(Vec::new()), |_| png(&code, geometry, args.px_per_mm)),
+        ),
+        (
+            &args.pdf,
+            args.pdf
+                .as_ref()
+                .map_or(Ok(Vec::new()), |_| pdf_bytes(&code, args.point_size)),
+        ),
     ];
-    for (path, render) in outputs {
+    for (path, bytes) in rendered {
         let Some(path) = path else { continue };
-        let bytes = match render(&code, geometry, args) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("chohyo: {e}");
-                return 2;
-            }
-        };
-        if let Err(e) = write_file(path, &bytes) {
+        let result = bytes.and_then(|b| write_file(path, &b));
+        if let Err(e) = result {
             eprintln!("chohyo: {e}");
             return 2;
         }
