@@ -20,7 +20,8 @@
 //!
 //! Address matching compares a canonical form: full-width ASCII folded,
 //! whitespace ignored, kanji numerals as digits (北六条東 = 北6条東), ケ/ヶ/が/ガ
-//! and の/ノ/之 treated alike, and a leading 大字/字 before the town skipped.
+//! and の/ノ/之 treated alike, and a leading 大字/字 before the town skipped;
+//! in 京都市 the town may follow a street description (`…通…下る稲荷町`).
 
 use crate::barcode;
 use std::fmt;
@@ -361,7 +362,8 @@ impl PostalData {
                 }
             };
             status = status.max(Status::TownMismatch);
-            let Some(end) = match_town(&addr, pos, e.town) else {
+            let Some(end) = match_town(&addr, pos, e.town).or_else(|| kyoto_town(&addr, pos, e))
+            else {
                 continue;
             };
             if best.is_none_or(|(_, b, _)| end > b) {
@@ -827,6 +829,20 @@ fn match_town(addr: &Canon, pos: usize, town: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// Kyoto's street-style addresses put the street before the town
+/// (`河原町通四条下る稲荷町318`): in 京都市, the town may follow a run
+/// containing 通. Position after the town.
+fn kyoto_town(addr: &Canon, pos: usize, e: &Entry<'_>) -> Option<usize> {
+    if !e.city.starts_with("京都市") || e.town.is_empty() {
+        return None;
+    }
+    let t = Canon::new(e.town).chars;
+    let first_street = pos + addr.chars.get(pos..)?.iter().position(|&c| c == '通')?;
+    (first_street + 1..addr.chars.len())
+        .filter(|&p| addr.starts[p].is_some())
+        .find_map(|p| addr.match_at(p, &t))
 }
 
 /// `1〜7丁目` → 1..=7, `8丁目` → 8..=8; other notes → None.
