@@ -13,6 +13,7 @@
 //! the batch's fonts and images and the batch options, so documents render in
 //! parallel and the output is byte-identical whatever the thread count.
 
+pub mod barcode;
 pub mod batch;
 pub mod check;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod layout;
 pub mod ledger;
 pub mod page;
 pub mod pdf;
+pub mod postal;
 pub mod rejects;
 pub mod report;
 pub mod rules;

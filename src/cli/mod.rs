@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod barcode;
 pub mod bench;
 pub mod check;
 pub mod ledger;
@@ -31,6 +32,8 @@ pub enum Command {
     Ledger(ledger::LedgerArgs),
     /// Measure the whole pipeline on N synthetic certificates.
     Bench(bench::BenchArgs),
+    /// Derive and draw the Japan Post customer barcode of one address.
+    Barcode(barcode::BarcodeArgs),
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -42,5 +45,6 @@ pub fn main() -> i32 {
         Command::Merge(args) => merge::execute(&args),
         Command::Ledger(args) => ledger::execute(&args),
         Command::Bench(args) => bench::execute(&args),
+        Command::Barcode(args) => barcode::execute(&args),
     }
 }
