@@ -3,7 +3,9 @@
 use clap::{Parser, Subcommand};
 
 pub mod check;
+pub mod dispatch_check;
 pub mod run;
+pub mod verify;
 
 /// chohyo (帳票): spreadsheets of HR requests → checked records → Japanese
 /// PDF certificates, packaged with manifests.
@@ -22,6 +24,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Read and check the input only; write the rejects; render nothing.
     Check(check::CheckArgs),
+    /// Recompute every hash of a package, run directory or packages.json.
+    Verify(verify::VerifyArgs),
+    /// Reconcile scanned document ids of envelopes with a manifest.
+    DispatchCheck(dispatch_check::DispatchArgs),
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -30,5 +36,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::execute(&args),
         Command::Check(args) => check::execute(&args),
+        Command::Verify(args) => verify::execute(&args),
+        Command::DispatchCheck(args) => dispatch_check::execute(&args),
     }
 }
