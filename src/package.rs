@@ -845,7 +845,8 @@ pub fn unsafe_name(name: &str) -> Option<FindingKind> {
     None
 }
 
-/// Checks a zip, a run directory (with `manifest.json`), a folder holding
+/// Checks a zip, a run directory (with `manifest.json`; its
+/// `packages/packages.json` too when present), a folder holding
 /// `packages.json`, or a `packages.json` file.
 pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport, BatchError> {
     let mut report = VerifyReport {
@@ -863,6 +864,11 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport, Ba
             verify_packages_json(&path.join(PACKAGES_JSON), opts, &mut report);
         } else {
             verify_dir(path, &mut report);
+            // A run directory's packages are checked with it.
+            let packages = path.join("packages").join(PACKAGES_JSON);
+            if packages.is_file() {
+                verify_packages_json(&packages, opts, &mut report);
+            }
         }
     } else if path
         .file_name()

@@ -389,3 +389,83 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
     let embedded: Vec<&str> = listing.lines().skip(2).collect();
     assert_eq!(embedded.len(), 2, "{listing}"); // gothic cover + mincho documents
 }
+
+/// The wiring the batch will do, on the sample job: run, mail order by
+/// department, one package per group, packages.json, verify, and again
+/// byte-identical.
+#[test]
+fn sample_run_packages_by_group_and_verifies() {
+    use chohyo::batch::{self, RunOptions};
+    let job = chohyo::job::Job::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/samples/zaishoku/job.toml"
+    )))
+    .unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let outcome = batch::run(
+        &job,
+        &RunOptions {
+            out_dir: Some(t.path().to_path_buf()),
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    let checked = batch::read_and_check(&job, None).unwrap();
+    let by_id: std::collections::BTreeMap<&str, &chohyo::check::Record> =
+        checked.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let field = |id: &str, f: &str| {
+        by_id[id]
+            .fields
+            .get(f)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut items: Vec<MailItem> = outcome
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| MailItem {
+            index: i,
+            record_id: d.record_id.clone(),
+            postal: field(&d.record_id, "postal"),
+            group: field(&d.record_id, "department"),
+            key: String::new(),
+            barcode: false,
+        })
+        .collect();
+    mailorder::mail_order(&mut items, &[]);
+    let summaries = mailorder::summarize(&items, &[], &Thresholds::default());
+    assert_eq!(
+        summaries.iter().map(|s| s.items).sum::<usize>(),
+        outcome.documents.len()
+    );
+
+    let pack = |dir: &Path| {
+        let opts = PackageOptions::default()
+            .with_issue_date(&job.batch.issue_date)
+            .unwrap();
+        let mut all = Vec::new();
+        for (group, range) in mailorder::group_ranges(&items) {
+            let mut w = PackageWriter::create(dir, &group, &opts).unwrap();
+            for it in &items[range] {
+                let d = &outcome.documents[it.index];
+                let e = PackageEntry::from_manifest(d, &group, &it.postal, None).unwrap();
+                w.add_file(&e, &outcome.run_dir.join("docs").join(&d.file))
+                    .unwrap();
+            }
+            all.extend(w.finish().unwrap());
+        }
+        package::write_packages_json(dir, &all).unwrap();
+        all
+    };
+    let a = pack(&outcome.run_dir.join("packages"));
+    assert_eq!(a.len(), summaries.len());
+    let b = pack(&t.path().join("again"));
+    assert_eq!(a, b);
+    // The run directory verifies together with its packages.
+    let r = package::verify_path(&outcome.run_dir, &VerifyOptions::default()).unwrap();
+    assert!(r.ok(), "{:?}", r.findings);
+    assert_eq!(r.documents_ok, 2 * outcome.documents.len());
+    assert_eq!(r.containers, 1 + a.len());
+}

@@ -312,6 +312,14 @@ fn run_directory_changes_are_found() {
     let m = serde_json::json!({ "job": "t", "documents": docs });
     std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
     assert_eq!(verify(&dir, &[]).code, 0);
+    // The run's packages are checked with it.
+    let zip = clean(&dir.join("packages"));
+    let r = verify(&dir, &[]);
+    assert_eq!((r.code, r.kinds.len()), (0, 0), "{}", r.stdout);
+    std::fs::remove_file(&zip).unwrap();
+    let r = verify(&dir, &[]);
+    assert_eq!(r.kinds, ["package_missing"]);
+    std::fs::remove_file(dir.join("packages/packages.json")).unwrap();
     std::fs::write(dir.join("docs/R-0001.pdf"), b"changed").unwrap();
     std::fs::remove_file(dir.join("docs/R-0002.pdf")).unwrap();
     std::fs::write(dir.join("docs/zz.pdf"), b"new").unwrap();

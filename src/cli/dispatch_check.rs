@@ -165,7 +165,16 @@ impl Session {
             },
             None => match docid::validate(&id) {
                 Ok(_) => (ScanKind::Unknown, String::new()),
-                Err(e) => (ScanKind::Misread, e.to_string()),
+                Err(e) => match docid::doc_id(&id) {
+                    // A bare record id typed by hand: say which id it would be.
+                    Ok(full) if self.position.contains_key(&full) => (
+                        ScanKind::Misread,
+                        format!(
+                            "チェック文字が抜けています。{full} のことですか？ (check character missing: did you mean {full}?)"
+                        ),
+                    ),
+                    _ => (ScanKind::Misread, e.to_string()),
+                },
             },
         };
         self.scans.push(Scan {
@@ -420,8 +429,16 @@ pub fn execute(args: &DispatchArgs) -> i32 {
         r.unknown.len(),
         base.display()
     );
-    for id in &r.missing {
+    const SHOWN: usize = 20;
+    for id in r.missing.iter().take(SHOWN) {
         let _ = writeln!(err, "  未読 (missing): {id}");
+    }
+    if r.missing.len() > SHOWN {
+        let _ = writeln!(
+            err,
+            "  ほか {} 通は照合ファイルを見てください (see the reconciliation file for the rest)",
+            r.missing.len() - SHOWN
+        );
     }
     if r.complete {
         0
@@ -450,7 +467,9 @@ mod tests {
             s.scan(&docid::doc_id("B9").unwrap(), "t3").kind,
             ScanKind::Unknown
         );
-        assert_eq!(s.scan("A2", "t4").kind, ScanKind::Misread);
+        let bare = s.scan("A2", "t4").clone();
+        assert_eq!(bare.kind, ScanKind::Misread);
+        assert!(bare.detail.contains(&ids[1]), "{}", bare.detail);
         assert_eq!(s.scan(&ids[2], "t5").kind, ScanKind::Ok);
         let r = s.reconcile("m", "t9");
         assert_eq!(r.missing, vec![ids[1].clone()]);
