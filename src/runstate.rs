@@ -316,8 +316,12 @@ pub struct DocWriter {
     dir: PathBuf,
     mode: u32,
     group: usize,
-    state: std::sync::Mutex<(Vec<(PathBuf, PathBuf, JournalEntry)>, Journal)>,
+    state: std::sync::Mutex<(Vec<Pending>, Journal)>,
 }
+
+/// A written document waiting for its group's sync: temporary path, final
+/// path, journal entry.
+type Pending = (PathBuf, PathBuf, JournalEntry);
 
 /// Flushes file data of the whole file system holding `dir` (Linux
 /// `syncfs`); elsewhere, each file is synced by the caller.

@@ -5,9 +5,11 @@ use clap::{Parser, Subcommand};
 pub mod barcode;
 pub mod bench;
 pub mod check;
+pub mod dispatch_check;
 pub mod ledger;
 pub mod merge;
 pub mod run;
+pub mod verify;
 
 /// chohyo (帳票): spreadsheets of HR requests → checked records → Japanese
 /// PDF certificates, packaged with manifests.
@@ -34,6 +36,10 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Derive and draw the Japan Post customer barcode of one address.
     Barcode(barcode::BarcodeArgs),
+    /// Recompute every hash of a package, run directory or packages.json.
+    Verify(verify::VerifyArgs),
+    /// Reconcile scanned document ids of envelopes with a manifest.
+    DispatchCheck(dispatch_check::DispatchArgs),
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -46,5 +52,7 @@ pub fn main() -> i32 {
         Command::Ledger(args) => ledger::execute(&args),
         Command::Bench(args) => bench::execute(&args),
         Command::Barcode(args) => barcode::execute(&args),
+        Command::Verify(args) => verify::execute(&args),
+        Command::DispatchCheck(args) => dispatch_check::execute(&args),
     }
 }
