@@ -298,6 +298,33 @@ pub fn render_record_timed(
     number: u64,
     clock: Option<&StageClock>,
 ) -> Result<(Vec<u8>, usize, Vec<String>), RenderFailure> {
+    let laid = layout_record(job, assets, record, number, clock)?;
+    let t = std::time::Instant::now();
+    let bytes = pdf::write_pdf(&laid.pages, &assets.fonts, &assets.images, &doc_info(job))
+        .map_err(|e| RenderFailure::Template(format!("PDF: {}", e.message)))?;
+    if let Some(c) = clock {
+        StageClock::add(&c.pdf, t);
+    }
+    Ok((bytes, laid.pages.len(), laid.warnings))
+}
+
+/// The PDF document information of a job's documents (title and the issue
+/// date as creation date, so output does not depend on the clock).
+pub fn doc_info(job: &Job) -> DocInfo {
+    DocInfo {
+        title: job.job.title.clone(),
+        created: format!("{}000000", job.batch.issue_date.replace('-', "")),
+    }
+}
+
+/// Template → markup → layout of one record: its pages, not yet written.
+pub fn layout_record(
+    job: &Job,
+    assets: &Assets,
+    record: &Record,
+    number: u64,
+    clock: Option<&StageClock>,
+) -> Result<layout::Laid, RenderFailure> {
     let mut t = std::time::Instant::now();
     let mut tick = |c: fn(&StageClock) -> &std::sync::atomic::AtomicU64| {
         if let Some(clock) = clock {
@@ -324,14 +351,7 @@ pub fn render_record_timed(
         }
     })?;
     tick(|c| &c.layout);
-    let info = DocInfo {
-        title: job.job.title.clone(),
-        created: format!("{}000000", job.batch.issue_date.replace('-', "")),
-    };
-    let bytes = pdf::write_pdf(&laid.pages, &assets.fonts, &assets.images, &info)
-        .map_err(|e| RenderFailure::Template(format!("PDF: {}", e.message)))?;
-    tick(|c| &c.pdf);
-    Ok((bytes, laid.pages.len(), laid.warnings))
+    Ok(laid)
 }
 
 /// Why one record did not render.
@@ -833,6 +853,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         &dir,
         &outcome,
         &checked.originals,
+        (&assets, &checked.records),
         opts.shard,
         timing,
         started,
@@ -861,6 +882,7 @@ fn finalize(
     dir: &RunDir,
     outcome: &Outcome,
     originals: &check::Originals,
+    (assets, records): (&Assets, &[Record]),
     shard: Option<(u64, u64)>,
     mut timing: report::Timing,
     started: std::time::Instant,
@@ -894,6 +916,20 @@ fn finalize(
     )?;
     write_manifests(&dir.path, job, &plan.batch, &outcome.documents)?;
 
+    // Mail order, packages, print files and whole-batch documents; a shard
+    // leaves them to the merge.
+    let delivery = if shard.is_none() {
+        crate::delivery::deliver(
+            job,
+            assets,
+            records,
+            &outcome.documents,
+            &dir.path,
+            &plan.batch,
+        )?
+    } else {
+        serde_json::Value::Null
+    };
     let ledger_done: Vec<(String, String, String)> = outcome
         .documents
         .iter()
@@ -930,6 +966,7 @@ fn finalize(
             "last": numbers.iter().max(),
         }),
         inputs: plan.inputs.clone(),
+        delivery,
         outputs: serde_json::json!({
             "documents_bytes": total_bytes,
             "bytes_per_document": if outcome.documents.is_empty() { 0 } else { total_bytes / outcome.documents.len() as u64 },
@@ -1087,9 +1124,20 @@ pub fn merge(
     let ledger = ledger_path(job, opts, &out_root);
     // The rejects workbook shows each rejected row's original values: read
     // them from the input again (the shards read the same file).
-    let originals = read_and_check(job, opts.input.as_deref())?.originals;
+    let checked = read_and_check(job, opts.input.as_deref())?;
+    let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
     finalize(
-        job, &plan, &dir, &outcome, &originals, None, timing, started, log, &ledger,
+        job,
+        &plan,
+        &dir,
+        &outcome,
+        &checked.originals,
+        (&assets, &checked.records),
+        None,
+        timing,
+        started,
+        log,
+        &ledger,
     )?;
     Ok(outcome)
 }

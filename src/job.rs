@@ -36,6 +36,86 @@ pub struct Job {
     pub fields: Vec<FieldSpec>,
     /// `[[rules]]`: cross-field checks, parsed, in order.
     pub rules: Vec<crate::rules::Rule>,
+    /// `[mail]`: mail order and grouping (optional).
+    pub mail: Option<MailSection>,
+    /// `[package]`: zip packages per group (optional).
+    pub package: Option<PackageSection>,
+    /// `[print]`: one combined print PDF per group (optional).
+    pub print: Option<PrintSection>,
+    /// `[[documents]]`: documents made from all records at once (labels,
+    /// dispatch list), in mail order.
+    pub documents: Vec<BatchDocument>,
+}
+
+/// `[mail]`: how documents are ordered and grouped for mailing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSection {
+    /// Field naming each document's group (e.g. 郵送 / 庁内便 / 窓口); none → one group `all`.
+    pub group_by: Option<String>,
+    /// Groups in this order first, the rest after them by name.
+    #[serde(default)]
+    pub group_order: Vec<String>,
+    /// Groups judged against the bulk-mail discounts (empty: all).
+    #[serde(default)]
+    pub posted_groups: Vec<String>,
+    /// Field sorted on after the postal code.
+    pub sort_key: Option<String>,
+    /// The postal code field.
+    #[serde(default = "postal_field")]
+    pub postal_field: String,
+    /// The address field (for counting documents that can carry a customer barcode).
+    pub address_field: Option<String>,
+    /// The recipient name field (written into package manifests only with `package.include_names`).
+    pub name_field: Option<String>,
+    /// Discount thresholds (defaults from Japan Post's rules).
+    #[serde(default)]
+    pub thresholds: crate::mailorder::Thresholds,
+}
+
+fn postal_field() -> String {
+    "postal".into()
+}
+
+/// `[package]`: zip packages per mailing group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageSection {
+    /// `stored` (default) or `deflated`.
+    #[serde(default)]
+    pub compression: crate::package::Compression,
+    /// Split a group's zip after this many documents.
+    pub max_documents: Option<usize>,
+    /// Split a group's zip after this many megabytes of documents.
+    pub max_mb: Option<u64>,
+    /// Write recipient names into the package manifests.
+    #[serde(default)]
+    pub include_names: bool,
+    /// AES-256 encryption with the password in this environment variable.
+    pub password_env: Option<String>,
+    /// AES-256 encryption with the password in this file.
+    pub password_file: Option<PathBuf>,
+}
+
+/// `[print]`: combined print files.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrintSection {
+    /// Pad each document to an even page count for duplex printing.
+    #[serde(default)]
+    pub duplex_pad: bool,
+}
+
+/// `[[documents]]`: a document made from all records of the batch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchDocument {
+    /// Its template; context `records` (mail order), `values`, `batch`.
+    pub template: PathBuf,
+    /// Output file name in the run directory (e.g. `labels.pdf`).
+    pub file_name: String,
+    /// Document kind for titles (e.g. 宛名ラベル).
+    pub title: String,
 }
 
 /// `[job]`: identity of the job.
@@ -309,6 +389,11 @@ struct RawJob {
     fields: Vec<FieldSpec>,
     #[serde(default)]
     rules: Vec<crate::rules::RuleSpec>,
+    mail: Option<MailSection>,
+    package: Option<PackageSection>,
+    print: Option<PrintSection>,
+    #[serde(default)]
+    documents: Vec<BatchDocument>,
 }
 
 fn default_output() -> Output {
@@ -457,6 +542,39 @@ impl Job {
                 )));
             }
         }
+        if let Some(m) = &raw.mail {
+            let named = [
+                ("mail.group_by", m.group_by.as_deref()),
+                ("mail.sort_key", m.sort_key.as_deref()),
+                ("mail.postal_field", Some(m.postal_field.as_str())),
+                ("mail.address_field", m.address_field.as_deref()),
+                ("mail.name_field", m.name_field.as_deref()),
+            ];
+            for (key, field) in named {
+                if let Some(f) = field {
+                    if !seen.contains(f) {
+                        return Err(err(format!(
+                            "{key}「{f}」はどの fields.name にもありません (unknown field)"
+                        )));
+                    }
+                }
+            }
+        }
+        if let Some(p) = &raw.package {
+            if p.password_env.is_some() && p.password_file.is_some() {
+                return Err(err("package.password_env と package.password_file は片方だけ書きます (give one password source)".into()));
+            }
+        }
+        for (i, d) in raw.documents.iter().enumerate() {
+            if d.file_name.is_empty()
+                || crate::batch::sanitize_file_name(&d.file_name) != d.file_name
+            {
+                return Err(err(format!(
+                    "documents[{i}].file_name「{}」はファイル名として使えません (not a safe file name)",
+                    d.file_name
+                )));
+            }
+        }
         let fonts = raw
             .fonts
             .into_iter()
@@ -484,6 +602,20 @@ impl Job {
             values: raw.values,
             fields: raw.fields,
             rules,
+            mail: raw.mail.map(|m| MailSection { ..m }),
+            package: raw.package.map(|p| PackageSection {
+                password_file: p.password_file.as_deref().map(resolve),
+                ..p
+            }),
+            print: raw.print,
+            documents: raw
+                .documents
+                .into_iter()
+                .map(|d| BatchDocument {
+                    template: resolve(&d.template),
+                    ..d
+                })
+                .collect(),
         })
     }
 }

@@ -17,6 +17,7 @@ pub mod barcode;
 pub mod batch;
 pub mod check;
 pub mod cli;
+pub mod delivery;
 pub mod docid;
 pub mod era;
 pub mod fonts;

@@ -160,18 +160,7 @@ pub struct CoverInfo<'a> {
 
 /// Escapes text for the form markup.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::template::escape_xml(s)
 }
 
 /// Most postal prefixes listed on a cover; the rest are summed in one line.

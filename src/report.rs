@@ -66,6 +66,9 @@ pub struct Summary {
     pub inputs: BTreeMap<String, String>,
     /// Sizes and hashes of the outputs.
     pub outputs: serde_json::Value,
+    /// Mail order groups, packages, print files and whole-batch documents
+    /// (`null` when the job has none).
+    pub delivery: serde_json::Value,
     /// This execution only.
     pub timing: Timing,
 }
@@ -176,6 +179,31 @@ td.n{text-align:right}.ok{color:#060}.ng{color:#a00}</style></head><body>\n",
         }
     }
     h.push_str("</table>\n");
+    if let Some(groups) = s.delivery.get("groups").and_then(|g| g.as_array()) {
+        h.push_str("<h2>発送区分 (mailing groups)</h2>\n<table id=\"groups\"><tr><th>区分</th><th>件数</th><th>郵便番号なし</th><th>バーコード付</th></tr>\n");
+        for g in groups {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+                esc(g["group"].as_str().unwrap_or("")),
+                g["items"],
+                g["without_postal"],
+                g["with_barcode"]
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    if let Some(pkgs) = s.delivery.get("packages").and_then(|g| g.as_array()) {
+        h.push_str("<h2>パッケージ (packages)</h2>\n<table id=\"packages\"><tr><th>ファイル</th><th>文書数</th><th>sha256</th></tr>\n");
+        for p in pkgs {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>\n",
+                esc(p["file"].as_str().unwrap_or("")),
+                p["documents"],
+                esc(p["sha256"].as_str().unwrap_or(""))
+            ));
+        }
+        h.push_str("</table>\n");
+    }
     h.push_str(TIMING_BEGIN);
     h.push_str("\n<h2>処理時間 (timings)</h2>\n<table>\n");
     let t = &s.timing;
