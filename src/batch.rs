@@ -449,6 +449,8 @@ fn input_hashes(job: &Job, input: &Path) -> Result<BTreeMap<String, String>, Bat
     m.insert("job".to_string(), file_sha256(&job.path)?);
     m.insert("template".to_string(), file_sha256(&job.template.file)?);
     m.insert("input".to_string(), file_sha256(input)?);
+    // The issue date may come from the command line rather than the job file.
+    m.insert("issue_date".to_string(), job.batch.issue_date.clone());
     Ok(m)
 }
 

@@ -3,7 +3,7 @@
 //! ```text
 //! chohyo run samples/zaishoku/job.toml [--threads N] [--batch-id ID]
 //!            [--input FILE] [--out DIR] [--strict] [--restart]
-//!            [--shard K/N] [--ledger FILE] [-q | -v]
+//!            [--shard K/N] [--ledger FILE] [--issue-date YYYY-MM-DD] [-q | -v]
 //! ```
 //! Writes `<out>/<job>/<batch-id>/` with `docs/*.pdf`, `rejects.csv`,
 //! `manifest.csv`, `manifest.json`, `plan.json`, `journal.jsonl`, `run.log`,
@@ -31,9 +31,13 @@ pub struct RunArgs {
     /// Rendering threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Batch id (default: the job's issue date).
+    /// Batch id (default: the issue date).
     #[arg(long)]
     pub batch_id: Option<String>,
+    /// Issue date printed on the documents (YYYY-MM-DD), instead of the job's
+    /// `batch.issue_date` — e.g. `--issue-date "$(date +%F)"` in a nightly run.
+    #[arg(long)]
+    pub issue_date: Option<String>,
     /// Read this file instead of the job's input (same columns).
     #[arg(long)]
     pub input: Option<PathBuf>,
@@ -103,13 +107,20 @@ pub fn execute(args: &RunArgs) -> i32 {
     } else {
         Verbosity::Normal
     };
-    let job = match Job::load(&args.job) {
+    let mut job = match Job::load(&args.job) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("chohyo: {e}");
             return 2;
         }
     };
+    if let Some(d) = &args.issue_date {
+        if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+            eprintln!("chohyo: --issue-date は YYYY-MM-DD で指定します (got {d})");
+            return 2;
+        }
+        job.batch.issue_date = d.clone();
+    }
     let shard = match args.shard.as_deref().map(parse_shard).transpose() {
         Ok(s) => s,
         Err(m) => {
