@@ -266,24 +266,8 @@ fn ascii_fold(ch: char) -> char {
     }
 }
 
-fn kanji_digit(ch: char) -> Option<u32> {
-    Some(match ch {
-        '〇' | '零' => 0,
-        '一' => 1,
-        '二' => 2,
-        '三' => 3,
-        '四' => 4,
-        '五' => 5,
-        '六' => 6,
-        '七' => 7,
-        '八' => 8,
-        '九' => 9,
-        _ => return None,
-    })
-}
-
 fn is_kanji_numeral(ch: char) -> bool {
-    kanji_digit(ch).is_some() || matches!(ch, '十' | '百' | '千')
+    crate::era::kanji_digit(ch).is_some() || matches!(ch, '十' | '百' | '千')
 }
 
 /// Value of a run of kanji numerals: positional with 十/百/千 (二十一 → 21,
@@ -295,14 +279,16 @@ fn kanji_number(run: &[char]) -> Option<u64> {
     if !run.iter().any(|c| matches!(c, '十' | '百' | '千')) {
         let mut n: u64 = 0;
         for &c in run {
-            n = n.checked_mul(10)?.checked_add(u64::from(kanji_digit(c)?))?;
+            n = n
+                .checked_mul(10)?
+                .checked_add(u64::from(crate::era::kanji_digit(c)?))?;
         }
         return Some(n);
     }
     let mut total: u64 = 0;
     let mut pending: Option<u64> = None;
     for &c in run {
-        if let Some(d) = kanji_digit(c) {
+        if let Some(d) = crate::era::kanji_digit(c) {
             if pending.is_some() {
                 return None; // 二三十: not a well-formed numeral
             }

@@ -289,7 +289,7 @@ fn kanji_number(n: u32) -> String {
 }
 
 /// Value of one kanji digit (`〇`/`零` to `九`).
-fn kanji_digit(c: char) -> Option<u32> {
+pub(crate) fn kanji_digit(c: char) -> Option<u32> {
     Some(match c {
         '〇' | '零' => 0,
         '一' => 1,

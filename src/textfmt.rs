@@ -312,7 +312,7 @@ pub fn split_list(s: &str, sep: Option<&str>) -> Vec<String> {
 }
 
 /// The 47 prefectures, for finding the end of the prefecture in an address.
-const PREFECTURES: [&str; 47] = [
+pub const PREFECTURES: [&str; 47] = [
     "北海道",
     "青森県",
     "岩手県",
