@@ -273,6 +273,8 @@ pub fn context(job: &Job, record: &Record, number: u64) -> serde_json::Value {
         serde_json::json!({
             "number": number,
             "record_id": record.id,
+            // A record id that cannot make a document id leaves it empty.
+            "doc_id": crate::docid::doc_id(&record.id).unwrap_or_default(),
             "issue_date": job.batch.issue_date,
             "kind": job.job.title,
         }),
