@@ -51,6 +51,14 @@ fn rects(page: &Page) -> Vec<(f32, f32, f32, f32)> {
 
 const ADDRESS: &str = "千葉県千葉市稲毛区緑町3丁目30-8　郵便ビル403号";
 
+/// The representative code of 千葉市稲毛区 with 住所B only (with the full
+/// address, the postal table already reports that the code is not 緑町's).
+fn representative(extra: &str) -> String {
+    format!(
+        "<form size=\"A4\"><page><barcode kind=\"jp-customer\" postal=\"2630000\" address-b=\"3丁目30-8　郵便ビル403号\" x=\"30mm\" y=\"50mm\"{extra}/></page></form>"
+    )
+}
+
 fn element(postal: &str, address: &str, extra: &str) -> String {
     format!(
         "<form size=\"A4\"><page><barcode kind=\"jp-customer\" postal=\"{postal}\" address=\"{address}\" x=\"30mm\" y=\"50mm\"{extra}/></page></form>"
@@ -94,7 +102,7 @@ fn address_b_only_is_encoded_unchecked() {
 
 #[test]
 fn representative_code_rejects_with_e_barcode() {
-    let e = lay(&element("2630000", ADDRESS, "")).unwrap_err();
+    let e = lay(&representative("")).unwrap_err();
     assert_eq!(e.code(), "E_BARCODE");
     assert!(e.is_data_error());
     let msg = e.to_string();
@@ -120,7 +128,7 @@ fn representative_code_rejects_with_e_barcode() {
 
 #[test]
 fn warn_mode_warns_and_draws_nothing_omit_is_silent() {
-    let laid = lay(&element("2630000", ADDRESS, " on-error=\"warn\"")).unwrap();
+    let laid = lay(&representative(" on-error=\"warn\"")).unwrap();
     assert!(rects(&laid.pages[0]).is_empty());
     assert_eq!(laid.warnings.len(), 1);
     assert!(
@@ -128,7 +136,7 @@ fn warn_mode_warns_and_draws_nothing_omit_is_silent() {
         "{:?}",
         laid.warnings
     );
-    let laid = lay(&element("2630000", ADDRESS, " on-error=\"omit\"")).unwrap();
+    let laid = lay(&representative(" on-error=\"omit\"")).unwrap();
     assert!(rects(&laid.pages[0]).is_empty());
     assert!(laid.warnings.is_empty());
     // A good address in warn mode draws normally.
@@ -194,14 +202,23 @@ fn template_function_gives_the_data_string() {
         "STC 2 6 3 0 0 2 3 3 - 3 0 - 8 - 4 0 3 CC4 CC4 CC4 5 SPC"
     );
     let e = render(
-        "{{ customer_barcode(postal='2630000', address=address) }}",
+        "{{ customer_barcode(postal='2630000', address_b='3丁目30-8') }}",
         ctx.clone(),
     )
     .unwrap_err();
-    assert!(e.contains("代表郵便番号") && !e.contains("緑町"), "{e}");
+    assert!(e.contains("代表郵便番号") && !e.contains("30-8"), "{e}");
+    let e = render(
+        "{{ customer_barcode(postal='1530051', address=address) }}",
+        ctx.clone(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("一致しません") && !e.contains("緑町") && !e.contains("153"),
+        "{e}"
+    );
     assert_eq!(
         render(
-            "[{{ customer_barcode(postal='2630000', address=address, default='') }}]",
+            "[{{ customer_barcode(postal='1530051', address=address, default='') }}]",
             ctx.clone()
         )
         .unwrap(),
