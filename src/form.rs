@@ -975,7 +975,7 @@ impl<'a, 'input> Parser<'a, 'input> {
                 "on-error",
             ],
         )?;
-        if self.elements(node)?.first().is_some() {
+        if !self.elements(node)?.is_empty() {
             return Err(self.err(
                 node,
                 "<barcode> の中には何も書けません (barcode must be empty)".into(),
