@@ -352,3 +352,45 @@ fn saiyo_renders_through_the_binary_and_passes_qpdf() {
         assert!(String::from_utf8_lossy(&t.stdout).contains("文書ID"));
     }
 }
+
+/// Lays out one saiyo record; returns the bars in the window and the warnings.
+fn saiyo_bars(
+    job: &Job,
+    assets: &Assets,
+    rec: &chohyo::check::Record,
+) -> Result<(usize, Vec<String>), LayoutError> {
+    let markup = assets
+        .template
+        .render(&batch::context(job, rec, 1))
+        .unwrap();
+    let f = form::parse(&markup).unwrap();
+    let laid = layout::layout(&f, &assets.fonts, &assets.images)?;
+    let bars = rects(&laid.pages[0])
+        .into_iter()
+        .filter(|r| r.1 > 45.0 * PT_PER_MM && r.1 < 90.0 * PT_PER_MM)
+        .count();
+    Ok((bars, laid.warnings))
+}
+
+#[test]
+fn saiyo_mismatched_address_rejects_or_warns_per_job_value() {
+    let (mut job, assets, records) = saiyo();
+    let mut rec = records[0].clone();
+    // A real code of another town (東京都千代田区千代田).
+    rec.fields.insert("postal".into(), json!("100-0001"));
+    let e = saiyo_bars(&job, &assets, &rec).unwrap_err();
+    assert_eq!(e.code(), "E_BARCODE");
+    job.values.insert(
+        "barcode_on_error".into(),
+        toml::Value::String("warn".into()),
+    );
+    let (bars, warnings) = saiyo_bars(&job, &assets, &rec).unwrap();
+    assert_eq!(bars, 0);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(!warnings[0].contains("100") && !warnings[0].contains("千代田"));
+    // The unchanged record still gets its barcode in warn mode.
+    assert_eq!(
+        saiyo_bars(&job, &assets, &records[0]).unwrap(),
+        (BAR_COUNT, vec![])
+    );
+}
