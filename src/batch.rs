@@ -260,7 +260,10 @@ pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked,
         .map_err(|e| BatchError::Input(format!("{}: {}", path.display(), e.message)))
 }
 
-/// The template context of one record.
+/// The template context of one record: its fields, `values` and `doc`
+/// (`number`, `record_id`, `doc_id` — the document id of
+/// [`crate::docid::doc_id`], empty when the record id cannot make one —
+/// `issue_date`, `kind`).
 pub fn context(job: &Job, record: &Record, number: u64) -> serde_json::Value {
     let mut fields = serde_json::Map::new();
     for (k, v) in &record.fields {
@@ -273,6 +276,8 @@ pub fn context(job: &Job, record: &Record, number: u64) -> serde_json::Value {
         serde_json::json!({
             "number": number,
             "record_id": record.id,
+            // A record id that cannot make a document id leaves it empty.
+            "doc_id": crate::docid::doc_id(&record.id).unwrap_or_default(),
             "issue_date": job.batch.issue_date,
             "kind": job.job.title,
         }),

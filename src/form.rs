@@ -183,8 +183,49 @@ pub enum Element {
     Image(ImageEl),
     /// A QR code.
     Qr(QrEl),
-    // Extension point: the Japan Post customer barcode (`<barcode>`) will be
-    // one more variant here, parsed in `Parser::element` and drawn as rects.
+    /// A Japan Post customer barcode (`<barcode kind="jp-customer">`).
+    Barcode(BarcodeEl),
+}
+
+/// What a `<barcode>` does when the record's address cannot be encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnBarcodeError {
+    /// Reject the record (`E_BARCODE`); the default.
+    Reject,
+    /// Leave the barcode out and record a warning for the record.
+    Warn,
+    /// Leave the barcode out silently.
+    Omit,
+}
+
+/// The address a `<barcode>` encodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BarcodeAddress {
+    /// `address=`: the full address, checked against the postal code and
+    /// split into 住所A/住所B with the postal data.
+    Full(String),
+    /// `address-b=`: only 住所B (the part after the town name), not checked.
+    B(String),
+}
+
+/// `<barcode kind="jp-customer">`: the Japan Post customer barcode
+/// (カスタマバーコード), drawn as filled bars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarcodeEl {
+    /// Where it stands in the markup.
+    pub pos: Pos,
+    /// Left edge of the first bar (the quiet zone lies outside it).
+    pub x: f32,
+    /// Top edge of the long bars.
+    pub y: f32,
+    /// Point size of the symbol (8–11.5; 10 is the standard size).
+    pub point_size: f32,
+    /// The postal code as written in the record.
+    pub postal: String,
+    /// The address to encode.
+    pub address: BarcodeAddress,
+    /// What to do when no barcode can be made.
+    pub on_error: OnBarcodeError,
 }
 
 /// QR error correction level.
@@ -715,10 +756,11 @@ impl<'a, 'input> Parser<'a, 'input> {
             "rect" => self.rect(node, ctx).map(Element::Rect),
             "image" => self.image(node, ctx).map(Element::Image),
             "qr" => self.qr(node, ctx).map(Element::Qr),
+            "barcode" => self.barcode(node, ctx).map(Element::Barcode),
             other => Err(self.err(
                 node,
                 format!(
-                    "要素 <{other}> は使えません (unknown element); 使える要素: text, para, table, line, rect, image, qr"
+                    "要素 <{other}> は使えません (unknown element); 使える要素: text, para, table, line, rect, image, qr, barcode"
                 ),
             )),
         }
@@ -916,6 +958,101 @@ impl<'a, 'input> Parser<'a, 'input> {
                 None => Color::BLACK,
             },
             text: text.trim().to_string(),
+        })
+    }
+
+    fn barcode(&self, node: Node, ctx: &Ctx) -> Result<BarcodeEl, MarkupError> {
+        self.check_attrs(
+            node,
+            &[
+                "kind",
+                "postal",
+                "address",
+                "address-b",
+                "x",
+                "y",
+                "size",
+                "on-error",
+            ],
+        )?;
+        if !self.elements(node)?.is_empty() {
+            return Err(self.err(
+                node,
+                "<barcode> の中には何も書けません (barcode must be empty)".into(),
+            ));
+        }
+        match node.attribute("kind") {
+            Some("jp-customer") => {}
+            Some(v) => {
+                return Err(self.err(
+                    node,
+                    format!(
+                        "kind {v} は使えません; 使えるもの: jp-customer (unknown barcode kind)"
+                    ),
+                ))
+            }
+            None => {
+                return Err(self.err(
+                    node,
+                    "<barcode> には kind が必要です (attribute kind required: jp-customer)".into(),
+                ))
+            }
+        }
+        let postal = node
+            .attribute("postal")
+            .ok_or_else(|| {
+                self.err(
+                    node,
+                    "<barcode> には postal が必要です (attribute postal required)".into(),
+                )
+            })?
+            .to_string();
+        let address = match (node.attribute("address"), node.attribute("address-b")) {
+            (Some(a), None) => BarcodeAddress::Full(a.to_string()),
+            (None, Some(b)) => BarcodeAddress::B(b.to_string()),
+            _ => {
+                return Err(self.err(
+                    node,
+                    "<barcode> には address か address-b のどちらか一方が必要です (exactly one of address, address-b)".into(),
+                ))
+            }
+        };
+        let point_size = match node.attribute("size") {
+            None => crate::barcode::DEFAULT_POINT_SIZE,
+            Some(v) => {
+                let pt = self.abs_length(node, "size", v)?;
+                if !(crate::barcode::MIN_POINT_SIZE..=crate::barcode::MAX_POINT_SIZE).contains(&pt)
+                {
+                    return Err(self.err(
+                        node,
+                        format!(
+                            "size {v} は 8pt〜11.5pt です (barcode point size must be 8–11.5 pt)"
+                        ),
+                    ));
+                }
+                pt
+            }
+        };
+        let on_error = match node.attribute("on-error") {
+            None | Some("reject") => OnBarcodeError::Reject,
+            Some("warn") => OnBarcodeError::Warn,
+            Some("omit") => OnBarcodeError::Omit,
+            Some(v) => {
+                return Err(self.err(
+                    node,
+                    format!("on-error は reject, warn, omit のいずれかです (got {v})"),
+                ))
+            }
+        };
+        let s = &ctx.style;
+        Ok(BarcodeEl {
+            pos: self.pos(node),
+            x: self.req_length(node, "x", ctx, s, Axis::X)?,
+            y: self.req_length(node, "y", ctx, s, Axis::Y)?,
+            point_size,
+            postal,
+            address,
+            on_error,
         })
     }
 

@@ -8,14 +8,16 @@
 //! enough, and a character that no font has, are [`LayoutError`]s, which the
 //! batch turns into a reject of the record.
 
+use crate::barcode;
 use crate::fonts::FontSet;
 use crate::form::{
-    Align, Element, Field, Fit, Form, FormPage, ImageEl, Margins, ParaBox, Pos, QrEl, QrLevel, Run,
-    Table, TableCell, TextBox, VAlign,
+    Align, BarcodeAddress, BarcodeEl, Element, Field, Fit, Form, FormPage, ImageEl, Margins,
+    OnBarcodeError, ParaBox, Pos, QrEl, QrLevel, Run, Table, TableCell, TextBox, VAlign,
 };
 use crate::image::ImageSet;
 use crate::kinsoku;
 use crate::page::{Color, FontId, Glyph, GlyphRun, Op, Page, Stroke};
+use crate::postal::{BarcodeFailure, PostalData};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -60,6 +62,25 @@ pub enum LayoutError {
         /// Which element kind.
         element: &'static str,
     },
+    /// The record's postal code and address give no customer barcode
+    /// (`<barcode on-error="reject">`, the default).
+    Barcode {
+        /// Element position in the markup.
+        pos: Pos,
+        /// Why, without the address or the postal code.
+        reason: String,
+    },
+    /// A `<barcode>`'s quiet zone does not lie inside the page (and its
+    /// margins): the template places it badly.
+    BarcodePlacement {
+        /// Element position in the markup.
+        pos: Pos,
+    },
+    /// The built-in postal-code table cannot be loaded (a broken build).
+    PostalData {
+        /// The loader's message.
+        message: String,
+    },
 }
 
 impl LayoutError {
@@ -71,6 +92,9 @@ impl LayoutError {
             LayoutError::UnknownFont { .. } => "E_TEMPLATE_FONT",
             LayoutError::UnknownImage { .. } => "E_TEMPLATE_IMAGE",
             LayoutError::OutsideMargins { .. } => "E_LAYOUT_MARGIN",
+            LayoutError::Barcode { .. } => "E_BARCODE",
+            LayoutError::BarcodePlacement { .. } => "E_TEMPLATE_BARCODE",
+            LayoutError::PostalData { .. } => "E_POSTAL_DATA",
         }
     }
 
@@ -82,6 +106,7 @@ impl LayoutError {
             LayoutError::MissingGlyph { .. }
                 | LayoutError::Overflow { .. }
                 | LayoutError::OutsideMargins { .. }
+                | LayoutError::Barcode { .. }
         )
     }
 }
@@ -107,6 +132,19 @@ impl fmt::Display for LayoutError {
             LayoutError::OutsideMargins { pos, element } => write!(
                 f,
                 "<{element}> が余白の内側に収まりません (drawn outside the page margins) [{pos}]"
+            ),
+            LayoutError::Barcode { pos, reason } => write!(
+                f,
+                "カスタマバーコードを作れません (no customer barcode): {reason} [{pos}]"
+            ),
+            LayoutError::BarcodePlacement { pos } => write!(
+                f,
+                "<barcode> の周囲 {}mm の余白（クワイエットゾーン）が用紙・余白の内側に収まりません (quiet zone outside the page or its margins) [{pos}]",
+                barcode::QUIET_ZONE_MM
+            ),
+            LayoutError::PostalData { message } => write!(
+                f,
+                "郵便番号データを読めません (postal data cannot be loaded): {message}"
             ),
         }
     }
@@ -221,6 +259,10 @@ fn layout_page(ctx: &mut Ctx, fp: &FormPage, images: &ImageSet) -> Result<(), La
             Element::Qr(q) => {
                 ctx.qr(q)?;
                 (q.pos, "qr")
+            }
+            Element::Barcode(b) => {
+                ctx.barcode(b)?;
+                (b.pos, "barcode")
             }
         };
         if !ctx.margins.is_zero() {
@@ -1052,6 +1094,57 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Draws a customer barcode, or applies its `on-error` rule when the
+    /// record's address cannot be encoded. Never draws a guessed barcode.
+    fn barcode(&mut self, b: &BarcodeEl) -> Result<(), LayoutError> {
+        let g = barcode::Geometry::at(b.point_size)
+            .map_err(|_| LayoutError::BarcodePlacement { pos: b.pos })?;
+        let k = crate::page::PT_PER_MM;
+        let q = barcode::QUIET_ZONE_MM * k;
+        let (x0, y0) = (b.x - q, b.y - q);
+        let (x1, y1) = (b.x + g.width() * k + q, b.y + g.height() * k + q);
+        let m = self.margins;
+        let tol = 0.01;
+        if x0 < m.left - tol
+            || y0 < m.top - tol
+            || x1 > self.page_w - m.right + tol
+            || y1 > self.page_h - m.bottom + tol
+        {
+            return Err(LayoutError::BarcodePlacement { pos: b.pos });
+        }
+        let code = match &b.address {
+            BarcodeAddress::Full(address) => {
+                let data = PostalData::embedded().map_err(|e| LayoutError::PostalData {
+                    message: e.message.clone(),
+                })?;
+                data.customer_barcode(&b.postal, address)
+                    .map_err(|f| barcode_reason(&f))
+            }
+            BarcodeAddress::B(addr_b) => {
+                barcode::encode(&b.postal, addr_b).map_err(|e| e.to_string())
+            }
+        };
+        match code {
+            Ok(code) => {
+                let ops = barcode::draw(&code, b.x, b.y, b.point_size)
+                    .map_err(|_| LayoutError::BarcodePlacement { pos: b.pos })?;
+                self.ops.extend(ops);
+                Ok(())
+            }
+            Err(reason) => match b.on_error {
+                OnBarcodeError::Reject => Err(LayoutError::Barcode { pos: b.pos, reason }),
+                OnBarcodeError::Warn => {
+                    self.warnings.push(format!(
+                        "カスタマバーコードを付けませんでした (customer barcode left out): {reason} [{}]",
+                        b.pos
+                    ));
+                    Ok(())
+                }
+                OnBarcodeError::Omit => Ok(()),
+            },
+        }
+    }
+
     /// Places lines starting at `top`, each `line_height` × its size apart.
     /// With `clip` (width, height), lines below the height and glyphs past
     /// the width are left out.
@@ -1239,6 +1332,18 @@ impl Ctx<'_> {
                 dash: Vec::new(),
             },
         });
+    }
+}
+
+/// A reason for a failed customer barcode that names neither the address nor
+/// the postal code (the postal table's own reasons name the code's place).
+fn barcode_reason(f: &BarcodeFailure) -> String {
+    match f {
+        BarcodeFailure::Address(v) => format!(
+            "郵便番号と住所が一致しません (postal code and address disagree: {})",
+            v.status.name()
+        ),
+        BarcodeFailure::Barcode(e) => e.to_string(),
     }
 }
 
