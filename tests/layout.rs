@@ -507,7 +507,10 @@ const IPAMJ: &str = "/usr/share/fonts/truetype/ipamj/ipamjm.ttf";
 fn ipamj_mincho_as_fallback_for_names() {
     if !Path::new(IPAMJ).exists() {
         println!("note: {IPAMJ} not installed (apt-get install fonts-ipamj-mincho); skipping");
-        assert!(std::env::var("CI").is_err(), "CI must install fonts-ipamj-mincho (.ci/run)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install fonts-ipamj-mincho (.ci/run)"
+        );
         return;
     }
     let mut slots = bundled_slots();
