@@ -1699,6 +1699,48 @@ mod tests {
         assert_eq!(sum, 0xB1B0_AFBA);
     }
 
+    #[test]
+    fn stripped_font_keeps_only_copyright_and_postscript_name() {
+        let set = fonts();
+        let f = set.font(FontId(0));
+        let remapper = GlyphRemapper::new_from_glyphs_sorted(&[0, 10]);
+        let sub = subsetter::subset(&f.data, 0, &remapper).unwrap();
+        let stripped = strip_hinting(&sub).unwrap();
+        let ids = |font: &[u8]| -> Vec<(u16, Option<String>)> {
+            let face = ttf_parser::Face::parse(font, 0).unwrap();
+            face.names()
+                .into_iter()
+                .map(|n| (n.name_id, n.to_string()))
+                .collect()
+        };
+        let before = ids(&sub);
+        let after = ids(&stripped);
+        assert!(
+            before.iter().any(|(id, _)| *id == 13),
+            "licence text in the full name table"
+        );
+        assert!(!after.is_empty());
+        assert!(
+            after.iter().all(|(id, _)| *id == 0 || *id == 6),
+            "{after:?}"
+        );
+        // The copyright and PostScript name records are carried over unchanged.
+        let kept: Vec<_> = before
+            .iter()
+            .filter(|(id, _)| *id == 0 || *id == 6)
+            .cloned()
+            .collect();
+        assert_eq!(after, kept);
+        assert!(after
+            .iter()
+            .any(|(id, t)| *id == 0 && t.as_deref().is_some_and(|t| t.contains("Copyright"))));
+        let ps = after
+            .iter()
+            .find(|(id, _)| *id == 6)
+            .and_then(|(_, t)| t.clone());
+        assert_eq!(ps.as_deref(), Some(f.postscript_name.as_str()));
+    }
+
     #[derive(Default)]
     struct Outline(Vec<i32>);
 
