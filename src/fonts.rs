@@ -32,7 +32,12 @@ pub struct Font {
     pub italic_angle: f32,
     /// Font bounding box in font units: x_min, y_min, x_max, y_max.
     pub bbox: [i16; 4],
-    cmap: HashMap<u32, u16>,
+    /// Glyph ids of the Basic Multilingual Plane, indexed by code point
+    /// (0 = no glyph): a plain array lookup per character, which layout
+    /// does for every character of every document.
+    bmp: Vec<u16>,
+    /// Glyph ids of characters outside the BMP.
+    astral: HashMap<u32, u16>,
     advances: Vec<u16>,
 }
 
@@ -91,6 +96,16 @@ impl Font {
         if cmap.is_empty() {
             return Err(err("no Unicode cmap".into()));
         }
+        let mut bmp = vec![0u16; 0x1_0000];
+        let mut astral = HashMap::new();
+        for (cp, g) in cmap {
+            match bmp.get_mut(cp as usize) {
+                Some(slot) => *slot = g,
+                None => {
+                    astral.insert(cp, g);
+                }
+            }
+        }
         let n = face.number_of_glyphs();
         let advances = (0..n)
             .map(|g| face.glyph_hor_advance(ttf_parser::GlyphId(g)).unwrap_or(0))
@@ -122,7 +137,8 @@ impl Font {
                 .unwrap_or((ascender as f32 * 0.8) as i16),
             italic_angle: face.italic_angle(),
             bbox: [bb.x_min, bb.y_min, bb.x_max, bb.y_max],
-            cmap,
+            bmp,
+            astral,
             advances,
             data: Arc::new(data),
         })
@@ -130,7 +146,12 @@ impl Font {
 
     /// The glyph for a character, if the font has one.
     pub fn glyph(&self, ch: char) -> Option<u16> {
-        self.cmap.get(&(ch as u32)).copied().filter(|g| *g != 0)
+        let cp = ch as u32;
+        match self.bmp.get(cp as usize) {
+            Some(g) => Some(*g),
+            None => self.astral.get(&cp).copied(),
+        }
+        .filter(|g| *g != 0)
     }
 
     /// The glyph for a character followed by a variation selector, using the

@@ -158,6 +158,33 @@ pub fn write_pdf_with(
     let info_ref = alloc();
     let resources_ref = alloc();
 
+    // The trailer /ID hashes what the document is made of rather than
+    // its serialised bytes: font subsets and images are functions of the
+    // glyph sets and image data hashed here, so hashing their compressed
+    // streams again would only cost time (a third of the SHA-256 work).
+    let mut id_hash = Sha256::new();
+    id_hash.update(info.title.as_bytes());
+    id_hash.update([0]);
+    id_hash.update(info.created.as_bytes());
+    id_hash.update([0, font_level, content_level]);
+    for (id, glyphs) in &used.fonts {
+        let font = fonts.font(*id);
+        id_hash.update(font.postscript_name.as_bytes());
+        id_hash.update((font.data.len() as u64).to_be_bytes());
+        for (g, text) in glyphs {
+            id_hash.update(g.to_be_bytes());
+            id_hash.update(text.as_bytes());
+            id_hash.update([0]);
+        }
+    }
+    for id in &used.images {
+        let image = images.get(crate::page::ImageId(*id));
+        id_hash.update((*id as u64).to_be_bytes());
+        id_hash.update(image.width.to_be_bytes());
+        id_hash.update(image.height.to_be_bytes());
+        image_fingerprint(&image.data, &mut id_hash);
+    }
+
     // Fonts, in FontId order.
     let mut embedded: BTreeMap<FontId, EmbeddedFont> = BTreeMap::new();
     for (index, (id, glyphs)) in used.fonts.iter().enumerate() {
@@ -243,6 +270,10 @@ pub fn write_pdf_with(
         let content_ref = alloc();
         page_refs.push(page_ref);
         let content = page_content(page, &embedded, &image_index, &mut scratch);
+        id_hash.update(round(page.width).to_bits().to_be_bytes());
+        id_hash.update(round(page.height).to_bits().to_be_bytes());
+        id_hash.update((content.len() as u64).to_be_bytes());
+        id_hash.update(&content);
         let compressed = zlib(&content, content_level);
         pdf.stream(content_ref, &compressed)
             .filter(Filter::FlateDecode);
@@ -264,7 +295,7 @@ pub fn write_pdf_with(
         }
     }
 
-    let digest = Sha256::digest(pdf.as_bytes());
+    let digest = id_hash.finalize();
     let id = digest[..16].to_vec();
     pdf.set_file_id((id.clone(), id));
     Ok(pdf.finish())
@@ -309,6 +340,41 @@ fn zlib(data: &[u8], level: u8) -> Vec<u8> {
         out.truncate(pos);
         out
     })
+}
+
+/// Feeds an image's kind, sizes and the first and last bytes of its
+/// encoded data into the /ID hash (image data is constant over a batch
+/// and large; a changed image changes its size or its ends).
+fn image_fingerprint(data: &ImageData, h: &mut Sha256) {
+    let ends = |h: &mut Sha256, b: &[u8]| {
+        h.update((b.len() as u64).to_be_bytes());
+        h.update(&b[..b.len().min(256)]);
+        h.update(&b[b.len().saturating_sub(256)..]);
+    };
+    match data {
+        ImageData::Flate {
+            color,
+            samples,
+            smask,
+        } => {
+            h.update(b"F");
+            h.update(color.pdf_name());
+            ends(h, samples);
+            if let Some(m) = smask {
+                ends(h, m);
+            }
+        }
+        ImageData::Jpeg {
+            color,
+            inverted,
+            bytes,
+        } => {
+            h.update(b"J");
+            h.update(color.pdf_name());
+            h.update([u8::from(*inverted)]);
+            ends(h, bytes);
+        }
+    }
 }
 
 /// Rounds to 1/1000 (of a point, or of a text space unit).
@@ -1231,6 +1297,7 @@ fn strip_hinting(font: &[u8]) -> Option<Vec<u8>> {
         .copy_from_slice(&[0, u8::from(!short)]);
     new_head.get_mut(8..12)?.copy_from_slice(&[0; 4]);
 
+    let new_name = find(b"name").and_then(trim_name);
     let mut out_tables: Vec<([u8; 4], &[u8])> = Vec::with_capacity(tables.len());
     for (tag, data) in &tables {
         let data: &[u8] = match tag {
@@ -1238,6 +1305,7 @@ fn strip_hinting(font: &[u8]) -> Option<Vec<u8>> {
             b"glyf" => &new_glyf,
             b"loca" => &new_loca,
             b"head" => &new_head,
+            b"name" => new_name.as_deref().unwrap_or(data),
             _ => data,
         };
         out_tables.push((*tag, data));
@@ -1285,6 +1353,48 @@ fn strip_hinting(font: &[u8]) -> Option<Vec<u8>> {
     let adjust = 0xB1B0_AFBAu32.wrapping_sub(checksum(&out));
     out.get_mut(head_at? + 8..head_at? + 12)?
         .copy_from_slice(&adjust.to_be_bytes());
+    Some(out)
+}
+
+/// A `name` table (format 0) reduced to the copyright notice (name id 0)
+/// and the PostScript name (id 6). The subsetter keeps the family names,
+/// version, designer, vendor and licence texts, over a kilobyte in BIZ UD
+/// fonts, which no PDF viewer reads from an embedded font; the copyright
+/// line stays so that the subset still says whose work it is. `None` (keep
+/// the table) for other formats or malformed tables.
+fn trim_name(name: &[u8]) -> Option<Vec<u8>> {
+    if be16(name, 0)? != 0 {
+        return None;
+    }
+    let count = be16(name, 2)? as usize;
+    let storage = name.get(be16(name, 4)? as usize..)?;
+    let mut records: Vec<[u8; 12]> = Vec::new();
+    let mut strings: Vec<u8> = Vec::new();
+    for i in 0..count {
+        let rec = name.get(6 + 12 * i..18 + 12 * i)?;
+        let id = be16(rec, 6)?;
+        if id != 0 && id != 6 {
+            continue;
+        }
+        let len = be16(rec, 8)? as usize;
+        let off = be16(rec, 10)? as usize;
+        let text = storage.get(off..off.checked_add(len)?)?;
+        let mut r = [0u8; 12];
+        r[..10].copy_from_slice(rec.get(..10)?);
+        let new_off = u16::try_from(strings.len()).ok()?;
+        r[10..].copy_from_slice(&new_off.to_be_bytes());
+        strings.extend_from_slice(text);
+        records.push(r);
+    }
+    let header = 6 + 12 * records.len();
+    let mut out = Vec::with_capacity(header + strings.len());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&(records.len() as u16).to_be_bytes());
+    out.extend_from_slice(&u16::try_from(header).ok()?.to_be_bytes());
+    for r in &records {
+        out.extend_from_slice(r);
+    }
+    out.extend_from_slice(&strings);
     Some(out)
 }
 
@@ -1587,6 +1697,48 @@ mod tests {
             s.wrapping_add(u32::from_be_bytes(c.try_into().unwrap()))
         });
         assert_eq!(sum, 0xB1B0_AFBA);
+    }
+
+    #[test]
+    fn stripped_font_keeps_only_copyright_and_postscript_name() {
+        let set = fonts();
+        let f = set.font(FontId(0));
+        let remapper = GlyphRemapper::new_from_glyphs_sorted(&[0, 10]);
+        let sub = subsetter::subset(&f.data, 0, &remapper).unwrap();
+        let stripped = strip_hinting(&sub).unwrap();
+        let ids = |font: &[u8]| -> Vec<(u16, Option<String>)> {
+            let face = ttf_parser::Face::parse(font, 0).unwrap();
+            face.names()
+                .into_iter()
+                .map(|n| (n.name_id, n.to_string()))
+                .collect()
+        };
+        let before = ids(&sub);
+        let after = ids(&stripped);
+        assert!(
+            before.iter().any(|(id, _)| *id == 13),
+            "licence text in the full name table"
+        );
+        assert!(!after.is_empty());
+        assert!(
+            after.iter().all(|(id, _)| *id == 0 || *id == 6),
+            "{after:?}"
+        );
+        // The copyright and PostScript name records are carried over unchanged.
+        let kept: Vec<_> = before
+            .iter()
+            .filter(|(id, _)| *id == 0 || *id == 6)
+            .cloned()
+            .collect();
+        assert_eq!(after, kept);
+        assert!(after
+            .iter()
+            .any(|(id, t)| *id == 0 && t.as_deref().is_some_and(|t| t.contains("Copyright"))));
+        let ps = after
+            .iter()
+            .find(|(id, _)| *id == 6)
+            .and_then(|(_, t)| t.clone());
+        assert_eq!(ps.as_deref(), Some(f.postscript_name.as_str()));
     }
 
     #[derive(Default)]
