@@ -29,7 +29,7 @@ pub const MAX_SIDE: u32 = 10_000;
 pub const MAX_DECODED_BYTES: u64 = 100 * 1024 * 1024;
 
 /// zlib level used for image samples (done once per batch, so favour size).
-const IMAGE_DEFLATE_LEVEL: u8 = 6;
+const IMAGE_DEFLATE_LEVEL: u8 = 10;
 
 /// A decoded image ready for embedding.
 #[derive(Debug)]
@@ -270,8 +270,14 @@ fn decode_png(name: &str, bytes: &[u8]) -> Result<Image, String> {
         png::ColorType::GrayscaleAlpha => {
             let mut gray = Vec::with_capacity(px);
             let mut alpha = Vec::with_capacity(px);
+            let mut last = 0u8;
             for p in buf.chunks_exact(2) {
-                gray.push(p[0]);
+                // Invisible pixels repeat the last visible value: same image,
+                // far better compression.
+                if p[1] != 0 {
+                    last = p[0];
+                }
+                gray.push(last);
                 alpha.push(p[1]);
             }
             (ColorSpace::Gray, gray, Some(alpha))
@@ -279,8 +285,14 @@ fn decode_png(name: &str, bytes: &[u8]) -> Result<Image, String> {
         png::ColorType::Rgba => {
             let mut rgb = Vec::with_capacity(px * 3);
             let mut alpha = Vec::with_capacity(px);
+            let mut last = [0u8; 3];
             for p in buf.chunks_exact(4) {
-                rgb.extend_from_slice(&p[..3]);
+                // Invisible pixels repeat the last visible colour: same image,
+                // far better compression (a seal's colour plane becomes flat).
+                if p[3] != 0 {
+                    last = [p[0], p[1], p[2]];
+                }
+                rgb.extend_from_slice(&last);
                 alpha.push(p[3]);
             }
             (ColorSpace::Rgb, rgb, Some(alpha))
@@ -532,7 +544,9 @@ pub(crate) mod tests {
         );
         let (color, samples, smask) = flate(&decode("p.png", png).unwrap());
         assert_eq!(color, ColorSpace::Rgb);
-        assert_eq!(samples, vec![255, 0, 0, 0, 0, 255, 0, 0, 255, 255, 0, 0]);
+        // Visible pixels keep their colour; invisible ones repeat the last
+        // visible colour (black before any), which compresses better.
+        assert_eq!(samples, vec![0, 0, 0, 0, 0, 255, 0, 0, 255, 0, 0, 255]);
         assert_eq!(smask.unwrap(), vec![0, 255, 255, 0]);
         // Without tRNS: opaque, no mask. 2-bit indices.
         let png = encode_png(
