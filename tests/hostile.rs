@@ -261,19 +261,13 @@ fn templates_cannot_read_files_or_the_environment() {
 fn colliding_file_names_get_suffixes_and_nothing_is_overwritten() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
-    for f in ["requests.xlsx"] {
-        std::fs::copy(root().join("samples/zaishoku").join(f), dir.join(f)).unwrap();
-    }
-    // Every document named after the 部署 column: many collisions, and
-    // names with `/` (none in the sample, but sanitised anyway).
-    let job = std::fs::read_to_string(zaishoku_job())
-        .unwrap()
-        .replace(
+    // Every document named after the 性別 column: two names for 47 records.
+    job_copy(dir, |j| {
+        j.replace(
             "file_name = \"{request_id}.pdf\"",
             "file_name = \"{sex}.pdf\"",
         )
-        .replace("../../templates", s(&root().join("templates")));
-    std::fs::write(dir.join("job.toml"), job).unwrap();
+    });
     let out = dir.join("out");
     let (code, stderr) = chohyo(&["run", s(&dir.join("job.toml")), "--out", s(&out), "-q"]);
     assert!(code == 0 || code == 1, "{code}: {stderr}");
@@ -659,4 +653,49 @@ fn no_personal_data_in_logs_stderr_report_or_summary_of_any_sample() {
         }
     }
     assert!(checked > 300, "{checked}");
+}
+
+/// A record whose own file name equals the suffixed name of an earlier
+/// collision (`x.pdf`, `x.pdf` → `x-2.pdf`, then a record named `x-2`) must
+/// not overwrite it. Known gap in `batch::make_plan` (it counts only the
+/// unsuffixed names): today nothing is overwritten, but the batch fails with
+/// exit 3, a misleading `cannot write …/docs: No such file or directory` and
+/// a left-over `.tmp` file; see the closing note of issue 9.
+#[test]
+#[ignore = "known gap: make_plan suffixes can collide with a later record's own name"]
+fn a_suffixed_name_never_collides_with_a_later_records_name() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let bytes = std::fs::read(root().join("samples/zaishoku/requests_cp932.csv")).unwrap();
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    let mut lines = text.lines();
+    let mut csv = format!("{}\n", lines.next().unwrap());
+    for (line, name) in lines.zip(["見本 一", "見本 一", "見本 一-2"]) {
+        let mut cols: Vec<&str> = line.split(',').collect();
+        cols[1] = name;
+        csv.push_str(&cols.join(","));
+        csv.push('\n');
+    }
+    std::fs::write(dir.join("three.csv"), csv).unwrap();
+    let job = job_copy(dir, |j| {
+        j.replace(
+            "file_name = \"{request_id}.pdf\"",
+            "file_name = \"{name}.pdf\"",
+        )
+    });
+    let out = dir.join("out");
+    let (code, stderr) = chohyo(&[
+        "run",
+        s(&job),
+        "--out",
+        s(&out),
+        "-q",
+        "--input",
+        s(&dir.join("three.csv")),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let on_disk = std::fs::read_dir(out.join("zaishoku/2025-04-01/docs"))
+        .unwrap()
+        .count();
+    assert_eq!(on_disk, 3, "a document was overwritten");
 }
