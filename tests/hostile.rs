@@ -699,3 +699,88 @@ fn a_suffixed_name_never_collides_with_a_later_records_name() {
         .count();
     assert_eq!(on_disk, 3, "a document was overwritten");
 }
+
+// ---------------------------------------------------------------------------
+// Smoke fuzzing (deterministic, in CI; the real fuzzing is in `fuzz/`)
+
+/// Deterministic byte mutations of a seed: flip, insert, delete, duplicate.
+fn mutate(seed: &[u8], state: &mut u64) -> Vec<u8> {
+    let mut next = || {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*state >> 33) as usize
+    };
+    let mut v = seed.to_vec();
+    for _ in 0..1 + next() % 8 {
+        let at = if v.is_empty() { 0 } else { next() % v.len() };
+        match next() % 5 {
+            0 if !v.is_empty() => v[at] ^= 1 << (next() % 8),
+            1 => v.insert(at, next() as u8),
+            2 if !v.is_empty() => {
+                v.remove(at);
+            }
+            3 if !v.is_empty() => {
+                let end = (at + 1 + next() % 16).min(v.len());
+                let piece = v[at..end].to_vec();
+                v.splice(at..at, piece);
+            }
+            _ => v.insert(at, b"<>{}&;,\"\n\r\x00\xff"[next() % 12]),
+        }
+    }
+    v
+}
+
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fuzz/seeds").join(target))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+#[test]
+fn smoke_fuzz_the_parsers_with_seeded_mutations() {
+    let postal = chohyo::postal::PostalData::embedded().unwrap();
+    let budget = Instant::now();
+    let mut state = 9u64;
+    let mut runs = 0;
+    for target in [
+        "form_parse",
+        "date_parse",
+        "address_barcode",
+        "csv_reader",
+        "job_parse",
+        "workbook",
+    ] {
+        let seeds = seeds(target);
+        assert!(!seeds.is_empty(), "{target}");
+        let per_target = Instant::now();
+        let mut i = 0;
+        while per_target.elapsed() < Duration::from_secs(3) && i < 3000 {
+            let input = mutate(&seeds[i % seeds.len()], &mut state);
+            let text = String::from_utf8_lossy(&input);
+            match target {
+                "form_parse" => drop(chohyo::form::parse(&text)),
+                "date_parse" => drop(chohyo::era::parse_date(&text)),
+                "address_barcode" => {
+                    let (p, a) = text.split_once('\n').unwrap_or(("100-0001", &text));
+                    drop(chohyo::barcode::address_number(a));
+                    drop(postal.customer_barcode(p, a));
+                }
+                "job_parse" => drop(Job::parse(Path::new("/nonexistent/job.toml"), &text)),
+                _ => drop(read_sheet_bytes(
+                    Path::new("smoke"),
+                    &input,
+                    None,
+                    &HeaderRow::At(1),
+                )),
+            }
+            i += 1;
+            runs += 1;
+        }
+    }
+    assert!(runs > 1000, "{runs}");
+    assert!(budget.elapsed() < Duration::from_secs(40));
+}
