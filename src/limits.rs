@@ -27,6 +27,13 @@ pub const MAX_ROWS: usize = 1_000_000;
 /// Most characters in one cell: 32,767, as in Excel.
 pub const MAX_CELL_CHARS: usize = 32_767;
 
+/// Most cells in the rectangle spanned by a sheet's non-empty cells.
+///
+/// The workbook reader builds a dense grid: one value at `A1` and one at
+/// `XFD1048576` would need 17 billion cells (hundreds of GB). 20 million
+/// cells (about 640 MB) allows, say, 1,000,000 rows × 20 columns.
+pub const MAX_SHEET_CELLS: u64 = 20_000_000;
+
 /// Largest total uncompressed size of all entries of an xlsx/ods zip: 1 GB.
 pub const MAX_ZIP_UNCOMPRESSED: u64 = 1024 * 1024 * 1024;
 
@@ -86,6 +93,19 @@ pub fn check_cell_chars(text: &str, row: u32, column: &str) -> Result<(), String
         return Err(format!(
             "{row} 行目 {column} 列: セルの文字数が上限 {MAX_CELL_CHARS} 字を超えています \
              (cell longer than {MAX_CELL_CHARS} characters)"
+        ));
+    }
+    Ok(())
+}
+
+/// Fails if the non-empty cells of a sheet span more than
+/// [`MAX_SHEET_CELLS`] cells (`rows` × `columns`).
+pub fn check_extent(rows: u64, columns: u64) -> Result<(), String> {
+    let cells = rows.saturating_mul(columns);
+    if cells > MAX_SHEET_CELLS {
+        return Err(format!(
+            "シートの範囲が広すぎます: {rows} 行 × {columns} 列 (上限 {MAX_SHEET_CELLS} セル) \
+             (sheet spans {rows} rows × {columns} columns, limit {MAX_SHEET_CELLS} cells)"
         ));
     }
     Ok(())

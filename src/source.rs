@@ -413,6 +413,7 @@ fn read_workbook(
         .map(|s| (s.name.clone(), s.visible == SheetVisible::Visible))
         .collect();
     let name = choose_sheet(path, &worksheets, selector)?;
+    sheet_extent(&mut book, &name).map_err(|m| SourceError::in_sheet(path, &name, m))?;
     let range = book.worksheet_range(&name).map_err(|e| {
         SourceError::in_sheet(
             path,
@@ -441,6 +442,50 @@ fn read_workbook(
         date1904,
         rows,
     })
+}
+
+/// Refuses a sheet whose non-empty cells span more than
+/// [`limits::MAX_SHEET_CELLS`] before calamine allocates its dense grid.
+/// Streams the cells of xlsx and xlsb sheets (a second, cheap pass); a
+/// sheet that cannot be streamed is left to `worksheet_range` to report.
+fn sheet_extent(book: &mut Book<'_>, name: &str) -> Result<(), String> {
+    fn bounds(pos: (u32, u32), b: &mut Option<(u32, u32, u32, u32)>) {
+        let (r, c) = pos;
+        *b = Some(match *b {
+            None => (r, r, c, c),
+            Some((r0, r1, c0, c1)) => (r0.min(r), r1.max(r), c0.min(c), c1.max(c)),
+        });
+    }
+    let mut b = None;
+    match book {
+        Sheets::Xlsx(x) => {
+            let Ok(mut cells) = x.worksheet_cells_reader(name) else {
+                return Ok(());
+            };
+            while let Ok(Some(cell)) = cells.next_cell() {
+                if *cell.get_value() != calamine::DataRef::Empty {
+                    bounds(cell.get_position(), &mut b);
+                }
+            }
+        }
+        Sheets::Xlsb(x) => {
+            let Ok(mut cells) = x.worksheet_cells_reader(name) else {
+                return Ok(());
+            };
+            while let Ok(Some(cell)) = cells.next_cell() {
+                if *cell.get_value() != calamine::DataRef::Empty {
+                    bounds(cell.get_position(), &mut b);
+                }
+            }
+        }
+        _ => {}
+    }
+    match b {
+        Some((r0, r1, c0, c1)) => {
+            limits::check_extent(u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1)
+        }
+        None => Ok(()),
+    }
 }
 
 fn choose_sheet(

@@ -784,3 +784,37 @@ fn smoke_fuzz_the_parsers_with_seeded_mutations() {
     assert!(runs > 1000, "{runs}");
     assert!(budget.elapsed() < Duration::from_secs(40));
 }
+
+/// Found by probing the workbook reader: one extra cell at `XFD1048576` in a
+/// 20 kB xlsx made calamine allocate 512 GB (abort). Now refused first.
+#[test]
+fn a_workbook_spanning_a_huge_sparse_range_is_refused_with_bounded_memory() {
+    let src = std::fs::read(root().join("samples/zaishoku/requests.xlsx")).unwrap();
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(&src)).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let o = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut data).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let s = String::from_utf8(data).unwrap().replace(
+                "</sheetData>",
+                "<row r=\"1048576\"><c r=\"XFD1048576\"><v>1</v></c></row></sheetData>",
+            );
+            data = s.into_bytes();
+        }
+        w.start_file(name, o).unwrap();
+        w.write_all(&data).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    let e = read_sheet_bytes(Path::new("sparse.xlsx"), &bytes, None, &HeaderRow::At(2))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("シートの範囲が広すぎます") && e.contains("16384"),
+        "{e}"
+    );
+}
