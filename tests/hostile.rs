@@ -477,6 +477,7 @@ fn disk_full_gives_exit_3_no_truncated_pdf_and_resumes() {
             }
         }
     }
+    eprintln!("disk full after {written} final PDFs");
     assert!(written < 47, "the disk was not full ({written} PDFs)");
     fs.resize("64m");
     let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&out), "-q"]);
@@ -652,6 +653,7 @@ fn no_personal_data_in_logs_stderr_report_or_summary_of_any_sample() {
             assert!(rejects >= 1, "{}: no rejects file", job.job.name);
         }
     }
+    eprintln!("{checked} personal values checked in {} samples", samples.len());
     assert!(checked > 300, "{checked}");
 }
 
