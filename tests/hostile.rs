@@ -537,6 +537,7 @@ fn twenty_seeded_kill_9_trials_always_resume_to_identical_output() {
         );
         std::fs::remove_dir_all(&out).unwrap();
     }
+    eprintln!("kill -9: {interrupted} of 20 runs interrupted (full run {full_ms} ms)");
     assert!(
         interrupted >= 10,
         "only {interrupted} of 20 runs interrupted"
