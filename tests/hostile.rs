@@ -654,7 +654,10 @@ fn no_personal_data_in_logs_stderr_report_or_summary_of_any_sample() {
             assert!(rejects >= 1, "{}: no rejects file", job.job.name);
         }
     }
-    eprintln!("{checked} personal values checked in {} samples", samples.len());
+    eprintln!(
+        "{checked} personal values checked in {} samples",
+        samples.len()
+    );
     assert!(checked > 300, "{checked}");
 }
 
