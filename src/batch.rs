@@ -398,10 +398,25 @@ pub fn file_name(pattern: &str, record: &Record, number: u64) -> String {
     sanitize_file_name(&out)
 }
 
-/// Replaces path separators, control and reserved characters; no leading dot.
+/// Longest file name [`sanitize_file_name`] returns, in UTF-8 bytes (below
+/// the 255-byte limit of Linux file systems and SMB shares, leaving room for
+/// a collision suffix and temporary-file prefixes).
+pub const MAX_FILE_NAME_BYTES: usize = 200;
+
+/// Makes a file name safe on Linux and on Windows shares.
+///
+/// NFC-normalised; path separators, control characters and
+/// `\ / : * ? " < > |` become `_`; leading dots become `_` (no hidden
+/// files, no `..`); trailing dots and spaces become `_` (Windows drops
+/// them); a Windows reserved device name (`CON`, `PRN`, `AUX`, `NUL`,
+/// `COM1`–`COM9`, `LPT1`–`LPT9`, any case, also with an extension such as
+/// `nul.pdf`) gets a `_` prefix; at most [`MAX_FILE_NAME_BYTES`] bytes, cut
+/// at a character boundary before the extension so `.pdf` is kept; never
+/// empty.
 pub fn sanitize_file_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
     let mut s: String = name
-        .chars()
+        .nfc()
         .map(|c| {
             if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
                 '_'
@@ -410,8 +425,40 @@ pub fn sanitize_file_name(name: &str) -> String {
             }
         })
         .collect();
+    // Bounded length: keep a short extension, cut the stem at a char boundary.
+    if s.len() > MAX_FILE_NAME_BYTES {
+        let ext = match s.rfind('.') {
+            Some(i) if s.len() - i <= 16 && i > 0 => s[i..].to_string(),
+            _ => String::new(),
+        };
+        let mut cut = MAX_FILE_NAME_BYTES - ext.len();
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str(&ext);
+    }
     let dots = s.len() - s.trim_start_matches('.').len();
     s.replace_range(0..dots, &"_".repeat(dots));
+    let trail = s.len() - s.trim_end_matches(['.', ' ']).len();
+    let keep = s.len() - trail;
+    s.replace_range(keep.., &"_".repeat(trail));
+    let stem = s.split('.').next().unwrap_or("").trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    let reserved = matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && matches!(upper.as_bytes()[3], b'1'..=b'9'));
+    if reserved {
+        s.insert(0, '_');
+        if s.len() > MAX_FILE_NAME_BYTES {
+            let mut cut = MAX_FILE_NAME_BYTES;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+        }
+    }
     if s.is_empty() {
         s.push('_');
     }
@@ -1221,6 +1268,45 @@ mod tests {
         assert_eq!(file_name("{id}_{name}.pdf", &r, 7), "R-1_.._山田_太郎.pdf");
         assert_eq!(file_name("{no}.pdf", &r, 7), "7.pdf");
         assert_eq!(sanitize_file_name("..x"), "__x");
+    }
+
+    #[test]
+    fn file_names_are_safe_on_windows_shares() {
+        for (given, want) in [
+            ("..", "__"),
+            ("../../etc/passwd", "___.._etc_passwd"),
+            ("a\\b:c*d?e\"f<g>h|i", "a_b_c_d_e_f_g_h_i"),
+            ("tab\there\n", "tab_here_"),
+            ("CON", "_CON"),
+            ("con.pdf", "_con.pdf"),
+            ("Nul.tar.gz", "_Nul.tar.gz"),
+            ("COM1.pdf", "_COM1.pdf"),
+            ("lpt9", "_lpt9"),
+            ("COM0.pdf", "COM0.pdf"),
+            ("CONSOLE.pdf", "CONSOLE.pdf"),
+            ("name. ", "name__"),
+            ("name...", "name___"),
+            ("", "_"),
+            // NFD か + combining voiced mark → NFC が.
+            ("\u{304B}\u{3099}.pdf", "\u{304C}.pdf"),
+        ] {
+            assert_eq!(sanitize_file_name(given), want, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn long_file_names_are_cut_at_a_char_boundary_keeping_the_extension() {
+        let long = format!("{}.pdf", "山".repeat(300));
+        let s = sanitize_file_name(&long);
+        assert!(s.len() <= MAX_FILE_NAME_BYTES, "{}", s.len());
+        assert!(s.ends_with(".pdf") && s.starts_with("山山"), "{s}");
+        let s = sanitize_file_name(&"a".repeat(10_000));
+        assert_eq!(s.len(), MAX_FILE_NAME_BYTES);
+        // Every output is a fixed point.
+        for n in ["CON", "a. ", &long, "..", "x/y"] {
+            let once = sanitize_file_name(n);
+            assert_eq!(sanitize_file_name(&once), once, "{n:?}");
+        }
     }
 
     #[test]

@@ -474,7 +474,10 @@ pub const PAPER_SIZES: &[(&str, f32, f32)] = &[
 ];
 
 /// Nesting limit for inline elements (protects against hostile markup).
-const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = 32;
+
+/// Most `<page>` elements in one form.
+pub const MAX_PAGES: usize = 100;
 
 /// Parses form markup.
 pub fn parse(markup: &str) -> Result<Form, MarkupError> {
@@ -616,6 +619,14 @@ impl<'a, 'input> Parser<'a, 'input> {
                     format!(
                         "<form> の中には <page> だけを書きます (only <page> inside <form>, found <{}>)",
                         child.tag_name().name()
+                    ),
+                ));
+            }
+            if pages.len() == MAX_PAGES {
+                return Err(self.err(
+                    child,
+                    format!(
+                        "ページが多すぎます: 上限 {MAX_PAGES} ページ (too many pages: limit {MAX_PAGES})"
                     ),
                 ));
             }

@@ -27,6 +27,7 @@ pub mod job;
 pub mod kinsoku;
 pub mod layout;
 pub mod ledger;
+pub mod limits;
 pub mod mailorder;
 pub mod package;
 pub mod page;

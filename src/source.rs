@@ -73,6 +73,7 @@ use std::fmt;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use crate::limits;
 use calamine::{Data, Ods, Reader, SheetType, SheetVisible, Sheets, Xls, Xlsb, Xlsx};
 use unicode_normalization::UnicodeNormalization;
 
@@ -215,18 +216,41 @@ pub fn read_sheet_with(
             "ヘッダー行は 1 以上で指定してください (header row must be 1 or more)",
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let open_err = |e: std::io::Error| {
         SourceError::new(
             path,
             format!("ファイルを開けません (cannot open file): {}", io_gloss(&e)),
         )
-    })?;
+    };
+    let len = std::fs::metadata(path).map_err(open_err)?.len();
+    limits::check_input_size(len).map_err(|m| SourceError::new(path, m))?;
+    let bytes = std::fs::read(path).map_err(open_err)?;
+    read_sheet_bytes(path, &bytes, sheet, header)
+}
+
+/// Reads one sheet from the bytes of a file (`path` only names it in
+/// errors): the same as [`read_sheet_with`] after the file was read. The
+/// [limits](crate::limits) apply.
+pub fn read_sheet_bytes(
+    path: &Path,
+    bytes: &[u8],
+    sheet: Option<&SheetSelector>,
+    header: &HeaderRow,
+) -> Result<Sheet, SourceError> {
+    if *header == HeaderRow::At(0) {
+        return Err(SourceError::new(
+            path,
+            "ヘッダー行は 1 以上で指定してください (header row must be 1 or more)",
+        ));
+    }
+    limits::check_input_size(bytes.len() as u64).map_err(|m| SourceError::new(path, m))?;
     if bytes.starts_with(ZIP_MAGIC) {
-        read_workbook(path, &bytes, WorkbookKind::Zip, sheet, header)
+        limits::check_zip(bytes).map_err(|m| SourceError::new(path, m))?;
+        read_workbook(path, bytes, WorkbookKind::Zip, sheet, header)
     } else if bytes.starts_with(OLE_MAGIC) {
-        read_workbook(path, &bytes, WorkbookKind::Ole, sheet, header)
+        read_workbook(path, bytes, WorkbookKind::Ole, sheet, header)
     } else {
-        read_delimited(path, &bytes, header)
+        read_delimited(path, bytes, header)
     }
 }
 
@@ -389,6 +413,7 @@ fn read_workbook(
         .map(|s| (s.name.clone(), s.visible == SheetVisible::Visible))
         .collect();
     let name = choose_sheet(path, &worksheets, selector)?;
+    sheet_extent(&mut book, &name).map_err(|m| SourceError::in_sheet(path, &name, m))?;
     let range = book.worksheet_range(&name).map_err(|e| {
         SourceError::in_sheet(
             path,
@@ -417,6 +442,50 @@ fn read_workbook(
         date1904,
         rows,
     })
+}
+
+/// Refuses a sheet whose non-empty cells span more than
+/// [`limits::MAX_SHEET_CELLS`] before calamine allocates its dense grid.
+/// Streams the cells of xlsx and xlsb sheets (a second, cheap pass); a
+/// sheet that cannot be streamed is left to `worksheet_range` to report.
+fn sheet_extent(book: &mut Book<'_>, name: &str) -> Result<(), String> {
+    fn bounds(pos: (u32, u32), b: &mut Option<(u32, u32, u32, u32)>) {
+        let (r, c) = pos;
+        *b = Some(match *b {
+            None => (r, r, c, c),
+            Some((r0, r1, c0, c1)) => (r0.min(r), r1.max(r), c0.min(c), c1.max(c)),
+        });
+    }
+    let mut b = None;
+    match book {
+        Sheets::Xlsx(x) => {
+            let Ok(mut cells) = x.worksheet_cells_reader(name) else {
+                return Ok(());
+            };
+            while let Ok(Some(cell)) = cells.next_cell() {
+                if *cell.get_value() != calamine::DataRef::Empty {
+                    bounds(cell.get_position(), &mut b);
+                }
+            }
+        }
+        Sheets::Xlsb(x) => {
+            let Ok(mut cells) = x.worksheet_cells_reader(name) else {
+                return Ok(());
+            };
+            while let Ok(Some(cell)) = cells.next_cell() {
+                if *cell.get_value() != calamine::DataRef::Empty {
+                    bounds(cell.get_position(), &mut b);
+                }
+            }
+        }
+        _ => {}
+    }
+    match b {
+        Some((r0, r1, c0, c1)) => {
+            limits::check_extent(u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1)
+        }
+        None => Ok(()),
+    }
 }
 
 fn choose_sheet(
@@ -625,6 +694,13 @@ fn build_table(
         cells.truncate(last + 1);
         cells.drain(..first.min(cells.len()));
         cells.resize(width, Cell::Empty);
+        for (j, c) in cells.iter().enumerate() {
+            if let Cell::Text(t) = c {
+                limits::check_cell_chars(t, number, &column_letters(first + j))
+                    .map_err(|m| SourceError::in_sheet(path, sheet, m))?;
+            }
+        }
+        limits::check_rows(out.len() + 1).map_err(|m| SourceError::in_sheet(path, sheet, m))?;
         out.push(Row { number, cells });
     }
     Ok((headers, out))

@@ -1,0 +1,211 @@
+//! Central limits on hostile or accidental huge input (hardening).
+//!
+//! Every limit here turns what would be memory or time exhaustion into a
+//! clear error in Japanese with an English gloss. The readers call these
+//! checks *before* the expensive work: [`check_input_size`] before a file is
+//! read into memory, [`check_zip`] before calamine unpacks a workbook (it
+//! inspects only the zip central directory, so a zip bomb is refused in
+//! microseconds with bounded memory), [`check_rows`] and
+//! [`check_cell_chars`] while a table is built.
+//!
+//! Other limits live next to the code they guard and are re-exported here
+//! for documentation: markup nesting depth ([`MAX_MARKUP_DEPTH`]), pages of
+//! one form ([`MAX_FORM_PAGES`]), image side and decoded size
+//! ([`MAX_IMAGE_SIDE`], [`MAX_IMAGE_DECODED_BYTES`]).
+//!
+//! Messages never contain cell values (they may be personal data), only
+//! sizes, counts, row numbers and zip entry names.
+
+use std::io::Cursor;
+
+/// Largest input file (spreadsheet or CSV) read: 200 MB.
+pub const MAX_INPUT_BYTES: u64 = 200 * 1024 * 1024;
+
+/// Most data rows of one sheet: 1,000,000 (Excel's own limit is 1,048,576).
+pub const MAX_ROWS: usize = 1_000_000;
+
+/// Most characters in one cell: 32,767, as in Excel.
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+/// Most cells in the rectangle spanned by a sheet's non-empty cells.
+///
+/// The workbook reader builds a dense grid: one value at `A1` and one at
+/// `XFD1048576` would need 17 billion cells (hundreds of GB). 20 million
+/// cells (about 640 MB) allows, say, 1,000,000 rows × 20 columns.
+pub const MAX_SHEET_CELLS: u64 = 20_000_000;
+
+/// Largest total uncompressed size of all entries of an xlsx/ods zip: 1 GB.
+pub const MAX_ZIP_UNCOMPRESSED: u64 = 1024 * 1024 * 1024;
+
+/// Largest uncompressed/compressed ratio of one zip entry.
+///
+/// Real workbooks compress their XML at 5–30×; 200× leaves ample room, while
+/// a deflate bomb reaches about 1000×.
+pub const MAX_ZIP_RATIO: u64 = 200;
+
+/// Entries smaller than this are exempt from [`MAX_ZIP_RATIO`] (a tiny
+/// entry cannot exhaust anything, and tiny runs of zeros compress well).
+pub const ZIP_RATIO_EXEMPT_BYTES: u64 = 1024 * 1024;
+
+/// Most entries in an xlsx/ods zip.
+pub const MAX_ZIP_ENTRIES: usize = 10_000;
+
+/// Deepest element nesting of form markup (see [`crate::form::parse`]).
+pub const MAX_MARKUP_DEPTH: usize = crate::form::MAX_DEPTH;
+
+/// Most `<page>` elements of one form (see [`crate::form::parse`]).
+pub const MAX_FORM_PAGES: usize = crate::form::MAX_PAGES;
+
+/// Largest image width or height in pixels (see [`crate::image`]).
+pub const MAX_IMAGE_SIDE: u32 = crate::image::MAX_SIDE;
+
+/// Largest decoded image size in bytes (see [`crate::image`]).
+pub const MAX_IMAGE_DECODED_BYTES: u64 = crate::image::MAX_DECODED_BYTES;
+
+/// Fails if an input file of `len` bytes is larger than [`MAX_INPUT_BYTES`].
+pub fn check_input_size(len: u64) -> Result<(), String> {
+    if len > MAX_INPUT_BYTES {
+        return Err(format!(
+            "ファイルが大きすぎます: {} MB (上限 {} MB) \
+             (input file too large: {len} bytes, limit {MAX_INPUT_BYTES} bytes)",
+            len / (1024 * 1024),
+            MAX_INPUT_BYTES / (1024 * 1024)
+        ));
+    }
+    Ok(())
+}
+
+/// Fails if a sheet has more than [`MAX_ROWS`] rows.
+pub fn check_rows(rows: usize) -> Result<(), String> {
+    if rows > MAX_ROWS {
+        return Err(format!(
+            "行数が多すぎます: 上限 {MAX_ROWS} 行 (too many rows: limit {MAX_ROWS})"
+        ));
+    }
+    Ok(())
+}
+
+/// Fails if a cell holds more than [`MAX_CELL_CHARS`] characters; `row` is
+/// 1-based, `column` the column letters.
+pub fn check_cell_chars(text: &str, row: u32, column: &str) -> Result<(), String> {
+    // Cheap test first: a string of at most MAX_CELL_CHARS bytes is short.
+    if text.len() > MAX_CELL_CHARS && text.chars().count() > MAX_CELL_CHARS {
+        return Err(format!(
+            "{row} 行目 {column} 列: セルの文字数が上限 {MAX_CELL_CHARS} 字を超えています \
+             (cell longer than {MAX_CELL_CHARS} characters)"
+        ));
+    }
+    Ok(())
+}
+
+/// Fails if the non-empty cells of a sheet span more than
+/// [`MAX_SHEET_CELLS`] cells (`rows` × `columns`).
+pub fn check_extent(rows: u64, columns: u64) -> Result<(), String> {
+    let cells = rows.saturating_mul(columns);
+    if cells > MAX_SHEET_CELLS {
+        return Err(format!(
+            "シートの範囲が広すぎます: {rows} 行 × {columns} 列 (上限 {MAX_SHEET_CELLS} セル) \
+             (sheet spans {rows} rows × {columns} columns, limit {MAX_SHEET_CELLS} cells)"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the central directory of a zip (xlsx, xlsm, xlsb, ods) before it
+/// is unpacked: at most [`MAX_ZIP_ENTRIES`] entries, total declared
+/// uncompressed size at most [`MAX_ZIP_UNCOMPRESSED`], no entry above
+/// [`ZIP_RATIO_EXEMPT_BYTES`] with a ratio above [`MAX_ZIP_RATIO`].
+///
+/// Declared sizes can lie; the zip crate stops inflating an entry at its
+/// declared size, so the declared sizes bound what calamine can get.
+/// A zip that cannot be read at all is left to the workbook reader, which
+/// reports it in its own words.
+pub fn check_zip(bytes: &[u8]) -> Result<(), String> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(format!(
+            "zip の項目が多すぎます: {} 個 (上限 {MAX_ZIP_ENTRIES}) \
+             (too many zip entries: {}, limit {MAX_ZIP_ENTRIES})",
+            archive.len(),
+            archive.len()
+        ));
+    }
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let Ok(entry) = archive.by_index_raw(i) else {
+            continue;
+        };
+        let size = entry.size();
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+        let packed = entry.compressed_size().max(1);
+        total = total.saturating_add(size);
+        if size > ZIP_RATIO_EXEMPT_BYTES && size / packed > MAX_ZIP_RATIO {
+            return Err(format!(
+                "zip 爆弾の疑い: 項目「{}」の圧縮率が {} 倍です (上限 {MAX_ZIP_RATIO} 倍) \
+                 (suspected zip bomb: entry compression ratio {}:1, limit {MAX_ZIP_RATIO}:1)",
+                name,
+                size / packed,
+                size / packed
+            ));
+        }
+    }
+    if total > MAX_ZIP_UNCOMPRESSED {
+        return Err(format!(
+            "zip の展開後サイズが大きすぎます: {} MB (上限 {} MB) \
+             (zip expands to {total} bytes, limit {MAX_ZIP_UNCOMPRESSED})",
+            total / (1024 * 1024),
+            MAX_ZIP_UNCOMPRESSED / (1024 * 1024)
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zip_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in entries {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn a_deflate_bomb_is_refused_from_the_directory() {
+        let zeros = vec![0u8; 50 * 1024 * 1024];
+        let z = zip_with(&[("xl/worksheets/sheet1.xml", &zeros)]);
+        assert!(z.len() < 200_000, "{}", z.len());
+        let start = std::time::Instant::now();
+        let e = check_zip(&z).unwrap_err();
+        assert!(start.elapsed().as_millis() < 100);
+        assert!(e.contains("zip 爆弾") && e.contains("sheet1.xml"), "{e}");
+    }
+
+    #[test]
+    fn ordinary_zips_pass() {
+        let z = zip_with(&[("a.xml", b"<a>hello</a>"), ("b.xml", &[b'x'; 2048])]);
+        check_zip(&z).unwrap();
+        check_zip(b"not a zip").unwrap();
+    }
+
+    #[test]
+    fn sizes_rows_and_cells_are_bounded() {
+        check_input_size(MAX_INPUT_BYTES).unwrap();
+        assert!(check_input_size(MAX_INPUT_BYTES + 1)
+            .unwrap_err()
+            .contains("too large"));
+        check_rows(MAX_ROWS).unwrap();
+        assert!(check_rows(MAX_ROWS + 1).is_err());
+        check_cell_chars(&"あ".repeat(MAX_CELL_CHARS), 2, "B").unwrap();
+        let e = check_cell_chars(&"a".repeat(MAX_CELL_CHARS + 1), 7, "C").unwrap_err();
+        assert!(e.starts_with("7 行目 C 列"), "{e}");
+    }
+}

@@ -1,0 +1,826 @@
+//! Hostile input, faults and personal data (issue 9, see `docs/security.md`):
+//! limits with clear errors, data that must stay data, safe file names, broken
+//! fonts and templates, a full disk, `kill -9` at seeded random points, and
+//! logs free of personal data — through the library and the real binary.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chohyo::batch::{self, Assets, RenderFailure};
+use chohyo::job::Job;
+use chohyo::source::{read_sheet, read_sheet_bytes, HeaderRow};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn zaishoku_job() -> PathBuf {
+    root().join("samples/zaishoku/job.toml")
+}
+
+/// Runs the binary; exit code and stderr.
+fn chohyo(args: &[&str]) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+        .args(args)
+        .output()
+        .expect("run chohyo");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// Limits
+
+#[test]
+fn an_input_over_200_mb_is_refused_before_reading() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("huge.csv");
+    // A sparse file: no disk space, no reading.
+    let f = std::fs::File::create(&p).unwrap();
+    f.set_len(chohyo::limits::MAX_INPUT_BYTES + 1).unwrap();
+    let start = Instant::now();
+    let e = read_sheet(&p, None, 1).unwrap_err().to_string();
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(
+        e.contains("ファイルが大きすぎます") && e.contains("input file too large"),
+        "{e}"
+    );
+    assert!(e.contains("huge.csv"), "{e}");
+}
+
+/// An xlsx whose one sheet inflates from a few hundred kB to 300 MB.
+fn zip_bomb_xlsx() -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let o = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    w.start_file("[Content_Types].xml", o).unwrap();
+    w.write_all(b"<Types/>").unwrap();
+    w.start_file("xl/worksheets/sheet1.xml", o).unwrap();
+    let chunk = vec![b' '; 1024 * 1024];
+    for _ in 0..300 {
+        w.write_all(&chunk).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_zip_bomb_workbook_is_refused_quickly() {
+    let bomb = zip_bomb_xlsx();
+    assert!(bomb.len() < 2 * 1024 * 1024, "{}", bomb.len());
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("bomb.xlsx");
+    std::fs::write(&p, &bomb).unwrap();
+    let start = Instant::now();
+    let e = read_sheet(&p, None, 1).unwrap_err().to_string();
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        e.contains("zip 爆弾の疑い") && e.contains("sheet1.xml"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_cell_over_32767_characters_is_refused_naming_row_and_column() {
+    let csv = format!(
+        "氏名,備考\n見本 太郎,短い\n見本 花子,{}\n",
+        "あ".repeat(40_000)
+    );
+    let e = read_sheet_bytes(
+        Path::new("long.csv"),
+        csv.as_bytes(),
+        None,
+        &HeaderRow::At(1),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("3 行目 B 列") && e.contains("32767"), "{e}");
+    assert!(
+        !e.contains("ああ") && !e.contains("花子"),
+        "no cell values: {e}"
+    );
+    // At the limit it is read.
+    let csv = format!("氏名\n{}\n", "あ".repeat(32_767));
+    read_sheet_bytes(Path::new("ok.csv"), csv.as_bytes(), None, &HeaderRow::At(1)).unwrap();
+}
+
+#[test]
+fn more_than_a_million_rows_is_refused() {
+    let mut csv = String::from("番号\n");
+    for i in 0..=chohyo::limits::MAX_ROWS {
+        csv.push_str(&(i % 10).to_string());
+        csv.push('\n');
+    }
+    let e = read_sheet_bytes(
+        Path::new("rows.csv"),
+        csv.as_bytes(),
+        None,
+        &HeaderRow::At(1),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("too many rows"), "{e}");
+}
+
+#[test]
+fn markup_nesting_and_page_count_are_bounded() {
+    let deep = format!(
+        "<form><page><text x=\"1mm\" y=\"1mm\">{}a{}</text></page></form>",
+        "<b>".repeat(100),
+        "</b>".repeat(100)
+    );
+    let e = chohyo::form::parse(&deep).unwrap_err().to_string();
+    assert!(e.contains("nesting too deep"), "{e}");
+    let page = "<page><text x=\"1mm\" y=\"1mm\">a</text></page>";
+    let ok = format!(
+        "<form>{}</form>",
+        page.repeat(chohyo::limits::MAX_FORM_PAGES)
+    );
+    assert_eq!(chohyo::form::parse(&ok).unwrap().pages.len(), 100);
+    let many = format!(
+        "<form>{}</form>",
+        page.repeat(chohyo::limits::MAX_FORM_PAGES + 1)
+    );
+    let e = chohyo::form::parse(&many).unwrap_err().to_string();
+    assert!(e.contains("too many pages"), "{e}");
+    // Entity expansion (billion laughs) needs a DTD, which is refused.
+    let laughs = "<!DOCTYPE f [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><form><page><text x=\"1mm\" y=\"1mm\">&b;</text></page></form>";
+    assert!(chohyo::form::parse(laughs).is_err());
+}
+
+#[test]
+fn an_image_over_10000_px_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("wide.png");
+    let f = std::fs::File::create(&p).unwrap();
+    let mut enc = png::Encoder::new(f, chohyo::limits::MAX_IMAGE_SIDE + 1, 1);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().unwrap();
+    w.write_image_data(&vec![0u8; chohyo::limits::MAX_IMAGE_SIDE as usize + 1])
+        .unwrap();
+    w.finish().unwrap();
+    let mut set = chohyo::image::ImageSet::default();
+    let e = set.load("wide", &p).unwrap_err().to_string();
+    assert!(e.contains("image too large") && e.contains("wide"), "{e}");
+}
+
+// ---------------------------------------------------------------------------
+// Data is data
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("x.pdf");
+    std::fs::write(&p, pdf).unwrap();
+    let o = Command::new("pdftotext")
+        .args(["-raw", s(&p), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(o.status.success());
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn markup_and_template_syntax_in_data_render_literally() {
+    let job = Job::load(&zaishoku_job()).unwrap();
+    let assets = Assets::load(&job, None).unwrap();
+    let checked = batch::read_and_check(&job, None).unwrap();
+    let base = checked.records[0].clone();
+    for hostile in [
+        "{{ 7*7 }}",
+        "{% raw %}x",
+        "<text>",
+        "</form>",
+        "&lt;",
+        "&amp;gt;",
+        "]]>",
+        "<!--",
+    ] {
+        let mut rec = base.clone();
+        rec.fields
+            .insert("name".into(), serde_json::Value::String(hostile.into()));
+        let (pdf, pages, _) = batch::render_record(&job, &assets, &rec, 101)
+            .unwrap_or_else(|e| panic!("{hostile}: {e:?}"));
+        assert_eq!(pages, 1, "{hostile}");
+        let text = pdftotext(&pdf);
+        assert!(
+            text.contains(hostile),
+            "{hostile:?} not rendered literally:\n{text}"
+        );
+    }
+    // 10,000 characters: rendered (shrunk/wrapped) or a data reject, never
+    // a template failure or a crash.
+    let mut rec = base.clone();
+    rec.fields.insert(
+        "name".into(),
+        serde_json::Value::String("見".repeat(10_000)),
+    );
+    match batch::render_record(&job, &assets, &rec, 101) {
+        Ok((pdf, _, _)) => assert!(pdftotext(&pdf).contains("見見見見")),
+        Err(RenderFailure::Data(_)) => {}
+        Err(e) => panic!("10,000 characters: {e:?}"),
+    }
+}
+
+#[test]
+fn templates_cannot_read_files_or_the_environment() {
+    use chohyo::template::Template;
+    let ctx = serde_json::json!({});
+    for text in [
+        "{% include \"/etc/passwd\" %}",
+        "{% include \"../../Cargo.toml\" %}",
+        "{% import \"/etc/passwd\" as m %}{{ m::x() }}",
+        "{% extends \"/etc/passwd\" %}",
+        "{{ get_env(name=\"HOME\") }}",
+    ] {
+        let result = Template::from_str(Path::new("t.xml"), text).and_then(|t| t.render(&ctx));
+        match result {
+            Err(_) => {}
+            Ok(out) => panic!("{text} rendered: {out}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// File names
+
+#[test]
+fn colliding_file_names_get_suffixes_and_nothing_is_overwritten() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    // Every document named after the 性別 column: two names for 47 records.
+    job_copy(dir, |j| {
+        j.replace(
+            "file_name = \"{request_id}.pdf\"",
+            "file_name = \"{sex}.pdf\"",
+        )
+    });
+    let out = dir.join("out");
+    let (code, stderr) = chohyo(&["run", s(&dir.join("job.toml")), "--out", s(&out), "-q"]);
+    assert!(code == 0 || code == 1, "{code}: {stderr}");
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("zaishoku/2025-04-01/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let docs = m["documents"].as_array().unwrap();
+    assert!(docs.len() > 10);
+    let files: std::collections::BTreeSet<String> = docs
+        .iter()
+        .map(|d| d["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files.len(), docs.len(), "two documents share a file name");
+    assert!(
+        files.contains("docs/男.pdf") || files.contains("男.pdf"),
+        "{files:?}"
+    );
+    assert!(files.iter().any(|f| f.ends_with("男-2.pdf")), "{files:?}");
+    let on_disk = std::fs::read_dir(out.join("zaishoku/2025-04-01/docs"))
+        .unwrap()
+        .count();
+    assert_eq!(on_disk, docs.len());
+}
+
+// ---------------------------------------------------------------------------
+// Faults
+
+/// A copy of the zaishoku sample job in `dir` with `edit` applied to its text.
+fn job_copy(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    std::fs::copy(
+        root().join("samples/zaishoku/requests.xlsx"),
+        dir.join("requests.xlsx"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(zaishoku_job())
+        .unwrap()
+        .replace("../../templates", s(&root().join("templates")));
+    let p = dir.join("job.toml");
+    std::fs::write(&p, edit(text)).unwrap();
+    p
+}
+
+#[test]
+fn a_broken_font_fails_fast_naming_the_path() {
+    let t = tempfile::tempdir().unwrap();
+    let bad = t.path().join("broken-font.ttf");
+    std::fs::write(&bad, b"this is not a font").unwrap();
+    let missing = t.path().join("missing-font.ttf");
+    for font in [&bad, &missing, &t.path().to_path_buf()] {
+        let job = job_copy(t.path(), |j| {
+            format!("{j}\n[fonts]\nmincho = [\"{}\"]\n", s(font))
+        });
+        let start = Instant::now();
+        let (code, stderr) = chohyo(&["run", s(&job), "--out", s(&t.path().join("out")), "-q"]);
+        assert_eq!(code, 2, "{font:?}: {stderr}");
+        assert!(stderr.contains(s(font)), "{font:?}: {stderr}");
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(!t.path().join("out/zaishoku/2025-04-01/docs").exists());
+    }
+}
+
+#[test]
+fn a_broken_template_fails_fast_naming_the_path() {
+    let t = tempfile::tempdir().unwrap();
+    let dir_as_file = t.path().join("template-is-a-dir.xml");
+    std::fs::create_dir(&dir_as_file).unwrap();
+    let not_utf8 = t.path().join("latin1.xml");
+    std::fs::write(&not_utf8, b"<form>\xff\xfe</form>").unwrap();
+    let bad_syntax = t.path().join("syntax.xml");
+    std::fs::write(&bad_syntax, "<form>{% if %}</form>").unwrap();
+    for tpl in [
+        &dir_as_file,
+        &not_utf8,
+        &bad_syntax,
+        &t.path().join("nope.xml"),
+    ] {
+        let job = job_copy(t.path(), |j| {
+            j.replace(
+                &format!("{}/zaishoku.xml", root().join("templates").display()),
+                s(tpl),
+            )
+        });
+        let (code, stderr) = chohyo(&["run", s(&job), "--out", s(&t.path().join("out")), "-q"]);
+        assert_eq!(code, 2, "{tpl:?}: {stderr}");
+        assert!(stderr.contains(s(tpl)), "{tpl:?}: {stderr}");
+    }
+}
+
+/// Every file of a run directory except the execution-dependent ones
+/// (`run.log`, `run.lock`, timings), as in `tests/nightly.rs`.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            if rel == "run.log" || rel == "run.lock" {
+                continue;
+            }
+            let mut bytes = std::fs::read(&p).unwrap();
+            if rel == "summary.json" {
+                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                v.as_object_mut().unwrap().remove("timing");
+                bytes = serde_json::to_vec(&v).unwrap();
+            }
+            if rel == "report.html" {
+                let s = String::from_utf8(bytes).unwrap();
+                let a = s.find("<!-- timing:begin -->").unwrap();
+                let b = s.find("<!-- timing:end -->").unwrap();
+                bytes = format!("{}{}", &s[..a], &s[b..]).into_bytes();
+            }
+            out.insert(rel, bytes);
+        }
+    }
+    out
+}
+
+fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
+    let ka: Vec<&String> = a.keys().collect();
+    let kb: Vec<&String> = b.keys().collect();
+    assert_eq!(ka, kb, "{what}: different files");
+    for (k, v) in a {
+        assert!(v == &b[k], "{what}: {k} differs");
+    }
+}
+
+fn qpdf_check(pdf: &Path) -> bool {
+    Command::new("qpdf")
+        .args(["--check", s(pdf)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("qpdf is installed")
+        .success()
+}
+
+/// A tmpfs mounted for the life of the value (needs root; `None` otherwise).
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                s(dir),
+            ])
+            .stderr(Stdio::null())
+            .status()
+            .map(|st| st.success())
+            .unwrap_or(false);
+        ok.then(|| Tmpfs(dir.to_path_buf()))
+    }
+
+    fn resize(&self, size: &str) {
+        let st = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}"), s(&self.0)])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn disk_full_gives_exit_3_no_truncated_pdf_and_resumes() {
+    let t = tempfile::tempdir().unwrap();
+    let reference = t.path().join("ref");
+    let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&reference), "-q"]);
+    assert_eq!(code, 1, "{stderr}");
+    let want = snapshot(&reference.join("zaishoku/2025-04-01"));
+    let Some(fs) = Tmpfs::mount(&t.path().join("small"), "1m") else {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let out = fs.0.clone();
+    let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&out), "-q"]);
+    assert_eq!(code, 3, "disk full must exit 3: {stderr}");
+    assert!(
+        stderr.contains("No space left") || stderr.contains("容量"),
+        "{stderr}"
+    );
+    let docs = out.join("zaishoku/2025-04-01/docs");
+    let mut written = 0;
+    if docs.exists() {
+        for e in std::fs::read_dir(&docs).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".pdf") && !name.starts_with('.') {
+                assert!(qpdf_check(&p), "truncated final PDF {name}");
+                written += 1;
+            }
+        }
+    }
+    eprintln!("disk full after {written} final PDFs");
+    assert!(written < 47, "the disk was not full ({written} PDFs)");
+    fs.resize("64m");
+    let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&out), "-q"]);
+    assert_eq!(code, 1, "resume after freeing space: {stderr}");
+    let got = snapshot(&out.join("zaishoku/2025-04-01"));
+    assert_same(&want, &got, "after disk full");
+}
+
+#[test]
+fn twenty_seeded_kill_9_trials_always_resume_to_identical_output() {
+    let t = tempfile::tempdir().unwrap();
+    let reference = t.path().join("ref");
+    let start = Instant::now();
+    let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&reference), "-q"]);
+    assert_eq!(code, 1, "{stderr}");
+    let full_ms = start.elapsed().as_millis().max(20) as u64;
+    let want = snapshot(&reference.join("zaishoku/2025-04-01"));
+    // A fixed-seed linear congruential generator: the same delays every run.
+    let mut state: u64 = 0x5eed_c0de;
+    let mut interrupted = 0;
+    let budget = Instant::now();
+    for trial in 0..20 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay_ms = (state >> 33) % full_ms;
+        let out = t.path().join(format!("t{trial}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+            .args([
+                "run",
+                s(&zaishoku_job()),
+                "--out",
+                s(&out),
+                "-q",
+                "--threads",
+                "2",
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&out), "-q"]);
+        assert!(
+            code == 0 || code == 1,
+            "trial {trial}: exit {code}: {stderr}"
+        );
+        let got = snapshot(&out.join("zaishoku/2025-04-01"));
+        assert_same(
+            &want,
+            &got,
+            &format!("trial {trial}, kill after {delay_ms} ms"),
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+    eprintln!("kill -9: {interrupted} of 20 runs interrupted (full run {full_ms} ms)");
+    assert!(
+        interrupted >= 10,
+        "only {interrupted} of 20 runs interrupted"
+    );
+    assert!(
+        budget.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        budget.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Personal data
+
+/// Headers whose column holds personal data.
+const PERSONAL: [&str; 8] = [
+    "氏名",
+    "名前",
+    "フリガナ",
+    "カナ",
+    "生年月日",
+    "郵便",
+    "住所",
+    "宛名",
+];
+
+/// Every personal value of a workbook's first sheet, read with calamine.
+fn personal_values(xlsx: &Path) -> Vec<String> {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let mut book = open_workbook_auto(xlsx).unwrap();
+    let mut out = Vec::new();
+    for name in book.sheet_names() {
+        let range = book.worksheet_range(&name).unwrap();
+        let mut personal_cols: Vec<usize> = Vec::new();
+        for row in range.rows() {
+            if personal_cols.is_empty() {
+                personal_cols = row
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| {
+                        let h = c.to_string();
+                        PERSONAL.iter().any(|p| h.contains(p))
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                continue;
+            }
+            for &i in &personal_cols {
+                let Some(c) = row.get(i) else { continue };
+                match c {
+                    Data::DateTime(d) => {
+                        if let Some(dt) = chohyo::source::serial_to_date(d.as_f64(), false) {
+                            out.push(dt.format("%Y-%m-%d").to_string());
+                            out.push(dt.format("%Y/%-m/%-d").to_string());
+                        }
+                    }
+                    Data::Empty => {}
+                    other => out.push(other.to_string()),
+                }
+            }
+        }
+    }
+    out.retain(|v| v.trim().chars().count() >= 4);
+    out
+}
+
+#[test]
+fn no_personal_data_in_logs_stderr_report_or_summary_of_any_sample() {
+    let mut checked = 0;
+    let t = tempfile::tempdir().unwrap();
+    let mut samples: Vec<PathBuf> = std::fs::read_dir(root().join("samples"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("job.toml"))
+        .filter(|p| p.exists())
+        .collect();
+    samples.sort();
+    assert!(samples.len() >= 5);
+    for job_path in &samples {
+        let job = Job::load(job_path).unwrap();
+        let out = t.path().join(&job.job.name);
+        let (_, stderr) = chohyo(&["run", s(job_path), "--out", s(&out), "-v"]);
+        let run_dir = out.join(&job.job.name).join(&job.batch.issue_date);
+        let mut hay = vec![("stderr".to_string(), stderr)];
+        for f in ["run.log", "report.html", "summary.json"] {
+            let text = std::fs::read_to_string(run_dir.join(f))
+                .unwrap_or_else(|e| panic!("{job_path:?} {f}: {e}"));
+            hay.push((f.to_string(), text));
+        }
+        let values = personal_values(&job.input.file);
+        assert!(!values.is_empty(), "{job_path:?}: no personal values found");
+        for v in &values {
+            for (name, text) in &hay {
+                assert!(
+                    !text.contains(v.as_str()),
+                    "{}: a personal value appears in {name}",
+                    job.job.name
+                );
+            }
+            checked += 1;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mut rejects = 0;
+            for e in std::fs::read_dir(&run_dir).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                if name.starts_with("rejects") {
+                    let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                    assert_eq!(mode, 0o600, "{}: {name}", job.job.name);
+                    rejects += 1;
+                }
+            }
+            assert!(rejects >= 1, "{}: no rejects file", job.job.name);
+        }
+    }
+    eprintln!(
+        "{checked} personal values checked in {} samples",
+        samples.len()
+    );
+    assert!(checked > 300, "{checked}");
+}
+
+/// A record whose own file name equals the suffixed name of an earlier
+/// collision (`x.pdf`, `x.pdf` → `x-2.pdf`, then a record named `x-2`) must
+/// not overwrite it. Known gap in `batch::make_plan` (it counts only the
+/// unsuffixed names): today nothing is overwritten, but the batch fails with
+/// exit 3, a misleading `cannot write …/docs: No such file or directory` and
+/// a left-over `.tmp` file; see the closing note of issue 9.
+#[test]
+#[ignore = "known gap: make_plan suffixes can collide with a later record's own name"]
+fn a_suffixed_name_never_collides_with_a_later_records_name() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let bytes = std::fs::read(root().join("samples/zaishoku/requests_cp932.csv")).unwrap();
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    let mut lines = text.lines();
+    let mut csv = format!("{}\n", lines.next().unwrap());
+    for (line, name) in lines.zip(["見本 一", "見本 一", "見本 一-2"]) {
+        let mut cols: Vec<&str> = line.split(',').collect();
+        cols[1] = name;
+        csv.push_str(&cols.join(","));
+        csv.push('\n');
+    }
+    std::fs::write(dir.join("three.csv"), csv).unwrap();
+    let job = job_copy(dir, |j| {
+        j.replace(
+            "file_name = \"{request_id}.pdf\"",
+            "file_name = \"{name}.pdf\"",
+        )
+    });
+    let out = dir.join("out");
+    let (code, stderr) = chohyo(&[
+        "run",
+        s(&job),
+        "--out",
+        s(&out),
+        "-q",
+        "--input",
+        s(&dir.join("three.csv")),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let on_disk = std::fs::read_dir(out.join("zaishoku/2025-04-01/docs"))
+        .unwrap()
+        .count();
+    assert_eq!(on_disk, 3, "a document was overwritten");
+}
+
+// ---------------------------------------------------------------------------
+// Smoke fuzzing (deterministic, in CI; the real fuzzing is in `fuzz/`)
+
+/// Deterministic byte mutations of a seed: flip, insert, delete, duplicate.
+fn mutate(seed: &[u8], state: &mut u64) -> Vec<u8> {
+    let mut next = || {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*state >> 33) as usize
+    };
+    let mut v = seed.to_vec();
+    for _ in 0..1 + next() % 8 {
+        let at = if v.is_empty() { 0 } else { next() % v.len() };
+        match next() % 5 {
+            0 if !v.is_empty() => v[at] ^= 1 << (next() % 8),
+            1 => v.insert(at, next() as u8),
+            2 if !v.is_empty() => {
+                v.remove(at);
+            }
+            3 if !v.is_empty() => {
+                let end = (at + 1 + next() % 16).min(v.len());
+                let piece = v[at..end].to_vec();
+                v.splice(at..at, piece);
+            }
+            _ => v.insert(at, b"<>{}&;,\"\n\r\x00\xff"[next() % 12]),
+        }
+    }
+    v
+}
+
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fuzz/seeds").join(target))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+#[test]
+fn smoke_fuzz_the_parsers_with_seeded_mutations() {
+    let postal = chohyo::postal::PostalData::embedded().unwrap();
+    let budget = Instant::now();
+    let mut state = 9u64;
+    let mut runs = 0;
+    for target in [
+        "form_parse",
+        "date_parse",
+        "address_barcode",
+        "csv_reader",
+        "job_parse",
+        "workbook",
+    ] {
+        let seeds = seeds(target);
+        assert!(!seeds.is_empty(), "{target}");
+        let per_target = Instant::now();
+        let mut i = 0;
+        while per_target.elapsed() < Duration::from_secs(3) && i < 3000 {
+            let input = mutate(&seeds[i % seeds.len()], &mut state);
+            let text = String::from_utf8_lossy(&input);
+            match target {
+                "form_parse" => drop(chohyo::form::parse(&text)),
+                "date_parse" => drop(chohyo::era::parse_date(&text)),
+                "address_barcode" => {
+                    let (p, a) = text.split_once('\n').unwrap_or(("100-0001", &text));
+                    drop(chohyo::barcode::address_number(a));
+                    drop(postal.customer_barcode(p, a));
+                }
+                "job_parse" => drop(Job::parse(Path::new("/nonexistent/job.toml"), &text)),
+                _ => drop(read_sheet_bytes(
+                    Path::new("smoke"),
+                    &input,
+                    None,
+                    &HeaderRow::At(1),
+                )),
+            }
+            i += 1;
+            runs += 1;
+        }
+    }
+    assert!(runs > 1000, "{runs}");
+    assert!(budget.elapsed() < Duration::from_secs(40));
+}
+
+/// Found by probing the workbook reader: one extra cell at `XFD1048576` in a
+/// 20 kB xlsx made calamine allocate 512 GB (abort). Now refused first.
+#[test]
+fn a_workbook_spanning_a_huge_sparse_range_is_refused_with_bounded_memory() {
+    let src = std::fs::read(root().join("samples/zaishoku/requests.xlsx")).unwrap();
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(&src)).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let o = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut data).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let s = String::from_utf8(data).unwrap().replace(
+                "</sheetData>",
+                "<row r=\"1048576\"><c r=\"XFD1048576\"><v>1</v></c></row></sheetData>",
+            );
+            data = s.into_bytes();
+        }
+        w.start_file(name, o).unwrap();
+        w.write_all(&data).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    let e = read_sheet_bytes(Path::new("sparse.xlsx"), &bytes, None, &HeaderRow::At(2))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("シートの範囲が広すぎます") && e.contains("16384"),
+        "{e}"
+    );
+}
