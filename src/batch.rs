@@ -563,20 +563,24 @@ fn make_plan(
             record_ids: &ids,
         })
         .map_err(|e| BatchError::Io(e.to_string()))?;
-    let mut names: BTreeMap<String, u32> = BTreeMap::new();
+    // Names already taken, compared case-insensitively (Windows shares are).
+    let mut taken: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let docs = records
         .iter()
         .zip(numbers)
         .map(|(r, number)| {
-            let mut name = file_name(&job.job.file_name, r, number);
-            let count = names.entry(name.clone()).or_insert(0);
-            *count += 1;
-            if *count > 1 {
-                let (stem, ext) = match name.rfind('.') {
-                    Some(p) => (name[..p].to_string(), name[p..].to_string()),
-                    None => (name.clone(), String::new()),
-                };
-                name = format!("{stem}-{count}{ext}");
+            let base = file_name(&job.job.file_name, r, number);
+            let (stem, ext) = match base.rfind('.') {
+                Some(p) if p > 0 => (base[..p].to_string(), base[p..].to_string()),
+                _ => (base.clone(), String::new()),
+            };
+            let mut name = base.clone();
+            let mut n = 1;
+            // A collision gets the first free suffix -2, -3, …: never a name
+            // that another record has or will be given.
+            while !taken.insert(name.to_lowercase()) {
+                n += 1;
+                name = sanitize_file_name(&format!("{stem}-{n}{ext}"));
             }
             PlannedDoc {
                 number,

@@ -246,9 +246,9 @@ pub fn read_sheet_bytes(
     limits::check_input_size(bytes.len() as u64).map_err(|m| SourceError::new(path, m))?;
     if bytes.starts_with(ZIP_MAGIC) {
         limits::check_zip(bytes).map_err(|m| SourceError::new(path, m))?;
-        read_workbook(path, bytes, WorkbookKind::Zip, sheet, header)
+        read_workbook_guarded(path, bytes, WorkbookKind::Zip, sheet, header)
     } else if bytes.starts_with(OLE_MAGIC) {
-        read_workbook(path, bytes, WorkbookKind::Ole, sheet, header)
+        read_workbook_guarded(path, bytes, WorkbookKind::Ole, sheet, header)
     } else {
         read_delimited(path, bytes, header)
     }
@@ -396,6 +396,26 @@ fn open_book<'a>(
             ))
         }
     }
+}
+
+/// [`read_workbook`], turning a panic inside the spreadsheet library (seen
+/// on corrupt `.xls` files while fuzzing) into an ordinary error.
+fn read_workbook_guarded(
+    path: &Path,
+    bytes: &[u8],
+    kind: WorkbookKind,
+    selector: Option<&SheetSelector>,
+    header_row: &HeaderRow,
+) -> Result<Sheet, SourceError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_workbook(path, bytes, kind, selector, header_row)
+    }))
+    .unwrap_or_else(|_| {
+        Err(SourceError::new(
+            path,
+            "ワークブックが壊れているため読めません (corrupt workbook: the reader failed)",
+        ))
+    })
 }
 
 fn read_workbook(
@@ -1226,6 +1246,16 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn a_corrupt_xls_that_panics_calamine_is_an_error() {
+        // Found by the `workbook` fuzz target: calamine's OLE reader panics.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/regressions/workbook/calamine-cfb-panic");
+        let bytes = std::fs::read(&path).unwrap();
+        let e = read_sheet_bytes(&path, &bytes, None, &HeaderRow::At(1)).unwrap_err();
+        assert!(e.message.contains("壊れて"), "{}", e.message);
     }
 
     #[test]

@@ -663,12 +663,8 @@ fn no_personal_data_in_logs_stderr_report_or_summary_of_any_sample() {
 
 /// A record whose own file name equals the suffixed name of an earlier
 /// collision (`x.pdf`, `x.pdf` → `x-2.pdf`, then a record named `x-2`) must
-/// not overwrite it. Known gap in `batch::make_plan` (it counts only the
-/// unsuffixed names): today nothing is overwritten, but the batch fails with
-/// exit 3, a misleading `cannot write …/docs: No such file or directory` and
-/// a left-over `.tmp` file; see the closing note of issue 9.
+/// not overwrite it: the plan gives it the next free name.
 #[test]
-#[ignore = "known gap: make_plan suffixes can collide with a later record's own name"]
 fn a_suffixed_name_never_collides_with_a_later_records_name() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
