@@ -113,19 +113,7 @@ impl Originals {
     }
 }
 
-/// Spreadsheet column letters of a 0-based index (`0` → `A`, `26` → `AA`).
-pub fn column_letters(mut i: usize) -> String {
-    let mut out = Vec::new();
-    loop {
-        out.push(b'A' + (i % 26) as u8);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
-}
+pub use crate::source::column_letters;
 
 /// Where each of `columns` is in the sheet. `what` names each column's
 /// job key for messages. A missing header suggests the closest one; a header

@@ -750,7 +750,7 @@ fn format_number(f: f64) -> String {
 }
 
 /// Spreadsheet column letters for a 0-based column index (0 → `A`, 26 → `AA`).
-fn column_letters(mut col: usize) -> String {
+pub fn column_letters(mut col: usize) -> String {
     let mut s = Vec::new();
     loop {
         s.push(b'A' + (col % 26) as u8);
