@@ -3,7 +3,9 @@
 //! fonts and templates, a full disk, `kill -9` at seeded random points, and
 //! logs free of personal data — through the library and the real binary.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::{assert_same, snapshot};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -354,49 +356,6 @@ fn a_broken_template_fails_fast_naming_the_path() {
         let (code, stderr) = chohyo(&["run", s(&job), "--out", s(&t.path().join("out")), "-q"]);
         assert_eq!(code, 2, "{tpl:?}: {stderr}");
         assert!(stderr.contains(s(tpl)), "{tpl:?}: {stderr}");
-    }
-}
-
-/// Every file of a run directory except the execution-dependent ones
-/// (`run.log`, `run.lock`, timings), as in `tests/nightly.rs`.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            if rel == "run.log" || rel == "run.lock" {
-                continue;
-            }
-            let mut bytes = std::fs::read(&p).unwrap();
-            if rel == "summary.json" {
-                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                v.as_object_mut().unwrap().remove("timing");
-                bytes = serde_json::to_vec(&v).unwrap();
-            }
-            if rel == "report.html" {
-                let s = String::from_utf8(bytes).unwrap();
-                let a = s.find("<!-- timing:begin -->").unwrap();
-                let b = s.find("<!-- timing:end -->").unwrap();
-                bytes = format!("{}{}", &s[..a], &s[b..]).into_bytes();
-            }
-            out.insert(rel, bytes);
-        }
-    }
-    out
-}
-
-fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
-    let ka: Vec<&String> = a.keys().collect();
-    let kb: Vec<&String> = b.keys().collect();
-    assert_eq!(ka, kb, "{what}: different files");
-    for (k, v) in a {
-        assert!(v == &b[k], "{what}: {k} differs");
     }
 }
 
