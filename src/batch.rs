@@ -886,7 +886,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
             }
         }
     }
-    rejects.sort_by_key(|r| r.row);
+    sort_rejects(&mut rejects, &checked.sheet);
     let documents: Vec<ManifestEntry> = by_index.into_values().collect();
 
     let outcome = Outcome {
@@ -919,6 +919,26 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         &ledger_path,
     )?;
     Ok(outcome)
+}
+
+/// Orders rejects for the report: the main sheet's rows first, by row
+/// (check and layout rejects of one row stay in the order they were found),
+/// then those of joined sheets, by sheet and row.
+pub fn sort_rejects(rejects: &mut [Reject], main_sheet: &str) {
+    rejects.sort_by(|a, b| {
+        let key = |r: &Reject| {
+            (
+                r.sheet != main_sheet,
+                if r.sheet == main_sheet {
+                    String::new()
+                } else {
+                    r.sheet.clone()
+                },
+                r.row,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
 }
 
 /// The ledger of a job: `--ledger`, the job's `output.ledger`, or
@@ -1165,7 +1185,10 @@ pub fn merge(
         runstate::write_atomic_mode(&dst, &bytes, modes.file).map_err(|err| io_err(&dst, err))?;
         entries.push(e);
     }
-    rejects.sort_by_key(|r| r.row);
+    // The rejects workbook shows each rejected row's original values: read
+    // them from the input again (the shards read the same file).
+    let checked = read_and_check(job, opts.input.as_deref())?;
+    sort_rejects(&mut rejects, &checked.sheet);
     let outcome = Outcome {
         run_dir: dir.path.clone(),
         rows_read,
@@ -1180,9 +1203,6 @@ pub fn merge(
         ..Default::default()
     };
     let ledger = ledger_path(job, opts, &out_root);
-    // The rejects workbook shows each rejected row's original values: read
-    // them from the input again (the shards read the same file).
-    let checked = read_and_check(job, opts.input.as_deref())?;
     let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
     finalize(
         job,
@@ -1269,6 +1289,29 @@ pub fn write_manifests(
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn rejects_of_joined_sheets_come_after_the_main_sheet() {
+        let r = |sheet: &str, row: u32, code: &str| Reject {
+            file: "in.xlsx".into(),
+            sheet: sheet.into(),
+            row,
+            column: String::new(),
+            value: String::new(),
+            code: code.into(),
+            reason: String::new(),
+        };
+        let mut v = vec![
+            r("申請", 9, "A"),
+            r("給与明細", 3, "J"),
+            r("申請", 4, "B"),
+            r("申請", 4, "C"),
+            r("給与明細", 2, "K"),
+        ];
+        sort_rejects(&mut v, "申請");
+        let codes: Vec<&str> = v.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(codes, ["B", "C", "A", "K", "J"]);
+    }
 
     #[test]
     fn file_names_are_safe() {
