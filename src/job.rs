@@ -448,7 +448,7 @@ impl Job {
             if p.is_absolute() {
                 p.to_owned()
             } else {
-                base.join(p)
+                lexical_join(base, p)
             }
         };
         if raw.job.name.is_empty()
@@ -750,6 +750,29 @@ fn validate_fields(fields: &mut [FieldSpec], what: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `base.join(rel)` with `a/../` folded away lexically, so messages show
+/// `out/zaishoku/…` rather than `samples/zaishoku/../../out/zaishoku/…`.
+/// A `..` that would climb above a relative base is kept.
+pub fn lexical_join(base: &Path, rel: &Path) -> PathBuf {
+    use std::path::Component;
+    let joined = base.join(rel);
+    let mut parts: Vec<Component> = Vec::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        PathBuf::from(".")
+    } else {
+        parts.iter().collect()
+    }
+}
+
 /// The `{name}` placeholders of a file name pattern.
 pub fn placeholders(pattern: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -808,6 +831,19 @@ required = true
         let text = MINIMAL.replace("record_id = \"id\"", "record_id = \"nosuch\"");
         let e = Job::parse(Path::new("job.toml"), &text).unwrap_err();
         assert!(e.message.contains("nosuch"));
+    }
+
+    #[test]
+    fn relative_paths_are_folded() {
+        let j = |b: &str, r: &str| lexical_join(Path::new(b), Path::new(r));
+        assert_eq!(j("samples/zaishoku", "../../out"), PathBuf::from("out"));
+        assert_eq!(
+            j("samples/zaishoku", "../../templates/a.xml"),
+            PathBuf::from("templates/a.xml")
+        );
+        assert_eq!(j("", "../x"), PathBuf::from("../x"));
+        assert_eq!(j("/jobs/a", "./in.xlsx"), PathBuf::from("/jobs/a/in.xlsx"));
+        assert_eq!(j("a", ".."), PathBuf::from("."));
     }
 
     #[test]
