@@ -385,11 +385,7 @@ pub fn file_name(pattern: &str, record: &Record, number: u64) -> String {
         let value = match key {
             "id" => record.id.clone(),
             "no" => number.to_string(),
-            k => match record.fields.get(k) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-                None => String::new(),
-            },
+            k => record.text(k),
         };
         out.push_str(&value);
         rest = &after[end + 1..];

@@ -29,6 +29,23 @@ pub struct Record {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
+/// A field value as text: strings as they are, other JSON values written
+/// out, a missing or null value as empty text.
+pub fn value_text(v: Option<&serde_json::Value>) -> String {
+    match v {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+impl Record {
+    /// The value of `field` as text (see [`value_text`]).
+    pub fn text(&self, field: &str) -> String {
+        value_text(self.fields.get(field))
+    }
+}
+
 /// One problem with one cell (or row) of the input.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Reject {
@@ -510,11 +527,7 @@ pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
     out.originals = originals;
     for row in rows {
         if row.rejects.is_empty() {
-            let id = match row.values.get(&job.job.record_id) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => String::new(),
-            };
+            let id = value_text(row.values.get(&job.job.record_id));
             out.records.push(Record {
                 id,
                 row: row.number,

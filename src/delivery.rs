@@ -23,14 +23,6 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn text(record: &Record, field: &str) -> String {
-    match record.fields.get(field) {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Null) | None => String::new(),
-        Some(v) => v.to_string(),
-    }
-}
-
 /// Builds the mail items of the documents (index into `documents`).
 fn mail_items(
     job: &Job,
@@ -47,9 +39,9 @@ fn mail_items(
         .enumerate()
         .filter_map(|(i, d)| {
             let r = by_id.get(d.record_id.as_str())?;
-            let postal = text(r, postal_field);
+            let postal = r.text(postal_field);
             let barcode = match (mail.and_then(|m| m.address_field.as_deref()), postal_data) {
-                (Some(af), Some(data)) => data.customer_barcode(&postal, &text(r, af)).is_ok(),
+                (Some(af), Some(data)) => data.customer_barcode(&postal, &r.text(af)).is_ok(),
                 _ => false,
             };
             Some(MailItem {
@@ -58,12 +50,12 @@ fn mail_items(
                 postal,
                 group: mail
                     .and_then(|m| m.group_by.as_deref())
-                    .map(|g| text(r, g))
+                    .map(|g| r.text(g))
                     .filter(|g| !g.is_empty())
                     .unwrap_or_else(|| "all".to_string()),
                 key: mail
                     .and_then(|m| m.sort_key.as_deref())
-                    .map(|k| text(r, k))
+                    .map(|k| r.text(k))
                     .unwrap_or_default(),
                 barcode,
             })
@@ -123,7 +115,7 @@ pub fn deliver(
             for it in &items[range] {
                 let d = &documents[it.index];
                 let name = match (p.include_names, name_field) {
-                    (true, Some(f)) => by_id.get(d.record_id.as_str()).map(|r| text(r, f)),
+                    (true, Some(f)) => by_id.get(d.record_id.as_str()).map(|r| r.text(f)),
                     _ => None,
                 };
                 let entry = PackageEntry::from_manifest(d, &group, &it.postal, name.as_deref())?;
