@@ -74,7 +74,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use crate::limits;
-use calamine::{Data, Ods, Reader, SheetType, SheetVisible, Sheets, Xls, Xlsb, Xlsx};
+use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Sheets, Xls, Xlsb, Xlsx};
 use unicode_normalization::UnicodeNormalization;
 
 /// One cell as the spreadsheet holds it, before any field checking.
@@ -141,6 +141,47 @@ pub struct Sheet {
     /// Data rows below the header row, blank rows skipped.
     pub rows: Vec<Row>,
 }
+
+/// What is known of a sheet before its data rows: everything of a [`Sheet`]
+/// but the rows. [`stream_sheet`] hands it to its row callback.
+#[derive(Debug, Clone)]
+pub struct SheetHead {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// The sheet name (for CSV files: empty).
+    pub sheet: String,
+    /// Header texts as written in the file.
+    pub headers: Vec<String>,
+    /// Whether the workbook uses the 1904 date system.
+    pub date1904: bool,
+}
+
+impl Sheet {
+    /// A sheet from its head and rows.
+    pub fn from_head(head: SheetHead, rows: Vec<Row>) -> Sheet {
+        Sheet {
+            file: head.file,
+            sheet: head.sheet,
+            headers: head.headers,
+            date1904: head.date1904,
+            rows,
+        }
+    }
+
+    /// The sheet without its rows.
+    pub fn head(&self) -> SheetHead {
+        SheetHead {
+            file: self.file.clone(),
+            sheet: self.sheet.clone(),
+            headers: self.headers.clone(),
+            date1904: self.date1904,
+        }
+    }
+}
+
+/// Called with each data row, in sheet order, by [`stream_sheet`]; returns
+/// `false` to stop reading.
+pub type OnRow<'a> = dyn FnMut(&SheetHead, Row) -> bool + 'a;
 
 /// Why a file could not be read.
 #[derive(Debug)]
@@ -210,6 +251,27 @@ pub fn read_sheet_with(
     sheet: Option<&SheetSelector>,
     header: &HeaderRow,
 ) -> Result<Sheet, SourceError> {
+    let mut rows = Vec::new();
+    let head = stream_sheet(path, sheet, header, &mut |_, row| {
+        rows.push(row);
+        true
+    })?;
+    Ok(Sheet::from_head(head, rows))
+}
+
+/// Reads one sheet of `path` row by row: `on_row` gets every data row in
+/// sheet order and the rows are not kept, so memory does not grow with the
+/// number of rows for `.xlsx`, `.xlsb` and delimited text (`.xls` and `.ods`
+/// sheets are read whole by the spreadsheet library first). Returns the
+/// sheet's head; the same rules, limits and errors as [`read_sheet_with`].
+/// Rows handed out before an error stay handed out: the caller decides what
+/// a failed read means for them.
+pub fn stream_sheet(
+    path: &Path,
+    sheet: Option<&SheetSelector>,
+    header: &HeaderRow,
+    on_row: &mut OnRow<'_>,
+) -> Result<SheetHead, SourceError> {
     if *header == HeaderRow::At(0) {
         return Err(SourceError::new(
             path,
@@ -225,7 +287,7 @@ pub fn read_sheet_with(
     let len = std::fs::metadata(path).map_err(open_err)?.len();
     limits::check_input_size(len).map_err(|m| SourceError::new(path, m))?;
     let bytes = std::fs::read(path).map_err(open_err)?;
-    read_sheet_bytes(path, &bytes, sheet, header)
+    stream_sheet_bytes(path, &bytes, sheet, header, on_row)
 }
 
 /// Reads one sheet from the bytes of a file (`path` only names it in
@@ -237,6 +299,22 @@ pub fn read_sheet_bytes(
     sheet: Option<&SheetSelector>,
     header: &HeaderRow,
 ) -> Result<Sheet, SourceError> {
+    let mut rows = Vec::new();
+    let head = stream_sheet_bytes(path, bytes, sheet, header, &mut |_, row| {
+        rows.push(row);
+        true
+    })?;
+    Ok(Sheet::from_head(head, rows))
+}
+
+/// [`stream_sheet`] on the bytes of a file.
+pub fn stream_sheet_bytes(
+    path: &Path,
+    bytes: &[u8],
+    sheet: Option<&SheetSelector>,
+    header: &HeaderRow,
+    on_row: &mut OnRow<'_>,
+) -> Result<SheetHead, SourceError> {
     if *header == HeaderRow::At(0) {
         return Err(SourceError::new(
             path,
@@ -246,11 +324,11 @@ pub fn read_sheet_bytes(
     limits::check_input_size(bytes.len() as u64).map_err(|m| SourceError::new(path, m))?;
     if bytes.starts_with(ZIP_MAGIC) {
         limits::check_zip(bytes).map_err(|m| SourceError::new(path, m))?;
-        read_workbook_guarded(path, bytes, WorkbookKind::Zip, sheet, header)
+        read_workbook_guarded(path, bytes, WorkbookKind::Zip, sheet, header, on_row)
     } else if bytes.starts_with(OLE_MAGIC) {
-        read_workbook_guarded(path, bytes, WorkbookKind::Ole, sheet, header)
+        read_workbook_guarded(path, bytes, WorkbookKind::Ole, sheet, header, on_row)
     } else {
-        read_delimited(path, bytes, header)
+        read_delimited(path, bytes, header, on_row)
     }
 }
 
@@ -406,9 +484,10 @@ fn read_workbook_guarded(
     kind: WorkbookKind,
     selector: Option<&SheetSelector>,
     header_row: &HeaderRow,
-) -> Result<Sheet, SourceError> {
+    on_row: &mut OnRow<'_>,
+) -> Result<SheetHead, SourceError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_workbook(path, bytes, kind, selector, header_row)
+        read_workbook(path, bytes, kind, selector, header_row, on_row)
     }))
     .unwrap_or_else(|_| {
         Err(SourceError::new(
@@ -424,7 +503,8 @@ fn read_workbook(
     kind: WorkbookKind,
     selector: Option<&SheetSelector>,
     header_row: &HeaderRow,
-) -> Result<Sheet, SourceError> {
+    on_row: &mut OnRow<'_>,
+) -> Result<SheetHead, SourceError> {
     let (mut book, date1904) = open_book(path, bytes, kind)?;
     let worksheets: Vec<(String, bool)> = book
         .sheets_metadata()
@@ -433,14 +513,58 @@ fn read_workbook(
         .map(|s| (s.name.clone(), s.visible == SheetVisible::Visible))
         .collect();
     let name = choose_sheet(path, &worksheets, selector)?;
-    sheet_extent(&mut book, &name).map_err(|m| SourceError::in_sheet(path, &name, m))?;
-    let range = book.worksheet_range(&name).map_err(|e| {
+    let head = SheetHead {
+        file: path.to_path_buf(),
+        sheet: name.clone(),
+        headers: Vec::new(),
+        date1904,
+    };
+    let layout =
+        sheet_extent(&mut book, &name).map_err(|m| SourceError::in_sheet(path, &name, m))?;
+    let read_err = |e: &dyn fmt::Display| {
         SourceError::in_sheet(
             path,
             &name,
             format!("シートを読めません (cannot read sheet): {e}"),
         )
-    })?;
+    };
+    // Cells in row order are streamed row by row; anything else goes
+    // through calamine's dense range.
+    if layout == CellOrder::Rows {
+        let mut failed: Option<String> = None;
+        let head = match &mut book {
+            Sheets::Xlsx(x) => {
+                let mut cells = x.worksheet_cells_reader(&name).map_err(|e| read_err(&e))?;
+                let next = std::iter::from_fn(|| match cells.next_cell() {
+                    Ok(Some(c)) => Some(Some((c.get_position(), convert_data_ref(c.get_value())))),
+                    Ok(None) => None,
+                    Err(e) => {
+                        failed = Some(e.to_string());
+                        None
+                    }
+                });
+                build_table(head, header_row, rows_of_cells(next.flatten()), on_row)
+            }
+            Sheets::Xlsb(x) => {
+                let mut cells = x.worksheet_cells_reader(&name).map_err(|e| read_err(&e))?;
+                let next = std::iter::from_fn(|| match cells.next_cell() {
+                    Ok(Some(c)) => Some(Some((c.get_position(), convert_data_ref(c.get_value())))),
+                    Ok(None) => None,
+                    Err(e) => {
+                        failed = Some(e.to_string());
+                        None
+                    }
+                });
+                build_table(head, header_row, rows_of_cells(next.flatten()), on_row)
+            }
+            _ => unreachable!("only xlsx and xlsb sheets are streamed"),
+        };
+        if let Some(e) = failed {
+            return Err(read_err(&e));
+        }
+        return head;
+    }
+    let range = book.worksheet_range(&name).map_err(|e| read_err(&e))?;
     let is_ods = matches!(book, Sheets::Ods(_));
     let (row0, col0) = range.start().unwrap_or((0, 0));
     let col0 = col0 as usize;
@@ -454,58 +578,109 @@ fn read_workbook(
         }));
         (row0 + i as u32 + 1, out)
     });
-    let (headers, rows) = build_table(path, &name, header_row, rows)?;
-    Ok(Sheet {
-        file: path.to_path_buf(),
-        sheet: name,
-        headers,
-        date1904,
-        rows,
+    build_table(head, header_row, rows, on_row)
+}
+
+/// Groups cells given in row order (`(row, column)` 0-based, as calamine's
+/// cell readers give them) into `(1-based row number, cells)`; empty cells
+/// are skipped and gaps padded with [`Cell::Empty`].
+fn rows_of_cells(
+    cells: impl Iterator<Item = ((u32, u32), Cell)>,
+) -> impl Iterator<Item = NumberedCells> {
+    let mut cells = cells.filter(|(_, c)| *c != Cell::Empty).peekable();
+    std::iter::from_fn(move || {
+        let ((row, _), _) = cells.peek()?;
+        let row = *row;
+        let mut out: Vec<Cell> = Vec::new();
+        while let Some(((_, col), cell)) = cells.next_if(|((r, _), _)| *r == row) {
+            let col = col as usize;
+            if out.len() < col {
+                out.resize(col, Cell::Empty);
+            }
+            out.push(cell);
+        }
+        Some((row + 1, out))
     })
 }
 
+/// How a sheet's cells are stored, as far as streaming is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CellOrder {
+    /// `.xlsx`/`.xlsb` cells in row order, each column once per row: the
+    /// sheet can be read row by row.
+    Rows,
+    /// Anything else (other formats, or cells out of order): read the
+    /// sheet whole.
+    Whole,
+}
+
 /// Refuses a sheet whose non-empty cells span more than
-/// [`limits::MAX_SHEET_CELLS`] before calamine allocates its dense grid.
-/// Streams the cells of xlsx and xlsb sheets (a second, cheap pass); a
-/// sheet that cannot be streamed is left to `worksheet_range` to report.
-fn sheet_extent(book: &mut Book<'_>, name: &str) -> Result<(), String> {
-    fn bounds(pos: (u32, u32), b: &mut Option<(u32, u32, u32, u32)>) {
-        let (r, c) = pos;
-        *b = Some(match *b {
-            None => (r, r, c, c),
-            Some((r0, r1, c0, c1)) => (r0.min(r), r1.max(r), c0.min(c), c1.max(c)),
-        });
+/// [`limits::MAX_SHEET_CELLS`] before calamine allocates its dense grid,
+/// and says whether its cells come in row order. Streams the cells of xlsx
+/// and xlsb sheets (a first, cheap pass); a sheet that cannot be streamed is
+/// left to `worksheet_range` to report.
+fn sheet_extent(book: &mut Book<'_>, name: &str) -> Result<CellOrder, String> {
+    #[derive(Default)]
+    struct Scan {
+        bounds: Option<(u32, u32, u32, u32)>,
+        last: Option<(u32, u32)>,
+        ordered: bool,
     }
-    let mut b = None;
-    match book {
-        Sheets::Xlsx(x) => {
-            let Ok(mut cells) = x.worksheet_cells_reader(name) else {
-                return Ok(());
-            };
-            while let Ok(Some(cell)) = cells.next_cell() {
-                if *cell.get_value() != calamine::DataRef::Empty {
-                    bounds(cell.get_position(), &mut b);
-                }
+    impl Scan {
+        fn cell(&mut self, pos: (u32, u32), empty: bool) {
+            if self.last.is_some_and(|last| pos <= last) {
+                self.ordered = false;
             }
-        }
-        Sheets::Xlsb(x) => {
-            let Ok(mut cells) = x.worksheet_cells_reader(name) else {
-                return Ok(());
-            };
-            while let Ok(Some(cell)) = cells.next_cell() {
-                if *cell.get_value() != calamine::DataRef::Empty {
-                    bounds(cell.get_position(), &mut b);
-                }
+            self.last = Some(pos);
+            if empty {
+                return;
             }
+            let (r, c) = pos;
+            self.bounds = Some(match self.bounds {
+                None => (r, r, c, c),
+                Some((r0, r1, c0, c1)) => (r0.min(r), r1.max(r), c0.min(c), c1.max(c)),
+            });
         }
-        _ => {}
     }
-    match b {
-        Some((r0, r1, c0, c1)) => {
-            limits::check_extent(u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1)
-        }
-        None => Ok(()),
+    let mut scan = Scan {
+        ordered: true,
+        ..Scan::default()
+    };
+    let streamable = match book {
+        Sheets::Xlsx(x) => match x.worksheet_cells_reader(name) {
+            Ok(mut cells) => loop {
+                match cells.next_cell() {
+                    Ok(Some(cell)) => {
+                        scan.cell(cell.get_position(), *cell.get_value() == DataRef::Empty)
+                    }
+                    Ok(None) => break true,
+                    Err(_) => break false,
+                }
+            },
+            Err(_) => false,
+        },
+        Sheets::Xlsb(x) => match x.worksheet_cells_reader(name) {
+            Ok(mut cells) => loop {
+                match cells.next_cell() {
+                    Ok(Some(cell)) => {
+                        scan.cell(cell.get_position(), *cell.get_value() == DataRef::Empty)
+                    }
+                    Ok(None) => break true,
+                    Err(_) => break false,
+                }
+            },
+            Err(_) => false,
+        },
+        _ => false,
+    };
+    if let Some((r0, r1, c0, c1)) = scan.bounds {
+        limits::check_extent(u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1)?;
     }
+    Ok(if streamable && scan.ordered {
+        CellOrder::Rows
+    } else {
+        CellOrder::Whole
+    })
 }
 
 fn choose_sheet(
@@ -586,6 +761,25 @@ fn convert_data(d: &Data) -> Cell {
     }
 }
 
+/// [`convert_data`] for the cell readers' borrowed values.
+fn convert_data_ref(d: &DataRef<'_>) -> Cell {
+    match d {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) if s.is_empty() => Cell::Empty,
+        DataRef::SharedString("") => Cell::Empty,
+        DataRef::String(s) => Cell::Text(s.clone()),
+        DataRef::SharedString(s) => Cell::Text((*s).to_string()),
+        DataRef::Int(i) => Cell::Number(*i as f64),
+        DataRef::Float(f) => Cell::Number(*f),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::DateTime(dt) if dt.is_datetime() => Cell::Date(dt.as_f64()),
+        DataRef::DateTime(dt) => Cell::Number(dt.as_f64()),
+        DataRef::DateTimeIso(s) => Cell::IsoDate(s.clone()),
+        DataRef::DurationIso(s) => Cell::Text(s.clone()),
+        DataRef::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The table (shared by workbooks and delimited text)
 
@@ -593,12 +787,17 @@ fn convert_data(d: &Data) -> Cell {
 /// A row's 1-based number and its cells.
 type NumberedCells = (u32, Vec<Cell>);
 
+/// Builds the head and hands each data row to `on_row`.
 fn build_table(
-    path: &Path,
-    sheet: &str,
+    mut head: SheetHead,
     header: &HeaderRow,
     rows: impl Iterator<Item = (u32, Vec<Cell>)>,
-) -> Result<(Vec<String>, Vec<Row>), SourceError> {
+    on_row: &mut OnRow<'_>,
+) -> Result<SheetHead, SourceError> {
+    let path = head.file.clone();
+    let path = path.as_path();
+    let sheet = head.sheet.clone();
+    let sheet = sheet.as_str();
     let (header_row, rows): (u32, Box<dyn Iterator<Item = NumberedCells>>) = match header {
         HeaderRow::At(n) => (*n, Box::new(rows)),
         HeaderRow::Find(wanted) => {
@@ -688,10 +887,10 @@ fn build_table(
         (Some(f), Some(l)) => (f, l),
         _ => return Err(empty_header()),
     };
-    let headers: Vec<String> = header_cells[first..=last].iter().map(header_text).collect();
-    let width = headers.len();
+    head.headers = header_cells[first..=last].iter().map(header_text).collect();
+    let width = head.headers.len();
 
-    let mut out = Vec::new();
+    let mut count = 0;
     for (number, mut cells) in rows {
         if cells.iter().all(Cell::is_blank) {
             continue;
@@ -720,10 +919,13 @@ fn build_table(
                     .map_err(|m| SourceError::in_sheet(path, sheet, m))?;
             }
         }
-        limits::check_rows(out.len() + 1).map_err(|m| SourceError::in_sheet(path, sheet, m))?;
-        out.push(Row { number, cells });
+        count += 1;
+        limits::check_rows(count).map_err(|m| SourceError::in_sheet(path, sheet, m))?;
+        if !on_row(&head, Row { number, cells }) {
+            break;
+        }
     }
-    Ok((headers, out))
+    Ok(head)
 }
 
 /// A header cell as text: numbers without a trailing `.0`, dates as `y/m/d`.
@@ -766,7 +968,12 @@ pub fn column_letters(mut col: usize) -> String {
 // ---------------------------------------------------------------------------
 // Delimited text
 
-fn read_delimited(path: &Path, bytes: &[u8], header: &HeaderRow) -> Result<Sheet, SourceError> {
+fn read_delimited(
+    path: &Path,
+    bytes: &[u8],
+    header: &HeaderRow,
+    on_row: &mut OnRow<'_>,
+) -> Result<SheetHead, SourceError> {
     let text = decode_text(bytes).map_err(|e| SourceError::new(path, e.message()))?;
     let header_line = match header {
         HeaderRow::At(n) => text.split('\n').nth(*n as usize - 1).unwrap_or(""),
@@ -805,42 +1012,43 @@ fn read_delimited(path: &Path, bytes: &[u8], header: &HeaderRow) -> Result<Sheet
             .count();
         u32::try_from(line_starts.partition_point(|&s| s <= b)).unwrap_or(u32::MAX)
     };
-    let mut records = Vec::new();
     let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = line_at(record.position().map_or(0, |p| p.byte()));
-                let cells = record
-                    .iter()
-                    .map(|f| {
-                        if f.is_empty() {
-                            Cell::Empty
-                        } else {
-                            Cell::Text(f.to_string())
-                        }
-                    })
-                    .collect();
-                records.push((line, cells));
-            }
-            Err(e) => {
-                let line = line_at(e.position().map_or(0, |p| p.byte()));
-                return Err(SourceError::new(
-                    path,
-                    format!("{line} 行目付近を読めません (cannot parse near line {line})"),
-                ));
-            }
+    let mut failed: Option<u32> = None;
+    let records = std::iter::from_fn(|| match reader.read_record(&mut record) {
+        Ok(false) => None,
+        Ok(true) => {
+            let line = line_at(record.position().map_or(0, |p| p.byte()));
+            let cells = record
+                .iter()
+                .map(|f| {
+                    if f.is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Text(f.to_string())
+                    }
+                })
+                .collect();
+            Some((line, cells))
         }
-    }
-    let (headers, rows) = build_table(path, "", header, records.into_iter())?;
-    Ok(Sheet {
+        Err(e) => {
+            failed = Some(line_at(e.position().map_or(0, |p| p.byte())));
+            None
+        }
+    });
+    let head = SheetHead {
         file: path.to_path_buf(),
         sheet: String::new(),
-        headers,
+        headers: Vec::new(),
         date1904: false,
-        rows,
-    })
+    };
+    let head = build_table(head, header, records, on_row);
+    if let Some(line) = failed {
+        return Err(SourceError::new(
+            path,
+            format!("{line} 行目付近を読めません (cannot parse near line {line})"),
+        ));
+    }
+    head
 }
 
 /// Why bytes could not be decoded as text.
