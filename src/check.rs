@@ -14,8 +14,8 @@
 use crate::era;
 use crate::job::{Bound, FieldSpec, FieldType, Job, JoinSpec, Normalize};
 use crate::rules;
-use crate::source::{self, normalize_header, Cell, Sheet, SheetSelector};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::source::{self, normalize_header, Cell, Row, Sheet, SheetHead, SheetSelector};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use unicode_normalization::UnicodeNormalization;
 
 /// A checked row, ready to render.
@@ -135,7 +135,10 @@ pub use crate::source::column_letters;
 /// Where each of `columns` is in the sheet. `what` names each column's
 /// job key for messages. A missing header suggests the closest one; a header
 /// that appears twice is an error (which one is meant?).
-fn map_columns(sheet: &Sheet, columns: &[(String, String)]) -> Result<Vec<usize>, MappingError> {
+fn map_columns(
+    sheet: &SheetHead,
+    columns: &[(String, String)],
+) -> Result<Vec<usize>, MappingError> {
     let headers: Vec<String> = sheet.headers.iter().map(|h| normalize_header(h)).collect();
     let place = if sheet.sheet.is_empty() {
         sheet
@@ -229,70 +232,99 @@ fn file_label(path: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-/// One sheet's rows checked against a list of fields, before records are
-/// assembled.
-struct SheetCheck {
-    /// Per row: number, parsed values, rejects.
-    rows: Vec<RowCheck>,
+/// One sheet's rows checked against a list of fields, one row at a time:
+/// the column mapping, and the values seen so far for `unique` fields.
+struct RowChecker {
+    fields: Vec<FieldSpec>,
+    rules: Vec<rules::Rule>,
+    /// Sheet columns of the extra columns, then of the fields.
+    cols: Vec<usize>,
+    /// Extra columns (e.g. a join key) before the fields in `cols`.
+    extra: usize,
+    /// `Originals` column of each of `cols`.
+    slots: Vec<usize>,
+    /// Length of the texts kept per row.
+    width: usize,
+    seen: Vec<HashMap<String, u32>>,
+    file: String,
+    head: SheetHead,
 }
 
+/// What checking one row against its sheet's fields gave.
 struct RowCheck {
     number: u32,
     values: serde_json::Map<String, serde_json::Value>,
     rejects: Vec<Reject>,
+    /// Original texts, aligned with `Originals::columns`.
+    texts: Vec<String>,
 }
 
-/// Checks every row of `sheet` against `fields` (and `rules`), recording the
-/// original texts of the mapped columns (`extra` columns first, e.g. a join
-/// key) in `originals`.
-fn check_rows(
-    sheet: &Sheet,
-    fields: &[FieldSpec],
-    extra: &[(String, String)],
-    rules: &[rules::Rule],
-    originals: &mut Originals,
-) -> Result<(SheetCheck, Vec<usize>), MappingError> {
-    let mut wanted: Vec<(String, String)> = extra.to_vec();
-    wanted.extend(
-        fields
+impl RowChecker {
+    /// Maps `fields` (and `extra` columns first, e.g. a join key) to the
+    /// sheet's columns, registering their headers in `originals`.
+    fn new(
+        head: &SheetHead,
+        fields: &[FieldSpec],
+        extra: &[(String, String)],
+        rules: &[rules::Rule],
+        originals: &mut Originals,
+    ) -> Result<RowChecker, MappingError> {
+        let mut wanted: Vec<(String, String)> = extra.to_vec();
+        wanted.extend(
+            fields
+                .iter()
+                .map(|f| (f.column.clone(), format!("field {}", f.name))),
+        );
+        let cols = map_columns(head, &wanted)?;
+        let slots: Vec<usize> = cols
             .iter()
-            .map(|f| (f.column.clone(), format!("field {}", f.name))),
-    );
-    let cols = map_columns(sheet, &wanted)?;
-    let field_cols = &cols[extra.len()..];
-    let file = file_label(&sheet.file);
-    let slots: Vec<usize> = cols
-        .iter()
-        .map(|&c| originals.column(sheet.headers.get(c).map(String::as_str).unwrap_or("")))
-        .collect();
-    let header = |c: usize| sheet.headers.get(c).cloned().unwrap_or_default();
-    let mut seen: Vec<HashMap<String, u32>> = vec![HashMap::new(); fields.len()];
-    let mut out = SheetCheck { rows: Vec::new() };
-    for row in &sheet.rows {
-        let text_of =
-            |c: usize| cell_text_in(row.cells.get(c).unwrap_or(&Cell::Empty), sheet.date1904);
-        let mut texts = vec![String::new(); slots.iter().max().map_or(0, |m| m + 1)];
-        for (&c, &slot) in cols.iter().zip(&slots) {
-            texts[slot] = text_of(c);
+            .map(|&c| originals.column(head.headers.get(c).map(String::as_str).unwrap_or("")))
+            .collect();
+        Ok(RowChecker {
+            fields: fields.to_vec(),
+            rules: rules.to_vec(),
+            extra: extra.len(),
+            width: slots.iter().max().map_or(0, |m| m + 1),
+            slots,
+            cols,
+            seen: vec![HashMap::new(); fields.len()],
+            file: file_label(&head.file),
+            head: head.clone(),
+        })
+    }
+
+    fn header(&self, c: usize) -> String {
+        self.head.headers.get(c).cloned().unwrap_or_default()
+    }
+
+    fn text_of(&self, row: &Row, c: usize) -> String {
+        cell_text_in(row.cells.get(c).unwrap_or(&Cell::Empty), self.head.date1904)
+    }
+
+    /// Checks one row: every field, the date bounds naming other fields,
+    /// the cross-field rules.
+    fn check(&mut self, row: &Row) -> RowCheck {
+        let mut texts = vec![String::new(); self.width];
+        for (&c, &slot) in self.cols.iter().zip(&self.slots) {
+            texts[slot] = self.text_of(row, c);
         }
-        originals
-            .rows
-            .insert((file.clone(), sheet.sheet.clone(), row.number), texts);
+        let field_cols = &self.cols[self.extra..];
+        let mut seen = std::mem::take(&mut self.seen);
         let reject = |col: usize, code: &str, reason: String| Reject {
-            file: file.clone(),
-            sheet: sheet.sheet.clone(),
+            file: self.file.clone(),
+            sheet: self.head.sheet.clone(),
             row: row.number,
-            column: header(col),
-            value: text_of(col),
+            column: self.header(col),
+            value: self.text_of(row, col),
             code: code.to_string(),
             reason,
         };
         let mut values = serde_json::Map::new();
         let mut typed: BTreeMap<String, rules::Value> = BTreeMap::new();
         let mut problems = Vec::new();
-        for (fi, (spec, &col)) in fields.iter().zip(field_cols).enumerate() {
+        for (fi, (spec, &col)) in self.fields.iter().zip(field_cols).enumerate() {
             let cell = row.cells.get(col).unwrap_or(&Cell::Empty);
-            match check_cell(cell, spec, sheet.date1904) {
+            match check_cell(cell, spec, self.head.date1904) {
                 Ok(None) => {
                     values.insert(spec.name.clone(), serde_json::Value::String(String::new()));
                     typed.insert(spec.name.clone(), rules::Value::Text(String::new()));
@@ -319,7 +351,7 @@ fn check_rows(
             }
         }
         // Bounds naming another date field of the row.
-        for (spec, &col) in fields.iter().zip(field_cols) {
+        for (spec, &col) in self.fields.iter().zip(field_cols) {
             let Some(rules::Value::Date(d)) = typed.get(&spec.name) else {
                 continue;
             };
@@ -330,10 +362,11 @@ fn check_rows(
                 let Some(rules::Value::Date(o)) = typed.get(other) else {
                     continue;
                 };
-                let other_col = fields
+                let other_col = self
+                    .fields
                     .iter()
                     .position(|f| f.name == *other)
-                    .map(|i| header(field_cols[i]))
+                    .map(|i| self.header(field_cols[i]))
                     .unwrap_or_default();
                 if is_min && d < o {
                     problems.push(reject(
@@ -350,26 +383,26 @@ fn check_rows(
                 }
             }
         }
-        for rule in rules {
+        for rule in &self.rules {
             if rule.fails(&typed) {
                 let involved: Vec<usize> = rule
                     .fields
                     .iter()
-                    .filter_map(|n| fields.iter().position(|f| f.name == *n))
+                    .filter_map(|n| self.fields.iter().position(|f| f.name == *n))
                     .map(|i| field_cols[i])
                     .collect();
                 problems.push(Reject {
-                    file: file.clone(),
-                    sheet: sheet.sheet.clone(),
+                    file: self.file.clone(),
+                    sheet: self.head.sheet.clone(),
                     row: row.number,
                     column: involved
                         .iter()
-                        .map(|&c| header(c))
+                        .map(|&c| self.header(c))
                         .collect::<Vec<_>>()
                         .join(" / "),
                     value: involved
                         .iter()
-                        .map(|&c| text_of(c))
+                        .map(|&c| self.text_of(row, c))
                         .collect::<Vec<_>>()
                         .join(" / "),
                     code: rule.code.clone(),
@@ -377,13 +410,14 @@ fn check_rows(
                 });
             }
         }
-        out.rows.push(RowCheck {
+        self.seen = seen;
+        RowCheck {
             number: row.number,
             values,
             rejects: problems,
-        });
+            texts,
+        }
     }
-    Ok((out, cols))
 }
 
 /// A parsed JSON value as rules see it.
@@ -400,103 +434,150 @@ fn typed_value(v: &serde_json::Value, kind: FieldType) -> Option<rules::Value> {
     }
 }
 
-/// Checks every row of `sheet` against the job's fields, rules and joins.
-///
-/// Joined sheets are read from their own `file`, or else from the file
-/// `sheet` came from (so `--input` replaces both).
-pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
-    let mut originals = Originals::default();
-    let (main, cols) = check_rows(sheet, &job.fields, &[], &job.rules, &mut originals)?;
-    let mut out = Checked {
-        sheet: sheet.sheet.clone(),
-        rows_read: sheet.rows.len(),
-        ..Checked::default()
-    };
-    let mut rows = main.rows;
-    let mut join_rejects = Vec::new();
-    for join in &job.input.join {
-        let on = join.on.as_deref().unwrap_or(&job.job.record_id);
-        let on_index = job.fields.iter().position(|f| f.name == on).unwrap_or(0);
-        let on_col = cols[on_index];
-        // Main rows by normalised key.
-        let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, row) in sheet.rows.iter().enumerate() {
-            let k = join_key(&cell_text_in(
-                row.cells.get(on_col).unwrap_or(&Cell::Empty),
-                sheet.date1904,
-            ));
-            if !k.is_empty() {
-                by_key.entry(k).or_default().push(i);
-            }
-        }
-        let js = read_join_sheet(sheet, join)?;
-        let key_col_name = (
-            join.key.clone(),
-            format!("input.join.key of {}", join.field),
-        );
-        let (jc, jcols) = check_rows(&js, &join.fields, &[key_col_name], &[], &mut originals)?;
-        let key_col = jcols[0];
-        let jfile = file_label(&js.file);
-        let mut lists: Vec<Vec<serde_json::Value>> = vec![Vec::new(); rows.len()];
-        let mut bad: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); rows.len()];
-        for (jrow, jr) in js.rows.iter().zip(jc.rows) {
-            let raw_key =
-                cell_text_in(jrow.cells.get(key_col).unwrap_or(&Cell::Empty), js.date1904);
-            let key = join_key(&raw_key);
-            let mut problems = jr.rejects;
-            let targets = by_key.get(&key).cloned().unwrap_or_default();
-            if key.is_empty() || targets.is_empty() {
-                problems.insert(
-                    0,
-                    Reject {
-                        file: jfile.clone(),
-                        sheet: js.sheet.clone(),
-                        row: jrow.number,
-                        column: js.headers.get(key_col).cloned().unwrap_or_default(),
-                        value: raw_key.clone(),
-                        code: if key.is_empty() { "E_REQUIRED" } else { "E_JOIN_NO_MATCH" }.into(),
-                        reason: if key.is_empty() {
-                            "必須項目が空欄です (required value missing)".into()
-                        } else {
-                            format!(
-                                "{}に同じ「{}」の行がありません (no matching row in the main sheet)",
-                                if sheet.sheet.is_empty() { "入力ファイル".to_string() } else { format!("シート「{}」", sheet.sheet) },
-                                sheet.headers.get(on_col).cloned().unwrap_or_default()
-                            )
-                        },
-                    },
-                );
-            }
-            for &t in &targets {
-                if problems.is_empty() {
-                    lists[t].push(serde_json::Value::Object(jr.values.clone()));
+/// The rows of one joined sheet, checked and grouped by key.
+struct JoinTable {
+    spec: JoinSpec,
+    /// The main sheet's column holding the key.
+    on_col: usize,
+    /// Key → the good rows' values (in sheet order) and the numbers of the
+    /// rows with problems.
+    by_key: HashMap<String, (Vec<serde_json::Value>, BTreeSet<u32>)>,
+    /// Every row: key, raw key text, its problems, its original texts.
+    rows: Vec<(String, String, RowCheck)>,
+    /// Keys some main row asked for.
+    matched: HashSet<String>,
+    head: SheetHead,
+    key_col: usize,
+}
+
+/// The result of one main-sheet row.
+#[derive(Debug)]
+pub struct RowOutcome {
+    /// 1-based row number.
+    pub number: u32,
+    /// The row's cell texts as written, aligned with
+    /// [`Originals::columns`] (for the rejects report).
+    pub texts: Vec<String>,
+    /// The record, or every problem of the row.
+    pub result: Result<Record, Vec<Reject>>,
+}
+
+/// Checks the rows of a main sheet one at a time, so that a batch never
+/// holds them all: joined sheets are read and checked when it is made, each
+/// main row is checked by [`Checker::check`] as it is read, and
+/// [`Checker::finish`] reports the joined rows that were wrong or matched
+/// no main row.
+pub struct Checker {
+    main: RowChecker,
+    joins: Vec<JoinTable>,
+    record_id: String,
+    rows_read: usize,
+    columns: Originals,
+}
+
+/// What is left when the last row was checked.
+#[derive(Debug, Default)]
+pub struct Finished {
+    /// Problems of joined sheets' rows, by sheet and row.
+    pub rejects: Vec<Reject>,
+    /// Original column headers, and the texts of the joined rows in
+    /// `rejects`.
+    pub originals: Originals,
+    /// Main rows checked.
+    pub rows_read: usize,
+}
+
+impl Checker {
+    /// Maps the job's fields to the sheet's columns and reads the joined
+    /// sheets (from their own `file`, or else from the main sheet's file,
+    /// so `--input` replaces both).
+    pub fn new(job: &Job, head: &SheetHead) -> Result<Checker, MappingError> {
+        let mut originals = Originals::default();
+        let main = RowChecker::new(head, &job.fields, &[], &job.rules, &mut originals)?;
+        let mut joins = Vec::new();
+        for join in &job.input.join {
+            let on = join.on.as_deref().unwrap_or(&job.job.record_id);
+            let on_index = job.fields.iter().position(|f| f.name == on).unwrap_or(0);
+            let js = read_join_sheet(head, join)?;
+            let key_col_name = (
+                join.key.clone(),
+                format!("input.join.key of {}", join.field),
+            );
+            let jhead = js.head();
+            let mut rc =
+                RowChecker::new(&jhead, &join.fields, &[key_col_name], &[], &mut originals)?;
+            let key_col = rc.cols[0];
+            let mut table = JoinTable {
+                spec: join.clone(),
+                on_col: main.cols[on_index],
+                by_key: HashMap::new(),
+                rows: Vec::with_capacity(js.rows.len()),
+                matched: HashSet::new(),
+                head: jhead,
+                key_col,
+            };
+            for jrow in &js.rows {
+                let jr = rc.check(jrow);
+                let raw_key = rc.text_of(jrow, key_col);
+                let key = join_key(&raw_key);
+                let entry = table.by_key.entry(key.clone()).or_default();
+                if jr.rejects.is_empty() {
+                    entry.0.push(serde_json::Value::Object(jr.values.clone()));
                 } else {
-                    bad[t].insert(jrow.number);
+                    entry.1.insert(jr.number);
                 }
+                table.rows.push((key, raw_key, jr));
             }
-            join_rejects.extend(problems);
+            joins.push(table);
         }
-        let sheet_label = if js.sheet.is_empty() {
-            jfile.clone()
-        } else {
-            js.sheet.clone()
-        };
-        for (i, (row, list)) in rows.iter_mut().zip(lists).enumerate() {
+        Ok(Checker {
+            main,
+            joins,
+            record_id: job.job.record_id.clone(),
+            rows_read: 0,
+            columns: originals,
+        })
+    }
+
+    /// The original column headers (see [`Originals::columns`]).
+    pub fn columns(&self) -> &[String] {
+        &self.columns.columns
+    }
+
+    /// Checks one main-sheet row.
+    pub fn check(&mut self, row: &Row) -> RowOutcome {
+        self.rows_read += 1;
+        let mut rc = self.main.check(row);
+        for table in &mut self.joins {
+            let raw = cell_text_in(
+                row.cells.get(table.on_col).unwrap_or(&Cell::Empty),
+                self.main.head.date1904,
+            );
+            let key = join_key(&raw);
+            let (list, bad) = match table.by_key.get(&key).filter(|_| !key.is_empty()) {
+                Some((list, bad)) => (list.clone(), bad.clone()),
+                None => (Vec::new(), BTreeSet::new()),
+            };
+            if !key.is_empty() {
+                table.matched.insert(key);
+            }
+            let sheet_label = if table.head.sheet.is_empty() {
+                file_label(&table.head.file)
+            } else {
+                table.head.sheet.clone()
+            };
             let reject = |code: &str, reason: String| Reject {
-                file: file_label(&sheet.file),
-                sheet: sheet.sheet.clone(),
+                file: self.main.file.clone(),
+                sheet: self.main.head.sheet.clone(),
                 row: row.number,
-                column: sheet.headers.get(on_col).cloned().unwrap_or_default(),
-                value: cell_text_in(
-                    sheet.rows[i].cells.get(on_col).unwrap_or(&Cell::Empty),
-                    sheet.date1904,
-                ),
+                column: self.main.header(table.on_col),
+                value: raw.clone(),
                 code: code.into(),
                 reason,
             };
-            if !bad[i].is_empty() {
-                let numbers: Vec<String> = bad[i].iter().map(u32::to_string).collect();
-                row.rejects.push(reject(
+            if !bad.is_empty() {
+                let numbers: Vec<String> = bad.iter().map(u32::to_string).collect();
+                rc.rejects.push(reject(
                     "E_JOIN_ROWS",
                     format!(
                         "「{sheet_label}」の {} 行目に不備があります (joined rows have problems)",
@@ -504,7 +585,8 @@ pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
                     ),
                 ));
             }
-            let n = list.len() + bad[i].len();
+            let join = &table.spec;
+            let n = list.len() + bad.len();
             let too_few = n < join.min_rows;
             let too_many = join.max_rows.is_some_and(|m| n > m);
             if too_few || too_many {
@@ -513,31 +595,109 @@ pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
                     Some(m) => format!("{}〜{m}行", join.min_rows),
                     None => format!("{}行以上", join.min_rows),
                 };
-                row.rejects.push(reject(
+                rc.rejects.push(reject(
                     "E_JOIN_COUNT",
                     format!(
                         "「{sheet_label}」の行が{n}行あります。{range}必要です (wrong number of joined rows)"
                     ),
                 ));
             }
-            row.values
+            rc.values
                 .insert(join.field.clone(), serde_json::Value::Array(list));
         }
-    }
-    out.originals = originals;
-    for row in rows {
-        if row.rejects.is_empty() {
-            let id = value_text(row.values.get(&job.job.record_id));
-            out.records.push(Record {
-                id,
-                row: row.number,
-                fields: row.values.into_iter().collect(),
-            });
+        let result = if rc.rejects.is_empty() {
+            Ok(Record {
+                id: value_text(rc.values.get(&self.record_id)),
+                row: rc.number,
+                fields: rc.values.into_iter().collect(),
+            })
         } else {
-            out.rejects.extend(row.rejects);
+            Err(rc.rejects)
+        };
+        RowOutcome {
+            number: rc.number,
+            texts: rc.texts,
+            result,
         }
     }
-    out.rejects.extend(join_rejects);
+
+    /// The joined rows' problems, including rows whose key no main row had.
+    pub fn finish(self) -> Finished {
+        let mut out = Finished {
+            rows_read: self.rows_read,
+            originals: self.columns,
+            ..Finished::default()
+        };
+        let main_place = if self.main.head.sheet.is_empty() {
+            "入力ファイル".to_string()
+        } else {
+            format!("シート「{}」", self.main.head.sheet)
+        };
+        for table in self.joins {
+            let jfile = file_label(&table.head.file);
+            for (key, raw_key, jr) in table.rows {
+                let mut problems = jr.rejects;
+                if key.is_empty() || !table.matched.contains(&key) {
+                    problems.insert(
+                        0,
+                        Reject {
+                            file: jfile.clone(),
+                            sheet: table.head.sheet.clone(),
+                            row: jr.number,
+                            column: table.head.headers.get(table.key_col).cloned().unwrap_or_default(),
+                            value: raw_key.clone(),
+                            code: if key.is_empty() { "E_REQUIRED" } else { "E_JOIN_NO_MATCH" }.into(),
+                            reason: if key.is_empty() {
+                                "必須項目が空欄です (required value missing)".into()
+                            } else {
+                                format!(
+                                    "{main_place}に同じ「{}」の行がありません (no matching row in the main sheet)",
+                                    self.main.header(table.on_col)
+                                )
+                            },
+                        },
+                    );
+                }
+                if !problems.is_empty() {
+                    out.originals.rows.insert(
+                        (jfile.clone(), table.head.sheet.clone(), jr.number),
+                        jr.texts,
+                    );
+                    out.rejects.extend(problems);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Checks every row of `sheet` against the job's fields, rules and joins.
+/// Unlike a batch (which streams rows through a [`Checker`] and keeps only
+/// the rejected rows' texts), the result keeps every row's original texts.
+///
+/// Joined sheets are read from their own `file`, or else from the file
+/// `sheet` came from (so `--input` replaces both).
+pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
+    let mut checker = Checker::new(job, &sheet.head())?;
+    let mut out = Checked {
+        sheet: sheet.sheet.clone(),
+        rows_read: sheet.rows.len(),
+        ..Checked::default()
+    };
+    let file = file_label(&sheet.file);
+    let mut kept = Vec::new();
+    for row in &sheet.rows {
+        let o = checker.check(row);
+        kept.push(((file.clone(), sheet.sheet.clone(), o.number), o.texts));
+        match o.result {
+            Ok(r) => out.records.push(r),
+            Err(rejects) => out.rejects.extend(rejects),
+        }
+    }
+    let fin = checker.finish();
+    out.rejects.extend(fin.rejects);
+    out.originals = fin.originals;
+    out.originals.rows.extend(kept);
     Ok(out)
 }
 
@@ -547,7 +707,7 @@ fn join_key(s: &str) -> String {
 }
 
 /// Reads the sheet of one `[[input.join]]`.
-fn read_join_sheet(main: &Sheet, join: &JoinSpec) -> Result<Sheet, MappingError> {
+fn read_join_sheet(main: &SheetHead, join: &JoinSpec) -> Result<Sheet, MappingError> {
     let path = join.file.clone().unwrap_or_else(|| main.file.clone());
     let selector = match (&join.sheet, join.sheet_index) {
         (Some(n), _) => Some(SheetSelector::Name(n.clone())),
