@@ -19,14 +19,17 @@ use crate::pdf::{self, DocInfo};
 use crate::rejects::{neutralize_formula, write_rejects_csv};
 use crate::report::{self, Summary};
 use crate::runlog::{Progress, RunLog};
+use crate::runstate::AtomicFile;
 use crate::runstate::{self, Journal, JournalEntry, Modes, Plan, PlannedDoc, RunDir, RunLock};
 use crate::source::{self, SheetSelector};
+use crate::spool::{Entries, EntrySpool, PlanError, PlanFile};
 use crate::template::Template;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Options of one run that are not in the job file.
@@ -132,7 +135,9 @@ pub struct Outcome {
     /// Data rows read.
     pub rows_read: usize,
     /// Documents of this run directory (all, including reused ones).
-    pub documents: Vec<ManifestEntry>,
+    pub documents: usize,
+    /// Their bytes in all.
+    pub document_bytes: u64,
     /// Rejects (from checking and from layout).
     pub rejects: Vec<Reject>,
     /// Warnings per record id (non-fatal).
@@ -241,20 +246,29 @@ pub fn default_fonts_dir() -> PathBuf {
     }
 }
 
-/// Reads and checks the job's input.
-pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked, BatchError> {
-    let path = input.unwrap_or(&job.input.file);
-    let selector = match (&job.input.sheet, job.input.sheet_index) {
+/// The sheet the job reads (a sheet option names a workbook tab; delimited
+/// text has none and ignores it).
+fn input_selector(job: &Job) -> Option<SheetSelector> {
+    match (&job.input.sheet, job.input.sheet_index) {
         (Some(name), _) => Some(SheetSelector::Name(name.clone())),
         (None, Some(i)) => Some(SheetSelector::Index(i)),
         (None, None) => None,
-    };
-    let header = match job.input.header_row {
+    }
+}
+
+/// Where the job's header row is: given, or searched by the mapped columns.
+fn input_header(job: &Job) -> source::HeaderRow {
+    match job.input.header_row {
         Some(n) => source::HeaderRow::At(n),
         None => source::HeaderRow::Find(job.fields.iter().map(|f| f.column.clone()).collect()),
-    };
-    // A sheet option names a workbook tab; delimited text has none and ignores it.
-    let sheet = source::read_sheet_with(path, selector.as_ref(), &header)
+    }
+}
+
+/// Reads and checks the job's whole input at once (the `check` command,
+/// merging shards, delivery). A batch streams instead.
+pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked, BatchError> {
+    let path = input.unwrap_or(&job.input.file);
+    let sheet = source::read_sheet_with(path, input_selector(job).as_ref(), &input_header(job))
         .map_err(|e| BatchError::Input(e.to_string()))?;
     check::check_sheet(&sheet, job)
         .map_err(|e| BatchError::Input(format!("{}: {}", path.display(), e.message)))
@@ -477,9 +491,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// One record's outcome: its manifest entry and warnings, or a reject.
-type DocOutcome = Result<(ManifestEntry, Vec<String>), Reject>;
-
 /// SHA-256 of a file, hex.
 fn file_sha256(path: &Path) -> Result<String, BatchError> {
     let bytes = std::fs::read(path).map_err(|e| {
@@ -531,13 +542,12 @@ pub fn check_batch_id(batch_id: &str) -> Result<(), BatchError> {
     Ok(())
 }
 
-/// Makes the plan: numbers from the ledger, file names, shard keys.
-fn make_plan(
+/// The plan's header: what the batch is made from and its number series.
+/// Its documents are planned while reading ([`Planner`]).
+fn plan_header(
     job: &Job,
-    records: &[Record],
     batch_id: &str,
     inputs: BTreeMap<String, String>,
-    ledger_path: &Path,
 ) -> Result<Plan, BatchError> {
     let issue_date = chrono::NaiveDate::parse_from_str(&job.batch.issue_date, "%Y-%m-%d")
         .map_err(|e| BatchError::Input(e.to_string()))?;
@@ -546,54 +556,12 @@ fn make_plan(
         .series
         .clone()
         .unwrap_or_else(|| job.job.name.clone());
-    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    let mut ledger = Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?;
-    let numbers = ledger
-        .allocate(&ledger::Allocation {
-            job: &job.job.name,
-            batch: batch_id,
-            kind: &job.job.title,
-            series: &series,
-            issue_date,
-            first_number: job.batch.number_start,
-            record_ids: &ids,
-        })
-        .map_err(|e| BatchError::Io(e.to_string()))?;
-    // Names already taken, compared case-insensitively (Windows shares are).
-    let mut taken: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    let docs = records
-        .iter()
-        .zip(numbers)
-        .map(|(r, number)| {
-            let base = file_name(&job.job.file_name, r, number);
-            let (stem, ext) = match base.rfind('.') {
-                Some(p) if p > 0 => (base[..p].to_string(), base[p..].to_string()),
-                _ => (base.clone(), String::new()),
-            };
-            let mut name = base.clone();
-            let mut n = 1;
-            // A collision gets the first free suffix -2, -3, …: never a name
-            // that another record has or will be given.
-            while !taken.insert(name.to_lowercase()) {
-                n += 1;
-                name = sanitize_file_name(&format!("{stem}-{n}{ext}"));
-            }
-            PlannedDoc {
-                number,
-                record_id: r.id.clone(),
-                file: name,
-                row: r.row,
-                shard_key: runstate::shard_key(&r.id),
-            }
-        })
-        .collect();
     Ok(Plan {
         job: job.job.name.clone(),
         batch: batch_id.to_string(),
         inputs,
         series,
         fiscal_year: ledger::fiscal_year(issue_date),
-        docs,
     })
 }
 
@@ -601,6 +569,7 @@ fn make_plan(
 fn wipe_run_dir(dir: &RunDir) -> Result<(), BatchError> {
     for f in [
         "plan.json",
+        crate::spool::PLAN_FILE,
         "journal.jsonl",
         "manifest.csv",
         "manifest.json",
@@ -697,7 +666,8 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
             return Ok(Outcome {
                 run_dir: dir.path.clone(),
                 rows_read: 0,
-                documents: Vec::new(),
+                documents: 0,
+                document_bytes: 0,
                 rejects: Vec::new(),
                 warnings: Vec::new(),
                 already_finished: true,
@@ -709,76 +679,21 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
 
     let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
     stage("load", &mut lap);
-    let checked = read_and_check(job, Some(&input))?;
-    stage("read_check", &mut lap);
-    log.info(
-        "checked",
-        "",
-        serde_json::json!({"rows": checked.rows_read, "records": checked.records.len(), "rejects": checked.rejects.len()}),
-    );
 
     let ledger_path = ledger_path(job, opts, &out_root);
     let plan = match existing {
         Some(p) => p,
         None => {
-            let plan = make_plan(job, &checked.records, &batch_id, inputs, &ledger_path)?;
+            let plan = plan_header(job, &batch_id, inputs)?;
             plan.save(&dir.path, modes.file)
                 .map_err(|e| io_err(&dir.path, e))?;
             plan
         }
     };
-    if plan.docs.len() != checked.records.len() {
-        return Err(BatchError::Input(
-            "計画と入力の件数が一致しません (plan and input disagree); --restart でやり直してください".into(),
-        ));
-    }
-    stage("plan", &mut lap);
 
     let docs_dir = dir.docs();
     runstate::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
     let journal = Journal::read(&dir.path).map_err(|e| io_err(&dir.path, e))?;
-    let mine: Vec<usize> = (0..plan.docs.len())
-        .filter(|i| match opts.shard {
-            Some((k, n)) => plan.docs[*i].shard_key % n == k,
-            None => true,
-        })
-        .collect();
-
-    // Documents finished by an earlier execution: journaled and present.
-    let mut reused: BTreeMap<usize, JournalEntry> = BTreeMap::new();
-    for &i in &mine {
-        let pd = &plan.docs[i];
-        let path = docs_dir.join(&pd.file);
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if !meta.is_file() {
-            continue;
-        }
-        match journal.get(&pd.file) {
-            Some(e) if e.bytes == meta.len() => {
-                reused.insert(i, e.clone());
-            }
-            _ => {}
-        }
-    }
-    let todo: Vec<usize> = mine
-        .iter()
-        .copied()
-        .filter(|i| !reused.contains_key(i))
-        .collect();
-    if !reused.is_empty() {
-        log.info(
-            "resume",
-            &format!(
-                "前回の続きから再開します: {} 件は出力済み、残り {} 件 (resuming)",
-                reused.len(),
-                todo.len()
-            ),
-            serde_json::json!({"reused": reused.len(), "todo": todo.len()}),
-        );
-    }
-
     let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -790,35 +705,455 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         Journal::open(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?,
         128,
     );
-    let progress = Progress::new(todo.len() as u64, log.verbosity());
+    let mut spool = EntrySpool::create(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?;
+    let progress = Progress::new(0, log.verbosity());
     let source_file = input
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let sheet_name = checked.sheet.clone();
-    let entry_for = |i: usize, sha256: String, bytes: u64, pages: usize| {
-        let pd = &plan.docs[i];
-        ManifestEntry {
-            file: pd.file.clone(),
-            sha256,
-            bytes,
-            pages,
-            record_id: pd.record_id.clone(),
-            number: pd.number,
-            kind: job.job.title.clone(),
-            source_file: source_file.clone(),
-            source_sheet: sheet_name.clone(),
-            source_row: pd.row,
+
+    // Reading, checking and planning run on their own thread, a few chunks
+    // ahead of rendering: memory holds only the chunks in flight.
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut originals = check::Originals::default();
+    let mut warnings = Vec::new();
+    let mut rendered_now = 0;
+    let mut reused = 0;
+    let mut sheet_name = String::new();
+    let render_started = std::time::Instant::now();
+    let read_result = std::thread::scope(|s| -> Result<ReadStats, BatchError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(2);
+        let reader = s.spawn(|| read_check_plan(job, &input, &plan, &ledger_path, &dir.path, tx));
+        let mut failed: Option<BatchError> = None;
+        for feed in rx.iter() {
+            let chunk = match feed {
+                Feed::Head { sheet, columns } => {
+                    sheet_name = sheet;
+                    originals.columns = columns;
+                    continue;
+                }
+                Feed::Chunk(c) => c,
+            };
+            progress.add_total(chunk.docs.len() as u64);
+            for (number, texts, rs) in chunk.rejected {
+                originals
+                    .rows
+                    .insert((source_file.clone(), sheet_name.clone(), number), texts);
+                rejects.extend(rs);
+            }
+            let step = render_chunk(
+                job,
+                opts,
+                &assets,
+                &pool,
+                &writer,
+                &journal,
+                &docs_dir,
+                &progress,
+                chunk.docs,
+                (&source_file, &sheet_name),
+            );
+            let step = match step {
+                Ok(s) => s,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
+            rendered_now += step.rendered;
+            reused += step.reused;
+            for slot in step.slots {
+                match slot {
+                    Slot::Document(entry, w) => {
+                        for msg in w {
+                            warnings.push((entry.record_id.clone(), msg));
+                        }
+                        if let Err(e) = spool.push(&entry) {
+                            failed = Some(io_err(&dir.path, e));
+                        }
+                    }
+                    Slot::Rejected(reject, texts) => {
+                        log.info(
+                            "reject",
+                            "",
+                            serde_json::json!({"row": reject.row, "code": reject.code}),
+                        );
+                        originals
+                            .rows
+                            .insert((source_file.clone(), sheet_name.clone(), reject.row), texts);
+                        rejects.push(reject);
+                    }
+                    Slot::OtherShard => {}
+                }
+            }
+            if failed.is_some() {
+                break;
+            }
+        }
+        // Dropping the receiver stops the reader at its next chunk.
+        drop(rx);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(BatchError::Render("reader thread panicked".into())));
+        match failed {
+            Some(e) => Err(e),
+            None => read,
+        }
+    });
+    progress.finish();
+    writer.finish().map_err(|e| io_err(&docs_dir, e))?;
+    let read = read_result?;
+    stages.insert("read_check".into(), read.read_check_ms);
+    stages.insert("plan".into(), read.plan_ms);
+    stages.insert("render".into(), render_started.elapsed().as_millis() as u64);
+    lap = std::time::Instant::now();
+    rejects.extend(read.finished.rejects);
+    originals.rows.extend(read.finished.originals.rows);
+    if originals.columns.is_empty() {
+        originals.columns = read.finished.originals.columns;
+    }
+    sort_rejects(&mut rejects, &sheet_name);
+    if reused > 0 {
+        log.info(
+            "resume",
+            &format!("前回の続きから再開しました: {reused} 件は出力済みでした (resumed)"),
+            serde_json::json!({"reused": reused, "rendered": rendered_now}),
+        );
+    }
+    let entries = spool.finish().map_err(|e| io_err(&dir.path, e))?;
+
+    let outcome = Outcome {
+        run_dir: dir.path.clone(),
+        rows_read: read.finished.rows_read,
+        documents: entries.len(),
+        document_bytes: 0,
+        rejects,
+        warnings,
+        already_finished: false,
+        rendered_now,
+    };
+    let timing = report::Timing {
+        threads,
+        total_ms: 0,
+        stages_ms: stages,
+        rendered_now,
+        reused,
+    };
+    let _ = lap;
+    let bytes = finalize(
+        job,
+        &plan,
+        &dir,
+        (&outcome, &entries),
+        &originals,
+        (&assets, opts.input.as_deref()),
+        opts.shard,
+        timing,
+        started,
+        log,
+        &ledger_path,
+    )?;
+    entries.remove().map_err(|e| io_err(&dir.path, e))?;
+    Ok(Outcome {
+        document_bytes: bytes,
+        ..outcome
+    })
+}
+
+/// Rows per chunk handed from the reader to rendering.
+const CHUNK_ROWS: usize = 512;
+
+/// What the reader thread sends to rendering.
+enum Feed {
+    /// The sheet's name and the rejects report's columns (first).
+    Head { sheet: String, columns: Vec<String> },
+    /// Checked and planned rows.
+    Chunk(Chunk),
+}
+
+/// A chunk of checked rows: the rejected ones with their texts and
+/// problems, the good ones with their texts and plan.
+#[derive(Default)]
+struct Chunk {
+    rejected: Vec<(u32, Vec<String>, Vec<Reject>)>,
+    docs: Vec<(Record, Vec<String>, PlannedDoc)>,
+}
+
+/// What the reader thread reports at the end.
+struct ReadStats {
+    finished: check::Finished,
+    read_check_ms: u64,
+    plan_ms: u64,
+}
+
+/// The reader thread: streams the input sheet through the [`check::Checker`],
+/// plans the good rows (numbers from the ledger, file names, `plan.jsonl`)
+/// and sends them on in chunks of [`CHUNK_ROWS`].
+fn read_check_plan(
+    job: &Job,
+    input: &Path,
+    plan: &Plan,
+    ledger_path: &Path,
+    run_dir: &Path,
+    tx: std::sync::mpsc::SyncSender<Feed>,
+) -> Result<ReadStats, BatchError> {
+    let selector = input_selector(job);
+    let header = input_header(job);
+    let mut planner = Planner::new(job, plan, ledger_path, run_dir)?;
+    let mut checker: Option<check::Checker> = None;
+    let mut failed: Option<BatchError> = None;
+    let mut chunk = Chunk::default();
+    let mut rows = 0;
+    let mut plan_ns = 0u128;
+    let t0 = std::time::Instant::now();
+    let mapping =
+        |e: check::MappingError| BatchError::Input(format!("{}: {}", input.display(), e.message));
+    let send =
+        |chunk: Chunk, planner: &mut Planner, plan_ns: &mut u128| -> Result<bool, BatchError> {
+            let t = std::time::Instant::now();
+            let chunk = planner.plan(chunk)?;
+            *plan_ns += t.elapsed().as_nanos();
+            Ok(tx.send(Feed::Chunk(chunk)).is_ok())
+        };
+    let head = source::stream_sheet(input, selector.as_ref(), &header, &mut |head, row| {
+        let c = match &mut checker {
+            Some(c) => c,
+            None => match check::Checker::new(job, head) {
+                Ok(c) => {
+                    let _ = tx.send(Feed::Head {
+                        sheet: head.sheet.clone(),
+                        columns: c.columns().to_vec(),
+                    });
+                    checker.insert(c)
+                }
+                Err(e) => {
+                    failed = Some(mapping(e));
+                    return false;
+                }
+            },
+        };
+        let o = c.check(&row);
+        rows += 1;
+        match o.result {
+            Ok(record) => chunk.docs.push((record, o.texts, PlannedDoc::default())),
+            Err(rs) => chunk.rejected.push((o.number, o.texts, rs)),
+        }
+        if rows % CHUNK_ROWS == 0 {
+            match send(std::mem::take(&mut chunk), &mut planner, &mut plan_ns) {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
+                }
+            }
+        }
+        true
+    })
+    .map_err(|e| BatchError::Input(e.to_string()))?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let checker = match checker {
+        Some(c) => c,
+        // No data rows: the mapping is still checked.
+        None => {
+            let c = check::Checker::new(job, &head).map_err(mapping)?;
+            let _ = tx.send(Feed::Head {
+                sheet: head.sheet.clone(),
+                columns: c.columns().to_vec(),
+            });
+            c
         }
     };
-    let rendered: Vec<(usize, Result<DocOutcome, BatchError>)> = pool.install(|| {
-        todo.par_iter()
-            .map(|&i| {
-                let record = &checked.records[i];
-                let pd = &plan.docs[i];
+    if !send(chunk, &mut planner, &mut plan_ns)? {
+        // Rendering stopped; its error is the one to report.
+        return Err(BatchError::Render("rendering stopped".into()));
+    }
+    let t = std::time::Instant::now();
+    planner.finish()?;
+    plan_ns += t.elapsed().as_nanos();
+    let finished = checker.finish();
+    let total = t0.elapsed().as_millis() as u64;
+    let plan_ms = (plan_ns / 1_000_000) as u64;
+    Ok(ReadStats {
+        finished,
+        read_check_ms: total.saturating_sub(plan_ms),
+        plan_ms,
+    })
+}
+
+/// Plans documents chunk by chunk: numbers from the ledger, file names
+/// (a collision gets the first free suffix), shard keys; each planned
+/// document goes to `plan.jsonl` (or is checked against it on resume).
+struct Planner<'a> {
+    job: &'a Job,
+    plan: &'a Plan,
+    ledger: Ledger,
+    issue_date: chrono::NaiveDate,
+    file: PlanFile,
+    /// Names taken so far, compared case-insensitively (Windows shares
+    /// are), as 128-bit hashes: a few bytes per document however long the
+    /// names are.
+    taken: std::collections::HashSet<u128>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(
+        job: &'a Job,
+        plan: &'a Plan,
+        ledger_path: &Path,
+        run_dir: &Path,
+    ) -> Result<Planner<'a>, BatchError> {
+        let issue_date = chrono::NaiveDate::parse_from_str(&job.batch.issue_date, "%Y-%m-%d")
+            .map_err(|e| BatchError::Input(e.to_string()))?;
+        Ok(Planner {
+            job,
+            plan,
+            ledger: Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?,
+            issue_date,
+            file: PlanFile::open(run_dir, job.output.modes().file)
+                .map_err(|e| io_err(run_dir, e))?,
+            taken: std::collections::HashSet::new(),
+        })
+    }
+
+    /// Fills in the plan of the chunk's documents.
+    fn plan(&mut self, mut chunk: Chunk) -> Result<Chunk, BatchError> {
+        let ids: Vec<String> = chunk.docs.iter().map(|(r, _, _)| r.id.clone()).collect();
+        let numbers = self
+            .ledger
+            .allocate(&ledger::Allocation {
+                job: &self.job.job.name,
+                batch: &self.plan.batch,
+                kind: &self.job.job.title,
+                series: &self.plan.series,
+                issue_date: self.issue_date,
+                first_number: self.job.batch.number_start,
+                record_ids: &ids,
+            })
+            .map_err(|e| BatchError::Io(e.to_string()))?;
+        for ((r, _, pd), number) in chunk.docs.iter_mut().zip(numbers) {
+            let base = file_name(&self.job.job.file_name, r, number);
+            let (stem, ext) = match base.rfind('.') {
+                Some(p) if p > 0 => (base[..p].to_string(), base[p..].to_string()),
+                _ => (base.clone(), String::new()),
+            };
+            let mut name = base.clone();
+            let mut n = 1;
+            // A collision gets the first free suffix -2, -3, …: never a
+            // name that another record has or will be given.
+            while !self.taken.insert(name_key(&name)) {
+                n += 1;
+                name = sanitize_file_name(&format!("{stem}-{n}{ext}"));
+            }
+            *pd = PlannedDoc {
+                number,
+                record_id: r.id.clone(),
+                file: name,
+                row: r.row,
+                shard_key: runstate::shard_key(&r.id),
+            };
+            self.file.push(pd).map_err(plan_error)?;
+        }
+        Ok(chunk)
+    }
+
+    fn finish(self) -> Result<(), BatchError> {
+        self.file.finish().map_err(plan_error)
+    }
+}
+
+/// A file name's collision key: its lower-case form, hashed to 128 bits.
+fn name_key(name: &str) -> u128 {
+    let d = Sha256::digest(name.to_lowercase().as_bytes());
+    u128::from_be_bytes(d[..16].try_into().unwrap_or([0; 16]))
+}
+
+fn plan_error(e: PlanError) -> BatchError {
+    match e {
+        PlanError::Io(e) => BatchError::Io(format!("plan.jsonl: {e}")),
+        PlanError::Differs(line) => BatchError::Input(format!(
+            "前回の計画と異なります (plan.jsonl の {line} 行目)。台帳か入力が変わった可能性があります。--restart でやり直してください (the plan differs from the earlier execution's at line {line}; use --restart)"
+        )),
+    }
+}
+
+/// One planned document after rendering.
+enum Slot {
+    /// Written (now or by an earlier execution).
+    Document(ManifestEntry, Vec<String>),
+    /// The layout refused the record's data, with the row's texts.
+    Rejected(Reject, Vec<String>),
+    /// Another shard's document.
+    OtherShard,
+}
+
+/// What rendering one chunk gave, in plan order.
+struct ChunkResult {
+    slots: Vec<Slot>,
+    rendered: usize,
+    reused: usize,
+}
+
+/// Renders the documents of one chunk in parallel; documents an earlier
+/// execution finished (journaled, same size on disk) are reused.
+#[allow(clippy::too_many_arguments)]
+fn render_chunk(
+    job: &Job,
+    opts: &RunOptions,
+    assets: &Assets,
+    pool: &rayon::ThreadPool,
+    writer: &runstate::DocWriter,
+    journal: &BTreeMap<String, JournalEntry>,
+    docs_dir: &Path,
+    progress: &Progress,
+    docs: Vec<(Record, Vec<String>, PlannedDoc)>,
+    (source_file, sheet_name): (&str, &str),
+) -> Result<ChunkResult, BatchError> {
+    let entry_for = |pd: &PlannedDoc, sha256: String, bytes: u64, pages: usize| ManifestEntry {
+        file: pd.file.clone(),
+        sha256,
+        bytes,
+        pages,
+        record_id: pd.record_id.clone(),
+        number: pd.number,
+        kind: job.job.title.clone(),
+        source_file: source_file.to_string(),
+        source_sheet: sheet_name.to_string(),
+        source_row: pd.row,
+    };
+    let work: Vec<(Record, Vec<String>, PlannedDoc, Option<JournalEntry>)> = docs
+        .into_iter()
+        .map(|(record, texts, pd)| {
+            let done = journal.get(&pd.file).filter(|e| {
+                std::fs::symlink_metadata(docs_dir.join(&pd.file))
+                    .is_ok_and(|m| m.is_file() && m.len() == e.bytes)
+            });
+            (record, texts, pd, done.cloned())
+        })
+        .collect();
+    let reused = work
+        .iter()
+        .filter(|(_, _, pd, done)| {
+            done.is_some() && opts.shard.is_none_or(|(k, n)| pd.shard_key % n == k)
+        })
+        .count();
+    let slots: Vec<Result<Slot, BatchError>> = pool.install(|| {
+        work.into_par_iter()
+            .map(|(record, texts, pd, done)| {
+                if opts.shard.is_some_and(|(k, n)| pd.shard_key % n != k) {
+                    return Ok(Slot::OtherShard);
+                }
+                if let Some(e) = done {
+                    return Ok(Slot::Document(
+                        entry_for(&pd, e.sha256, e.bytes, e.pages),
+                        Vec::new(),
+                    ));
+                }
                 let clock = opts.clock.as_deref();
-                let out = match render_record_timed(job, &assets, record, pd.number, clock) {
-                    Ok((bytes, pages, warnings)) => (|| {
+                let out = match render_record_timed(job, assets, &record, pd.number, clock) {
+                    Ok((bytes, pages, warnings)) => {
                         let t = std::time::Instant::now();
                         let sha = sha256_hex(&bytes);
                         if !opts.discard_docs {
@@ -835,86 +1170,43 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
                         if let Some(c) = clock {
                             StageClock::add(&c.write, t);
                         }
-                        Ok(Ok((entry_for(i, sha, bytes.len() as u64, pages), warnings)))
-                    })(),
-                    Err(RenderFailure::Data(e)) => Ok(Err(Reject {
-                        file: source_file.clone(),
-                        sheet: sheet_name.clone(),
-                        row: record.row,
-                        column: String::new(),
-                        value: String::new(),
-                        code: e.code().into(),
-                        reason: e.to_string(),
-                    })),
+                        Ok(Slot::Document(
+                            entry_for(&pd, sha, bytes.len() as u64, pages),
+                            warnings,
+                        ))
+                    }
+                    Err(RenderFailure::Data(e)) => Ok(Slot::Rejected(
+                        Reject {
+                            file: source_file.to_string(),
+                            sheet: sheet_name.to_string(),
+                            row: record.row,
+                            column: String::new(),
+                            value: String::new(),
+                            code: e.code().into(),
+                            reason: e.to_string(),
+                        },
+                        texts,
+                    )),
                     Err(RenderFailure::Template(m)) => Err(BatchError::Render(m)),
                 };
                 progress.inc();
-                (i, out)
+                out
             })
             .collect()
     });
-    progress.finish();
-    writer.finish().map_err(|e| io_err(&docs_dir, e))?;
-    stage("render", &mut lap);
-
-    let mut by_index: BTreeMap<usize, ManifestEntry> = reused
+    let out = slots
+        .into_iter()
+        .collect::<Result<Vec<Slot>, BatchError>>()?;
+    let handled = out
         .iter()
-        .map(|(i, e)| (*i, entry_for(*i, e.sha256.clone(), e.bytes, e.pages)))
-        .collect();
-    let mut rejects = checked.rejects;
-    let mut warnings = Vec::new();
-    let rendered_now = rendered.len();
-    for (i, r) in rendered {
-        match r? {
-            Ok((entry, w)) => {
-                for msg in w {
-                    warnings.push((entry.record_id.clone(), msg));
-                }
-                by_index.insert(i, entry);
-            }
-            Err(reject) => {
-                log.info(
-                    "reject",
-                    "",
-                    serde_json::json!({"row": reject.row, "code": reject.code}),
-                );
-                rejects.push(reject);
-            }
-        }
-    }
-    sort_rejects(&mut rejects, &checked.sheet);
-    let documents: Vec<ManifestEntry> = by_index.into_values().collect();
-
-    let outcome = Outcome {
-        run_dir: dir.path.clone(),
-        rows_read: checked.rows_read,
-        documents,
-        rejects,
-        warnings,
-        already_finished: false,
-        rendered_now,
-    };
-    let timing = report::Timing {
-        threads,
-        total_ms: 0,
-        stages_ms: stages,
-        rendered_now,
-        reused: reused.len(),
-    };
-    finalize(
-        job,
-        &plan,
-        &dir,
-        &outcome,
-        &checked.originals,
-        (&assets, &checked.records),
-        opts.shard,
-        timing,
-        started,
-        log,
-        &ledger_path,
-    )?;
-    Ok(outcome)
+        .filter(|s| matches!(s, Slot::Document(..) | Slot::Rejected(..)))
+        .count();
+    let rendered = handled - reused;
+    Ok(ChunkResult {
+        slots: out,
+        rendered,
+        reused,
+    })
 }
 
 /// Orders rejects for the report: the main sheet's rows first, by row
@@ -948,39 +1240,26 @@ pub fn ledger_path(job: &Job, opts: &RunOptions, out_root: &Path) -> PathBuf {
 
 /// Writes everything after rendering, in this order: the journal in plan
 /// order, rejects, manifests, the ledger's file hashes, and last
-/// `summary.json` + `report.html` (the batch's "finished" mark).
+/// `summary.json` + `report.html` (the batch's "finished" mark). The
+/// documents are read from the spool `entries` in one pass, never all held
+/// (except by the delivery stage, which needs them together). Returns the
+/// documents' bytes in all.
 #[allow(clippy::too_many_arguments)]
 fn finalize(
     job: &Job,
     plan: &Plan,
     dir: &RunDir,
-    outcome: &Outcome,
+    (outcome, entries): (&Outcome, &Entries),
     originals: &check::Originals,
-    (assets, records): (&Assets, &[Record]),
+    (assets, input): (&Assets, Option<&Path>),
     shard: Option<(u64, u64)>,
     mut timing: report::Timing,
     started: std::time::Instant,
     log: &RunLog,
     ledger_path: &Path,
-) -> Result<(), BatchError> {
+) -> Result<u64, BatchError> {
     let modes = job.output.modes();
-    // A compact journal in plan order: identical whatever the thread count.
-    let mut journal = String::new();
-    for d in &outcome.documents {
-        let line = serde_json::to_string(&JournalEntry {
-            file: d.file.clone(),
-            sha256: d.sha256.clone(),
-            bytes: d.bytes,
-            pages: d.pages,
-        })
-        .map_err(|e| BatchError::Io(e.to_string()))?;
-        journal.push_str(&line);
-        journal.push('\n');
-    }
-    let jpath = dir.path.join("journal.jsonl");
-    runstate::write_atomic_mode(&jpath, journal.as_bytes(), modes.file)
-        .map_err(|e| io_err(&jpath, e))?;
-
+    let t_finalize = std::time::Instant::now();
     let rejects_path = dir.path.join("rejects.csv");
     write_rejects_csv(&rejects_path, &outcome.rejects)?;
     crate::rejects::write_rejects_xlsx(
@@ -988,35 +1267,71 @@ fn finalize(
         &outcome.rejects,
         originals,
     )?;
-    write_manifests(&dir.path, job, &plan.batch, &outcome.documents)?;
+
+    // One pass: the journal in plan order (identical whatever the thread
+    // count), the manifests, the ledger's file hashes, the counts.
+    let jpath = dir.path.join("journal.jsonl");
+    let mut journal = AtomicFile::create(&jpath, modes.file).map_err(|e| io_err(&jpath, e))?;
+    let mut manifests = ManifestWriter::create(&dir.path, job, &plan.batch)?;
+    let mut ledger = Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?;
+    let mut issued: Vec<(String, String, String)> = Vec::new();
+    let mark = |ledger: &mut Ledger, issued: &mut Vec<(String, String, String)>| {
+        ledger
+            .mark_issued(&job.job.name, &plan.batch, &job.job.title, issued)
+            .map_err(|e| BatchError::Io(e.to_string()))?;
+        issued.clear();
+        Ok::<(), BatchError>(())
+    };
+    let (mut pages, mut total_bytes) = (0usize, 0u64);
+    let (mut first, mut last): (Option<u64>, Option<u64>) = (None, None);
+    for d in entries.iter().map_err(|e| io_err(&dir.path, e))? {
+        let d = d.map_err(|e| io_err(&dir.path, e))?;
+        serde_json::to_writer(
+            &mut journal,
+            &JournalEntry {
+                file: d.file.clone(),
+                sha256: d.sha256.clone(),
+                bytes: d.bytes,
+                pages: d.pages,
+            },
+        )
+        .map_err(|e| BatchError::Io(e.to_string()))?;
+        journal.write_all(b"\n").map_err(|e| io_err(&jpath, e))?;
+        manifests.push(&d)?;
+        pages += d.pages;
+        total_bytes += d.bytes;
+        first = Some(first.map_or(d.number, |f| f.min(d.number)));
+        last = Some(last.map_or(d.number, |l| l.max(d.number)));
+        issued.push((d.record_id, d.file, d.sha256));
+        if issued.len() >= 4096 {
+            mark(&mut ledger, &mut issued)?;
+        }
+    }
+    journal.commit().map_err(|e| io_err(&jpath, e))?;
+    manifests.commit()?;
 
     // Mail order, packages, print files and whole-batch documents; a shard
     // leaves them to the merge.
-    let delivery = if shard.is_none() {
-        crate::delivery::deliver(
-            job,
-            assets,
-            records,
-            &outcome.documents,
-            &dir.path,
-            &plan.batch,
-        )?
+    let delivery = if shard.is_none() && crate::delivery::configured(job) {
+        let documents = entries.load().map_err(|e| io_err(&dir.path, e))?;
+        let records = read_and_check(job, input)?.records;
+        crate::delivery::deliver(job, assets, &records, &documents, &dir.path, &plan.batch)?
     } else {
         serde_json::Value::Null
     };
-    let ledger_done: Vec<(String, String, String)> = outcome
-        .documents
-        .iter()
-        .map(|d| (d.record_id.clone(), d.file.clone(), d.sha256.clone()))
-        .collect();
-    Ledger::open(ledger_path)
-        .and_then(|mut l| l.mark_issued(&job.job.name, &plan.batch, &job.job.title, &ledger_done))
-        .map_err(|e| BatchError::Io(e.to_string()))?;
+    mark(&mut ledger, &mut issued)?;
+    drop(ledger);
 
-    let mut rejected_rows: Vec<u32> = outcome.rejects.iter().map(|r| r.row).collect();
+    let mut rejected_rows: Vec<(&str, u32)> = outcome
+        .rejects
+        .iter()
+        .map(|r| (r.sheet.as_str(), r.row))
+        .collect();
     rejected_rows.dedup();
-    let numbers: Vec<u64> = outcome.documents.iter().map(|d| d.number).collect();
-    let total_bytes: u64 = outcome.documents.iter().map(|d| d.bytes).sum();
+    let documents = entries.len();
+    timing
+        .stages_ms
+        .insert("finalize".into(), t_finalize.elapsed().as_millis() as u64);
     timing.total_ms = started.elapsed().as_millis() as u64;
     let summary = Summary {
         job: job.job.name.clone(),
@@ -1026,8 +1341,8 @@ fn finalize(
         shard: shard.map(|(k, n)| format!("{}/{n}", k + 1)),
         counts: report::Counts {
             rows_read: outcome.rows_read,
-            documents: outcome.documents.len(),
-            pages: outcome.documents.iter().map(|d| d.pages).sum(),
+            documents,
+            pages,
             rejected_rows: rejected_rows.len(),
             rejects: outcome.rejects.len(),
             warnings: outcome.warnings.len(),
@@ -1036,14 +1351,14 @@ fn finalize(
         numbers: serde_json::json!({
             "series": plan.series,
             "fiscal_year": plan.fiscal_year,
-            "first": numbers.iter().min(),
-            "last": numbers.iter().max(),
+            "first": first,
+            "last": last,
         }),
         inputs: plan.inputs.clone(),
         delivery,
         outputs: serde_json::json!({
             "documents_bytes": total_bytes,
-            "bytes_per_document": if outcome.documents.is_empty() { 0 } else { total_bytes / outcome.documents.len() as u64 },
+            "bytes_per_document": if documents == 0 { 0 } else { total_bytes / documents as u64 },
             "manifest.json": file_sha256(&dir.path.join("manifest.json"))?,
             "manifest.csv": file_sha256(&dir.path.join("manifest.csv"))?,
             "rejects.csv": file_sha256(&rejects_path)?,
@@ -1063,9 +1378,9 @@ fn finalize(
     log.info(
         "finished",
         "",
-        serde_json::json!({"documents": outcome.documents.len(), "rejects": outcome.rejects.len(), "rendered_now": outcome.rendered_now}),
+        serde_json::json!({"documents": documents, "rejects": outcome.rejects.len(), "rendered_now": outcome.rendered_now}),
     );
-    Ok(())
+    Ok(total_bytes)
 }
 
 /// Combines the run directories of all N shards of a batch into the batch's
@@ -1092,7 +1407,7 @@ pub fn merge(
         .out_dir
         .clone()
         .unwrap_or_else(|| job.output.dir.clone());
-    let mut plan: Option<Plan> = None;
+    let mut plan: Option<(Plan, String)> = None;
     let mut documents: BTreeMap<u64, (ManifestEntry, PathBuf)> = BTreeMap::new();
     let mut rejects: Vec<Reject> = Vec::new();
     let mut rows_read = 0;
@@ -1112,9 +1427,11 @@ pub fn merge(
             .ok_or_else(|| {
                 BatchError::Input(format!("plan.json がありません: {}", sdir.path.display()))
             })?;
+        // Every shard planned every document: the same header and lines.
+        let lines = file_sha256(&sdir.path.join(crate::spool::PLAN_FILE))?;
         match &plan {
-            None => plan = Some(sp),
-            Some(p) if *p == sp => {}
+            None => plan = Some((sp, lines)),
+            Some((p, l)) if *p == sp && *l == lines => {}
             Some(_) => {
                 return Err(BatchError::Input(format!(
                     "分割 {}/{shards} の計画が他と異なります (shards were planned differently): {}",
@@ -1144,7 +1461,8 @@ pub fn merge(
             }
         }
     }
-    let plan = plan.expect("at least one shard");
+    let (plan, _) = plan.expect("at least one shard");
+    let first_shard = run_dir_of(&out_root, job, &batch_id, Some((0, shards)));
     let dir = RunDir {
         path: run_dir_of(&out_root, job, &batch_id, None),
     };
@@ -1157,19 +1475,17 @@ pub fn merge(
         .map_err(|e| io_err(&dir.path, e))?;
     plan.save(&dir.path, modes.file)
         .map_err(|e| io_err(&dir.path, e))?;
+    let plan_lines = std::fs::read(first_shard.join(crate::spool::PLAN_FILE))
+        .map_err(|e| io_err(&first_shard, e))?;
+    let ppath = dir.path.join(crate::spool::PLAN_FILE);
+    runstate::write_atomic_mode(&ppath, &plan_lines, modes.file).map_err(|e| io_err(&ppath, e))?;
+    drop(plan_lines);
     let docs_dir = dir.docs();
     runstate::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
-    let mut entries = Vec::with_capacity(documents.len());
-    // Plan order = record order; numbers rise with it.
-    let order: BTreeMap<&str, usize> = plan
-        .docs
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.file.as_str(), i))
-        .collect();
-    let mut sorted: Vec<(ManifestEntry, PathBuf)> = documents.into_values().collect();
-    sorted.sort_by_key(|(e, _)| order.get(e.file.as_str()).copied().unwrap_or(usize::MAX));
-    for (e, src) in sorted {
+    // Plan order = record order; numbers rise with it (`documents` is
+    // keyed by number).
+    let mut spool = EntrySpool::create(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?;
+    for (e, src) in documents.into_values() {
         let bytes = std::fs::read(&src).map_err(|err| io_err(&src, err))?;
         if sha256_hex(&bytes) != e.sha256 {
             return Err(BatchError::Input(format!(
@@ -1179,8 +1495,9 @@ pub fn merge(
         }
         let dst = docs_dir.join(&e.file);
         runstate::write_atomic_mode(&dst, &bytes, modes.file).map_err(|err| io_err(&dst, err))?;
-        entries.push(e);
+        spool.push(&e).map_err(|err| io_err(&dir.path, err))?;
     }
+    let entries = spool.finish().map_err(|e| io_err(&dir.path, e))?;
     // The rejects workbook shows each rejected row's original values: read
     // them from the input again (the shards read the same file).
     let checked = read_and_check(job, opts.input.as_deref())?;
@@ -1188,7 +1505,8 @@ pub fn merge(
     let outcome = Outcome {
         run_dir: dir.path.clone(),
         rows_read,
-        documents: entries,
+        documents: entries.len(),
+        document_bytes: 0,
         rejects,
         warnings: Vec::new(),
         already_finished: false,
@@ -1200,35 +1518,48 @@ pub fn merge(
     };
     let ledger = ledger_path(job, opts, &out_root);
     let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
-    finalize(
+    drop(checked.records);
+    let bytes = finalize(
         job,
         &plan,
         &dir,
-        &outcome,
+        (&outcome, &entries),
         &checked.originals,
-        (&assets, &checked.records),
+        (&assets, opts.input.as_deref()),
         None,
         timing,
         started,
         log,
         &ledger,
     )?;
-    Ok(outcome)
+    entries.remove().map_err(|e| io_err(&dir.path, e))?;
+    Ok(Outcome {
+        document_bytes: bytes,
+        ..outcome
+    })
 }
 
-/// Writes `manifest.csv` and `manifest.json` (last: they list only finished files).
-pub fn write_manifests(
-    run_dir: &Path,
-    job: &Job,
-    batch_id: &str,
-    docs: &[ManifestEntry],
-) -> Result<(), BatchError> {
-    let mut buf = Vec::new();
-    {
-        let mut w = csv::WriterBuilder::new()
+/// Writes `manifest.csv` and `manifest.json` one entry at a time; they
+/// appear at their names when committed.
+pub struct ManifestWriter {
+    csv: csv::Writer<AtomicFile>,
+    json: AtomicFile,
+    csv_path: PathBuf,
+    json_path: PathBuf,
+    count: usize,
+}
+
+impl ManifestWriter {
+    /// Starts both manifests of a run directory.
+    pub fn create(run_dir: &Path, job: &Job, batch_id: &str) -> Result<ManifestWriter, BatchError> {
+        let modes = job.output.modes();
+        let csv_path = run_dir.join("manifest.csv");
+        let json_path = run_dir.join("manifest.json");
+        let file = AtomicFile::create(&csv_path, modes.file).map_err(|e| io_err(&csv_path, e))?;
+        let mut csv = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut buf);
-        w.write_record([
+            .from_writer(file);
+        csv.write_record([
             "file",
             "sha256",
             "bytes",
@@ -1241,44 +1572,80 @@ pub fn write_manifests(
             "source_row",
         ])
         .map_err(|e| BatchError::Io(e.to_string()))?;
-        for d in docs {
-            w.write_record([
-                d.file.clone(),
-                d.sha256.clone(),
-                d.bytes.to_string(),
-                d.pages.to_string(),
-                neutralize_formula(&d.record_id),
-                d.number.to_string(),
-                d.kind.clone(),
-                d.source_file.clone(),
-                d.source_sheet.clone(),
-                d.source_row.to_string(),
+        let mut json =
+            AtomicFile::create(&json_path, modes.file).map_err(|e| io_err(&json_path, e))?;
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        write!(
+            json,
+            "{{\n  \"job\": {},\n  \"kind\": {},\n  \"batch\": {},\n  \"issue_date\": {},\n  \"documents\": [",
+            q(&job.job.name),
+            q(&job.job.title),
+            q(batch_id),
+            q(&job.batch.issue_date)
+        )
+        .map_err(|e| io_err(&json_path, e))?;
+        Ok(ManifestWriter {
+            csv,
+            json,
+            csv_path,
+            json_path,
+            count: 0,
+        })
+    }
+
+    /// Adds one document to both manifests.
+    pub fn push(&mut self, d: &ManifestEntry) -> Result<(), BatchError> {
+        self.csv
+            .write_record([
+                d.file.as_str(),
+                d.sha256.as_str(),
+                &d.bytes.to_string(),
+                &d.pages.to_string(),
+                &neutralize_formula(&d.record_id),
+                &d.number.to_string(),
+                d.kind.as_str(),
+                d.source_file.as_str(),
+                d.source_sheet.as_str(),
+                &d.source_row.to_string(),
             ])
             .map_err(|e| BatchError::Io(e.to_string()))?;
+        // The layout of `serde_json`'s pretty printer, entry by entry.
+        let pretty = serde_json::to_string_pretty(d).map_err(|e| BatchError::Io(e.to_string()))?;
+        let sep = if self.count == 0 { "\n" } else { ",\n" };
+        let mut text = String::with_capacity(pretty.len() + 64);
+        text.push_str(sep);
+        for (i, line) in pretty.lines().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            text.push_str("    ");
+            text.push_str(line);
         }
-        w.flush().map_err(|e| io_err(run_dir, e))?;
+        self.json
+            .write_all(text.as_bytes())
+            .map_err(|e| io_err(&self.json_path, e))?;
+        self.count += 1;
+        Ok(())
     }
-    write_atomic(&run_dir.join("manifest.csv"), &buf)?;
-    /// `manifest.json`, serialised straight from the entries (no copy as a
-    /// JSON tree: it matters at 100,000 documents).
-    #[derive(Serialize)]
-    struct ManifestJson<'a> {
-        job: &'a str,
-        kind: &'a str,
-        batch: &'a str,
-        issue_date: &'a str,
-        documents: &'a [ManifestEntry],
+
+    /// Finishes and renames both files into place.
+    pub fn commit(self) -> Result<(), BatchError> {
+        let ManifestWriter {
+            csv,
+            mut json,
+            csv_path,
+            json_path,
+            count,
+        } = self;
+        let file = csv
+            .into_inner()
+            .map_err(|e| BatchError::Io(format!("{}: {e}", csv_path.display())))?;
+        file.commit().map_err(|e| io_err(&csv_path, e))?;
+        let end = if count == 0 { "]\n}\n" } else { "\n  ]\n}\n" };
+        json.write_all(end.as_bytes())
+            .map_err(|e| io_err(&json_path, e))?;
+        json.commit().map_err(|e| io_err(&json_path, e))
     }
-    let json = ManifestJson {
-        job: &job.job.name,
-        kind: &job.job.title,
-        batch: batch_id,
-        issue_date: &job.batch.issue_date,
-        documents: docs,
-    };
-    let mut text = serde_json::to_vec_pretty(&json).map_err(|e| BatchError::Io(e.to_string()))?;
-    text.push(b'\n');
-    write_atomic(&run_dir.join("manifest.json"), &text)
 }
 
 #[cfg(test)]

@@ -63,6 +63,12 @@ fn mail_items(
         .collect()
 }
 
+/// Whether the job has any delivery section (`[mail]`, `[package]`,
+/// `[print]`, `[[documents]]`).
+pub fn configured(job: &Job) -> bool {
+    job.mail.is_some() || job.package.is_some() || job.print.is_some() || !job.documents.is_empty()
+}
+
 /// Runs the delivery stage; returns what `summary.json` reports about it
 /// (`null` when the job has no delivery sections).
 pub fn deliver(
@@ -73,11 +79,7 @@ pub fn deliver(
     run_dir: &Path,
     batch_id: &str,
 ) -> Result<serde_json::Value, BatchError> {
-    if job.mail.is_none()
-        && job.package.is_none()
-        && job.print.is_none()
-        && job.documents.is_empty()
-    {
+    if !configured(job) {
         return Ok(serde_json::Value::Null);
     }
     let modes = job.output.modes();

@@ -40,5 +40,6 @@ pub mod rules;
 pub mod runlog;
 pub mod runstate;
 pub mod source;
+pub mod spool;
 pub mod template;
 pub mod textfmt;

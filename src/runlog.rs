@@ -108,14 +108,15 @@ impl RunLog {
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     plain: Option<Mutex<(Instant, u64)>>,
-    total: u64,
+    total: std::sync::atomic::AtomicU64,
     done: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
-    /// A progress display for `total` documents.
+    /// A progress display for `total` documents (more can be announced
+    /// with [`Progress::add_total`] as the input is read).
     pub fn new(total: u64, verbosity: Verbosity) -> Progress {
-        let quiet = verbosity == Verbosity::Quiet || total == 0;
+        let quiet = verbosity == Verbosity::Quiet;
         let tty = std::io::stderr().is_terminal();
         let bar = (!quiet && tty).then(|| {
             let b = indicatif::ProgressBar::new(total);
@@ -130,7 +131,7 @@ impl Progress {
         Progress {
             bar,
             plain,
-            total,
+            total: std::sync::atomic::AtomicU64::new(total),
             done: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -144,9 +145,19 @@ impl Progress {
         if let Some(p) = &self.plain {
             let mut g = p.lock().unwrap_or_else(|e| e.into_inner());
             if g.0.elapsed() >= Duration::from_secs(5) && n != g.1 {
-                eprintln!("chohyo: 進捗 (progress) {n}/{} 件", self.total);
+                let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
+                eprintln!("chohyo: 進捗 (progress) {n}/{total} 件");
                 *g = (Instant::now(), n);
             }
+        }
+    }
+
+    /// `n` more documents to do (read from the input).
+    pub fn add_total(&self, n: u64) {
+        self.total
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        if let Some(b) = &self.bar {
+            b.inc_length(n);
         }
     }
 

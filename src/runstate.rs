@@ -85,31 +85,86 @@ pub fn create_file(path: &Path, mode: u32) -> std::io::Result<File> {
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder,
 /// fsynced, then renamed over the target. A reader never sees a partial file.
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        let mut f = create_file(&tmp, mode)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        if let Ok(meta) = std::fs::symlink_metadata(path) {
-            if meta.file_type().is_symlink() || meta.is_dir() {
-                return Err(std::io::Error::other(
-                    "出力先がシンボリックリンクかフォルダです (target is a symlink or a directory)",
-                ));
-            }
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
+    let mut f = AtomicFile::create(path, mode)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// A file written in pieces that appears at its name only when complete:
+/// [`write_atomic_mode`] for output too large to build in memory. Dropped
+/// without [`AtomicFile::commit`], it leaves nothing behind.
+pub struct AtomicFile {
+    file: Option<std::io::BufWriter<File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (through a temporary dot-file beside it).
+    pub fn create(path: &Path, mode: u32) -> std::io::Result<AtomicFile> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
+        let file = create_file(&tmp, mode)?;
+        Ok(AtomicFile {
+            file: Some(std::io::BufWriter::with_capacity(64 * 1024, file)),
+            tmp,
+            path: path.to_path_buf(),
+        })
     }
-    result
+
+    /// Syncs the file and renames it to its name (never through a symlink
+    /// or over a folder).
+    pub fn commit(mut self) -> std::io::Result<()> {
+        let Some(w) = self.file.take() else {
+            return Err(std::io::Error::other("already committed"));
+        };
+        let result = (|| {
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            drop(f);
+            if let Ok(meta) = std::fs::symlink_metadata(&self.path) {
+                if meta.file_type().is_symlink() || meta.is_dir() {
+                    return Err(std::io::Error::other(
+                        "出力先がシンボリックリンクかフォルダです (target is a symlink or a directory)",
+                    ));
+                }
+            }
+            std::fs::rename(&self.tmp, &self.path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        result
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Removes temporary files a killed run left behind in `dir` (call only
@@ -175,7 +230,7 @@ impl RunLock {
 }
 
 /// One planned document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PlannedDoc {
     /// Document number (from the ledger).
     pub number: u64,
@@ -189,7 +244,9 @@ pub struct PlannedDoc {
     pub shard_key: u64,
 }
 
-/// The plan of a batch: fixed before rendering.
+/// The plan of a batch (`plan.json`): what it is made from and its number
+/// series. Its documents, one per line, are in `plan.jsonl` (see
+/// [`crate::spool::PlanFile`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Job name.
@@ -202,8 +259,6 @@ pub struct Plan {
     pub series: String,
     /// Fiscal year of the numbers.
     pub fiscal_year: i32,
-    /// Documents in record order.
-    pub docs: Vec<PlannedDoc>,
 }
 
 impl Plan {

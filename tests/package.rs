@@ -422,8 +422,13 @@ fn sample_run_packages_by_group_and_verifies() {
             .unwrap_or("")
             .to_string()
     };
-    let mut items: Vec<MailItem> = outcome
-        .documents
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(outcome.run_dir.join("manifest.json")).unwrap())
+            .unwrap();
+    let documents: Vec<batch::ManifestEntry> =
+        serde_json::from_value(manifest["documents"].clone()).unwrap();
+    assert_eq!(documents.len(), outcome.documents);
+    let mut items: Vec<MailItem> = documents
         .iter()
         .enumerate()
         .map(|(i, d)| MailItem {
@@ -439,7 +444,7 @@ fn sample_run_packages_by_group_and_verifies() {
     let summaries = mailorder::summarize(&items, &[], &Thresholds::default());
     assert_eq!(
         summaries.iter().map(|s| s.items).sum::<usize>(),
-        outcome.documents.len()
+        outcome.documents
     );
 
     let pack = |dir: &Path| {
@@ -450,7 +455,7 @@ fn sample_run_packages_by_group_and_verifies() {
         for (group, range) in mailorder::group_ranges(&items) {
             let mut w = PackageWriter::create(dir, &group, &opts).unwrap();
             for it in &items[range] {
-                let d = &outcome.documents[it.index];
+                let d = &documents[it.index];
                 let e = PackageEntry::from_manifest(d, &group, &it.postal, None).unwrap();
                 w.add_file(&e, &outcome.run_dir.join("docs").join(&d.file))
                     .unwrap();
@@ -467,6 +472,6 @@ fn sample_run_packages_by_group_and_verifies() {
     // The run directory verifies together with its packages.
     let r = package::verify_path(&outcome.run_dir, &VerifyOptions::default()).unwrap();
     assert!(r.ok(), "{:?}", r.findings);
-    assert_eq!(r.documents_ok, 2 * outcome.documents.len());
+    assert_eq!(r.documents_ok, 2 * outcome.documents);
     assert_eq!(r.containers, 1 + a.len());
 }

@@ -287,8 +287,8 @@ fn measure(args: &BenchArgs, input: &Path) -> i32 {
     };
     let wall = run_start.elapsed().as_secs_f64();
     let cpu = cpu_ms() - cpu0;
-    let docs = outcome.documents.len().max(1);
-    let bytes: u64 = outcome.documents.iter().map(|d| d.bytes).sum();
+    let docs = outcome.documents.max(1);
+    let bytes: u64 = outcome.document_bytes;
     let summary: serde_json::Value = std::fs::read(outcome.run_dir.join("summary.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -299,11 +299,11 @@ fn measure(args: &BenchArgs, input: &Path) -> i32 {
     let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
     let result = serde_json::json!({
         "n": args.n,
-        "documents": outcome.documents.len(),
+        "documents": outcome.documents,
         "threads": threads,
         "sink": args.sink,
         "wall_s": wall,
-        "docs_per_s": outcome.documents.len() as f64 / wall,
+        "docs_per_s": outcome.documents as f64 / wall,
         "cpu_ms_per_doc": cpu / docs as f64,
         "bytes_per_doc": bytes / docs as u64,
         "peak_rss_mib": peak_rss_kib().unwrap_or(0) as f64 / 1024.0,
@@ -318,9 +318,7 @@ fn measure(args: &BenchArgs, input: &Path) -> i32 {
     }
     println!(
         "chohyo bench: {} documents, {} thread(s), sink {}",
-        outcome.documents.len(),
-        threads,
-        args.sink
+        outcome.documents, threads, args.sink
     );
     println!(
         "  throughput      {:>10.0} docs/s  (wall {:.2} s)",

@@ -62,11 +62,11 @@ pub fn execute(args: &MergeArgs) -> i32 {
                 &format!(
                     "{} 分割を結合しました: {} 件、不備 {} 件 (merged) → {}",
                     args.shards,
-                    o.documents.len(),
+                    o.documents,
                     o.rejects.len(),
                     o.run_dir.display()
                 ),
-                serde_json::json!({"documents": o.documents.len()}),
+                serde_json::json!({"documents": o.documents}),
             );
             if o.rejects.is_empty() {
                 0

@@ -172,11 +172,11 @@ pub fn execute(args: &RunArgs) -> i32 {
         return 0;
     }
     if verbosity > Verbosity::Quiet {
-        let bytes: u64 = outcome.documents.iter().map(|d| d.bytes).sum();
+        let bytes: u64 = outcome.document_bytes;
         eprintln!(
             "chohyo: {} 行を読み込み、{} 件を出力（今回 {} 件）、{} 件の不備 (rows read, documents, rendered now, rejects) — {:.2} s, {} KB",
             outcome.rows_read,
-            outcome.documents.len(),
+            outcome.documents,
             outcome.rendered_now,
             outcome.rejects.len(),
             started.elapsed().as_secs_f64(),
