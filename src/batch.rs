@@ -493,13 +493,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// SHA-256 of a file, hex.
 fn file_sha256(path: &Path) -> Result<String, BatchError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let err = |e: std::io::Error| {
         BatchError::Input(format!(
             "読み込めません (cannot read) {}: {e}",
             path.display()
         ))
-    })?;
-    Ok(sha256_hex(&bytes))
+    };
+    // Streamed: a manifest of 100,000 documents is tens of megabytes.
+    let mut file = std::fs::File::open(path).map_err(err)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(err)?;
+    let mut out = String::with_capacity(64);
+    for b in hasher.finalize() {
+        let _ = write!(out, "{b:02x}");
+    }
+    Ok(out)
 }
 
 /// Hashes of everything a plan depends on, by role.
@@ -908,18 +916,24 @@ fn read_check_plan(
     let t0 = std::time::Instant::now();
     let mapping =
         |e: check::MappingError| BatchError::Input(format!("{}: {}", input.display(), e.message));
+    // Time spent waiting for rendering to take a chunk is not the reader's.
+    let wait_ns = std::cell::Cell::new(0u128);
     let send =
         |chunk: Chunk, planner: &mut Planner, plan_ns: &mut u128| -> Result<bool, BatchError> {
             let t = std::time::Instant::now();
             let chunk = planner.plan(chunk)?;
             *plan_ns += t.elapsed().as_nanos();
-            Ok(tx.send(Feed::Chunk(chunk)).is_ok())
+            let t = std::time::Instant::now();
+            let sent = tx.send(Feed::Chunk(chunk)).is_ok();
+            wait_ns.set(wait_ns.get() + t.elapsed().as_nanos());
+            Ok(sent)
         };
     let head = source::stream_sheet(input, selector.as_ref(), &header, &mut |head, row| {
         let c = match &mut checker {
             Some(c) => c,
             None => match check::Checker::new(job, head) {
                 Ok(c) => {
+                    planner.reserve(head.rows_hint);
                     let _ = tx.send(Feed::Head {
                         sheet: head.sheet.clone(),
                         columns: c.columns().to_vec(),
@@ -974,7 +988,7 @@ fn read_check_plan(
     planner.finish()?;
     plan_ns += t.elapsed().as_nanos();
     let finished = checker.finish();
-    let total = t0.elapsed().as_millis() as u64;
+    let total = (t0.elapsed().as_nanos().saturating_sub(wait_ns.get()) / 1_000_000) as u64;
     let plan_ms = (plan_ns / 1_000_000) as u64;
     Ok(ReadStats {
         finished,
@@ -995,7 +1009,7 @@ struct Planner<'a> {
     /// Names taken so far, compared case-insensitively (Windows shares
     /// are), as 128-bit hashes: a few bytes per document however long the
     /// names are.
-    taken: std::collections::HashSet<u128>,
+    taken: std::collections::HashSet<u64>,
 }
 
 impl<'a> Planner<'a> {
@@ -1016,6 +1030,13 @@ impl<'a> Planner<'a> {
                 .map_err(|e| io_err(run_dir, e))?,
             taken: std::collections::HashSet::new(),
         })
+    }
+
+    /// Sizes the table of names for about `rows` documents.
+    fn reserve(&mut self, rows: Option<usize>) {
+        if let Some(n) = rows {
+            self.taken.reserve(n.min(crate::limits::MAX_ROWS));
+        }
     }
 
     /// Fills in the plan of the chunk's documents.
@@ -1064,10 +1085,11 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// A file name's collision key: its lower-case form, hashed to 128 bits.
-fn name_key(name: &str) -> u128 {
+/// A file name's collision key: its lower-case form, hashed to 64 bits (a
+/// false collision only gives a name a suffix it did not need).
+fn name_key(name: &str) -> u64 {
     let d = Sha256::digest(name.to_lowercase().as_bytes());
-    u128::from_be_bytes(d[..16].try_into().unwrap_or([0; 16]))
+    u64::from_be_bytes(d[..8].try_into().unwrap_or([0; 8]))
 }
 
 fn plan_error(e: PlanError) -> BatchError {
@@ -1475,11 +1497,12 @@ pub fn merge(
         .map_err(|e| io_err(&dir.path, e))?;
     plan.save(&dir.path, modes.file)
         .map_err(|e| io_err(&dir.path, e))?;
-    let plan_lines = std::fs::read(first_shard.join(crate::spool::PLAN_FILE))
-        .map_err(|e| io_err(&first_shard, e))?;
     let ppath = dir.path.join(crate::spool::PLAN_FILE);
-    runstate::write_atomic_mode(&ppath, &plan_lines, modes.file).map_err(|e| io_err(&ppath, e))?;
-    drop(plan_lines);
+    let mut plan_lines = std::fs::File::open(first_shard.join(crate::spool::PLAN_FILE))
+        .map_err(|e| io_err(&first_shard, e))?;
+    let mut copy = AtomicFile::create(&ppath, modes.file).map_err(|e| io_err(&ppath, e))?;
+    std::io::copy(&mut plan_lines, &mut copy).map_err(|e| io_err(&ppath, e))?;
+    copy.commit().map_err(|e| io_err(&ppath, e))?;
     let docs_dir = dir.docs();
     runstate::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
     // Plan order = record order; numbers rise with it (`documents` is

@@ -245,7 +245,11 @@ struct RowChecker {
     slots: Vec<usize>,
     /// Length of the texts kept per row.
     width: usize,
-    seen: Vec<HashMap<String, u32>>,
+    /// Per field: the values seen so far and the first row of each. Values
+    /// are kept as 64-bit hashes, 16 bytes per row however long they are;
+    /// two different values sharing a hash (odds about 1 in 10^9 for a
+    /// million rows) would make a reported duplicate, never a lost row.
+    seen: Vec<HashMap<u64, u32>>,
     file: String,
     head: SheetHead,
 }
@@ -287,7 +291,15 @@ impl RowChecker {
             width: slots.iter().max().map_or(0, |m| m + 1),
             slots,
             cols,
-            seen: vec![HashMap::new(); fields.len()],
+            // Sized once from the sheet's row count when known: no growing
+            // (and briefly doubled) tables on large sheets.
+            seen: fields
+                .iter()
+                .map(|f| match (f.unique, head.rows_hint) {
+                    (true, Some(n)) => HashMap::with_capacity(n.min(crate::limits::MAX_ROWS)),
+                    _ => HashMap::new(),
+                })
+                .collect(),
             file: file_label(&head.file),
             head: head.clone(),
         })
@@ -331,7 +343,7 @@ impl RowChecker {
                 }
                 Ok(Some(v)) => {
                     if spec.unique {
-                        let key = v.to_string();
+                        let key = value_key(&v);
                         if let Some(first) = seen[fi].get(&key) {
                             problems.push(reject(
                                 col,
@@ -418,6 +430,13 @@ impl RowChecker {
             texts,
         }
     }
+}
+
+/// The identity of a value for `unique`: its JSON text, hashed.
+fn value_key(v: &serde_json::Value) -> u64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(v.to_string().as_bytes());
+    u64::from_be_bytes(d[..8].try_into().unwrap_or([0; 8]))
 }
 
 /// A parsed JSON value as rules see it.

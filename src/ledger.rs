@@ -124,6 +124,7 @@ impl Ledger {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
+             PRAGMA cache_size = -1024;
              CREATE TABLE IF NOT EXISTS issues (
                  series TEXT NOT NULL,
                  fiscal_year INTEGER NOT NULL,

@@ -121,7 +121,13 @@ pub fn check_extent(rows: u64, columns: u64) -> Result<(), String> {
 /// A zip that cannot be read at all is left to the workbook reader, which
 /// reports it in its own words.
 pub fn check_zip(bytes: &[u8]) -> Result<(), String> {
-    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+    check_zip_reader(Cursor::new(bytes))
+}
+
+/// [`check_zip`] on a zip read through `reader` (only the central directory
+/// is read).
+pub fn check_zip_reader<R: std::io::Read + std::io::Seek>(reader: R) -> Result<(), String> {
+    let Ok(mut archive) = zip::ZipArchive::new(reader) else {
         return Ok(());
     };
     if archive.len() > MAX_ZIP_ENTRIES {

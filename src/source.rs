@@ -154,6 +154,9 @@ pub struct SheetHead {
     pub headers: Vec<String>,
     /// Whether the workbook uses the 1904 date system.
     pub date1904: bool,
+    /// How many rows the sheet spans, when known before its rows are read
+    /// (an upper bound of the data rows, for sizing tables and progress).
+    pub rows_hint: Option<usize>,
 }
 
 impl Sheet {
@@ -175,6 +178,7 @@ impl Sheet {
             sheet: self.sheet.clone(),
             headers: self.headers.clone(),
             date1904: self.date1904,
+            rows_hint: Some(self.rows.len()),
         }
     }
 }
@@ -286,8 +290,92 @@ pub fn stream_sheet(
     };
     let len = std::fs::metadata(path).map_err(open_err)?.len();
     limits::check_input_size(len).map_err(|m| SourceError::new(path, m))?;
-    let bytes = std::fs::read(path).map_err(open_err)?;
-    stream_sheet_bytes(path, &bytes, sheet, header, on_row)
+    // Workbooks are read from the file as the spreadsheet library needs
+    // them (not copied into memory first); delimited text is read whole,
+    // as its encoding is decided on all of it.
+    let file = SharedFile::open(path).map_err(open_err)?;
+    let mut magic = [0u8; 8];
+    let got = file.read_at(&mut magic, 0).map_err(open_err)?;
+    let magic = &magic[..got];
+    if magic.starts_with(ZIP_MAGIC) {
+        limits::check_zip_reader(file.clone()).map_err(|m| SourceError::new(path, m))?;
+        read_workbook_guarded(path, file, WorkbookKind::Zip, sheet, header, on_row)
+    } else if magic.starts_with(OLE_MAGIC) {
+        read_workbook_guarded(path, file, WorkbookKind::Ole, sheet, header, on_row)
+    } else {
+        drop(file);
+        let bytes = std::fs::read(path).map_err(open_err)?;
+        stream_sheet_bytes(path, &bytes, sheet, header, on_row)
+    }
+}
+
+/// A file read by position, cheap to clone (each clone keeps its own
+/// position): the spreadsheet readers open a workbook several times.
+#[derive(Clone)]
+struct SharedFile {
+    file: std::sync::Arc<std::fs::File>,
+    pos: u64,
+    len: u64,
+}
+
+impl SharedFile {
+    fn open(path: &Path) -> std::io::Result<SharedFile> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(SharedFile {
+            file: std::sync::Arc::new(file),
+            pos: 0,
+            len,
+        })
+    }
+
+    fn read_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let mut done = 0;
+        while done < buf.len() {
+            match self.file.read_at(&mut buf[done..], at + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+}
+
+impl std::io::Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = loop {
+            match self.file.read_at(buf, self.pos) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for SharedFile {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            std::io::SeekFrom::Start(n) => Some(n),
+            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match target {
+            Some(t) => {
+                self.pos = t;
+                Ok(t)
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            )),
+        }
+    }
 }
 
 /// Reads one sheet from the bytes of a file (`path` only names it in
@@ -324,9 +412,23 @@ pub fn stream_sheet_bytes(
     limits::check_input_size(bytes.len() as u64).map_err(|m| SourceError::new(path, m))?;
     if bytes.starts_with(ZIP_MAGIC) {
         limits::check_zip(bytes).map_err(|m| SourceError::new(path, m))?;
-        read_workbook_guarded(path, bytes, WorkbookKind::Zip, sheet, header, on_row)
+        read_workbook_guarded(
+            path,
+            Cursor::new(bytes),
+            WorkbookKind::Zip,
+            sheet,
+            header,
+            on_row,
+        )
     } else if bytes.starts_with(OLE_MAGIC) {
-        read_workbook_guarded(path, bytes, WorkbookKind::Ole, sheet, header, on_row)
+        read_workbook_guarded(
+            path,
+            Cursor::new(bytes),
+            WorkbookKind::Ole,
+            sheet,
+            header,
+            on_row,
+        )
     } else {
         read_delimited(path, bytes, header, on_row)
     }
@@ -428,14 +530,15 @@ enum WorkbookKind {
     Ole,
 }
 
-type Book<'a> = Sheets<Cursor<&'a [u8]>>;
+/// What a workbook is read from: a file or bytes in memory.
+trait WorkbookInput: std::io::Read + std::io::Seek + Clone {}
+impl<T: std::io::Read + std::io::Seek + Clone> WorkbookInput for T {}
 
-fn open_book<'a>(
+fn open_book<R: WorkbookInput>(
     path: &Path,
-    bytes: &'a [u8],
+    rs: R,
     kind: WorkbookKind,
-) -> Result<(Book<'a>, bool), SourceError> {
-    let rs = Cursor::new(bytes);
+) -> Result<(Sheets<R>, bool), SourceError> {
     match kind {
         WorkbookKind::Ole => match Xls::new(rs) {
             Ok(x) => {
@@ -478,9 +581,9 @@ fn open_book<'a>(
 
 /// [`read_workbook`], turning a panic inside the spreadsheet library (seen
 /// on corrupt `.xls` files while fuzzing) into an ordinary error.
-fn read_workbook_guarded(
+fn read_workbook_guarded<R: WorkbookInput>(
     path: &Path,
-    bytes: &[u8],
+    bytes: R,
     kind: WorkbookKind,
     selector: Option<&SheetSelector>,
     header_row: &HeaderRow,
@@ -497,9 +600,9 @@ fn read_workbook_guarded(
     })
 }
 
-fn read_workbook(
+fn read_workbook<R: WorkbookInput>(
     path: &Path,
-    bytes: &[u8],
+    bytes: R,
     kind: WorkbookKind,
     selector: Option<&SheetSelector>,
     header_row: &HeaderRow,
@@ -513,14 +616,15 @@ fn read_workbook(
         .map(|s| (s.name.clone(), s.visible == SheetVisible::Visible))
         .collect();
     let name = choose_sheet(path, &worksheets, selector)?;
+    let (layout, span) =
+        sheet_extent(&mut book, &name).map_err(|m| SourceError::in_sheet(path, &name, m))?;
     let head = SheetHead {
         file: path.to_path_buf(),
         sheet: name.clone(),
         headers: Vec::new(),
         date1904,
+        rows_hint: span,
     };
-    let layout =
-        sheet_extent(&mut book, &name).map_err(|m| SourceError::in_sheet(path, &name, m))?;
     let read_err = |e: &dyn fmt::Display| {
         SourceError::in_sheet(
             path,
@@ -619,7 +723,10 @@ enum CellOrder {
 /// and says whether its cells come in row order. Streams the cells of xlsx
 /// and xlsb sheets (a first, cheap pass); a sheet that cannot be streamed is
 /// left to `worksheet_range` to report.
-fn sheet_extent(book: &mut Book<'_>, name: &str) -> Result<CellOrder, String> {
+fn sheet_extent<R: WorkbookInput>(
+    book: &mut Sheets<R>,
+    name: &str,
+) -> Result<(CellOrder, Option<usize>), String> {
     #[derive(Default)]
     struct Scan {
         bounds: Option<(u32, u32, u32, u32)>,
@@ -676,10 +783,11 @@ fn sheet_extent(book: &mut Book<'_>, name: &str) -> Result<CellOrder, String> {
     if let Some((r0, r1, c0, c1)) = scan.bounds {
         limits::check_extent(u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1)?;
     }
+    let span = scan.bounds.map(|(r0, r1, _, _)| (r1 - r0) as usize + 1);
     Ok(if streamable && scan.ordered {
-        CellOrder::Rows
+        (CellOrder::Rows, span)
     } else {
-        CellOrder::Whole
+        (CellOrder::Whole, span)
     })
 }
 
@@ -1040,6 +1148,7 @@ fn read_delimited(
         sheet: String::new(),
         headers: Vec::new(),
         date1904: false,
+        rows_hint: Some(line_starts.len()),
     };
     let head = build_table(head, header, records, on_row);
     if let Some(line) = failed {
