@@ -42,7 +42,7 @@
 //! the writer flips them: `y_pdf = page.height - y`.
 
 use crate::fonts::{Font, FontSet};
-use crate::image::{ImageData, ImageSet};
+use crate::image::{ColorSpace, ImageData, ImageSet, Samples};
 use crate::page::{Color, FontId, GlyphRun, Op, Page, Stroke};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::writers::Resources;
@@ -201,27 +201,37 @@ pub fn write_pdf_with(
         match &image.data {
             ImageData::Flate {
                 color,
+                palette,
                 samples,
                 smask,
             } => {
                 let smask_ref = smask.as_ref().map(|_| alloc());
-                let mut x = pdf.image_xobject(r, samples);
-                x.filter(Filter::FlateDecode);
-                x.width(image.width as i32)
-                    .height(image.height as i32)
-                    .color_space_name(Name(color.pdf_name()))
-                    .bits_per_component(8);
+                let mut x = pdf.image_xobject(r, &samples.data);
+                flate_image(&mut x, image.width, samples);
+                x.width(image.width as i32).height(image.height as i32);
+                match palette {
+                    Some(p) => {
+                        let n = p.len() / if *color == ColorSpace::Rgb { 3 } else { 1 };
+                        x.color_space()
+                            .indexed(Name(color.pdf_name()), n as i32 - 1, p);
+                    }
+                    None => {
+                        x.color_space_name(Name(color.pdf_name()));
+                    }
+                }
                 if let Some(s) = smask_ref {
                     x.s_mask(s);
                 }
                 x.finish();
-                if let (Some(s), Some(data)) = (smask_ref, smask) {
-                    let mut m = pdf.image_xobject(s, data);
-                    m.filter(Filter::FlateDecode);
+                if let (Some(s), Some(mask)) = (smask_ref, smask) {
+                    let mut m = pdf.image_xobject(s, &mask.samples.data);
+                    flate_image(&mut m, image.width, &mask.samples);
                     m.width(image.width as i32)
                         .height(image.height as i32)
-                        .color_space_name(Name(b"DeviceGray"))
-                        .bits_per_component(8);
+                        .color_space_name(Name(b"DeviceGray"));
+                    if let Some([lo, hi]) = mask.decode {
+                        m.decode([lo, hi]);
+                    }
                 }
             }
             ImageData::Jpeg {
@@ -342,6 +352,24 @@ fn zlib(data: &[u8], level: u8) -> Vec<u8> {
     })
 }
 
+/// Writes `/Filter`, `/BitsPerComponent` and, for PNG-predicted
+/// samples, `/DecodeParms` of a flate image stream.
+fn flate_image(x: &mut pdf_writer::writers::ImageXObject, width: u32, s: &Samples) {
+    x.filter(Filter::FlateDecode);
+    x.bits_per_component(s.bits as i32);
+    if s.predicted {
+        let mut p = x.decode_parms();
+        p.predictor(pdf_writer::types::Predictor::PngOptimum);
+        if s.colors != 1 {
+            p.colors(s.colors as i32);
+        }
+        if s.bits != 8 {
+            p.bits_per_component(s.bits as i32);
+        }
+        p.columns(width as i32);
+    }
+}
+
 /// Feeds an image's kind, sizes and the first and last bytes of its
 /// encoded data into the /ID hash (image data is constant over a batch
 /// and large; a changed image changes its size or its ends).
@@ -354,14 +382,21 @@ fn image_fingerprint(data: &ImageData, h: &mut Sha256) {
     match data {
         ImageData::Flate {
             color,
+            palette,
             samples,
             smask,
         } => {
             h.update(b"F");
             h.update(color.pdf_name());
-            ends(h, samples);
+            if let Some(p) = palette {
+                h.update(b"I");
+                ends(h, p);
+            }
+            h.update([samples.bits, u8::from(samples.predicted)]);
+            ends(h, &samples.data);
             if let Some(m) = smask {
-                ends(h, m);
+                h.update([m.samples.bits, u8::from(m.samples.predicted)]);
+                ends(h, &m.samples.data);
             }
         }
         ImageData::Jpeg {
