@@ -4,9 +4,13 @@
 //! load time, so writing thousands of documents never re-encodes pixels:
 //!
 //! * **PNG** (gray, gray+alpha, RGB, RGBA, indexed with or without `tRNS`,
-//!   1/2/4/8/16-bit) is decoded, normalised to 8-bit Gray or RGB samples and
-//!   zlib-compressed (`/FlateDecode`). When any pixel is not fully opaque the
-//!   alpha channel becomes a separate, compressed soft mask (`/SMask`).
+//!   1/2/4/8/16-bit) is decoded and written as Gray or RGB samples, or as
+//!   `/Indexed` at the smallest bit depth when it has at most 256 colours,
+//!   zlib-compressed (`/FlateDecode`) with or without PNG row predictors,
+//!   whichever is smaller. When any pixel is not fully opaque the alpha
+//!   channel becomes a separate soft mask (`/SMask`), at the smallest bit
+//!   depth that is exact, or at 16 levels when only anti-aliased edges lie
+//!   between its extremes (see `encode_alpha`).
 //! * **JPEG** is embedded byte for byte with `/DCTDecode`; only the frame
 //!   header (SOF marker) is parsed, for the size and the number of
 //!   components. Four-component (CMYK) JPEGs become `/DeviceCMYK`; when the
