@@ -4,9 +4,13 @@
 //! load time, so writing thousands of documents never re-encodes pixels:
 //!
 //! * **PNG** (gray, gray+alpha, RGB, RGBA, indexed with or without `tRNS`,
-//!   1/2/4/8/16-bit) is decoded, normalised to 8-bit Gray or RGB samples and
-//!   zlib-compressed (`/FlateDecode`). When any pixel is not fully opaque the
-//!   alpha channel becomes a separate, compressed soft mask (`/SMask`).
+//!   1/2/4/8/16-bit) is decoded and written as Gray or RGB samples, or as
+//!   `/Indexed` at the smallest bit depth when it has at most 256 colours,
+//!   zlib-compressed (`/FlateDecode`) with or without PNG row predictors,
+//!   whichever is smaller. When any pixel is not fully opaque the alpha
+//!   channel becomes a separate soft mask (`/SMask`), at the smallest bit
+//!   depth that is exact, or at 16 levels when only anti-aliased edges lie
+//!   between its extremes (see `encode_alpha`).
 //! * **JPEG** is embedded byte for byte with `/DCTDecode`; only the frame
 //!   header (SOF marker) is parsed, for the size and the number of
 //!   components. Four-component (CMYK) JPEGs become `/DeviceCMYK`; when the
@@ -69,15 +73,19 @@ impl ColorSpace {
 /// Sample data of an image, already in its PDF stream encoding.
 #[derive(Debug)]
 pub(crate) enum ImageData {
-    /// 8-bit samples, zlib-compressed (`/FlateDecode`), plus an optional
-    /// 8-bit gray soft mask, also compressed.
+    /// Samples packed at `samples.bits` bits, zlib-compressed
+    /// (`/FlateDecode`), plus an optional gray soft mask, also compressed.
     Flate {
-        /// Colour space of `samples` (Gray or Rgb).
+        /// Colour space of the samples (Gray or Rgb), or the base colour
+        /// space of the palette.
         color: ColorSpace,
+        /// When set, the samples are indices into this palette of `color`
+        /// values (`/Indexed`), one entry per colour.
+        palette: Option<Vec<u8>>,
         /// Compressed samples.
-        samples: Vec<u8>,
-        /// Compressed alpha channel, when the image is not fully opaque.
-        smask: Option<Vec<u8>>,
+        samples: Samples,
+        /// The alpha channel, when the image is not fully opaque.
+        smask: Option<SoftMask>,
     },
     /// A JPEG file embedded as-is (`/DCTDecode`).
     Jpeg {
@@ -88,6 +96,31 @@ pub(crate) enum ImageData {
         /// The whole file.
         bytes: Vec<u8>,
     },
+}
+
+/// A compressed plane of packed samples.
+#[derive(Debug)]
+pub(crate) struct Samples {
+    /// The zlib stream.
+    pub(crate) data: Vec<u8>,
+    /// Bits per component: 1, 2, 4 or 8.
+    pub(crate) bits: u8,
+    /// Components per pixel (1 for gray, indexed and masks; 3 for RGB).
+    pub(crate) colors: u8,
+    /// Whether every row starts with a PNG predictor tag: the stream then
+    /// needs `/DecodeParms << /Predictor 15 /Colors /BitsPerComponent
+    /// /Columns >>`.
+    pub(crate) predicted: bool,
+}
+
+/// A soft mask (`/SMask`): the alpha channel as a gray image.
+#[derive(Debug)]
+pub(crate) struct SoftMask {
+    /// The alpha samples.
+    pub(crate) samples: Samples,
+    /// `/Decode [lo hi]` when the samples are levels between two alpha
+    /// values other than 0 and 1.
+    pub(crate) decode: Option<[f32; 2]>,
 }
 
 /// All images of a batch, looked up by name.
@@ -270,7 +303,8 @@ fn decode_png(name: &str, bytes: &[u8]) -> Result<Image, String> {
         png::ColorType::GrayscaleAlpha => {
             let mut gray = Vec::with_capacity(px);
             let mut alpha = Vec::with_capacity(px);
-            let mut last = 0u8;
+            // Invisible pixels take the first visible value until one is seen.
+            let mut last = buf.chunks_exact(2).find(|p| p[1] != 0).map_or(0, |p| p[0]);
             for p in buf.chunks_exact(2) {
                 // Invisible pixels repeat the last visible value: same image,
                 // far better compression.
@@ -285,7 +319,10 @@ fn decode_png(name: &str, bytes: &[u8]) -> Result<Image, String> {
         png::ColorType::Rgba => {
             let mut rgb = Vec::with_capacity(px * 3);
             let mut alpha = Vec::with_capacity(px);
-            let mut last = [0u8; 3];
+            let mut last = buf
+                .chunks_exact(4)
+                .find(|p| p[3] != 0)
+                .map_or([0; 3], |p| [p[0], p[1], p[2]]);
             for p in buf.chunks_exact(4) {
                 // Invisible pixels repeat the last visible colour: same image,
                 // far better compression (a seal's colour plane becomes flat).
@@ -299,24 +336,251 @@ fn decode_png(name: &str, bytes: &[u8]) -> Result<Image, String> {
         }
         png::ColorType::Indexed => return Err("palette was not expanded".into()),
     };
-    let expected = px * if color == ColorSpace::Rgb { 3 } else { 1 };
-    if samples.len() != expected {
+    let channels = if color == ColorSpace::Rgb { 3 } else { 1 };
+    if samples.len() != px * channels {
         return Err("truncated PNG image data".into());
     }
+    let (width_px, height_px) = (width as usize, height as usize);
+    let (palette, samples) = encode_color(color, &samples, width_px, height_px);
     // A fully opaque alpha channel is dropped: no soft mask, smaller PDFs.
     let smask = alpha
         .filter(|a| a.iter().any(|v| *v != 255))
-        .map(|a| deflate(&a));
+        .map(|a| encode_alpha(&a, width_px, height_px));
     Ok(Image {
         name: name.to_string(),
         width,
         height,
         data: ImageData::Flate {
             color,
-            samples: deflate(&samples),
+            palette,
+            samples,
             smask,
         },
     })
+}
+
+/// Bit depths an image plane may be packed at, smallest first.
+const DEPTHS: [u8; 4] = [1, 2, 4, 8];
+
+/// The colour plane: as `/Indexed` at the smallest bit depth when it has
+/// few enough distinct colours (and that is smaller), else as 8-bit
+/// samples. Returns the palette (if indexed) and the compressed samples.
+fn encode_color(
+    color: ColorSpace,
+    samples: &[u8],
+    width: usize,
+    height: usize,
+) -> (Option<Vec<u8>>, Samples) {
+    let channels = if color == ColorSpace::Rgb { 3 } else { 1 };
+    let direct = || best_plane(samples, width, height, channels, 8);
+    let Some((palette, indices)) = index_colors(samples, channels) else {
+        return (None, direct());
+    };
+    let count = palette.len() / channels;
+    let bits = DEPTHS.into_iter().find(|b| count <= 1 << b).unwrap_or(8);
+    if channels == 1 && bits == 8 {
+        // A 256-entry gray palette is the gray image again.
+        return (None, direct());
+    }
+    let indexed = best_plane(&indices, width, height, 1, bits);
+    if channels == 3 {
+        // Three times fewer samples: always worth it, no need to compare.
+        return (Some(palette), indexed);
+    }
+    let plain = direct();
+    if indexed.data.len() + palette.len() + 24 < plain.data.len() {
+        (Some(palette), indexed)
+    } else {
+        (None, plain)
+    }
+}
+
+/// The distinct colours (sorted, `channels` bytes each) and each pixel's
+/// index, or `None` with more than 256 colours.
+fn index_colors(samples: &[u8], channels: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+    let key = |p: &[u8]| p.iter().fold(0u32, |k, b| k << 8 | *b as u32);
+    let mut seen = std::collections::BTreeSet::new();
+    for p in samples.chunks_exact(channels) {
+        seen.insert(key(p));
+        if seen.len() > 256 {
+            return None;
+        }
+    }
+    let colors: Vec<u32> = seen.into_iter().collect();
+    let palette = colors
+        .iter()
+        .flat_map(|k| k.to_be_bytes()[4 - channels..].to_vec())
+        .collect();
+    let indices = samples
+        .chunks_exact(channels)
+        .map(|p| colors.binary_search(&key(p)).unwrap_or(0) as u8)
+        .collect();
+    Some((palette, indices))
+}
+
+/// Alpha masks whose intermediate values (anti-aliased edges) make up at
+/// most this share of the pixels are reduced to 4-bit levels.
+const EDGE_ONLY_SHARE: f64 = 0.10;
+
+/// The soft mask: at 1, 2 or 4 bits when the alpha values allow it
+/// exactly; else, for a mask that is flat except for anti-aliased edges
+/// (a seal, a logo), at 16 levels spread between its lowest and highest
+/// alpha (`/Decode`), so both extremes stay exact and an edge pixel moves
+/// by at most 1/30 of that range: invisible on edges one or two pixels
+/// wide, and a third of the size. Anything else stays 8-bit.
+fn encode_alpha(alpha: &[u8], width: usize, height: usize) -> SoftMask {
+    // Exact at a lower depth: every value is a multiple of 255 / (2^b − 1).
+    for bits in [1u8, 2, 4] {
+        let max = (1u32 << bits) - 1;
+        if alpha.iter().all(|v| (*v as u32 * max).is_multiple_of(255)) {
+            let levels: Vec<u8> = alpha
+                .iter()
+                .map(|v| (*v as u32 * max / 255) as u8)
+                .collect();
+            return SoftMask {
+                samples: best_plane(&levels, width, height, 1, bits),
+                decode: None,
+            };
+        }
+    }
+    let lo = *alpha.iter().min().unwrap_or(&0);
+    let hi = *alpha.iter().max().unwrap_or(&255);
+    let between = alpha.iter().filter(|v| **v != lo && **v != hi).count();
+    if hi > lo && (between as f64) <= EDGE_ONLY_SHARE * alpha.len() as f64 {
+        let span = (hi - lo) as u32;
+        let levels: Vec<u8> = alpha
+            .iter()
+            .map(|v| (((*v - lo) as u32 * 15 + span / 2) / span) as u8)
+            .collect();
+        return SoftMask {
+            samples: best_plane(&levels, width, height, 1, 4),
+            decode: Some([lo as f32 / 255.0, hi as f32 / 255.0]),
+        };
+    }
+    SoftMask {
+        samples: best_plane(alpha, width, height, 1, 8),
+        decode: None,
+    }
+}
+
+/// Packs one byte per sample (`values`, `channels` per pixel, each below
+/// `2^bits`) into rows of `bits`-bit samples, each row padded to a byte.
+fn pack(values: &[u8], width: usize, channels: usize, bits: u8) -> Vec<u8> {
+    if bits == 8 {
+        return values.to_vec();
+    }
+    let per_row = width * channels;
+    let row_bytes = (per_row * bits as usize).div_ceil(8);
+    let mut out = Vec::with_capacity(row_bytes * values.len() / per_row.max(1));
+    for row in values.chunks(per_row) {
+        let (mut acc, mut n) = (0u32, 0u32);
+        for v in row {
+            acc = acc << bits | *v as u32;
+            n += bits as u32;
+            if n == 8 {
+                out.push(acc as u8);
+                (acc, n) = (0, 0);
+            }
+        }
+        if n > 0 {
+            out.push((acc << (8 - n)) as u8);
+        }
+    }
+    out
+}
+
+/// Packs and compresses a plane, trying the stream without a predictor,
+/// each PNG filter on every row, and a per-row choice (smallest sum of
+/// absolute differences, the usual PNG heuristic); keeps the smallest
+/// stream (ties: the earlier candidate). Done once per batch.
+fn best_plane(values: &[u8], width: usize, height: usize, channels: usize, bits: u8) -> Samples {
+    let packed = pack(values, width, channels, bits);
+    let row_bytes = (width * channels * bits as usize).div_ceil(8);
+    let bpp = (channels * bits as usize).div_ceil(8);
+    let mut best = (deflate(&packed), false);
+    let candidates = [Some(1u8), Some(2), Some(3), Some(4), None];
+    for filter in candidates {
+        let predicted = png_filter(&packed, row_bytes, height, bpp, filter);
+        let data = deflate(&predicted);
+        if data.len() < best.0.len() {
+            best = (data, true);
+        }
+    }
+    Samples {
+        data: best.0,
+        bits,
+        colors: channels as u8,
+        predicted: best.1,
+    }
+}
+
+/// PNG-filters `rows` (each `row_bytes` long): with `filter` every row
+/// uses that filter type, with `None` each row the type whose output has
+/// the smallest sum of absolute (signed) values.
+fn png_filter(
+    data: &[u8],
+    row_bytes: usize,
+    height: usize,
+    bpp: usize,
+    filter: Option<u8>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity((row_bytes + 1) * height);
+    let zero = vec![0u8; row_bytes];
+    let mut line = vec![0u8; row_bytes];
+    for y in 0..height {
+        let row = &data[y * row_bytes..(y + 1) * row_bytes];
+        let prev = if y == 0 {
+            &zero[..]
+        } else {
+            &data[(y - 1) * row_bytes..y * row_bytes]
+        };
+        let kind = match filter {
+            Some(f) => f,
+            None => (0..=4u8)
+                .min_by_key(|f| {
+                    filter_row(*f, row, prev, bpp, &mut line);
+                    line.iter()
+                        .map(|b| (*b as i8).unsigned_abs() as u64)
+                        .sum::<u64>()
+                })
+                .unwrap_or(0),
+        };
+        filter_row(kind, row, prev, bpp, &mut line);
+        out.push(kind);
+        out.extend_from_slice(&line);
+    }
+    out
+}
+
+/// One row through PNG filter `kind` (0 None, 1 Sub, 2 Up, 3 Average, 4 Paeth).
+fn filter_row(kind: u8, row: &[u8], prev: &[u8], bpp: usize, out: &mut [u8]) {
+    for x in 0..row.len() {
+        let left = if x >= bpp { row[x - bpp] } else { 0 };
+        let up = prev[x];
+        let up_left = if x >= bpp { prev[x - bpp] } else { 0 };
+        let predictor = match kind {
+            1 => left,
+            2 => up,
+            3 => ((left as u16 + up as u16) / 2) as u8,
+            4 => {
+                let p = left as i16 + up as i16 - up_left as i16;
+                let (pa, pb, pc) = (
+                    (p - left as i16).abs(),
+                    (p - up as i16).abs(),
+                    (p - up_left as i16).abs(),
+                );
+                if pa <= pb && pa <= pc {
+                    left
+                } else if pb <= pc {
+                    up
+                } else {
+                    up_left
+                }
+            }
+            _ => 0,
+        };
+        out[x] = row[x].wrapping_sub(predictor);
+    }
 }
 
 /// What the JPEG frame header says.
@@ -468,13 +732,107 @@ pub(crate) mod tests {
         miniz_oxide::inflate::decompress_to_vec_zlib(data).unwrap()
     }
 
+    /// Undoes the PNG row filters of a predicted plane.
+    fn unfilter(data: &[u8], row_bytes: usize, bpp: usize) -> Vec<u8> {
+        let mut out: Vec<u8> = Vec::new();
+        for (y, row) in data.chunks(row_bytes + 1).enumerate() {
+            let (kind, row) = (row[0], &row[1..]);
+            let start = out.len();
+            for x in 0..row_bytes {
+                let left = if x >= bpp { out[start + x - bpp] } else { 0 };
+                let up = if y > 0 { out[start + x - row_bytes] } else { 0 };
+                let up_left = if y > 0 && x >= bpp {
+                    out[start + x - bpp - row_bytes]
+                } else {
+                    0
+                };
+                let p = match kind {
+                    0 => 0,
+                    1 => left,
+                    2 => up,
+                    3 => ((left as u16 + up as u16) / 2) as u8,
+                    4 => {
+                        let q = left as i16 + up as i16 - up_left as i16;
+                        let (pa, pb, pc) = (
+                            (q - left as i16).abs(),
+                            (q - up as i16).abs(),
+                            (q - up_left as i16).abs(),
+                        );
+                        if pa <= pb && pa <= pc {
+                            left
+                        } else if pb <= pc {
+                            up
+                        } else {
+                            up_left
+                        }
+                    }
+                    k => panic!("bad filter type {k}"),
+                };
+                out.push(row[x].wrapping_add(p));
+            }
+        }
+        out
+    }
+
+    /// Decompresses, unfilters and unpacks a plane to one byte per sample.
+    pub(crate) fn plane_values(s: &Samples, width: usize, height: usize) -> Vec<u8> {
+        let channels = s.colors as usize;
+        let bits = s.bits as usize;
+        let row_bytes = (width * channels * bits).div_ceil(8);
+        let mut data = inflate(&s.data);
+        if s.predicted {
+            assert_eq!(data.len(), (row_bytes + 1) * height);
+            data = unfilter(&data, row_bytes, (channels * bits).div_ceil(8));
+        }
+        assert_eq!(data.len(), row_bytes * height);
+        let mut values = Vec::with_capacity(width * height * channels);
+        for row in data.chunks(row_bytes) {
+            for i in 0..width * channels {
+                let bit = i * bits;
+                let byte = row[bit / 8];
+                let v = (byte >> (8 - bits - bit % 8)) & ((1u16 << bits) - 1) as u8;
+                values.push(v);
+            }
+        }
+        values
+    }
+
+    /// The image's pixels as 8-bit samples of its base colour space, and
+    /// its alpha as 8-bit values (palette and `/Decode` applied).
     fn flate(img: &Image) -> (ColorSpace, Vec<u8>, Option<Vec<u8>>) {
+        let (w, h) = (img.width as usize, img.height as usize);
         match &img.data {
             ImageData::Flate {
                 color,
+                palette,
                 samples,
                 smask,
-            } => (*color, inflate(samples), smask.as_deref().map(inflate)),
+            } => {
+                let values = plane_values(samples, w, h);
+                let pixels = match palette {
+                    Some(p) => {
+                        let n = if *color == ColorSpace::Rgb { 3 } else { 1 };
+                        assert!(p.len() / n <= 1 << samples.bits, "palette too long");
+                        values
+                            .iter()
+                            .flat_map(|i| p[*i as usize * n..(*i as usize + 1) * n].to_vec())
+                            .collect()
+                    }
+                    None => {
+                        assert_eq!(samples.bits, 8);
+                        values
+                    }
+                };
+                let alpha = smask.as_ref().map(|m| {
+                    let max = ((1u32 << m.samples.bits) - 1) as f32;
+                    let [lo, hi] = m.decode.unwrap_or([0.0, 1.0]);
+                    plane_values(&m.samples, w, h)
+                        .iter()
+                        .map(|k| ((lo + (hi - lo) * *k as f32 / max) * 255.0).round() as u8)
+                        .collect()
+                });
+                (*color, pixels, alpha)
+            }
             ImageData::Jpeg { .. } => panic!("not flate"),
         }
     }
@@ -545,8 +903,9 @@ pub(crate) mod tests {
         let (color, samples, smask) = flate(&decode("p.png", png).unwrap());
         assert_eq!(color, ColorSpace::Rgb);
         // Visible pixels keep their colour; invisible ones repeat the last
-        // visible colour (black before any), which compresses better.
-        assert_eq!(samples, vec![0, 0, 0, 0, 0, 255, 0, 0, 255, 0, 0, 255]);
+        // visible colour (the first visible one before any), which
+        // compresses better.
+        assert_eq!(samples, vec![0, 0, 255, 0, 0, 255, 0, 0, 255, 0, 0, 255]);
         assert_eq!(smask.unwrap(), vec![0, 255, 255, 0]);
         // Without tRNS: opaque, no mask. 2-bit indices.
         let png = encode_png(
@@ -560,6 +919,176 @@ pub(crate) mod tests {
         let (_, samples, smask) = flate(&decode("p2.png", png).unwrap());
         assert_eq!(samples, vec![255, 0, 0, 0, 0, 255, 0, 0, 255, 255, 0, 0]);
         assert!(smask.is_none());
+    }
+
+    /// Deterministic pseudo-random bytes.
+    fn noise(n: usize, seed: u32) -> Vec<u8> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (x >> 16) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn planes_round_trip_at_every_depth_and_filter() {
+        let (w, h) = (13, 7); // rows not a whole number of bytes
+        for channels in [1usize, 3] {
+            for bits in DEPTHS {
+                let values: Vec<u8> = noise(w * h * channels, bits as u32)
+                    .iter()
+                    .map(|v| v >> (8 - bits))
+                    .collect();
+                let s = best_plane(&values, w, h, channels, bits);
+                assert_eq!(plane_values(&s, w, h), values, "{channels}×{bits}");
+                // Every filter, forced, decodes back too.
+                let packed = pack(&values, w, channels, bits);
+                let row_bytes = (w * channels * bits as usize).div_ceil(8);
+                let bpp = (channels * bits as usize).div_ceil(8);
+                for f in [Some(0u8), Some(1), Some(2), Some(3), Some(4), None] {
+                    let filtered = png_filter(&packed, row_bytes, h, bpp, f);
+                    assert_eq!(unfilter(&filtered, row_bytes, bpp), packed, "filter {f:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn few_colours_become_indexed_at_the_smallest_depth() {
+        // 3 visible colours + transparent pixels, lossless 0/255 alpha: 2 bits.
+        let colours = [[200u8, 20, 30], [0, 0, 0], [10, 200, 40]];
+        let (w, h) = (9u32, 5u32);
+        let mut data = Vec::new();
+        for i in 0..w * h {
+            let c = colours[(i % 3) as usize];
+            let a = if i % 4 == 0 { 0 } else { 255 };
+            data.extend_from_slice(&[c[0], c[1], c[2], a]);
+        }
+        let png = encode_png(
+            w,
+            h,
+            png::ColorType::Rgba,
+            png::BitDepth::Eight,
+            &data,
+            None,
+        );
+        let img = decode("c.png", png).unwrap();
+        match &img.data {
+            ImageData::Flate {
+                palette,
+                samples,
+                smask,
+                ..
+            } => {
+                assert_eq!(palette.as_ref().map(|p| p.len()), Some(9));
+                assert_eq!(samples.bits, 2);
+                let m = smask.as_ref().unwrap();
+                assert_eq!((m.samples.bits, m.decode), (1, None));
+            }
+            _ => panic!("not flate"),
+        }
+        let (color, rgb, alpha) = flate(&img);
+        assert_eq!(color, ColorSpace::Rgb);
+        let alpha = alpha.unwrap();
+        for i in 0..(w * h) as usize {
+            assert_eq!(alpha[i], data[i * 4 + 3]);
+            if alpha[i] != 0 {
+                assert_eq!(rgb[i * 3..i * 3 + 3], data[i * 4..i * 4 + 3], "pixel {i}");
+            }
+        }
+        // One colour: 1 bit, a one-entry palette.
+        let img = decode("seal.png", seal_png(24)).unwrap();
+        let ImageData::Flate {
+            palette, samples, ..
+        } = &img.data
+        else {
+            panic!("not flate")
+        };
+        assert_eq!(palette.as_deref(), Some(&[200u8, 20, 30][..]));
+        assert_eq!(samples.bits, 1);
+    }
+
+    #[test]
+    fn many_colours_stay_direct() {
+        let (w, h) = (20u32, 20u32);
+        let data = noise((w * h * 3) as usize, 7);
+        let png = encode_png(w, h, png::ColorType::Rgb, png::BitDepth::Eight, &data, None);
+        let img = decode("n.png", png).unwrap();
+        let (color, rgb, alpha) = flate(&img);
+        assert_eq!(color, ColorSpace::Rgb);
+        assert_eq!(rgb, data);
+        assert!(alpha.is_none());
+        // Two gray levels: indexed (or direct, whichever is smaller), exact.
+        let gray: Vec<u8> = (0..400)
+            .map(|i| if i % 7 == 0 { 30 } else { 220 })
+            .collect();
+        let png = encode_png(
+            w,
+            h,
+            png::ColorType::Grayscale,
+            png::BitDepth::Eight,
+            &gray,
+            None,
+        );
+        let (color, values, _) = flate(&decode("g.png", png).unwrap());
+        assert_eq!(color, ColorSpace::Gray);
+        assert_eq!(values, gray);
+    }
+
+    #[test]
+    fn edge_only_alpha_is_reduced_to_sixteen_levels() {
+        // A disc at alpha 199 with a one-pixel anti-aliased rim, like the seal.
+        let size = 40u32;
+        let mut data = Vec::new();
+        let c = (size as f32 - 1.0) / 2.0;
+        for y in 0..size {
+            for x in 0..size {
+                let d = ((x as f32 - c).powi(2) + (y as f32 - c).powi(2)).sqrt();
+                let cover = (15.0 - d).clamp(0.0, 1.0);
+                data.extend_from_slice(&[210, 35, 42, (cover * 199.0).round() as u8]);
+            }
+        }
+        let png = encode_png(
+            size,
+            size,
+            png::ColorType::Rgba,
+            png::BitDepth::Eight,
+            &data,
+            None,
+        );
+        let img = decode("s.png", png).unwrap();
+        let ImageData::Flate { smask: Some(m), .. } = &img.data else {
+            panic!("no soft mask")
+        };
+        assert_eq!(m.samples.bits, 4);
+        assert_eq!(m.decode, Some([0.0, 199.0 / 255.0]));
+        let (_, _, alpha) = flate(&img);
+        for (i, a) in alpha.unwrap().iter().enumerate() {
+            let want = data[i * 4 + 3];
+            if want == 0 || want == 199 {
+                assert_eq!(*a, want, "extremes stay exact");
+            } else {
+                assert!(a.abs_diff(want) <= 7, "pixel {i}: {a} vs {want}");
+            }
+        }
+        // A gradient is not an edge: kept at 8 bits, exact.
+        let data: Vec<u8> = (0..size * size)
+            .flat_map(|i| [0, 0, 0, (i % 256) as u8])
+            .collect();
+        let png = encode_png(
+            size,
+            size,
+            png::ColorType::Rgba,
+            png::BitDepth::Eight,
+            &data,
+            None,
+        );
+        let img = decode("f.png", png).unwrap();
+        let (_, _, alpha) = flate(&img);
+        let want: Vec<u8> = data.chunks(4).map(|p| p[3]).collect();
+        assert_eq!(alpha.unwrap(), want);
     }
 
     #[test]

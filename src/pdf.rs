@@ -42,9 +42,9 @@
 //! the writer flips them: `y_pdf = page.height - y`.
 
 use crate::fonts::{Font, FontSet};
-use crate::image::{ImageData, ImageSet};
+use crate::image::{ColorSpace, ImageData, ImageSet, Samples};
 use crate::page::{Color, FontId, GlyphRun, Op, Page, Stroke};
-use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
+use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::writers::Resources;
 use pdf_writer::{Date, Filter, Finish, Name, Pdf, Rect, Ref, Settings, Str, TextStr};
 use sha2::{Digest, Sha256};
@@ -201,27 +201,37 @@ pub fn write_pdf_with(
         match &image.data {
             ImageData::Flate {
                 color,
+                palette,
                 samples,
                 smask,
             } => {
                 let smask_ref = smask.as_ref().map(|_| alloc());
-                let mut x = pdf.image_xobject(r, samples);
-                x.filter(Filter::FlateDecode);
-                x.width(image.width as i32)
-                    .height(image.height as i32)
-                    .color_space_name(Name(color.pdf_name()))
-                    .bits_per_component(8);
+                let mut x = pdf.image_xobject(r, &samples.data);
+                flate_image(&mut x, image.width, samples);
+                x.width(image.width as i32).height(image.height as i32);
+                match palette {
+                    Some(p) => {
+                        let n = p.len() / if *color == ColorSpace::Rgb { 3 } else { 1 };
+                        x.color_space()
+                            .indexed(Name(color.pdf_name()), n as i32 - 1, p);
+                    }
+                    None => {
+                        x.color_space_name(Name(color.pdf_name()));
+                    }
+                }
                 if let Some(s) = smask_ref {
                     x.s_mask(s);
                 }
                 x.finish();
-                if let (Some(s), Some(data)) = (smask_ref, smask) {
-                    let mut m = pdf.image_xobject(s, data);
-                    m.filter(Filter::FlateDecode);
+                if let (Some(s), Some(mask)) = (smask_ref, smask) {
+                    let mut m = pdf.image_xobject(s, &mask.samples.data);
+                    flate_image(&mut m, image.width, &mask.samples);
                     m.width(image.width as i32)
                         .height(image.height as i32)
-                        .color_space_name(Name(b"DeviceGray"))
-                        .bits_per_component(8);
+                        .color_space_name(Name(b"DeviceGray"));
+                    if let Some([lo, hi]) = mask.decode {
+                        m.decode([lo, hi]);
+                    }
                 }
             }
             ImageData::Jpeg {
@@ -342,6 +352,24 @@ fn zlib(data: &[u8], level: u8) -> Vec<u8> {
     })
 }
 
+/// Writes `/Filter`, `/BitsPerComponent` and, for PNG-predicted
+/// samples, `/DecodeParms` of a flate image stream.
+fn flate_image(x: &mut pdf_writer::writers::ImageXObject, width: u32, s: &Samples) {
+    x.filter(Filter::FlateDecode);
+    x.bits_per_component(s.bits as i32);
+    if s.predicted {
+        let mut p = x.decode_parms();
+        p.predictor(pdf_writer::types::Predictor::PngOptimum);
+        if s.colors != 1 {
+            p.colors(s.colors as i32);
+        }
+        if s.bits != 8 {
+            p.bits_per_component(s.bits as i32);
+        }
+        p.columns(width as i32);
+    }
+}
+
 /// Feeds an image's kind, sizes and the first and last bytes of its
 /// encoded data into the /ID hash (image data is constant over a batch
 /// and large; a changed image changes its size or its ends).
@@ -354,14 +382,21 @@ fn image_fingerprint(data: &ImageData, h: &mut Sha256) {
     match data {
         ImageData::Flate {
             color,
+            palette,
             samples,
             smask,
         } => {
             h.update(b"F");
             h.update(color.pdf_name());
-            ends(h, samples);
+            if let Some(p) = palette {
+                h.update(b"I");
+                ends(h, p);
+            }
+            h.update([samples.bits, u8::from(samples.predicted)]);
+            ends(h, &samples.data);
             if let Some(m) = smask {
-                ends(h, m);
+                h.update([m.samples.bits, u8::from(m.samples.predicted)]);
+                ends(h, &m.samples.data);
             }
         }
         ImageData::Jpeg {
@@ -655,26 +690,16 @@ fn embed_font(
         .pair(Name(b"Length1"), subset.len() as i32);
 
     // ToUnicode.
-    let mut cmap = UnicodeCmap::<u16>::new(
-        Name(b"Adobe-Identity-UCS"),
-        SystemInfo {
-            registry: Str(b"Adobe"),
-            ordering: Str(b"UCS"),
-            supplement: 0,
-        },
-    );
     let mut entries: Vec<(u16, &str)> = glyphs
         .iter()
         .filter(|(_, t)| !t.is_empty())
         .map(|(g, t)| (remapper.get(*g).unwrap_or(0), *t))
         .collect();
     entries.sort_by_key(|(cid, _)| *cid);
-    for (cid, text) in entries {
-        cmap.pair_with_multiple(cid, text.chars());
-    }
-    let cmap = cmap.finish();
-    let compressed = zlib(cmap.as_slice(), level);
-    pdf.cmap(cmap_ref, &compressed).filter(Filter::FlateDecode);
+    let cmap = to_unicode_cmap(&entries);
+    let compressed = zlib(&cmap, level);
+    pdf.stream(cmap_ref, &compressed)
+        .filter(Filter::FlateDecode);
 
     Ok(EmbeddedFont {
         res_name: format!("F{index}"),
@@ -682,6 +707,91 @@ fn embed_font(
         remapper,
         widths,
     })
+}
+
+/// A compact `/ToUnicode` CMap for `(cid, text)` pairs sorted by CID:
+/// runs of two or more consecutive CIDs mapping to consecutive single BMP
+/// characters become `bfrange` entries, everything else `bfchar` (texts as
+/// UTF-16BE, so characters outside the BMP and variation sequences extract
+/// too). Only what a CMap needs to be read is written (no DSC comments).
+fn to_unicode_cmap(entries: &[(u16, &str)]) -> Vec<u8> {
+    use std::fmt::Write;
+    // One BMP character, as its code unit.
+    let single = |t: &str| {
+        let mut cs = t.chars();
+        match (cs.next(), cs.next()) {
+            (Some(c), None) if (c as u32) < 0x1_0000 => Some(c as u32),
+            _ => None,
+        }
+    };
+    let mut chars = String::new();
+    let mut ranges = String::new();
+    let (mut n_chars, mut n_ranges) = (0, 0);
+    let mut blocks = String::new();
+    let flush = |chars: &mut String, n: &mut usize, kind: &str, blocks: &mut String| {
+        if *n > 0 {
+            let _ = write!(blocks, "{n} begin{kind}\n{chars}end{kind}\n");
+            chars.clear();
+            *n = 0;
+        }
+    };
+    let mut i = 0;
+    while i < entries.len() {
+        let (cid, text) = entries[i];
+        let mut end = i;
+        if let Some(u) = single(text) {
+            // Same high byte of the CID, and the last byte of the
+            // character must not wrap.
+            while end + 1 < entries.len() {
+                let (next_cid, next_text) = entries[end + 1];
+                let step = (end + 1 - i) as u32;
+                if next_cid as u32 == cid as u32 + step
+                    && next_cid >> 8 == cid >> 8
+                    && single(next_text) == Some(u + step)
+                    && (u & 0xFF) + step <= 0xFF
+                {
+                    end += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        if end > i {
+            let _ = writeln!(
+                ranges,
+                "<{cid:04X}><{:04X}><{:04X}>",
+                entries[end].0,
+                single(text).unwrap_or(0)
+            );
+            n_ranges += 1;
+            if n_ranges == 100 {
+                flush(&mut ranges, &mut n_ranges, "bfrange", &mut blocks);
+            }
+        } else {
+            let _ = write!(chars, "<{cid:04X}><");
+            for unit in text.encode_utf16() {
+                let _ = write!(chars, "{unit:04X}");
+            }
+            chars.push_str(">\n");
+            n_chars += 1;
+            if n_chars == 100 {
+                flush(&mut chars, &mut n_chars, "bfchar", &mut blocks);
+            }
+        }
+        i = end + 1;
+    }
+    flush(&mut chars, &mut n_chars, "bfchar", &mut blocks);
+    flush(&mut ranges, &mut n_ranges, "bfrange", &mut blocks);
+    let mut out = String::with_capacity(blocks.len() + 400);
+    out.push_str(
+        "/CIDInit/ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+         /CIDSystemInfo<</Registry(Adobe)/Ordering(UCS)/Supplement 0>>def\n\
+         /CMapName/Adobe-Identity-UCS def\n/CMapType 2 def\n\
+         1 begincodespacerange\n<0000><FFFF>\nendcodespacerange\n",
+    );
+    out.push_str(&blocks);
+    out.push_str("endcmap\nCMapName currentdict/CMap defineresource pop\nend\nend\n");
+    out.into_bytes()
 }
 
 /// The most common width (ties: the smallest), used as `/DW`.
@@ -1612,6 +1722,41 @@ mod tests {
         assert!(c.contains("125"), "{c}");
         // The jump: Td relative to the line start (10): 133.75.
         assert!(c.contains("133.75 0 Td"), "{c}");
+    }
+
+    #[test]
+    fn to_unicode_uses_ranges_for_consecutive_characters() {
+        let entries = [
+            (1, "0"),
+            (2, "1"),
+            (3, "2"),
+            (4, "在"),
+            (5, "葛\u{E0100}"),
+            (6, "\u{20B9F}"),
+            (0x00FF, "A"),
+            (0x0100, "B"), // new high byte: no range across it
+            (0x0101, "\u{00FF}"),
+            (0x0102, "\u{0100}"), // the character's last byte would wrap
+        ];
+        let cmap = String::from_utf8(to_unicode_cmap(&entries)).unwrap();
+        assert!(
+            cmap.contains("1 beginbfrange\n<0001><0003><0030>\nendbfrange"),
+            "{cmap}"
+        );
+        for line in [
+            "<0004><5728>",
+            "<0005><845BDB40DD00>",
+            "<0006><D842DF9F>",
+            "<00FF><0041>",
+            "<0100><0042>",
+            "<0101><00FF>",
+            "<0102><0100>",
+        ] {
+            assert!(cmap.contains(line), "{line} missing in {cmap}");
+        }
+        assert!(cmap.contains("7 beginbfchar"), "{cmap}");
+        assert!(cmap.starts_with("/CIDInit/ProcSet findresource begin"));
+        assert!(cmap.ends_with("defineresource pop\nend\nend\n"));
     }
 
     #[test]
