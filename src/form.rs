@@ -497,12 +497,27 @@ pub fn parse(markup: &str) -> Result<Form, MarkupError> {
         }
     })?;
     let root = doc.root_element();
-    let p = Parser { doc: &doc };
+    let p = Parser::new(markup);
     p.form(root)
 }
 
-struct Parser<'a, 'input> {
-    doc: &'a roxmltree::Document<'input>,
+/// Byte offsets where the lines of `text` start (the first is 0).
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+struct Parser<'input> {
+    /// The markup.
+    text: &'input str,
+    /// [`line_starts`] of `text`, and the last position computed (byte
+    /// offset, line, column): elements are visited in document order, so
+    /// each position is found from the previous one. (roxmltree's
+    /// `text_pos_at` scans from the start each time, which made a long
+    /// table quadratic.)
+    line_starts: Vec<usize>,
+    last: std::cell::Cell<(usize, u32, u32)>,
 }
 
 type Node<'a, 'input> = roxmltree::Node<'a, 'input>;
@@ -540,13 +555,29 @@ const PAGE_ATTRS: &[&str] = &[
     "letter-spacing",
 ];
 
-impl<'a, 'input> Parser<'a, 'input> {
-    fn pos(&self, node: Node) -> Pos {
-        let p = self.doc.text_pos_at(node.range().start);
-        Pos {
-            line: p.row,
-            col: p.col,
+impl<'input> Parser<'input> {
+    fn new(text: &'input str) -> Self {
+        Parser {
+            text,
+            line_starts: line_starts(text),
+            last: std::cell::Cell::new((0, 1, 1)),
         }
+    }
+
+    /// 1-based line and column (in characters) of a node's start, as
+    /// `roxmltree::Document::text_pos_at` counts them.
+    fn pos(&self, node: Node) -> Pos {
+        let at = node.range().start.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= at) as u32;
+        let (b, l, c) = self.last.get();
+        let (from, col) = if l == line && b <= at {
+            (b, c)
+        } else {
+            (self.line_starts[line as usize - 1], 1)
+        };
+        let col = col + self.text[from..at].chars().count() as u32;
+        self.last.set((at, line, col));
+        Pos { line, col }
     }
 
     fn err(&self, node: Node, message: String) -> MarkupError {
@@ -1811,6 +1842,23 @@ fn trim_runs(runs: &mut Vec<Run>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_match_roxmltree_on_every_node() {
+        let markup = "<form size=\"A4\">\n  <page>\r\n<text x=\"1mm\" y=\"1mm\">氏名：<b>見本</b>\n\
+                      太郎</text>\n\n\t<para x=\"0\" y=\"0\" w=\"10mm\">𠮷<br/>a</para></page>\n</form>";
+        let doc = roxmltree::Document::parse(markup).unwrap();
+        let p = Parser::new(markup);
+        let nodes: Vec<_> = doc.descendants().collect();
+        assert!(nodes.len() > 10, "{}", nodes.len());
+        // In document order (as the parser goes), backwards, and repeated.
+        let order = nodes.iter().chain(nodes.iter().rev()).chain(nodes.iter());
+        for node in order {
+            let want = doc.text_pos_at(node.range().start);
+            let got = p.pos(*node);
+            assert_eq!((got.line, got.col), (want.row, want.col), "{node:?}");
+        }
+    }
 
     fn mm(v: f32) -> f32 {
         v * PT_PER_MM

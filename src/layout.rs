@@ -7,6 +7,11 @@
 //! rule. Nothing overflows silently: text that does not fit and cannot shrink
 //! enough, and a character that no font has, are [`LayoutError`]s, which the
 //! batch turns into a reject of the record.
+//!
+//! A document has at most [`MAX_PAGES`] pages, continuation pages of a
+//! `<table overflow="continue">` included: the layout stops with
+//! [`LayoutError::TooManyPages`] as soon as one more page would pass the
+//! limit, before the page is built.
 
 use crate::barcode;
 use crate::fonts::FontSet;
@@ -20,6 +25,11 @@ use crate::page::{Color, FontId, Glyph, GlyphRun, Op, Page, Stroke};
 use crate::postal::{BarcodeFailure, PostalData};
 use std::collections::BTreeMap;
 use std::fmt;
+
+/// Most pages of one laid-out document: the form's `<page>`s plus the
+/// continuation pages of its tables (the same number as the markup's limit
+/// on `<page>` elements, [`crate::form::MAX_PAGES`]).
+pub const MAX_PAGES: usize = crate::form::MAX_PAGES;
 
 /// Why a document could not be laid out. Messages name the markup position
 /// and, for missing glyphs, the character — never other record data.
@@ -81,6 +91,14 @@ pub enum LayoutError {
         /// The loader's message.
         message: String,
     },
+    /// A continuing table would make the document longer than the page
+    /// limit ([`MAX_PAGES`]): the record has too many rows for one document.
+    TooManyPages {
+        /// Position of the table in the markup.
+        pos: Pos,
+        /// The limit that would be passed.
+        limit: usize,
+    },
 }
 
 impl LayoutError {
@@ -95,6 +113,7 @@ impl LayoutError {
             LayoutError::Barcode { .. } => "E_BARCODE",
             LayoutError::BarcodePlacement { .. } => "E_TEMPLATE_BARCODE",
             LayoutError::PostalData { .. } => "E_POSTAL_DATA",
+            LayoutError::TooManyPages { .. } => "E_TOO_MANY_PAGES",
         }
     }
 
@@ -107,6 +126,7 @@ impl LayoutError {
                 | LayoutError::Overflow { .. }
                 | LayoutError::OutsideMargins { .. }
                 | LayoutError::Barcode { .. }
+                | LayoutError::TooManyPages { .. }
         )
     }
 }
@@ -146,6 +166,12 @@ impl fmt::Display for LayoutError {
                 f,
                 "郵便番号データを読めません (postal data cannot be loaded): {message}"
             ),
+            LayoutError::TooManyPages { pos, limit } => write!(
+                f,
+                "ページ数が上限 {limit} ページを超えます: 表の続きのページが多すぎます \
+                 (too many pages: the continuing <table> would make the document \
+                 longer than {limit} pages) [{pos}]"
+            ),
         }
     }
 }
@@ -166,15 +192,27 @@ pub struct Laid {
 /// `<pagecount/>` needs the final number of pages, which a continuing table
 /// only reveals during layout: the form is laid out with the form's own page
 /// count first and again with the real count when they differ.
+///
+/// A document longer than [`MAX_PAGES`] pages is [`LayoutError::TooManyPages`].
 pub fn layout(form: &Form, fonts: &FontSet, images: &ImageSet) -> Result<Laid, LayoutError> {
+    layout_limited(form, fonts, images, MAX_PAGES)
+}
+
+/// [`layout`] with at most `max_pages` pages.
+fn layout_limited(
+    form: &Form,
+    fonts: &FontSet,
+    images: &ImageSet,
+    max_pages: usize,
+) -> Result<Laid, LayoutError> {
     let mut count = form.pages.len();
-    let mut laid = layout_pass(form, fonts, images, count)?;
+    let mut laid = layout_pass(form, fonts, images, count, max_pages)?;
     for _ in 0..3 {
         if laid.pages.len() == count {
             break;
         }
         count = laid.pages.len();
-        laid = layout_pass(form, fonts, images, count)?;
+        laid = layout_pass(form, fonts, images, count, max_pages)?;
     }
     Ok(laid)
 }
@@ -184,6 +222,7 @@ fn layout_pass(
     fonts: &FontSet,
     images: &ImageSet,
     page_count: usize,
+    max_pages: usize,
 ) -> Result<Laid, LayoutError> {
     let mut ctx = Ctx {
         fonts,
@@ -194,8 +233,11 @@ fn layout_pass(
         page_h: 0.0,
         margins: Margins::default(),
         page_count,
+        max_pages,
+        pages_after: 0,
     };
-    for fp in &form.pages {
+    for (i, fp) in form.pages.iter().enumerate() {
+        ctx.pages_after = form.pages.len() - i - 1;
         ctx.page_w = fp.width;
         ctx.page_h = fp.height;
         ctx.margins = fp.margins;
@@ -357,6 +399,10 @@ struct Ctx<'a> {
     margins: Margins,
     /// Number of pages of the document (for `<pagecount/>`).
     page_count: usize,
+    /// Most pages the document may have.
+    max_pages: usize,
+    /// Pages of the form after the one being laid out.
+    pages_after: usize,
 }
 
 /// A table rule: from, to, width.
@@ -841,6 +887,14 @@ impl Ctx<'_> {
                     .is_some_and(|f| f.iter().any(|(r, _)| *r >= nheader));
                 if !t.continues || !body_on_page {
                     return Err(overflow);
+                }
+                // Pages so far (this table's included) + the new one + the
+                // form's pages still to come.
+                if self.done.len() + frags.len() + 1 + self.pages_after > self.max_pages {
+                    return Err(LayoutError::TooManyPages {
+                        pos: t.pos,
+                        limit: self.max_pages,
+                    });
                 }
                 frags.push(Vec::new());
                 y = cont_y;
@@ -1656,6 +1710,55 @@ mod tests {
             .expect("divider");
         assert!((divider.1 .1 - 20.0 * mm).abs() < 0.3, "{divider:?}");
         assert_eq!(texts(&laid.pages[0]).len(), 3);
+    }
+
+    /// A form whose first page holds a continuing table of `rows` rows of
+    /// 100 mm (two to an A4 page), followed by one more `<page>`.
+    fn long_table(rows: usize) -> Form {
+        let body = "<row><cell>明細</cell></row>".repeat(rows);
+        form::parse(&format!(
+            "<form size=\"A4\"><page><table x=\"10mm\" y=\"10mm\" columns=\"50mm\" \
+             row-height=\"100mm\" overflow=\"continue\">{body}</table></page>\
+             <page><text x=\"10mm\" y=\"10mm\">以上</text></page></form>"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn continuation_pages_count_against_the_page_limit() {
+        let fonts = fonts();
+        let images = ImageSet::default();
+        // 8 rows: 4 table pages + the last page = 5 pages, the limit.
+        let laid = layout_limited(&long_table(8), &fonts, &images, 5).unwrap();
+        assert_eq!(laid.pages.len(), 5);
+        // 9 rows need a fifth table page: 6 pages, one too many.
+        let e = layout_limited(&long_table(9), &fonts, &images, 5).unwrap_err();
+        assert!(
+            matches!(e, LayoutError::TooManyPages { limit: 5, pos } if pos.line == 1),
+            "{e:?}"
+        );
+        assert_eq!(e.code(), "E_TOO_MANY_PAGES");
+        assert!(e.is_data_error());
+        let msg = e.to_string();
+        assert!(
+            msg.contains("上限 5 ページ") && msg.contains("too many pages"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains("明細"),
+            "no record data in the message: {msg}"
+        );
+        // The real limit: 2 × 99 rows fill 99 pages, + 1 = 100; one more row is 101.
+        let laid = layout(&long_table(2 * (MAX_PAGES - 1)), &fonts, &images).unwrap();
+        assert_eq!(laid.pages.len(), MAX_PAGES);
+        let e = layout(&long_table(2 * (MAX_PAGES - 1) + 1), &fonts, &images).unwrap_err();
+        assert!(matches!(
+            e,
+            LayoutError::TooManyPages {
+                limit: MAX_PAGES,
+                ..
+            }
+        ));
     }
 
     #[test]

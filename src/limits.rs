@@ -10,7 +10,8 @@
 //!
 //! Other limits live next to the code they guard and are re-exported here
 //! for documentation: markup nesting depth ([`MAX_MARKUP_DEPTH`]), pages of
-//! one form ([`MAX_FORM_PAGES`]), image side and decoded size
+//! one form ([`MAX_FORM_PAGES`]), pages of one laid-out document, table
+//! continuation pages included ([`MAX_DOCUMENT_PAGES`]), image side and decoded size
 //! ([`MAX_IMAGE_SIDE`], [`MAX_IMAGE_DECODED_BYTES`]).
 //!
 //! Messages never contain cell values (they may be personal data), only
@@ -55,6 +56,11 @@ pub const MAX_MARKUP_DEPTH: usize = crate::form::MAX_DEPTH;
 
 /// Most `<page>` elements of one form (see [`crate::form::parse`]).
 pub const MAX_FORM_PAGES: usize = crate::form::MAX_PAGES;
+
+/// Most pages of one laid-out document, continuation pages of a long table
+/// included (see [`crate::layout::layout`]); passing it rejects the record
+/// with `E_TOO_MANY_PAGES`.
+pub const MAX_DOCUMENT_PAGES: usize = crate::layout::MAX_PAGES;
 
 /// Largest image width or height in pixels (see [`crate::image`]).
 pub const MAX_IMAGE_SIDE: u32 = crate::image::MAX_SIDE;
@@ -193,6 +199,43 @@ mod tests {
         let e = check_zip(&z).unwrap_err();
         assert!(start.elapsed().as_millis() < 100);
         assert!(e.contains("zip 爆弾") && e.contains("sheet1.xml"), "{e}");
+    }
+
+    #[test]
+    fn zip_entry_count_is_bounded() {
+        let names: Vec<String> = (0..=MAX_ZIP_ENTRIES).map(|i| format!("e{i}")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+        check_zip(&zip_with(&entries[..MAX_ZIP_ENTRIES])).unwrap();
+        let e = check_zip(&zip_with(&entries)).unwrap_err();
+        assert!(e.contains("too many zip entries: 10001"), "{e}");
+    }
+
+    #[test]
+    fn total_uncompressed_size_is_bounded() {
+        // Entries of exactly 1 MiB are exempt from the ratio rule, so only
+        // the total can stop them: 1024 MiB passes, 1025 MiB does not.
+        let mib = vec![0u8; ZIP_RATIO_EXEMPT_BYTES as usize];
+        let zip_of = |n: usize| {
+            let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            w.start_file("e0", opts).unwrap();
+            w.write_all(&mib).unwrap();
+            for i in 1..n {
+                // Copies the compressed bytes (about 1 kB), no re-compression.
+                w.deep_copy_file("e0", &format!("e{i}")).unwrap();
+            }
+            w.finish().unwrap().into_inner()
+        };
+        let n = (MAX_ZIP_UNCOMPRESSED / ZIP_RATIO_EXEMPT_BYTES) as usize;
+        let at_limit = zip_of(n);
+        assert!(at_limit.len() < 5_000_000, "{}", at_limit.len());
+        check_zip(&at_limit).unwrap();
+        let e = check_zip(&zip_of(n + 1)).unwrap_err();
+        assert!(
+            e.contains("展開後サイズが大きすぎます") && e.contains("limit 1073741824"),
+            "{e}"
+        );
     }
 
     #[test]

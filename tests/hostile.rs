@@ -146,6 +146,30 @@ fn markup_nesting_and_page_count_are_bounded() {
     );
     let e = chohyo::form::parse(&deep).unwrap_err().to_string();
     assert!(e.contains("nesting too deep"), "{e}");
+    // The exact limit: 32 inline elements inside a <text> parse, 33 do not.
+    let nested = |n: usize| {
+        format!(
+            "<form><page><text x=\"1mm\" y=\"1mm\">{}a{}</text></page></form>",
+            "<b>".repeat(n),
+            "</b>".repeat(n)
+        )
+    };
+    let depth = chohyo::limits::MAX_MARKUP_DEPTH;
+    chohyo::form::parse(&nested(depth)).unwrap();
+    let e = chohyo::form::parse(&nested(depth + 1))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nesting too deep"), "{e}");
+    // More than 1,000,000 XML nodes is refused by the parser.
+    let wide = format!(
+        "<form><page><text x=\"1mm\" y=\"1mm\">{}</text></page></form>",
+        "<br/>".repeat(1_000_000)
+    );
+    let e = chohyo::form::parse(&wide).unwrap_err().to_string();
+    assert!(
+        e.contains("malformed markup") && e.contains("nodes limit"),
+        "{e}"
+    );
     let page = "<page><text x=\"1mm\" y=\"1mm\">a</text></page>";
     let ok = format!(
         "<form>{}</form>",
@@ -178,6 +202,165 @@ fn an_image_over_10000_px_is_refused() {
     let mut set = chohyo::image::ImageSet::default();
     let e = set.load("wide", &p).unwrap_err().to_string();
     assert!(e.contains("image too large") && e.contains("wide"), "{e}");
+}
+
+/// A job of four records whose joined sheet gives each record a table of
+/// one page-high row per joined row: record `B` has one row too many for
+/// the page limit, `C` exactly the limit.
+#[test]
+fn a_record_whose_table_continues_past_the_page_limit_is_a_reject() {
+    let limit = chohyo::limits::MAX_DOCUMENT_PAGES;
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    std::fs::write(dir.join("main.csv"), "番号\nA\nB\nC\nD\n").unwrap();
+    let mut lines = String::from("番号,明細\n");
+    for (id, n) in [("A", 2), ("B", limit + 1), ("C", limit), ("D", 1)] {
+        for k in 1..=n {
+            lines.push_str(&format!("{id},明細{id}{k:03}\n"));
+        }
+    }
+    std::fs::write(dir.join("lines.csv"), lines).unwrap();
+    // Rows of 250 mm from y = 20 mm: one row per A4 page.
+    std::fs::write(
+        dir.join("long.xml"),
+        r#"<form size="A4"><page>
+<text x="10mm" y="10mm">{{ id }}</text>
+<table x="10mm" y="20mm" columns="60mm" row-height="250mm" overflow="continue">
+{% for l in lines %}<row><cell>{{ l.item }}</cell></row>{% endfor %}
+</table></page></form>
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("job.toml"),
+        r#"[job]
+name = "long"
+title = "明細書"
+record_id = "id"
+
+[input]
+file = "main.csv"
+
+[[input.join]]
+field = "lines"
+file = "lines.csv"
+key = "番号"
+
+[[input.join.fields]]
+name = "item"
+column = "明細"
+required = true
+
+[template]
+file = "long.xml"
+
+[batch]
+issue_date = "2025-04-01"
+
+[[fields]]
+name = "id"
+column = "番号"
+required = true
+unique = true
+"#,
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let start = Instant::now();
+    let (code, stderr) = chohyo(&["run", s(&dir.join("job.toml")), "--out", s(&out), "-q"]);
+    assert_eq!(code, 1, "exit 1: finished with rejects: {stderr}");
+    assert!(start.elapsed() < Duration::from_secs(60));
+    let run = out.join("long/2025-04-01");
+    // The one reject: row 3 (record B), E_TOO_MANY_PAGES naming the limit,
+    // no record data in the reason.
+    let bytes = std::fs::read(run.join("rejects.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(&bytes[3..]);
+    let rejects: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    let r = &rejects[0];
+    assert_eq!((&r[0], &r[2], &r[5]), ("main.csv", "3", "E_TOO_MANY_PAGES"));
+    assert!(
+        r[6].contains(&format!("上限 {limit} ページ")) && r[6].contains("too many pages"),
+        "{}",
+        &r[6]
+    );
+    assert!(
+        !r[6].contains("明細B"),
+        "record data in the reason: {}",
+        &r[6]
+    );
+    // The others render, C with exactly the limit.
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let mut pages: Vec<(String, u64)> = m["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["record_id"].as_str().unwrap().to_string(),
+                d["pages"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    pages.sort();
+    assert_eq!(
+        pages,
+        [("A".into(), 2), ("C".into(), limit as u64), ("D".into(), 1)]
+    );
+    let c = run.join("docs/C.pdf");
+    assert!(qpdf_check(&c), "C.pdf passes qpdf --check");
+    assert!(!run.join("docs/B.pdf").exists());
+}
+
+/// A grayscale PNG of `w` × `h` px at `p`; with `pixels` false only the
+/// header (IHDR) is written: enough for the size check, which comes first.
+fn png_file(p: &Path, w: u32, h: u32, pixels: bool) {
+    let f = std::fs::File::create(p).unwrap();
+    let mut enc = png::Encoder::new(f, w, h);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().unwrap();
+    if pixels {
+        writer
+            .write_image_data(&vec![0u8; w as usize * h as usize])
+            .unwrap();
+        writer.finish().unwrap();
+    }
+    // Otherwise dropping the writer ends the file after the header.
+}
+
+#[test]
+fn image_height_and_decoded_size_are_bounded() {
+    use chohyo::limits::{MAX_IMAGE_DECODED_BYTES, MAX_IMAGE_SIDE};
+    let t = tempfile::tempdir().unwrap();
+    let load = |name: &str| {
+        let mut set = chohyo::image::ImageSet::default();
+        set.load(name, &t.path().join(name))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    // Exactly the limit on a side loads; one more pixel, either way, does not.
+    png_file(&t.path().join("edge.png"), MAX_IMAGE_SIDE, 1, true);
+    png_file(&t.path().join("tall-edge.png"), 1, MAX_IMAGE_SIDE, true);
+    load("edge.png").unwrap();
+    load("tall-edge.png").unwrap();
+    png_file(&t.path().join("tall.png"), 1, MAX_IMAGE_SIDE + 1, false);
+    let e = load("tall.png").unwrap_err();
+    assert!(
+        e.contains("image too large: 1×10001 px") && e.contains("tall"),
+        "{e}"
+    );
+    // Within the side limit but over 100 MB decoded (RGBA worst case:
+    // 5121 × 5121 × 4 bytes): refused from the header, nothing allocated.
+    let side = ((MAX_IMAGE_DECODED_BYTES / 4) as f64).sqrt() as u32 + 1;
+    assert!(side <= MAX_IMAGE_SIDE);
+    png_file(&t.path().join("big.png"), side, side, false);
+    let e = load("big.png").unwrap_err();
+    assert!(
+        e.contains("bytes decoded") && e.contains(&MAX_IMAGE_DECODED_BYTES.to_string()),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------
