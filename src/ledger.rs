@@ -11,7 +11,7 @@
 //! ledger shows both.
 
 use chrono::{Datelike, NaiveDate};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 
 /// The ledger database.
@@ -165,20 +165,37 @@ impl Ledger {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut numbers = Vec::with_capacity(a.record_ids.len());
         {
-            let mut existing = tx.prepare(
-                "SELECT number, series, fiscal_year FROM issues WHERE job = ?1 AND batch = ?2 AND kind = ?3 AND record_id = ?4",
-            )?;
             let mut insert = tx.prepare(
                 "INSERT INTO issues (series, fiscal_year, number, kind, record_id, job, batch, issue_date, planned_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             let mut next: Option<u64> = None;
+            // Numbers this batch already has for these records: one query
+            // per 500 ids rather than one per record.
+            let mut known: std::collections::HashMap<String, (u64, String, i32)> =
+                std::collections::HashMap::new();
+            for ids in a.record_ids.chunks(500) {
+                let marks: Vec<String> = (0..ids.len()).map(|i| format!("?{}", i + 4)).collect();
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT record_id, number, series, fiscal_year FROM issues WHERE job = ?1 AND batch = ?2 AND kind = ?3 AND record_id IN ({})",
+                    marks.join(",")
+                ))?;
+                let values = [a.job, a.batch, a.kind]
+                    .into_iter()
+                    .chain(ids.iter().map(String::as_str));
+                let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        (r.get::<_, i64>(1)? as u64, r.get(2)?, r.get(3)?),
+                    ))
+                })?;
+                for row in rows {
+                    let (id, found) = row?;
+                    known.insert(id, found);
+                }
+            }
             for id in a.record_ids {
-                let found: Option<(u64, String, i32)> = existing
-                    .query_row(params![a.job, a.batch, a.kind, id], |r| {
-                        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
-                    })
-                    .optional()?;
+                let found = known.get(id).cloned();
                 if let Some((n, series, year)) = found {
                     if series != a.series || year != fy {
                         return Err(LedgerError {
@@ -205,6 +222,7 @@ impl Ledger {
                 insert.execute(params![
                     a.series, fy, n as i64, a.kind, id, a.job, a.batch, issue_date, planned_at
                 ])?;
+                known.insert(id.clone(), (n, a.series.to_string(), fy));
                 numbers.push(n);
                 next = Some(n + 1);
             }
