@@ -1,12 +1,16 @@
 //! The batch driver: job → run directory with documents, rejects and manifests.
 //!
 //! Order of work: load everything shared (fonts, images, template) once;
-//! read and check the sheet; render every record in parallel (rayon), each
-//! document a pure function of its record and the shared assets, written to a
-//! temporary name and renamed; then write the rejects and, last, the
-//! manifests, so a manifest never lists an incomplete file. Results are
-//! collected in record order, so the output is identical whatever the thread
-//! count.
+//! then a pipeline in chunks of [`CHUNK_ROWS`] rows: a reader thread streams
+//! the sheet, checks each row ([`check::Checker`]) and plans the good ones
+//! (ledger numbers, file names, `plan.jsonl`), a few chunks ahead of
+//! rendering; each chunk renders in parallel (rayon), each document a pure
+//! function of its record and the shared assets, written to a temporary name
+//! and renamed, its manifest entry spooled to disk. Last, in one pass over
+//! the spool: the journal, rejects, manifests, ledger and summary, so a
+//! manifest never lists an incomplete file. Results are kept in record
+//! order, so the output is identical whatever the thread count, and memory
+//! holds only the chunks in flight, never all records or documents.
 
 use crate::check::{self, Record, Reject};
 use crate::fonts::FontSet;
