@@ -1,7 +1,7 @@
 //! The batch driver: job → run directory with documents, rejects and manifests.
 //!
 //! Order of work: load everything shared (fonts, images, template) once;
-//! then a pipeline in chunks of [`CHUNK_ROWS`] rows: a reader thread streams
+//! then a pipeline in chunks of 512 rows: a reader thread streams
 //! the sheet, checks each row ([`check::Checker`]) and plans the good ones
 //! (ledger numbers, file names, `plan.jsonl`), a few chunks ahead of
 //! rendering; each chunk renders in parallel (rayon), each document a pure
