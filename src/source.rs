@@ -380,7 +380,7 @@ impl std::io::Seek for SharedFile {
 
 /// Reads one sheet from the bytes of a file (`path` only names it in
 /// errors): the same as [`read_sheet_with`] after the file was read. The
-/// [`limits`](crate::limits) apply.
+/// input limits ([`crate::limits`]) apply.
 pub fn read_sheet_bytes(
     path: &Path,
     bytes: &[u8],
