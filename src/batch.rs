@@ -278,6 +278,50 @@ pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked,
         .map_err(|e| BatchError::Input(format!("{}: {}", path.display(), e.message)))
 }
 
+/// Reads and checks the job's input row by row, keeping nothing but the
+/// count of problems: `(rows read, rejects)`. For `run --strict`, which
+/// renders only an input without any problem (and so also finds a
+/// structural error late in a large input before anything is written).
+pub fn count_rejects(job: &Job, input: Option<&Path>) -> Result<(usize, usize), BatchError> {
+    let path = input.unwrap_or(&job.input.file);
+    let mapping =
+        |e: check::MappingError| BatchError::Input(format!("{}: {}", path.display(), e.message));
+    let mut checker: Option<check::Checker> = None;
+    let mut failed = None;
+    let mut rejects = 0;
+    let head = source::stream_sheet(
+        path,
+        input_selector(job).as_ref(),
+        &input_header(job),
+        &mut |head, row| {
+            let c = match &mut checker {
+                Some(c) => c,
+                None => match check::Checker::new(job, head) {
+                    Ok(c) => checker.insert(c),
+                    Err(e) => {
+                        failed = Some(mapping(e));
+                        return false;
+                    }
+                },
+            };
+            if let Err(rs) = c.check(&row).result {
+                rejects += rs.len();
+            }
+            true
+        },
+    )
+    .map_err(|e| BatchError::Input(e.to_string()))?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let checker = match checker {
+        Some(c) => c,
+        None => check::Checker::new(job, &head).map_err(mapping)?,
+    };
+    let fin = checker.finish();
+    Ok((fin.rows_read, rejects + fin.rejects.len()))
+}
+
 /// The template context of one record: its fields, `values` and `doc`
 /// (`number`, `record_id`, `doc_id` — the document id of
 /// [`crate::docid::doc_id`], empty when the record id cannot make one —

@@ -266,9 +266,16 @@ fn check_subcommand_reports_rejects_and_renders_nothing() {
 #[test]
 fn strict_mode_renders_nothing_when_rows_are_rejected() {
     let tmp = tempdir();
-    let (code, dir, _) = run(tmp.path(), &["--strict"]);
+    let (code, dir, stderr) = run(tmp.path(), &["--strict"]);
     assert_eq!(code, 1);
+    assert!(stderr.contains("--strict: 3 件の不備"), "{stderr}");
     assert!(!dir.exists());
+    // The streaming count agrees with the full check of the `check` command.
+    let job = chohyo::job::Job::load(&job()).unwrap();
+    let full = chohyo::batch::read_and_check(&job, None).unwrap();
+    let (rows, rejects) = chohyo::batch::count_rejects(&job, None).unwrap();
+    assert_eq!((rows, rejects), (full.rows_read, full.rejects.len()));
+    assert_eq!((rows, rejects), (50, 3));
 }
 
 #[test]

@@ -129,11 +129,10 @@ pub fn execute(args: &RunArgs) -> i32 {
         }
     };
     if args.strict {
-        match batch::read_and_check(&job, args.input.as_deref()) {
-            Ok(c) if !c.rejects.is_empty() => {
+        match batch::count_rejects(&job, args.input.as_deref()) {
+            Ok((_, rejects)) if rejects > 0 => {
                 eprintln!(
-                    "chohyo: --strict: {} 件の不備があるため出力しません (rejects found; nothing rendered). `chohyo check` で一覧を出せます",
-                    c.rejects.len()
+                    "chohyo: --strict: {rejects} 件の不備があるため出力しません (rejects found; nothing rendered). `chohyo check` で一覧を出せます"
                 );
                 return 1;
             }
