@@ -821,11 +821,11 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
             for slot in step.slots {
                 match slot {
                     Slot::Document(entry, w) => {
+                        if let Err(e) = spool.push(&entry, &w) {
+                            failed = Some(io_err(&dir.path, e));
+                        }
                         for msg in w {
                             warnings.push((entry.record_id.clone(), msg));
-                        }
-                        if let Err(e) = spool.push(&entry) {
-                            failed = Some(io_err(&dir.path, e));
                         }
                     }
                     Slot::Rejected(reject, texts) => {
@@ -1218,7 +1218,7 @@ fn render_chunk(
                 if let Some(e) = done {
                     return Ok(Slot::Document(
                         entry_for(&pd, e.sha256, e.bytes, e.pages),
-                        Vec::new(),
+                        e.warnings,
                     ));
                 }
                 let clock = opts.clock.as_deref();
@@ -1232,6 +1232,7 @@ fn render_chunk(
                                 sha256: sha.clone(),
                                 bytes: bytes.len() as u64,
                                 pages,
+                                warnings: warnings.clone(),
                             };
                             writer
                                 .write(entry, &bytes)
@@ -1354,8 +1355,10 @@ fn finalize(
     };
     let (mut pages, mut total_bytes) = (0usize, 0u64);
     let (mut first, mut last): (Option<u64>, Option<u64>) = (None, None);
+    let mut warnings = 0;
     for d in entries.iter().map_err(|e| io_err(&dir.path, e))? {
-        let d = d.map_err(|e| io_err(&dir.path, e))?;
+        let (d, w) = d.map_err(|e| io_err(&dir.path, e))?;
+        warnings += w.len();
         serde_json::to_writer(
             &mut journal,
             &JournalEntry {
@@ -1363,6 +1366,7 @@ fn finalize(
                 sha256: d.sha256.clone(),
                 bytes: d.bytes,
                 pages: d.pages,
+                warnings: w,
             },
         )
         .map_err(|e| BatchError::Io(e.to_string()))?;
@@ -1415,7 +1419,7 @@ fn finalize(
             pages,
             rejected_rows: rejected_rows.len(),
             rejects: outcome.rejects.len(),
-            warnings: outcome.warnings.len(),
+            warnings,
         },
         rejects_by_code: report::by_code(&outcome.rejects),
         numbers: serde_json::json!({
@@ -1478,7 +1482,7 @@ pub fn merge(
         .clone()
         .unwrap_or_else(|| job.output.dir.clone());
     let mut plan: Option<(Plan, String)> = None;
-    let mut documents: BTreeMap<u64, (ManifestEntry, PathBuf)> = BTreeMap::new();
+    let mut documents: BTreeMap<u64, (ManifestEntry, PathBuf, Vec<String>)> = BTreeMap::new();
     let mut rejects: Vec<Reject> = Vec::new();
     let mut rows_read = 0;
     for k in 0..shards {
@@ -1516,9 +1520,14 @@ pub fn merge(
         .map_err(|e| BatchError::Input(e.to_string()))?;
         let entries: Vec<ManifestEntry> = serde_json::from_value(manifest["documents"].clone())
             .map_err(|e| BatchError::Input(e.to_string()))?;
+        let journal = Journal::read(&sdir.path).map_err(|e| io_err(&sdir.path, e))?;
         for e in entries {
             let src = sdir.docs().join(&e.file);
-            documents.insert(e.number, (e, src));
+            let warnings = journal
+                .get(&e.file)
+                .map(|j| j.warnings.clone())
+                .unwrap_or_default();
+            documents.insert(e.number, (e, src, warnings));
         }
         let summary: serde_json::Value = serde_json::from_slice(
             &std::fs::read(sdir.path.join("summary.json")).map_err(|e| io_err(&sdir.path, e))?,
@@ -1556,7 +1565,8 @@ pub fn merge(
     // Plan order = record order; numbers rise with it (`documents` is
     // keyed by number).
     let mut spool = EntrySpool::create(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?;
-    for (e, src) in documents.into_values() {
+    let mut warnings = Vec::new();
+    for (e, src, w) in documents.into_values() {
         let bytes = std::fs::read(&src).map_err(|err| io_err(&src, err))?;
         if sha256_hex(&bytes) != e.sha256 {
             return Err(BatchError::Input(format!(
@@ -1566,7 +1576,8 @@ pub fn merge(
         }
         let dst = docs_dir.join(&e.file);
         runstate::write_atomic_mode(&dst, &bytes, modes.file).map_err(|err| io_err(&dst, err))?;
-        spool.push(&e).map_err(|err| io_err(&dir.path, err))?;
+        spool.push(&e, &w).map_err(|err| io_err(&dir.path, err))?;
+        warnings.extend(w.into_iter().map(|m| (e.record_id.clone(), m)));
     }
     let entries = spool.finish().map_err(|e| io_err(&dir.path, e))?;
     // The rejects workbook shows each rejected row's original values: read
@@ -1579,7 +1590,7 @@ pub fn merge(
         documents: entries.len(),
         document_bytes: 0,
         rejects,
-        warnings: Vec::new(),
+        warnings,
         already_finished: false,
         rendered_now: 0,
     };

@@ -301,6 +301,9 @@ pub struct JournalEntry {
     pub bytes: u64,
     /// Pages.
     pub pages: usize,
+    /// Layout warnings of the document (so a resumed batch reports them too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The append-only journal of finished documents.
@@ -509,6 +512,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::open(dir.path(), 0o600).unwrap();
         let e = JournalEntry {
+            warnings: Vec::new(),
             file: "a.pdf".into(),
             sha256: "00".into(),
             bytes: 1,

@@ -150,9 +150,13 @@ impl EntrySpool {
         })
     }
 
-    /// Appends one entry.
-    pub fn push(&mut self, e: &ManifestEntry) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.writer, e).map_err(std::io::Error::other)?;
+    /// Appends one entry and its document's warnings.
+    pub fn push(&mut self, e: &ManifestEntry, warnings: &[String]) -> std::io::Result<()> {
+        let line = Spooled {
+            entry: e.clone(),
+            warnings: warnings.to_vec(),
+        };
+        serde_json::to_writer(&mut self.writer, &line).map_err(std::io::Error::other)?;
         self.writer.write_all(b"\n")?;
         self.count += 1;
         Ok(())
@@ -178,6 +182,15 @@ impl EntrySpool {
     }
 }
 
+/// One line of the spool.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Spooled {
+    #[serde(flatten)]
+    entry: ManifestEntry,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
 /// A finished [`EntrySpool`].
 #[derive(Debug)]
 pub struct Entries {
@@ -196,16 +209,23 @@ impl Entries {
         self.count == 0
     }
 
-    /// Reads the entries in order.
-    pub fn iter(&self) -> std::io::Result<impl Iterator<Item = std::io::Result<ManifestEntry>>> {
+    /// Reads the entries in order, each with its document's warnings.
+    pub fn iter(
+        &self,
+    ) -> std::io::Result<impl Iterator<Item = std::io::Result<(ManifestEntry, Vec<String>)>>> {
         let r = BufReader::new(File::open(&self.path)?);
-        Ok(r.lines()
-            .map(|l| l.and_then(|l| serde_json::from_str(&l).map_err(std::io::Error::other))))
+        Ok(r.lines().map(|l| {
+            l.and_then(|l| {
+                serde_json::from_str::<Spooled>(&l)
+                    .map(|s| (s.entry, s.warnings))
+                    .map_err(std::io::Error::other)
+            })
+        }))
     }
 
     /// All entries in memory (for the stages that need them together).
     pub fn load(&self) -> std::io::Result<Vec<ManifestEntry>> {
-        self.iter()?.collect()
+        self.iter()?.map(|r| r.map(|(e, _)| e)).collect()
     }
 
     /// Deletes the spool file.
@@ -286,12 +306,15 @@ mod tests {
             source_row: n as u32,
         };
         for n in 0..5 {
-            s.push(&entry(n)).unwrap();
+            let w: Vec<String> = (0..n % 2).map(|i| format!("w{i}")).collect();
+            s.push(&entry(n), &w).unwrap();
         }
         let e = s.finish().unwrap();
         assert_eq!(e.len(), 5);
         let back = e.load().unwrap();
         assert_eq!(back, (0..5).map(entry).collect::<Vec<_>>());
+        let warned: Vec<usize> = e.iter().unwrap().map(|r| r.unwrap().1.len()).collect();
+        assert_eq!(warned, [0, 1, 0, 1, 0]);
         e.remove().unwrap();
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }

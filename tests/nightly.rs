@@ -357,3 +357,51 @@ fn report_html_renders_in_headless_chromium() {
     assert!(dom.contains("id=\"rows_read\">50<"));
     assert!(dom.contains("id=\"rejects\">3<"));
 }
+
+/// Layout warnings are journaled with their document: a batch that resumes
+/// and reuses every document reports the same warnings as one that rendered
+/// them (`summary.json` counts them).
+#[test]
+fn warnings_of_reused_documents_are_reported_after_a_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Every name gets a variation selector no bundled font has: printed as
+    // its base character, with a warning.
+    let plain = big_input(tmp.path(), 1);
+    let text = std::fs::read_to_string(&plain).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            out.push_str(line);
+        } else {
+            let cells: Vec<&str> = line.split(',').collect();
+            let mut cells: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
+            if let Some(first) = cells[1].chars().next() {
+                cells[1] = format!("{first}\u{FE00}{}", &cells[1][first.len_utf8()..]);
+            }
+            out.push_str(&cells.join(","));
+        }
+        out.push('\n');
+    }
+    let input = tmp.path().join("vs.csv");
+    std::fs::write(&input, out).unwrap();
+    let input = input.to_str().unwrap();
+    let dir = tmp.path().join("o");
+    let (code, stderr) = chohyo(&run_args(dir.to_str().unwrap(), &["--input", input]));
+    assert_eq!(code, 1, "{stderr}");
+    let run_dir = dir.join("zaishoku/2025-04-01");
+    let summary = |d: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.join("summary.json")).unwrap()).unwrap()
+    };
+    let first = summary(&run_dir);
+    let warned = first["counts"]["warnings"].as_u64().unwrap();
+    assert_eq!(warned, 47, "one warning per document: {first}");
+    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    assert_eq!(journal.matches("\"warnings\"").count(), 47);
+    // Unfinish the batch: the next run reuses all 47 documents.
+    std::fs::remove_file(run_dir.join("summary.json")).unwrap();
+    let (code, stderr) = chohyo(&run_args(dir.to_str().unwrap(), &["--input", input]));
+    assert_eq!(code, 1, "{stderr}");
+    let again = summary(&run_dir);
+    assert_eq!(again["timing"]["reused"], 47);
+    assert_eq!(again["counts"], first["counts"]);
+}
