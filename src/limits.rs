@@ -106,6 +106,24 @@ pub fn check_cell_chars(text: &str, row: u32, column: &str) -> Result<(), String
 
 /// Fails if the non-empty cells of a sheet span more than
 /// [`MAX_SHEET_CELLS`] cells (`rows` × `columns`).
+/// Columns a sheet may use: Excel's own last column is XFD, the 16,384th.
+/// Rows are handed out with a cell for every column up to the last one
+/// used, so a single cell far to the right would cost memory in every row.
+pub const MAX_COLUMNS: u64 = 16_384;
+
+/// Refuses a cell beyond [`MAX_COLUMNS`] (0-based `last_column`).
+pub fn check_columns(last_column: u64) -> Result<(), String> {
+    if last_column >= MAX_COLUMNS {
+        return Err(format!(
+            "列が多すぎます: {} 列目にセルがあります (上限 {MAX_COLUMNS} 列 = XFD) \
+             (a cell in column {}, limit {MAX_COLUMNS})",
+            last_column + 1,
+            last_column + 1
+        ));
+    }
+    Ok(())
+}
+
 pub fn check_extent(rows: u64, columns: u64) -> Result<(), String> {
     let cells = rows.saturating_mul(columns);
     if cells > MAX_SHEET_CELLS {

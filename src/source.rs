@@ -671,6 +671,8 @@ fn read_workbook<R: WorkbookInput>(
     let range = book.worksheet_range(&name).map_err(|e| read_err(&e))?;
     let is_ods = matches!(book, Sheets::Ods(_));
     let (row0, col0) = range.start().unwrap_or((0, 0));
+    let last = u64::from(col0) + (range.width() as u64).saturating_sub(1);
+    limits::check_columns(last).map_err(|m| SourceError::in_sheet(path, &name, m))?;
     let col0 = col0 as usize;
     let rows = range.rows().enumerate().map(|(i, cells)| {
         let mut out = Vec::with_capacity(col0 + cells.len());
@@ -680,7 +682,7 @@ fn read_workbook<R: WorkbookInput>(
             Cell::Text(s) if is_ods && ERROR_LITERALS.contains(&s.as_str()) => Cell::Error(s),
             c => c,
         }));
-        (row0 + i as u32 + 1, out)
+        (row0.saturating_add(i as u32).saturating_add(1), out)
     });
     build_table(head, header_row, rows, on_row)
 }
@@ -703,7 +705,7 @@ fn rows_of_cells(
             }
             out.push(cell);
         }
-        Some((row + 1, out))
+        Some((row.saturating_add(1), out))
     })
 }
 
@@ -781,6 +783,7 @@ fn sheet_extent<R: WorkbookInput>(
         _ => false,
     };
     if let Some((r0, r1, c0, c1)) = scan.bounds {
+        limits::check_columns(u64::from(c1))?;
         limits::check_extent(u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1)?;
     }
     let span = scan.bounds.map(|(r0, r1, _, _)| (r1 - r0) as usize + 1);
