@@ -15,6 +15,7 @@
 
 pub mod barcode;
 pub mod batch;
+pub mod cfb_check;
 pub mod check;
 pub mod cli;
 pub mod delivery;

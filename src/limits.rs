@@ -6,7 +6,9 @@
 //! read into memory, [`check_zip`] before calamine unpacks a workbook (it
 //! inspects only the zip central directory, so a zip bomb is refused in
 //! microseconds with bounded memory), [`check_rows`] and
-//! [`check_cell_chars`] while a table is built.
+//! [`check_cell_chars`] while a table is built. Legacy `.xls` files get a
+//! structure check of their compound file before calamine reads them
+//! ([`crate::cfb_check`]: no looping or out-of-range sector chains).
 //!
 //! Other limits live next to the code they guard and are re-exported here
 //! for documentation: markup nesting depth ([`MAX_MARKUP_DEPTH`]), pages of

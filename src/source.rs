@@ -13,7 +13,8 @@
 //!   the readers are tried in that order;
 //! * OLE compound file magic (`D0 CF 11 E0 A1 B1 1A E1`): a legacy `.xls`
 //!   workbook (a password-protected `.xlsx` is also an OLE file: it fails
-//!   with a message saying so);
+//!   with a message saying so); its compound file structure is checked by
+//!   [`crate::cfb_check`] before the spreadsheet library reads it;
 //! * anything else: delimited text (CSV or TSV).
 //!
 //! # Workbooks
@@ -73,6 +74,7 @@ use std::fmt;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use crate::cfb_check;
 use crate::limits;
 use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Sheets, Xls, Xlsb, Xlsx};
 use unicode_normalization::UnicodeNormalization;
@@ -301,6 +303,7 @@ pub fn stream_sheet(
         limits::check_zip_reader(file.clone()).map_err(|m| SourceError::new(path, m))?;
         read_workbook_guarded(path, file, WorkbookKind::Zip, sheet, header, on_row)
     } else if magic.starts_with(OLE_MAGIC) {
+        cfb_check::check_compound_file(file.clone()).map_err(|m| SourceError::new(path, m))?;
         read_workbook_guarded(path, file, WorkbookKind::Ole, sheet, header, on_row)
     } else {
         drop(file);
@@ -421,6 +424,8 @@ pub fn stream_sheet_bytes(
             on_row,
         )
     } else if bytes.starts_with(OLE_MAGIC) {
+        cfb_check::check_compound_file(Cursor::new(bytes))
+            .map_err(|m| SourceError::new(path, m))?;
         read_workbook_guarded(
             path,
             Cursor::new(bytes),

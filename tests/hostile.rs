@@ -969,3 +969,92 @@ fn a_workbook_spanning_a_huge_sparse_range_is_refused_with_bounded_memory() {
         "{e}"
     );
 }
+
+/// The upstream report's `.xls` cases (`docs/upstream/calamine-cfb-panic.md`):
+/// a version-3 compound file header with one FAT sector and the directory
+/// chain starting at sector 1.
+fn corrupt_xls(case: &str) -> Vec<u8> {
+    fn put32(b: &mut [u8], at: usize, v: u32) {
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    let header = |fat_sector: u32, dir_start: u32| {
+        let mut h = vec![0xFFu8; 512];
+        h[..76].fill(0);
+        h[0..8].copy_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+        h[24..34].copy_from_slice(&[0x3E, 0, 3, 0, 0xFE, 0xFF, 9, 0, 6, 0]);
+        put32(&mut h, 44, 1);
+        put32(&mut h, 48, dir_start);
+        put32(&mut h, 60, 0xFFFF_FFFE);
+        put32(&mut h, 68, 0xFFFF_FFFE);
+        put32(&mut h, 76, fat_sector);
+        h
+    };
+    let with_fat = |next_of_1: u32, extra: usize| {
+        let mut f = header(0, 1);
+        let mut fat = vec![0xFFu8; 512];
+        put32(&mut fat, 0, 0xFFFF_FFFD);
+        put32(&mut fat, 4, next_of_1);
+        f.extend_from_slice(&fat);
+        f.resize(f.len() + 512 * extra, 0);
+        f
+    };
+    match case {
+        "index" => header(1, 0xFFFF_FFFE),
+        "fat" => with_fat(130, 140),
+        "cycle" => with_fat(1, 1),
+        _ => unreachable!(),
+    }
+}
+
+/// Run by [`a_looping_xls_sector_chain_is_refused_under_a_memory_cap`] in a
+/// child process whose address space is capped.
+#[test]
+#[ignore = "run in a child process by a_looping_xls_sector_chain_is_refused_under_a_memory_cap"]
+fn child_reads_the_corrupt_xls_cases() {
+    let t = tempfile::tempdir().unwrap();
+    for case in ["cycle", "index", "fat"] {
+        let bytes = corrupt_xls(case);
+        let p = t.path().join(format!("{case}.xls"));
+        std::fs::write(&p, &bytes).unwrap();
+        // From the file (read by position) and from bytes.
+        let from_file = read_sheet(&p, None, 1).unwrap_err().to_string();
+        let from_bytes = read_sheet_bytes(&p, &bytes, None, &HeaderRow::At(1))
+            .unwrap_err()
+            .to_string();
+        for e in [from_file, from_bytes] {
+            assert!(
+                e.contains("xls ファイルの構造が壊れています")
+                    && e.contains("corrupt .xls compound file")
+                    && e.contains(&format!("{case}.xls")),
+                "{case}: {e}"
+            );
+            if case == "cycle" {
+                assert!(e.contains("sector chain loops"), "{e}");
+            }
+        }
+    }
+}
+
+/// calamine 0.38 follows a directory chain that loops (sector 1 → 1) with no
+/// bound and aborts when memory runs out; the compound file check refuses it
+/// first. The reading runs in a child under `ulimit -v` (1 GB), so the test
+/// fails rather than exhausting the machine if the check ever regresses.
+#[test]
+fn a_looping_xls_sector_chain_is_refused_under_a_memory_cap() {
+    let exe = std::env::current_exe().unwrap();
+    let start = Instant::now();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1000000 && exec \"$0\" --exact child_reads_the_corrupt_xls_cases --ignored --test-threads=1")
+        .arg(&exe)
+        .output()
+        .expect("run the child test");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("1 passed"),
+        "status {:?}\n{out}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(start.elapsed() < Duration::from_secs(30));
+}
