@@ -1058,3 +1058,127 @@ fn a_looping_xls_sector_chain_is_refused_under_a_memory_cap() {
     );
     assert!(start.elapsed() < Duration::from_secs(30));
 }
+
+/// A minimal `.xlsx` whose only sheet is `sheet_data` (the inside of
+/// `<sheetData>`), cells as inline strings.
+fn xlsx_with_sheet_data(sheet_data: &str) -> Vec<u8> {
+    const NS: &str = "http://schemas.openxmlformats.org";
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let o = zip::write::SimpleFileOptions::default();
+    let mut add = |name: &str, text: String| {
+        w.start_file(name, o).unwrap();
+        w.write_all(text.as_bytes()).unwrap();
+    };
+    add(
+        "[Content_Types].xml",
+        format!(
+            r#"<?xml version="1.0"?><Types xmlns="{NS}/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#
+        ),
+    );
+    add(
+        "_rels/.rels",
+        format!(
+            r#"<?xml version="1.0"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+        ),
+    );
+    add(
+        "xl/workbook.xml",
+        format!(
+            r#"<?xml version="1.0"?><workbook xmlns="{NS}/spreadsheetml/2006/main" xmlns:r="{NS}/officeDocument/2006/relationships"><sheets><sheet name="名簿" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+        ),
+    );
+    add(
+        "xl/_rels/workbook.xml.rels",
+        format!(
+            r#"<?xml version="1.0"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#
+        ),
+    );
+    add(
+        "xl/worksheets/sheet1.xml",
+        format!(
+            r#"<?xml version="1.0"?><worksheet xmlns="{NS}/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
+        ),
+    );
+    w.finish().unwrap().into_inner()
+}
+
+fn inline(cell: &str, text: &str) -> String {
+    format!(r#"<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+}
+
+/// One cell far to the right would make every row that wide: refused,
+/// quickly and with little memory, naming the column.
+#[test]
+fn a_cell_beyond_column_xfd_is_refused() {
+    let data = format!(
+        r#"<row r="1">{}{}</row><row r="2">{}</row>"#,
+        inline("A1", "氏名"),
+        inline("B1", "住所"),
+        inline("ZZZZ2", "x")
+    );
+    let bytes = xlsx_with_sheet_data(&data);
+    let start = Instant::now();
+    let e = read_sheet_bytes(Path::new("wide.xlsx"), &bytes, None, &HeaderRow::At(1))
+        .unwrap_err()
+        .to_string();
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(
+        e.contains("列が多すぎます") && e.contains("limit 16384"),
+        "{e}"
+    );
+    // Column XFD itself is allowed (and a header-less cell there is the
+    // usual "value in a column without header" error, not a limit).
+    let data = format!(
+        r#"<row r="1">{}</row><row r="2">{}</row>"#,
+        inline("A1", "氏名"),
+        inline("XFD2", "x")
+    );
+    let e = read_sheet_bytes(
+        Path::new("wide.xlsx"),
+        &xlsx_with_sheet_data(&data),
+        None,
+        &HeaderRow::At(1),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("XFD") && e.contains("without header"), "{e}");
+}
+
+/// Cells written out of row order (some writers do) cannot be streamed row
+/// by row: the sheet is read whole instead, with the same rows.
+#[test]
+fn cells_out_of_order_are_read_whole_with_the_same_rows() {
+    let ordered = format!(
+        r#"<row r="1">{}{}</row><row r="2">{}{}</row><row r="3">{}{}</row>"#,
+        inline("A1", "氏名"),
+        inline("B1", "住所"),
+        inline("A2", "見本 太郎"),
+        inline("B2", "見本町1"),
+        inline("A3", "見本 花子"),
+        inline("B3", "見本町2"),
+    );
+    let shuffled = format!(
+        r#"<row r="3">{}{}</row><row r="1">{}{}</row><row r="2">{}{}</row>"#,
+        inline("B3", "見本町2"),
+        inline("A3", "見本 花子"),
+        inline("A1", "氏名"),
+        inline("B1", "住所"),
+        inline("A2", "見本 太郎"),
+        inline("B2", "見本町1"),
+    );
+    let read = |data: &str| {
+        read_sheet_bytes(
+            Path::new("order.xlsx"),
+            &xlsx_with_sheet_data(data),
+            None,
+            &HeaderRow::At(1),
+        )
+        .unwrap()
+    };
+    let a = read(&ordered);
+    let b = read(&shuffled);
+    assert_eq!(a.headers, ["氏名", "住所"]);
+    assert_eq!(a.rows.len(), 2);
+    assert_eq!(a.rows, b.rows);
+    assert_eq!(a.rows[1].number, 3);
+}
