@@ -1062,6 +1062,13 @@ fn a_looping_xls_sector_chain_is_refused_under_a_memory_cap() {
 /// A minimal `.xlsx` whose only sheet is `sheet_data` (the inside of
 /// `<sheetData>`), cells as inline strings.
 fn xlsx_with_sheet_data(sheet_data: &str) -> Vec<u8> {
+    xlsx_with_sheet_xml(format!(
+        r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
+    ).as_bytes())
+}
+
+/// A minimal `.xlsx` whose only sheet's XML is `sheet` (any bytes).
+fn xlsx_with_sheet_xml(sheet: &[u8]) -> Vec<u8> {
     const NS: &str = "http://schemas.openxmlformats.org";
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let o = zip::write::SimpleFileOptions::default();
@@ -1093,12 +1100,9 @@ fn xlsx_with_sheet_data(sheet_data: &str) -> Vec<u8> {
             r#"<?xml version="1.0"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#
         ),
     );
-    add(
-        "xl/worksheets/sheet1.xml",
-        format!(
-            r#"<?xml version="1.0"?><worksheet xmlns="{NS}/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
-        ),
-    );
+    drop(add);
+    w.start_file("xl/worksheets/sheet1.xml", o).unwrap();
+    w.write_all(sheet).unwrap();
     w.finish().unwrap().into_inner()
 }
 
@@ -1181,4 +1185,24 @@ fn cells_out_of_order_are_read_whole_with_the_same_rows() {
     assert_eq!(a.rows.len(), 2);
     assert_eq!(a.rows, b.rows);
     assert_eq!(a.rows[1].number, 3);
+}
+
+/// Found by the `workbook_xml` fuzz target: a cell reference that overflows
+/// calamine's column arithmetic (a panic where overflow checks are on, as in
+/// the test and fuzz builds). It is an error naming the file, not a crash.
+#[test]
+fn a_cell_reference_that_overflows_calamine_is_an_error() {
+    let sheet = std::fs::read(
+        root().join("fuzz/regressions/workbook_xml/calamine-cell-reference-overflow"),
+    )
+    .unwrap();
+    let e = read_sheet_bytes(
+        Path::new("overflow.xlsx"),
+        &xlsx_with_sheet_xml(&sheet),
+        None,
+        &HeaderRow::At(1),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("overflow.xlsx"), "{e}");
 }
