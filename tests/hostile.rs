@@ -1100,7 +1100,6 @@ fn xlsx_with_sheet_xml(sheet: &[u8]) -> Vec<u8> {
             r#"<?xml version="1.0"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#
         ),
     );
-    drop(add);
     w.start_file("xl/worksheets/sheet1.xml", o).unwrap();
     w.write_all(sheet).unwrap();
     w.finish().unwrap().into_inner()
