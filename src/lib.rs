@@ -30,6 +30,7 @@ pub mod layout;
 pub mod ledger;
 pub mod limits;
 pub mod mailorder;
+pub mod ods_check;
 pub mod package;
 pub mod page;
 pub mod pdf;

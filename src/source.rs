@@ -570,6 +570,10 @@ fn open_book<R: WorkbookInput>(
                 let d1904 = x.has_1904_epoch();
                 return Ok((Sheets::Xlsb(x), d1904));
             }
+            // calamine expands every table while opening: size them first.
+            if let Err(r) = crate::ods_check::check_ods(rs.clone()) {
+                return Err(SourceError::in_sheet(path, &r.sheet, r.message));
+            }
             if let Ok(x) = Ods::new(rs) {
                 return Ok((Sheets::Ods(x), false));
             }

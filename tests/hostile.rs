@@ -1205,3 +1205,102 @@ fn a_cell_reference_that_overflows_calamine_is_an_error() {
     .to_string();
     assert!(e.contains("overflow.xlsx"), "{e}");
 }
+
+/// A minimal `.ods` whose only table is `table` (content.xml inner XML).
+fn ods_with_table(table: &str) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let o = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("mimetype", stored).unwrap();
+    w.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    w.start_file("META-INF/manifest.xml", o).unwrap();
+    w.write_all(
+        br#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#,
+    )
+    .unwrap();
+    w.start_file("content.xml", o).unwrap();
+    write!(
+        w,
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="爆弾">{table}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    )
+    .unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// Found while checking issue 9's known gap: repeated rows and columns make
+/// a tiny `.ods` declare more cells than memory holds, and calamine expands
+/// them while opening the workbook. Under a 4 GB address-space cap calamine
+/// 0.38 aborted (`memory allocation of 4294967296 bytes failed`) on a 788-byte
+/// file (6,000 rows × 16,384 values) and on an 8 kB one (10,000 rows of
+/// 16,384 empty cells followed by one more cell). Now refused before
+/// calamine opens the file.
+#[test]
+fn an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memory() {
+    let value = r#"<table:table-cell office:value-type="float" office:value="1"/>"#;
+    let bombs = [
+        // A value repeated 16,384 times, in a row repeated 1,048,576 times.
+        r#"<table:table-row table:number-rows-repeated="1048576"><table:table-cell office:value-type="string" office:string-value="x" table:number-columns-repeated="16384"/></table:table-row>"#
+            .to_string(),
+        // Under calamine's own cap of 100 million cells.
+        r#"<table:table-row table:number-rows-repeated="6000"><table:table-cell office:value-type="float" office:value="1" table:number-columns-repeated="16384"/></table:table-row>"#
+            .to_string(),
+        // A1 and XFD1048576, empty rows between.
+        format!(
+            r#"<table:table-row>{value}</table:table-row><table:table-row table:number-rows-repeated="1048574"><table:table-cell/></table:table-row><table:table-row><table:table-cell table:number-columns-repeated="16383"/>{value}</table:table-row>"#
+        ),
+        // Empty cells that calamine keeps (a cell follows them), no grid.
+        format!(
+            "{}<table:table-row>{value}</table:table-row>",
+            r#"<table:table-row><table:table-cell table:number-columns-repeated="16384"/><table:table-cell/></table:table-row>"#
+                .repeat(10_000)
+        ),
+    ];
+    for (i, table) in bombs.iter().enumerate() {
+        let bytes = ods_with_table(table);
+        assert!(bytes.len() < 10_000, "{i}: {}", bytes.len());
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("bomb.ods");
+        std::fs::write(&p, &bytes).unwrap();
+        let start = Instant::now();
+        let e = read_sheet(&p, None, 1).unwrap_err().to_string();
+        assert!(start.elapsed() < Duration::from_secs(5), "{i}");
+        assert!(
+            e.contains("シートの範囲が広すぎます")
+                && e.contains("limit 20000000 cells")
+                && e.contains("bomb.ods")
+                && e.contains("爆弾"),
+            "{i}: {e}"
+        );
+        assert!(!e.contains("office:value"), "{e}");
+    }
+    // Bounded memory: the same read in a child process under a 1 GB
+    // address-space cap (the test binary re-run on this test alone).
+    if std::env::var_os("CHOHYO_ODS_BOMB_CHILD").is_some() {
+        return;
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" --exact \"$1\" --test-threads=1")
+        .arg(std::env::current_exe().unwrap())
+        .arg("an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memory")
+        .env("CHOHYO_ODS_BOMB_CHILD", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "under a 1 GB cap: {status}");
+}
+
+/// An ordinary `.ods` still reads, repeats included (the check counts, it
+/// does not change what calamine reads).
+#[test]
+fn an_ods_with_repeats_within_the_limit_reads() {
+    let table = r#"<table:table-row><table:table-cell office:value-type="string"><text:p>名前</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>点</text:p></table:table-cell><table:table-cell table:number-columns-repeated="16382"/></table:table-row><table:table-row table:number-rows-repeated="3"><table:table-cell office:value-type="string"><text:p>a</text:p></table:table-cell><table:table-cell office:value-type="float" office:value="2"/><table:table-cell table:number-columns-repeated="16382"/></table:table-row><table:table-row table:number-rows-repeated="1048572"><table:table-cell table:number-columns-repeated="16384"/></table:table-row>"#;
+    let bytes = ods_with_table(table);
+    let s = read_sheet_bytes(Path::new("ok.ods"), &bytes, None, &HeaderRow::At(1)).unwrap();
+    assert_eq!(s.headers, ["名前", "点"]);
+    assert_eq!(s.rows.len(), 3);
+}
