@@ -648,9 +648,9 @@ fn subset_tag(font: &Font, gids: &[u16]) -> String {
 /// stripped subset) then starts with the same bytes in every document:
 /// those are deflated here once, at level 9, as raw deflate blocks ending
 /// on a byte boundary. A document's font stream is spliced from its own
-/// bytes before that run, the cached blocks and its bytes after the run
-/// (each compressed on its own), in a zlib wrapper with the Adler-32 of the
-/// whole subset. A document whose run differs (checked byte for byte) is
+/// bytes before that run (the table directory, as a stored block), the
+/// cached blocks and its bytes after the run (deflated on their own), in a
+/// zlib wrapper with the Adler-32 of the whole subset. A document whose run differs (checked byte for byte) is
 /// compressed whole, so the output never depends on the cache being right.
 #[derive(Debug)]
 pub struct FontCore {
@@ -724,8 +724,21 @@ impl FontCore {
         // CMF 0x78 (deflate, 32 KiB window), FLG 0x01 (no dictionary,
         // "fastest"; check bits make 0x7801 a multiple of 31).
         out.extend_from_slice(&[0x78, 0x01]);
-        if !deflate_into(&mut out, before, level, DataFormat::Raw, TDEFLFlush::Sync) {
-            return None;
+        // The bytes before the run are the table directory (~140 bytes of
+        // offsets and checksums): a stored block, which is byte-aligned
+        // and saves resetting a compressor for them.
+        match u16::try_from(before.len()) {
+            Ok(len) => {
+                out.push(0); // BFINAL 0, BTYPE 00 (stored), padding bits.
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(&(!len).to_le_bytes());
+                out.extend_from_slice(before);
+            }
+            Err(_) => {
+                if !deflate_into(&mut out, before, level, DataFormat::Raw, TDEFLFlush::Sync) {
+                    return None;
+                }
+            }
         }
         out.extend_from_slice(&self.deflated);
         if !deflate_into(&mut out, after, level, DataFormat::Raw, TDEFLFlush::Finish) {
