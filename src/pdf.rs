@@ -14,10 +14,10 @@
 //!   numbers its glyphs `0..n` (`.notdef`, then the font's [`FontCore`]
 //!   glyphs if the [`FontSet`] has one, then the other glyphs in ascending
 //!   order of old id), and those new ids are the CIDs in the content
-//!   streams. Widths (`/DW` + a compact
-//!   `/W` array), a font descriptor and a `/ToUnicode` CMap (so that copying
-//!   and `pdftotext` give the source text back, including characters outside
-//!   the BMP and variation sequences) complete it. All pages of a document
+//!   streams. Widths (`/DW` + a compact `/W` array), a font descriptor and
+//!   a `/ToUnicode` CMap (so that copying and `pdftotext` give the source
+//!   text back, including characters outside the BMP and variation
+//!   sequences) complete it. All pages of a document
 //!   share one subset per font. TrueType hinting (glyph instructions,
 //!   `fpgm`/`prep`/`cvt `) is stripped from the subset: viewers do not need
 //!   it and it is a quarter of a BIZ UD subset. A glyph maps to the text of
