@@ -231,12 +231,58 @@ impl Assets {
         }
         let template =
             Template::load(&job.template.file).map_err(|e| BatchError::Input(e.to_string()))?;
-        Ok(Assets {
+        let mut assets = Assets {
             fonts,
             images,
             template,
-        })
+        };
+        for (id, glyphs) in core_glyphs(job, &assets) {
+            if let Some(core) = pdf::FontCore::build(assets.fonts.font(id), &glyphs) {
+                assets.fonts.set_core(id, core);
+            }
+        }
+        Ok(assets)
     }
+}
+
+/// The glyphs, per font, of the job's template laid out for a blank
+/// record: its constant text, which (nearly) every document of the batch
+/// prints, as the fonts' [`pdf::FontCore`]s. The blank record has empty
+/// text fields, the issue date in date fields (so date filters work) and
+/// empty joined lists; it depends on the job alone, never on the input,
+/// threads, shards or resumption. A template that cannot lay it out gets
+/// no core (documents are then written as without one).
+fn core_glyphs(job: &Job, assets: &Assets) -> BTreeMap<crate::page::FontId, Vec<u16>> {
+    let mut fields = BTreeMap::new();
+    for f in &job.fields {
+        let v = match f.kind {
+            crate::job::FieldType::Date => job.batch.issue_date.clone(),
+            _ => String::new(),
+        };
+        fields.insert(f.name.clone(), serde_json::Value::String(v));
+    }
+    for j in &job.input.join {
+        fields.insert(j.field.clone(), serde_json::Value::Array(Vec::new()));
+    }
+    let blank = Record {
+        id: String::new(),
+        row: 0,
+        fields,
+    };
+    let mut out: BTreeMap<crate::page::FontId, Vec<u16>> = BTreeMap::new();
+    let Ok(laid) = layout_record(job, assets, &blank, 0, None) else {
+        return out;
+    };
+    for page in &laid.pages {
+        for op in &page.ops {
+            if let crate::page::Op::Text(run) = op {
+                out.entry(run.font)
+                    .or_default()
+                    .extend(run.glyphs.iter().map(|g| g.gid));
+            }
+        }
+    }
+    out
 }
 
 /// The bundled `fonts/` folder: next to the executable's crate when run from

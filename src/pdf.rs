@@ -11,11 +11,13 @@
 //!   images the document actually uses.
 //! * Per used font, one Type0 font (`/Identity-H`) over a `CIDFontType2`
 //!   descendant with `/CIDToGIDMap /Identity`: the embedded TrueType subset
-//!   numbers its glyphs `0..n` (old glyph ids in ascending order), and those
-//!   new ids are the CIDs in the content streams. Widths (`/DW` + a compact
-//!   `/W` array), a font descriptor and a `/ToUnicode` CMap (so that copying
-//!   and `pdftotext` give the source text back, including characters outside
-//!   the BMP and variation sequences) complete it. All pages of a document
+//!   numbers its glyphs `0..n` (`.notdef`, then the font's [`FontCore`]
+//!   glyphs if the [`FontSet`] has one, then the other glyphs in ascending
+//!   order of old id), and those new ids are the CIDs in the content
+//!   streams. Widths (`/DW` + a compact `/W` array), a font descriptor and
+//!   a `/ToUnicode` CMap (so that copying and `pdftotext` give the source
+//!   text back, including characters outside the BMP and variation
+//!   sequences) complete it. All pages of a document
 //!   share one subset per font. TrueType hinting (glyph instructions,
 //!   `fpgm`/`prep`/`cvt `) is stripped from the subset: viewers do not need
 //!   it and it is a quarter of a BIZ UD subset. A glyph maps to the text of
@@ -176,6 +178,13 @@ pub fn write_pdf_with(
             id_hash.update(text.as_bytes());
             id_hash.update([0]);
         }
+        // The core decides the subset's glyph order (and adds glyphs).
+        if let Some(core) = fonts.core(*id) {
+            id_hash.update(b"core");
+            for g in &core.gids {
+                id_hash.update(g.to_be_bytes());
+            }
+        }
     }
     for id in &used.images {
         let image = images.get(crate::page::ImageId(*id));
@@ -189,7 +198,8 @@ pub fn write_pdf_with(
     let mut embedded: BTreeMap<FontId, EmbeddedFont> = BTreeMap::new();
     for (index, (id, glyphs)) in used.fonts.iter().enumerate() {
         let font = fonts.font(*id);
-        let e = embed_font(&mut pdf, &mut alloc, index, font, glyphs, font_level)?;
+        let core = fonts.core(*id);
+        let e = embed_font(&mut pdf, &mut alloc, index, font, glyphs, core, font_level)?;
         embedded.insert(*id, e);
     }
 
@@ -316,8 +326,29 @@ pub fn write_pdf_with(
 /// stream). `reset` zeroes all compressor state, so the output is the same
 /// as from a fresh compressor.
 fn zlib(data: &[u8], level: u8) -> Vec<u8> {
-    use miniz_oxide::deflate::core::{compress, CompressorOxide, TDEFLFlush, TDEFLStatus};
+    use miniz_oxide::deflate::core::TDEFLFlush;
     use miniz_oxide::DataFormat;
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    if deflate_into(&mut out, data, level, DataFormat::Zlib, TDEFLFlush::Finish) {
+        out
+    } else {
+        miniz_oxide::deflate::compress_to_vec_zlib(data, level)
+    }
+}
+
+/// Appends `data` compressed with a fresh (reset, per-thread) compressor
+/// to `out`. With `DataFormat::Raw` and `TDEFLFlush::Sync` the output is
+/// a run of non-final deflate blocks ending on a byte boundary, which
+/// other such runs and a final one can follow (see [`FontCore`]).
+/// `false` (and `out` unchanged) only on misuse of the compressor API.
+fn deflate_into(
+    out: &mut Vec<u8>,
+    data: &[u8],
+    level: u8,
+    format: miniz_oxide::DataFormat,
+    flush: miniz_oxide::deflate::core::TDEFLFlush,
+) -> bool {
+    use miniz_oxide::deflate::core::{compress, CompressorOxide, TDEFLFlush, TDEFLStatus};
     use std::cell::RefCell;
     thread_local! {
         static COMPRESSOR: RefCell<Option<Box<CompressorOxide>>> = const { RefCell::new(None) };
@@ -326,29 +357,39 @@ fn zlib(data: &[u8], level: u8) -> Vec<u8> {
         let mut slot = cell.borrow_mut();
         let c = slot.get_or_insert_with(|| Box::new(CompressorOxide::new(0)));
         c.reset();
-        c.set_format_and_level(DataFormat::Zlib, level);
-        let mut out = vec![0; data.len() / 2 + 64];
+        c.set_format_and_level(format, level);
+        let start = out.len();
+        let mut pos = start;
+        out.resize(start + data.len() / 2 + 64, 0);
         let mut input = data;
-        let mut pos = 0;
         loop {
-            let (status, read, written) = compress(c, input, &mut out[pos..], TDEFLFlush::Finish);
+            let (status, read, written) = compress(c, input, &mut out[pos..], flush);
             pos += written;
             input = &input[read..];
             match status {
                 TDEFLStatus::Done => break,
+                // All input taken and output room left: everything is
+                // flushed (a non-final flush never reports `Done`).
+                TDEFLStatus::Okay
+                    if flush != TDEFLFlush::Finish && input.is_empty() && pos < out.len() =>
+                {
+                    break
+                }
                 TDEFLStatus::Okay => {
                     if out.len() - pos < 64 {
-                        out.resize(out.len() * 2, 0);
+                        let grow = out.len() - start;
+                        out.resize(out.len() + grow.max(64), 0);
                     }
                 }
                 // Only on misuse of the API (bad parameters); not reachable.
                 _ => {
-                    return miniz_oxide::deflate::compress_to_vec_zlib(data, level);
+                    out.truncate(start);
+                    return false;
                 }
             }
         }
         out.truncate(pos);
-        out
+        true
     })
 }
 
@@ -597,16 +638,243 @@ fn subset_tag(font: &Font, gids: &[u16]) -> String {
     d[..6].iter().map(|b| (b'A' + b % 26) as char).collect()
 }
 
+/// The glyphs of a font that every document of a batch uses (the
+/// template's constant text), with the start of their subset compressed
+/// once per batch.
+///
+/// [`embed_font`] numbers a document's subset with `.notdef` first, then
+/// all core glyphs in core order, then the document's other glyphs in
+/// ascending order. The subset's `glyf` table (always the first table of a
+/// stripped subset) then starts with the same bytes in every document:
+/// those are deflated here once, at level 9, as raw deflate blocks ending
+/// on a byte boundary. A document's font stream is spliced from its own
+/// bytes before that run (the table directory, as a stored block), the
+/// cached blocks and its bytes after the run (deflated on their own), in a
+/// zlib wrapper with the Adler-32 of the whole subset. A document whose run differs (checked byte for byte) is
+/// compressed whole, so the output never depends on the cache being right.
+#[derive(Debug)]
+pub struct FontCore {
+    /// Old glyph ids in subset order (after `.notdef`), closed under
+    /// composite-glyph components.
+    gids: Vec<u16>,
+    /// The stripped `glyf` bytes of `.notdef` and `gids`.
+    glyf: Vec<u8>,
+    /// `glyf` as raw deflate blocks (not final, byte-aligned end).
+    deflated: Vec<u8>,
+    /// Adler-32 of `glyf`.
+    adler: u32,
+}
+
+impl FontCore {
+    /// The core of `font` for `glyphs` (any order; duplicates, `.notdef`
+    /// and ids the font does not have are dropped). `None` when there is
+    /// nothing to share or the font cannot be subset as expected.
+    pub fn build(font: &Font, glyphs: &[u16]) -> Option<FontCore> {
+        let count = glyph_count(font);
+        let wanted: BTreeSet<u16> = glyphs
+            .iter()
+            .copied()
+            .filter(|g| *g != 0 && *g < count)
+            .collect();
+        if wanted.is_empty() {
+            return None;
+        }
+        let gids = component_closure(&font.data, &wanted.into_iter().collect::<Vec<_>>())?;
+        let remapper = GlyphRemapper::new_from_glyphs(&gids);
+        let subset = subsetter::subset(&font.data, 0, &remapper).ok()?;
+        let subset = strip_hinting(&subset)?;
+        let range = glyf_prefix(&subset, gids.len() + 1)?;
+        let glyf = subset[range].to_vec();
+        let mut deflated = Vec::with_capacity(glyf.len() / 2 + 64);
+        if !deflate_into(
+            &mut deflated,
+            &glyf,
+            9,
+            miniz_oxide::DataFormat::Raw,
+            miniz_oxide::deflate::core::TDEFLFlush::Sync,
+        ) {
+            return None;
+        }
+        let adler = miniz_oxide::mz_adler32_oxide(1, &glyf);
+        Some(FontCore {
+            gids,
+            glyf,
+            deflated,
+            adler,
+        })
+    }
+
+    /// The core's glyph ids in subset order (after `.notdef`).
+    pub fn glyphs(&self) -> &[u16] {
+        &self.gids
+    }
+
+    /// The zlib stream of `subset` (a stripped subset numbered with this
+    /// core first) spliced around the cached blocks, or `None` when the
+    /// subset does not contain the core's bytes where they belong.
+    fn splice(&self, subset: &[u8], level: u8) -> Option<Vec<u8>> {
+        use miniz_oxide::deflate::core::TDEFLFlush;
+        use miniz_oxide::DataFormat;
+        let range = glyf_prefix(subset, self.gids.len() + 1)?;
+        if subset[range.clone()] != self.glyf[..] {
+            return None;
+        }
+        let (before, after) = (&subset[..range.start], &subset[range.end..]);
+        let mut out = Vec::with_capacity(self.deflated.len() + after.len() / 2 + 128);
+        // CMF 0x78 (deflate, 32 KiB window), FLG 0x01 (no dictionary,
+        // "fastest"; check bits make 0x7801 a multiple of 31).
+        out.extend_from_slice(&[0x78, 0x01]);
+        // The bytes before the run are the table directory (~140 bytes of
+        // offsets and checksums): a stored block, which is byte-aligned
+        // and saves resetting a compressor for them.
+        match u16::try_from(before.len()) {
+            Ok(len) => {
+                out.push(0); // BFINAL 0, BTYPE 00 (stored), padding bits.
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(&(!len).to_le_bytes());
+                out.extend_from_slice(before);
+            }
+            Err(_) => {
+                if !deflate_into(&mut out, before, level, DataFormat::Raw, TDEFLFlush::Sync) {
+                    return None;
+                }
+            }
+        }
+        out.extend_from_slice(&self.deflated);
+        if !deflate_into(&mut out, after, level, DataFormat::Raw, TDEFLFlush::Finish) {
+            return None;
+        }
+        let head = miniz_oxide::mz_adler32_oxide(1, before);
+        let joined = adler32_combine(head, self.adler, self.glyf.len());
+        let adler = miniz_oxide::mz_adler32_oxide(joined, after);
+        out.extend_from_slice(&adler.to_be_bytes());
+        Some(out)
+    }
+}
+
+/// The Adler-32 of `a ‖ b` from the checksums of `a` and of `b` and the
+/// length of `b`: the sum `A` adds up (minus the 1 `b` started from), and
+/// each of `b`'s `len` running sums grows by `A(a) - 1`.
+fn adler32_combine(a: u32, b: u32, len_b: usize) -> u32 {
+    const MOD: u64 = 65521;
+    let (a1, b1) = (u64::from(a & 0xFFFF), u64::from(a >> 16));
+    let (a2, b2) = (u64::from(b & 0xFFFF), u64::from(b >> 16));
+    let n = len_b as u64 % MOD;
+    let sum_a = (a1 + a2 + MOD - 1) % MOD;
+    let sum_b = (b1 + b2 + n * ((a1 + MOD - 1) % MOD)) % MOD;
+    ((sum_b << 16) | sum_a) as u32
+}
+
+/// `gids` followed by every glyph their composite glyphs use (depth
+/// first, each once, never `.notdef` twice), in that order: the order the
+/// core glyphs take in every subset. `None` for a font without `glyf`.
+fn component_closure(font: &[u8], gids: &[u16]) -> Option<Vec<u16>> {
+    let head = raw_table(font, b"head")?;
+    let loca = raw_table(font, b"loca")?;
+    let glyf = raw_table(font, b"glyf")?;
+    let long = be16(head, 50)? != 0;
+    let glyph = |g: u16| -> Option<&[u8]> {
+        let i = g as usize;
+        let (from, to) = if long {
+            let at = |i: usize| {
+                loca.get(4 * i..4 * i + 4)
+                    .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            };
+            (at(i)?, at(i + 1)?)
+        } else {
+            (
+                2 * be16(loca, 2 * i)? as usize,
+                2 * be16(loca, 2 * i + 2)? as usize,
+            )
+        };
+        glyf.get(from..to)
+    };
+    let mut seen: BTreeSet<u16> = gids.iter().copied().collect();
+    seen.insert(0);
+    let mut order = gids.to_vec();
+    let mut i = 0;
+    while i < order.len() {
+        let data = glyph(order[i]).unwrap_or(&[]);
+        i += 1;
+        if data.len() < 10 || (be16(data, 0)? as i16) >= 0 {
+            continue;
+        }
+        let mut at = 10;
+        loop {
+            let flags = be16(data, at)?;
+            let component = be16(data, at + 2)?;
+            if seen.insert(component) {
+                order.push(component);
+            }
+            at += 4 + if flags & 0x0001 != 0 { 4 } else { 2 };
+            at += if flags & 0x0008 != 0 {
+                2
+            } else if flags & 0x0040 != 0 {
+                4
+            } else if flags & 0x0080 != 0 {
+                8
+            } else {
+                0
+            };
+            if flags & 0x0020 == 0 {
+                break;
+            }
+        }
+    }
+    Some(order)
+}
+
+/// Byte range, within a whole font file, of the `glyf` data of its first
+/// `n` glyphs (per its `loca`). `None` when the font has fewer glyphs or
+/// its tables are not where the directory says.
+fn glyf_prefix(font: &[u8], n: usize) -> Option<std::ops::Range<usize>> {
+    let be32 = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]) as usize)
+    };
+    let tables = be16(font, 4)? as usize;
+    let find = |tag: &[u8; 4]| -> Option<(usize, usize)> {
+        let rec = (0..tables)
+            .map_while(|i| font.get(12 + 16 * i..28 + 16 * i))
+            .find(|rec| &rec[..4] == tag)?;
+        Some((be32(rec, 8)?, be32(rec, 12)?))
+    };
+    let (glyf_at, glyf_len) = find(b"glyf")?;
+    let (loca_at, loca_len) = find(b"loca")?;
+    let (head_at, _) = find(b"head")?;
+    let loca = font.get(loca_at..loca_at.checked_add(loca_len)?)?;
+    let end = match be16(font, head_at + 50)? {
+        0 => 2 * be16(loca, 2 * n)? as usize,
+        _ => be32(loca, 4 * n)?,
+    };
+    if end > glyf_len {
+        return None;
+    }
+    font.get(glyf_at..glyf_at + end)?;
+    Some(glyf_at..glyf_at + end)
+}
+
 fn embed_font(
     pdf: &mut Pdf,
     alloc: &mut impl FnMut() -> Ref,
     index: usize,
     font: &Font,
     glyphs: &BTreeMap<u16, &str>,
+    core: Option<&FontCore>,
     level: u8,
 ) -> Result<EmbeddedFont, PdfError> {
-    let gids: Vec<u16> = glyphs.keys().copied().collect();
-    let remapper = GlyphRemapper::new_from_glyphs_sorted(&gids);
+    // Subset order: the batch's core glyphs (all of them, in core order),
+    // then the document's other glyphs in ascending order.
+    let gids: Vec<u16> = match core {
+        Some(core) => {
+            let in_core: BTreeSet<u16> = core.gids.iter().copied().collect();
+            let mut order = core.gids.clone();
+            order.extend(glyphs.keys().copied().filter(|g| !in_core.contains(g)));
+            order
+        }
+        None => glyphs.keys().copied().collect(),
+    };
+    let remapper = GlyphRemapper::new_from_glyphs(&gids);
     let subset = subsetter::subset(&font.data, 0, &remapper)
         .map_err(|e| err(format!("cannot subset font {}: {e}", font.postscript_name)))?;
     let subset = strip_hinting(&subset).unwrap_or(subset);
@@ -684,7 +952,9 @@ fn embed_font(
         .stem_v(stem_v)
         .font_file2(file_ref);
 
-    let compressed = zlib(&subset, level);
+    let compressed = core
+        .and_then(|c| c.splice(&subset, level))
+        .unwrap_or_else(|| zlib(&subset, level));
     pdf.stream(file_ref, &compressed)
         .filter(Filter::FlateDecode)
         .pair(Name(b"Length1"), subset.len() as i32);
@@ -1794,6 +2064,206 @@ mod tests {
         assert_ne!(a, subset_tag(f, &[1, 2, 4]));
         assert_eq!(a.len(), 6);
         assert!(a.bytes().all(|b| b.is_ascii_uppercase()));
+    }
+
+    /// The raw (still compressed) embedded font file stream of a PDF with one font.
+    fn font_stream(pdf: &[u8]) -> &[u8] {
+        let at = find(pdf, b"/Length1").expect("font file");
+        let start = at + find(&pdf[at..], b"stream\n").unwrap() + 7;
+        let end = start + find(&pdf[start..], b"\nendstream").unwrap();
+        &pdf[start..end]
+    }
+
+    /// A font set whose mincho font has a core made of `text`'s glyphs.
+    fn fonts_with_core(text: &str) -> (FontSet, FontId) {
+        let mut set = fonts();
+        let chain = set.chain("mincho").unwrap().to_vec();
+        let gids: Vec<u16> = text
+            .chars()
+            .map(|c| set.resolve(&chain, c).unwrap().1)
+            .collect();
+        let id = chain[0];
+        let core = FontCore::build(set.font(id), &gids).unwrap();
+        set.set_core(id, core);
+        (set, id)
+    }
+
+    #[test]
+    fn adler32_of_parts_combines_to_adler32_of_whole() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        for cut in [0, 1, 5551, 65521, 100_000, 200_000] {
+            let (a, b) = data.split_at(cut);
+            let whole = miniz_oxide::mz_adler32_oxide(1, &data);
+            let (pa, pb) = (
+                miniz_oxide::mz_adler32_oxide(1, a),
+                miniz_oxide::mz_adler32_oxide(1, b),
+            );
+            assert_eq!(adler32_combine(pa, pb, b.len()), whole, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn core_glyphs_come_first_and_spliced_stream_inflates_to_the_subset() {
+        let (set, id) = fonts_with_core("上記の者は在職していることを証明します");
+        let core = set.core(id).unwrap();
+        let font = set.font(id);
+        let page = text_page(&set, "山田太郎は在職", None);
+        let used = Usage::collect(std::slice::from_ref(&page), &set, &ImageSet::default()).unwrap();
+        let glyphs = &used.fonts[&id];
+        let mut pdf = Pdf::new();
+        let mut next = 1;
+        let mut alloc = || {
+            next += 1;
+            Ref::new(next)
+        };
+        let e = embed_font(&mut pdf, &mut alloc, 0, font, glyphs, Some(core), 1).unwrap();
+        // Core glyphs get CIDs 1.. in core order, whether used or not.
+        for (i, g) in core.glyphs().iter().enumerate() {
+            assert_eq!(e.remapper.get(*g), Some(i as u16 + 1));
+        }
+        // The subset the writer compresses, rebuilt the same way.
+        let order: Vec<u16> = e.remapper.remapped_gids().collect();
+        let subset =
+            subsetter::subset(&font.data, 0, &GlyphRemapper::new_from_glyphs(&order[1..])).unwrap();
+        let subset = strip_hinting(&subset).unwrap();
+        let spliced = core.splice(&subset, 1).expect("core matches");
+        let inflated = miniz_oxide::inflate::decompress_to_vec_zlib(&spliced).unwrap();
+        assert_eq!(inflated, subset);
+        assert_eq!(
+            spliced[spliced.len() - 4..],
+            miniz_oxide::mz_adler32_oxide(1, &subset).to_be_bytes()
+        );
+        assert!(find(&spliced, &core.deflated).is_some());
+        // The core's glyf run is a real prefix of the subset's glyf table.
+        let range = glyf_prefix(&subset, core.glyphs().len() + 1).unwrap();
+        assert_eq!(subset[range], core.glyf[..]);
+    }
+
+    #[test]
+    fn documents_with_different_names_share_the_cached_core_blocks() {
+        let (set, id) = fonts_with_core("在職証明書氏名住所");
+        let core = set.core(id).unwrap();
+        let info = DocInfo::default();
+        let a = write_pdf(
+            &[text_page(&set, "在職証明書山田太郎", None)],
+            &set,
+            &ImageSet::default(),
+            &info,
+        )
+        .unwrap();
+        let b = write_pdf(
+            &[text_page(&set, "在職証明書佐藤花子", None)],
+            &set,
+            &ImageSet::default(),
+            &info,
+        )
+        .unwrap();
+        let (fa, fb) = (font_stream(&a), font_stream(&b));
+        assert_ne!(fa, fb);
+        for f in [fa, fb] {
+            assert!(
+                find(f, &core.deflated).is_some(),
+                "cached blocks spliced in"
+            );
+            let font = miniz_oxide::inflate::decompress_to_vec_zlib(f).unwrap();
+            assert!(ttf_parser::Face::parse(&font, 0).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_core_that_does_not_match_falls_back_to_whole_compression() {
+        let (mut set, id) = fonts_with_core("在職証明書");
+        let info = DocInfo::default();
+        let page = text_page(&set, "在職証明書山田", None);
+        let good = write_pdf(
+            std::slice::from_ref(&page),
+            &set,
+            &ImageSet::default(),
+            &info,
+        )
+        .unwrap();
+        let good_font = miniz_oxide::inflate::decompress_to_vec_zlib(font_stream(&good)).unwrap();
+        // Corrupt the cached bytes: the document's run no longer matches.
+        let chain = set.chain("mincho").unwrap().to_vec();
+        let gids: Vec<u16> = "在職証明書"
+            .chars()
+            .map(|c| set.resolve(&chain, c).unwrap().1)
+            .collect();
+        let mut core = FontCore::build(set.font(id), &gids).unwrap();
+        assert!(core.splice(&good_font, 1).is_some());
+        let last = core.glyf.len() - 1;
+        core.glyf[last] ^= 0xFF;
+        assert!(core.splice(&good_font, 1).is_none());
+        let deflated = core.deflated.clone();
+        set.set_core(id, core);
+        let bad = write_pdf(
+            std::slice::from_ref(&page),
+            &set,
+            &ImageSet::default(),
+            &info,
+        )
+        .unwrap();
+        let f = font_stream(&bad);
+        assert!(find(f, &deflated).is_none(), "cache not used");
+        assert_eq!(f, &zlib(&good_font, 1)[..]);
+        assert_eq!(
+            miniz_oxide::inflate::decompress_to_vec_zlib(f).unwrap(),
+            good_font
+        );
+    }
+
+    /// A bare font file of `head`, `loca` (short) and `glyf` tables.
+    fn tiny_font(glyphs: &[Vec<u8>]) -> Vec<u8> {
+        let mut head = vec![0u8; 54];
+        head[50..52].copy_from_slice(&0i16.to_be_bytes());
+        let (mut loca, mut glyf) = (Vec::new(), Vec::new());
+        for g in glyphs {
+            loca.extend_from_slice(&((glyf.len() / 2) as u16).to_be_bytes());
+            glyf.extend_from_slice(g);
+        }
+        loca.extend_from_slice(&((glyf.len() / 2) as u16).to_be_bytes());
+        let tables: [(&[u8; 4], &Vec<u8>); 3] =
+            [(b"glyf", &glyf), (b"head", &head), (b"loca", &loca)];
+        let mut out = vec![0, 1, 0, 0, 0, 3, 0, 32, 0, 1, 0, 16];
+        let mut at = 12 + 16 * tables.len();
+        for (tag, data) in &tables {
+            out.extend_from_slice(*tag);
+            out.extend_from_slice(&[0; 4]);
+            out.extend_from_slice(&(at as u32).to_be_bytes());
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            at += data.len().div_ceil(4) * 4;
+        }
+        for (_, data) in &tables {
+            out.extend_from_slice(data);
+            out.resize(out.len().div_ceil(4) * 4, 0);
+        }
+        out
+    }
+
+    #[test]
+    fn composite_components_join_the_core_closure() {
+        let simple = vec![0u8; 10];
+        // Composite: two components (byte args; the first with a scale).
+        let composite = |a: u16, b: u16| {
+            let mut g = vec![0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0];
+            g.extend_from_slice(&(0x0020u16 | 0x0008).to_be_bytes());
+            g.extend_from_slice(&a.to_be_bytes());
+            g.extend_from_slice(&[0, 0, 0x40, 0]);
+            g.extend_from_slice(&0u16.to_be_bytes());
+            g.extend_from_slice(&b.to_be_bytes());
+            g.extend_from_slice(&[0, 0]);
+            g
+        };
+        let font = tiny_font(&[
+            Vec::new(),
+            simple.clone(),
+            composite(4, 1),
+            simple.clone(),
+            composite(3, 1),
+        ]);
+        assert_eq!(component_closure(&font, &[2]).unwrap(), vec![2, 4, 1, 3]);
+        assert_eq!(component_closure(&font, &[3, 2]).unwrap(), vec![3, 2, 4, 1]);
+        assert_eq!(component_closure(&font, &[1]).unwrap(), vec![1]);
     }
 
     #[test]

@@ -294,3 +294,51 @@ fn job_errors_exit_2_naming_the_key() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("requried"));
 }
+
+/// The template's constant text becomes the mincho font's core at load
+/// time (so every document's font stream reuses its compressed blocks),
+/// and each document's glyphs for it are numbered first, in core order.
+#[test]
+fn constant_text_is_the_font_core_and_documents_use_it() {
+    use chohyo::batch::{self, Assets};
+    use chohyo::job::Job;
+    let job = Job::load(&job()).unwrap();
+    let assets = Assets::load(&job, None).unwrap();
+    let chain = assets.fonts.chain("mincho").unwrap();
+    let core = assets.fonts.core(chain[0]).expect("mincho has a core");
+    for ch in "在職証明書上記の者は現在に在職していることを証明します".chars()
+    {
+        let (_, g) = assets.fonts.resolve(chain, ch).unwrap();
+        assert!(core.glyphs().contains(&g), "{ch} in core");
+    }
+    // A name only in the data is not.
+    let (_, g) = assets.fonts.resolve(chain, '鈴').unwrap();
+    assert!(!core.glyphs().contains(&g));
+    // Documents of different people are valid, and their font program
+    // streams share a long compressed run (the cached core blocks).
+    let checked = batch::read_and_check(&job, None).unwrap();
+    let streams: Vec<Vec<u8>> = checked.records[..2]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let (pdf, _, _) = batch::render_record(&job, &assets, r, i as u64 + 1).unwrap();
+            let at = find(&pdf, b"/Length1").unwrap();
+            let start = at + find(&pdf[at..], b"stream\n").unwrap() + 7;
+            let end = start + find(&pdf[start..], b"\nendstream").unwrap();
+            pdf[start..end].to_vec()
+        })
+        .collect();
+    assert_ne!(streams[0], streams[1]);
+    let run = &streams[0][200..4200];
+    assert!(
+        find(&streams[1], run).is_some(),
+        "cached core blocks shared"
+    );
+    for s in &streams {
+        assert!(miniz_oxide::inflate::decompress_to_vec_zlib(s).is_ok());
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
