@@ -330,11 +330,32 @@ pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked,
 /// structural error late in a large input before anything is written).
 pub fn count_rejects(job: &Job, input: Option<&Path>) -> Result<(usize, usize), BatchError> {
     let path = input.unwrap_or(&job.input.file);
+    let mut rejects = 0;
+    let checker = stream_checked(job, path, &mut |_, _| {}, &mut |o| {
+        if let Err(rs) = o.result {
+            rejects += rs.len();
+        }
+        Ok(true)
+    })?;
+    let fin = checker.finish();
+    Ok((fin.rows_read, rejects + fin.rejects.len()))
+}
+
+/// Streams the job's input sheet at `path` through a [`check::Checker`]:
+/// `on_head` once, when the checker is made from the sheet's head (also for
+/// a sheet without data rows, whose mapping is still checked); `on_row` with
+/// each row's outcome, returning `false` to stop. Returns the checker, for
+/// [`check::Checker::finish`].
+fn stream_checked(
+    job: &Job,
+    path: &Path,
+    on_head: &mut dyn FnMut(&source::SheetHead, &check::Checker),
+    on_row: &mut dyn FnMut(check::RowOutcome) -> Result<bool, BatchError>,
+) -> Result<check::Checker, BatchError> {
     let mapping =
         |e: check::MappingError| BatchError::Input(format!("{}: {}", path.display(), e.message));
     let mut checker: Option<check::Checker> = None;
-    let mut failed = None;
-    let mut rejects = 0;
+    let mut failed: Option<BatchError> = None;
     let head = source::stream_sheet(
         path,
         input_selector(job).as_ref(),
@@ -343,29 +364,37 @@ pub fn count_rejects(job: &Job, input: Option<&Path>) -> Result<(usize, usize), 
             let c = match &mut checker {
                 Some(c) => c,
                 None => match check::Checker::new(job, head) {
-                    Ok(c) => checker.insert(c),
+                    Ok(c) => {
+                        on_head(head, &c);
+                        checker.insert(c)
+                    }
                     Err(e) => {
                         failed = Some(mapping(e));
                         return false;
                     }
                 },
             };
-            if let Err(rs) = c.check(&row).result {
-                rejects += rs.len();
+            match on_row(c.check(&row)) {
+                Ok(go_on) => go_on,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
             }
-            true
         },
     )
     .map_err(|e| BatchError::Input(e.to_string()))?;
     if let Some(e) = failed {
         return Err(e);
     }
-    let checker = match checker {
-        Some(c) => c,
-        None => check::Checker::new(job, &head).map_err(mapping)?,
-    };
-    let fin = checker.finish();
-    Ok((fin.rows_read, rejects + fin.rejects.len()))
+    match checker {
+        Some(c) => Ok(c),
+        None => {
+            let c = check::Checker::new(job, &head).map_err(mapping)?;
+            on_head(&head, &c);
+            Ok(c)
+        }
+    }
 }
 
 /// The template context of one record: its fields, `values` and `doc`
@@ -999,17 +1028,11 @@ fn read_check_plan(
     run_dir: &Path,
     tx: std::sync::mpsc::SyncSender<Feed>,
 ) -> Result<ReadStats, BatchError> {
-    let selector = input_selector(job);
-    let header = input_header(job);
     let mut planner = Planner::new(job, plan, ledger_path, run_dir)?;
-    let mut checker: Option<check::Checker> = None;
-    let mut failed: Option<BatchError> = None;
     let mut chunk = Chunk::default();
     let mut rows = 0;
     let mut plan_ns = 0u128;
     let t0 = std::time::Instant::now();
-    let mapping =
-        |e: check::MappingError| BatchError::Input(format!("{}: {}", input.display(), e.message));
     // Time spent waiting for rendering to take a chunk is not the reader's.
     let wait_ns = std::cell::Cell::new(0u128);
     let send =
@@ -1022,58 +1045,34 @@ fn read_check_plan(
             wait_ns.set(wait_ns.get() + t.elapsed().as_nanos());
             Ok(sent)
         };
-    let head = source::stream_sheet(input, selector.as_ref(), &header, &mut |head, row| {
-        let c = match &mut checker {
-            Some(c) => c,
-            None => match check::Checker::new(job, head) {
-                Ok(c) => {
-                    planner.reserve(head.rows_hint);
-                    let _ = tx.send(Feed::Head {
-                        sheet: head.sheet.clone(),
-                        columns: c.columns().to_vec(),
-                    });
-                    checker.insert(c)
-                }
-                Err(e) => {
-                    failed = Some(mapping(e));
-                    return false;
-                }
-            },
-        };
-        let o = c.check(&row);
-        rows += 1;
-        match o.result {
-            Ok(record) => chunk.docs.push((record, o.texts, PlannedDoc::default())),
-            Err(rs) => chunk.rejected.push((o.number, o.texts, rs)),
-        }
-        if rows % CHUNK_ROWS == 0 {
-            match send(std::mem::take(&mut chunk), &mut planner, &mut plan_ns) {
-                Ok(true) => {}
-                Ok(false) => return false,
-                Err(e) => {
-                    failed = Some(e);
-                    return false;
-                }
-            }
-        }
-        true
-    })
-    .map_err(|e| BatchError::Input(e.to_string()))?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let checker = match checker {
-        Some(c) => c,
-        // No data rows: the mapping is still checked.
-        None => {
-            let c = check::Checker::new(job, &head).map_err(mapping)?;
+    // The planner is shared by the two callbacks, one at a time.
+    let planner_cell = std::cell::RefCell::new(&mut planner);
+    let checker = stream_checked(
+        job,
+        input,
+        &mut |head, c| {
+            planner_cell.borrow_mut().reserve(head.rows_hint);
             let _ = tx.send(Feed::Head {
                 sheet: head.sheet.clone(),
                 columns: c.columns().to_vec(),
             });
-            c
-        }
-    };
+        },
+        &mut |o| {
+            rows += 1;
+            match o.result {
+                Ok(record) => chunk.docs.push((record, o.texts, PlannedDoc::default())),
+                Err(rs) => chunk.rejected.push((o.number, o.texts, rs)),
+            }
+            if rows % CHUNK_ROWS == 0 {
+                return send(
+                    std::mem::take(&mut chunk),
+                    &mut planner_cell.borrow_mut(),
+                    &mut plan_ns,
+                );
+            }
+            Ok(true)
+        },
+    )?;
     if !send(chunk, &mut planner, &mut plan_ns)? {
         // Rendering stopped; its error is the one to report.
         return Err(BatchError::Render("rendering stopped".into()));
