@@ -1238,26 +1238,24 @@ fn render_chunk(
         source_sheet: sheet_name.to_string(),
         source_row: pd.row,
     };
-    let work: Vec<(Record, Vec<String>, PlannedDoc, Option<JournalEntry>)> = docs
+    // Per document: whether it is this shard's, and if so whether an
+    // earlier execution finished it.
+    let work: Vec<_> = docs
         .into_iter()
         .map(|(record, texts, pd)| {
+            let mine = opts.shard.is_none_or(|(k, n)| pd.shard_key % n == k);
             let done = journal.get(&pd.file).filter(|e| {
-                std::fs::symlink_metadata(docs_dir.join(&pd.file))
+                mine && std::fs::symlink_metadata(docs_dir.join(&pd.file))
                     .is_ok_and(|m| m.is_file() && m.len() == e.bytes)
             });
-            (record, texts, pd, done.cloned())
+            (record, texts, pd, mine, done.cloned())
         })
         .collect();
-    let reused = work
-        .iter()
-        .filter(|(_, _, pd, done)| {
-            done.is_some() && opts.shard.is_none_or(|(k, n)| pd.shard_key % n == k)
-        })
-        .count();
+    let reused = work.iter().filter(|w| w.4.is_some()).count();
     let slots: Vec<Result<Slot, BatchError>> = pool.install(|| {
         work.into_par_iter()
-            .map(|(record, texts, pd, done)| {
-                if opts.shard.is_some_and(|(k, n)| pd.shard_key % n != k) {
+            .map(|(record, texts, pd, mine, done)| {
+                if !mine {
                     return Ok(Slot::OtherShard);
                 }
                 if let Some(e) = done {
