@@ -808,7 +808,12 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     }
     let existing = if opts.restart { None } else { existing };
 
-    let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
+    let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| BatchError::Render(e.to_string()))?;
+    let assets = pool.install(|| Assets::load(job, opts.fonts_dir.as_deref()))?;
     stage("load", &mut lap);
 
     let ledger_path = ledger_path(job, opts, &out_root);
@@ -825,11 +830,6 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     let docs_dir = dir.docs();
     runstate::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
     let journal = Journal::read(&dir.path).map_err(|e| io_err(&dir.path, e))?;
-    let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| BatchError::Render(e.to_string()))?;
     let writer = runstate::DocWriter::new(
         &docs_dir,
         modes.file,
@@ -844,93 +844,76 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         .unwrap_or_default();
 
     // Reading, checking and planning run on their own thread, a few chunks
-    // ahead of rendering: memory holds only the chunks in flight.
-    let mut rejects: Vec<Reject> = Vec::new();
-    let mut originals = check::Originals::default();
-    let mut warnings = Vec::new();
-    let mut rendered_now = 0;
-    let mut reused = 0;
-    let mut sheet_name = String::new();
+    // ahead of rendering: memory holds only the chunks in flight. With one
+    // thread they take turns with rendering on the calling thread instead,
+    // so `--threads 1` keeps the batch on one core.
+    let mut collector = Collector {
+        job,
+        opts,
+        assets: &assets,
+        pool: &pool,
+        writer: &writer,
+        journal: &journal,
+        docs_dir: &docs_dir,
+        progress: &progress,
+        log,
+        spool: &mut spool,
+        run_dir: &dir.path,
+        source_file,
+        sheet_name: String::new(),
+        rejects: Vec::new(),
+        originals: check::Originals::default(),
+        warnings: Vec::new(),
+        rendered_now: 0,
+        reused: 0,
+        failed: None,
+    };
     let render_started = std::time::Instant::now();
-    let read_result = std::thread::scope(|s| -> Result<ReadStats, BatchError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(2);
-        let reader = s.spawn(|| read_check_plan(job, &input, &plan, &ledger_path, &dir.path, tx));
-        let mut failed: Option<BatchError> = None;
-        for feed in rx.iter() {
-            let chunk = match feed {
-                Feed::Head { sheet, columns } => {
-                    sheet_name = sheet;
-                    originals.columns = columns;
-                    continue;
-                }
-                Feed::Chunk(c) => c,
-            };
-            progress.add_total(chunk.docs.len() as u64);
-            for (number, texts, rs) in chunk.rejected {
-                originals
-                    .rows
-                    .insert((source_file.clone(), sheet_name.clone(), number), texts);
-                rejects.extend(rs);
-            }
-            let step = render_chunk(
-                job,
-                opts,
-                &assets,
-                &pool,
-                &writer,
-                &journal,
-                &docs_dir,
-                &progress,
-                chunk.docs,
-                (&source_file, &sheet_name),
-            );
-            let step = match step {
-                Ok(s) => s,
-                Err(e) => {
-                    failed = Some(e);
+    let read_result = if threads == 1 {
+        read_check_plan(job, &input, &plan, &ledger_path, &dir.path, &mut |feed| {
+            collector.take(feed)
+        })
+    } else {
+        std::thread::scope(|s| -> Result<ReadStats, BatchError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(2);
+            let reader = s.spawn(|| {
+                read_check_plan(
+                    job,
+                    &input,
+                    &plan,
+                    &ledger_path,
+                    &dir.path,
+                    &mut move |feed| tx.send(feed).is_ok(),
+                )
+            });
+            for feed in rx.iter() {
+                if !collector.take(feed) {
                     break;
                 }
-            };
-            rendered_now += step.rendered;
-            reused += step.reused;
-            for slot in step.slots {
-                match slot {
-                    Slot::Document(entry, w) => {
-                        if let Err(e) = spool.push(&entry, &w) {
-                            failed = Some(io_err(&dir.path, e));
-                        }
-                        for msg in w {
-                            warnings.push((entry.record_id.clone(), msg));
-                        }
-                    }
-                    Slot::Rejected(reject, texts) => {
-                        log.info(
-                            "reject",
-                            "",
-                            serde_json::json!({"row": reject.row, "code": reject.code}),
-                        );
-                        originals
-                            .rows
-                            .insert((source_file.clone(), sheet_name.clone(), reject.row), texts);
-                        rejects.push(reject);
-                    }
-                    Slot::OtherShard => {}
-                }
             }
-            if failed.is_some() {
-                break;
-            }
-        }
-        // Dropping the receiver stops the reader at its next chunk.
-        drop(rx);
-        let read = reader
-            .join()
-            .unwrap_or_else(|_| Err(BatchError::Render("reader thread panicked".into())));
-        match failed {
-            Some(e) => Err(e),
-            None => read,
-        }
-    });
+            // Dropping the receiver stops the reader at its next chunk.
+            drop(rx);
+            reader
+                .join()
+                .unwrap_or_else(|_| Err(BatchError::Render("reader thread panicked".into())))
+        })
+    };
+    let Collector {
+        sheet_name,
+        mut rejects,
+        mut originals,
+        warnings,
+        rendered_now,
+        reused,
+        failed,
+        ..
+    } = collector;
+    // A rendering error is the one to report (the reader then only says
+    // that rendering stopped).
+    let read_result = match failed {
+        Some(e) => Err(e),
+        None => read_result,
+    };
     progress.finish();
     writer.finish().map_err(|e| io_err(&docs_dir, e))?;
     let read = read_result?;
@@ -991,6 +974,105 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     })
 }
 
+/// Takes the reader's feed on the rendering side: renders each chunk and
+/// collects what the finalize stage needs, in plan order (spooled manifest
+/// entries, rejects with their rows' texts, warnings, counts).
+struct Collector<'a> {
+    job: &'a Job,
+    opts: &'a RunOptions,
+    assets: &'a Assets,
+    pool: &'a rayon::ThreadPool,
+    writer: &'a runstate::DocWriter,
+    journal: &'a BTreeMap<String, JournalEntry>,
+    docs_dir: &'a Path,
+    progress: &'a Progress,
+    log: &'a RunLog,
+    spool: &'a mut EntrySpool,
+    run_dir: &'a Path,
+    source_file: String,
+    sheet_name: String,
+    rejects: Vec<Reject>,
+    originals: check::Originals,
+    warnings: Vec<(String, String)>,
+    rendered_now: usize,
+    reused: usize,
+    /// The first rendering or spooling error; nothing is taken after it.
+    failed: Option<BatchError>,
+}
+
+impl Collector<'_> {
+    /// Takes one feed; false once rendering failed (the reader then stops).
+    fn take(&mut self, feed: Feed) -> bool {
+        if self.failed.is_some() {
+            return false;
+        }
+        let chunk = match feed {
+            Feed::Head { sheet, columns } => {
+                self.sheet_name = sheet;
+                self.originals.columns = columns;
+                return true;
+            }
+            Feed::Chunk(c) => c,
+        };
+        self.progress.add_total(chunk.docs.len() as u64);
+        for (number, texts, rs) in chunk.rejected {
+            self.keep_texts(number, texts);
+            self.rejects.extend(rs);
+        }
+        let step = render_chunk(
+            self.job,
+            self.opts,
+            self.assets,
+            self.pool,
+            self.writer,
+            self.journal,
+            self.docs_dir,
+            self.progress,
+            chunk.docs,
+            (&self.source_file, &self.sheet_name),
+        );
+        let step = match step {
+            Ok(s) => s,
+            Err(e) => {
+                self.failed = Some(e);
+                return false;
+            }
+        };
+        self.rendered_now += step.rendered;
+        self.reused += step.reused;
+        for slot in step.slots {
+            match slot {
+                Slot::Document(entry, w) => {
+                    if let Err(e) = self.spool.push(&entry, &w) {
+                        self.failed = Some(io_err(self.run_dir, e));
+                        return false;
+                    }
+                    for msg in w {
+                        self.warnings.push((entry.record_id.clone(), msg));
+                    }
+                }
+                Slot::Rejected(reject, texts) => {
+                    self.log.info(
+                        "reject",
+                        "",
+                        serde_json::json!({"row": reject.row, "code": reject.code}),
+                    );
+                    self.keep_texts(reject.row, texts);
+                    self.rejects.push(reject);
+                }
+                Slot::OtherShard => {}
+            }
+        }
+        true
+    }
+
+    /// Keeps a rejected row's texts for the rejects report.
+    fn keep_texts(&mut self, row: u32, texts: Vec<String>) {
+        let key = (self.source_file.clone(), self.sheet_name.clone(), row);
+        self.originals.rows.insert(key, texts);
+    }
+}
+
 /// Rows per chunk handed from the reader to rendering.
 const CHUNK_ROWS: usize = 512;
 
@@ -1017,31 +1099,36 @@ struct ReadStats {
     plan_ms: u64,
 }
 
-/// The reader thread: streams the input sheet through the [`check::Checker`],
+/// The reader: streams the input sheet through the [`check::Checker`],
 /// plans the good rows (numbers from the ledger, file names, `plan.jsonl`)
-/// and sends them on in chunks of [`CHUNK_ROWS`].
+/// and delivers them in chunks of [`CHUNK_ROWS`] (to the rendering thread
+/// through a channel, or straight to rendering with one thread); `deliver`
+/// says false once rendering has stopped.
 fn read_check_plan(
     job: &Job,
     input: &Path,
     plan: &Plan,
     ledger_path: &Path,
     run_dir: &Path,
-    tx: std::sync::mpsc::SyncSender<Feed>,
+    deliver: &mut dyn FnMut(Feed) -> bool,
 ) -> Result<ReadStats, BatchError> {
     let mut planner = Planner::new(job, plan, ledger_path, run_dir)?;
     let mut chunk = Chunk::default();
     let mut rows = 0;
     let mut plan_ns = 0u128;
     let t0 = std::time::Instant::now();
-    // Time spent waiting for rendering to take a chunk is not the reader's.
+    // Time spent waiting for rendering to take a chunk (or rendering it,
+    // with one thread) is not the reader's.
     let wait_ns = std::cell::Cell::new(0u128);
+    // Both callbacks below deliver, one at a time.
+    let deliver = std::cell::RefCell::new(deliver);
     let send =
         |chunk: Chunk, planner: &mut Planner, plan_ns: &mut u128| -> Result<bool, BatchError> {
             let t = std::time::Instant::now();
             let chunk = planner.plan(chunk)?;
             *plan_ns += t.elapsed().as_nanos();
             let t = std::time::Instant::now();
-            let sent = tx.send(Feed::Chunk(chunk)).is_ok();
+            let sent = (deliver.borrow_mut())(Feed::Chunk(chunk));
             wait_ns.set(wait_ns.get() + t.elapsed().as_nanos());
             Ok(sent)
         };
@@ -1052,7 +1139,7 @@ fn read_check_plan(
         input,
         &mut |head, c| {
             planner_cell.borrow_mut().reserve(head.rows_hint);
-            let _ = tx.send(Feed::Head {
+            (deliver.borrow_mut())(Feed::Head {
                 sheet: head.sheet.clone(),
                 columns: c.columns().to_vec(),
             });

@@ -214,8 +214,11 @@ impl FontSet {
     /// Loads every font named by `slots` (slot name → fallback chain of files);
     /// a file used by several slots is parsed once.
     pub fn load(slots: &BTreeMap<String, Vec<PathBuf>>) -> Result<FontSet, FontError> {
+        use rayon::prelude::*;
         let mut set = FontSet::default();
-        let mut by_path: HashMap<PathBuf, FontId> = HashMap::new();
+        // Ids in order of first mention, so they do not depend on timing.
+        let mut paths: Vec<&PathBuf> = Vec::new();
+        let mut by_path: HashMap<&PathBuf, FontId> = HashMap::new();
         for (slot, chain) in slots {
             if chain.is_empty() {
                 return Err(FontError {
@@ -223,21 +226,23 @@ impl FontSet {
                     message: "slot has no font".into(),
                 });
             }
-            let mut ids = Vec::with_capacity(chain.len());
-            for path in chain {
-                let id = match by_path.get(path) {
-                    Some(id) => *id,
-                    None => {
-                        let id = FontId(set.fonts.len());
-                        set.fonts.push(Font::load(path)?);
-                        by_path.insert(path.clone(), id);
-                        id
-                    }
-                };
-                ids.push(id);
-            }
+            let ids = chain
+                .iter()
+                .map(|path| {
+                    *by_path.entry(path).or_insert_with(|| {
+                        paths.push(path);
+                        FontId(paths.len() - 1)
+                    })
+                })
+                .collect();
             set.slots.insert(slot.clone(), ids);
         }
+        // Parsing a CJK font's cmap takes a while: the files are parsed in
+        // parallel (on the caller's rayon pool).
+        set.fonts = paths
+            .par_iter()
+            .map(|p| Font::load(p))
+            .collect::<Result<Vec<Font>, FontError>>()?;
         Ok(set)
     }
 

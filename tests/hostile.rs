@@ -596,36 +596,67 @@ fn disk_full_gives_exit_3_no_truncated_pdf_and_resumes() {
     let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&reference), "-q"]);
     assert_eq!(code, 1, "{stderr}");
     let want = snapshot(&reference.join("zaishoku/2025-04-01"));
-    let Some(fs) = Tmpfs::mount(&t.path().join("small"), "1m") else {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
-        return;
-    };
-    let out = fs.0.clone();
-    let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&out), "-q"]);
-    assert_eq!(code, 3, "disk full must exit 3: {stderr}");
-    assert!(
-        stderr.contains("No space left") || stderr.contains("容量"),
-        "{stderr}"
-    );
-    let docs = out.join("zaishoku/2025-04-01/docs");
-    let mut written = 0;
-    if docs.exists() {
-        for e in std::fs::read_dir(&docs).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if name.ends_with(".pdf") && !name.starts_with('.') {
-                assert!(qpdf_check(&p), "truncated final PDF {name}");
-                written += 1;
+    // One thread renders on the reading thread, more use a reader thread:
+    // both must stop cleanly on the write error.
+    for threads in ["1", "2"] {
+        let Some(fs) = Tmpfs::mount(&t.path().join(format!("small-{threads}")), "1m") else {
+            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+            return;
+        };
+        let out = fs.0.clone();
+        let run = |out: &Path| {
+            chohyo(&[
+                "run",
+                s(&zaishoku_job()),
+                "--out",
+                s(out),
+                "-q",
+                "--threads",
+                threads,
+            ])
+        };
+        let (code, stderr) = run(&out);
+        assert_eq!(
+            code, 3,
+            "threads {threads}: disk full must exit 3: {stderr}"
+        );
+        assert!(
+            stderr.contains("No space left") || stderr.contains("容量"),
+            "threads {threads}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("rendering stopped"),
+            "threads {threads}: the write error is the one reported: {stderr}"
+        );
+        let docs = out.join("zaishoku/2025-04-01/docs");
+        let mut written = 0;
+        if docs.exists() {
+            for e in std::fs::read_dir(&docs).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                if name.ends_with(".pdf") && !name.starts_with('.') {
+                    assert!(
+                        qpdf_check(&p),
+                        "threads {threads}: truncated final PDF {name}"
+                    );
+                    written += 1;
+                }
             }
         }
+        eprintln!("threads {threads}: disk full after {written} final PDFs");
+        assert!(
+            written < 47,
+            "threads {threads}: the disk was not full ({written} PDFs)"
+        );
+        fs.resize("64m");
+        let (code, stderr) = run(&out);
+        assert_eq!(
+            code, 1,
+            "threads {threads}: resume after freeing space: {stderr}"
+        );
+        let got = snapshot(&out.join("zaishoku/2025-04-01"));
+        assert_same(&want, &got, &format!("threads {threads}: after disk full"));
     }
-    eprintln!("disk full after {written} final PDFs");
-    assert!(written < 47, "the disk was not full ({written} PDFs)");
-    fs.resize("64m");
-    let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&out), "-q"]);
-    assert_eq!(code, 1, "resume after freeing space: {stderr}");
-    let got = snapshot(&out.join("zaishoku/2025-04-01"));
-    assert_same(&want, &got, "after disk full");
 }
 
 #[test]
