@@ -4,7 +4,8 @@
 //! then a pipeline in chunks of 512 rows: a reader thread streams
 //! the sheet, checks each row ([`check::Checker`]) and plans the good ones
 //! (ledger numbers, file names, `plan.jsonl`), a few chunks ahead of
-//! rendering; each chunk renders in parallel (rayon), each document a pure
+//! rendering (with one thread, reading and rendering take turns on the
+//! calling thread instead); each chunk renders in parallel (rayon), each document a pure
 //! function of its record and the shared assets, written to a temporary name
 //! and renamed, its manifest entry spooled to disk. Last, in one pass over
 //! the spool: the journal, rejects, manifests, ledger and summary, so a

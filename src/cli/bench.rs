@@ -26,7 +26,7 @@ pub struct BenchArgs {
     /// Number of documents.
     #[arg(long, default_value_t = 10_000)]
     pub n: usize,
-    /// Rendering threads (default: all cores).
+    /// Worker threads, as `run --threads` (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
     /// `disk` writes every PDF; `null` renders and hashes them only.

@@ -28,7 +28,9 @@ use std::path::PathBuf;
 pub struct RunArgs {
     /// The job file.
     pub job: PathBuf,
-    /// Rendering threads (default: all cores).
+    /// Worker threads (default: all cores). With 1, reading and rendering
+    /// take turns on one thread; with more, a reader thread reads, checks
+    /// and plans ahead of that many rendering threads.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Batch id (default: the issue date).
