@@ -1304,3 +1304,58 @@ fn an_ods_with_repeats_within_the_limit_reads() {
     assert_eq!(s.headers, ["名前", "点"]);
     assert_eq!(s.rows.len(), 3);
 }
+
+/// Text, not cells: calamine copies a cell's string into every cell its
+/// repeats declare, and expands `<text:s text:c="N"/>` to N spaces. Two
+/// files of about 1 kB: a 32,000-character string in 16,384 columns of a
+/// row repeated 3 times (49,152 cells, far under the cell limit, but 1.5 GB
+/// of text), and one cell of two billion spaces. Refused before calamine
+/// opens them, under a 1 GB address-space cap.
+#[test]
+fn an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory() {
+    let long = "x".repeat(32_000);
+    let bombs = [
+        (
+            format!(
+                r#"<table:table-row table:number-rows-repeated="3"><table:table-cell office:value-type="string" table:number-columns-repeated="16384"><text:p>{long}</text:p></table:table-cell></table:table-row>"#
+            ),
+            "シートの文字列が多すぎます",
+        ),
+        (
+            r#"<table:table-row><table:table-cell office:value-type="float" office:value="1"/><table:table-cell office:value-type="string"><text:p>a<text:s text:c="2000000000"/></text:p></table:table-cell></table:table-row>"#
+                .to_string(),
+            "1 行目 B 列: セルの文字数が上限 32767 字を超えています (cell longer than 32767 characters)",
+        ),
+    ];
+    for (i, (table, expected)) in bombs.iter().enumerate() {
+        let bytes = ods_with_table(table);
+        assert!(bytes.len() < 2_000, "{i}: {}", bytes.len());
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("text-bomb.ods");
+        std::fs::write(&p, &bytes).unwrap();
+        let start = Instant::now();
+        let e = read_sheet(&p, None, 1).unwrap_err().to_string();
+        assert!(start.elapsed() < Duration::from_secs(5), "{i}");
+        assert!(
+            e.contains(expected) && e.contains("text-bomb.ods") && e.contains("爆弾"),
+            "{i}: {e}"
+        );
+        assert!(!e.contains("xxx"), "{e}");
+    }
+    // Bounded memory: the same reads in a child process under a 1 GB
+    // address-space cap (the test binary re-run on this test alone).
+    if std::env::var_os("CHOHYO_ODS_TEXT_BOMB_CHILD").is_some() {
+        return;
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" --exact \"$1\" --test-threads=1")
+        .arg(std::env::current_exe().unwrap())
+        .arg("an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory")
+        .env("CHOHYO_ODS_TEXT_BOMB_CHILD", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "under a 1 GB cap: {status}");
+}
