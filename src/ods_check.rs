@@ -164,6 +164,11 @@ pub struct Refusal {
 /// Anything that is not an OpenDocument spreadsheet, or that cannot be read
 /// (no `content.xml`, broken zip or XML), passes: calamine reports it in its
 /// own words. Every table is checked, as calamine reads them all.
+///
+/// Except a `content.xml` that ends (or breaks) inside a table: calamine
+/// 0.38's table reader takes the end of the XML for an ordinary event and
+/// never returns (found while writing this check: a 300-byte file spun a
+/// core for as long as it was let), so that is refused too.
 pub fn check_ods<R: Read + Seek>(reader: R) -> Result<(), Refusal> {
     let Ok(mut zip) = zip::ZipArchive::new(reader) else {
         return Ok(());
@@ -255,10 +260,19 @@ fn scan<B: BufRead>(xml: B, enforce: bool) -> Result<Vec<(String, Extent)>, Refu
             Ok(())
         });
         let extent = table.extent();
+        let done = done?;
+        if !done && enforce {
+            return Err(Refusal {
+                sheet: name,
+                message: "ods ファイルが壊れています: content.xml がシートの途中で終わっているか \
+                          読めません (corrupt .ods: content.xml ends or breaks inside the sheet)"
+                    .to_string(),
+            });
+        }
         tables.push((name, extent));
         grids = grids.saturating_add(extent.cells());
         texts = texts.saturating_add(extent.text);
-        if !done? {
+        if !done {
             break;
         }
     }
@@ -950,6 +964,30 @@ mod tests {
                     <text:p>ok</text:p></table:table-cell>";
         let e = extents(&row(1, note));
         assert_eq!((e.text, e.too_long), (2, None));
+    }
+
+    #[test]
+    fn a_content_xml_ending_inside_a_table_is_refused() {
+        // calamine 0.38 never returns on these (Eof inside `read_table`,
+        // and inside an annotation of a string cell).
+        for cut in [
+            "<r><table:table table:name=\"S\"><table:table-row><table:table-cell/>\
+             </table:table-row>",
+            "<r><table:table table:name=\"S\"><table:table-row><table:table-cell \
+             office:value-type=\"string\"><office:annotation><text:p>x",
+            "<r><table:table table:name=\"S\">",
+        ] {
+            let r = scan(cut.as_bytes(), true).unwrap_err();
+            assert_eq!(r.sheet, "S");
+            assert!(r.message.contains("corrupt .ods"), "{}", r.message);
+            // Counted all the same, without limits.
+            assert_eq!(table_extents(cut.as_bytes()).len(), 1);
+        }
+        let whole = format!(
+            "<r><table:table table:name=\"S\">{}</table:table>",
+            row(1, &value(1))
+        );
+        scan(whole.as_bytes(), true).unwrap();
     }
 
     #[test]

@@ -1206,8 +1206,18 @@ fn a_cell_reference_that_overflows_calamine_is_an_error() {
     assert!(e.contains("overflow.xlsx"), "{e}");
 }
 
+/// The start of a `content.xml`, up to the table `爆弾`'s first row.
+const ODS_CONTENT_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="爆弾">"#;
+
 /// A minimal `.ods` whose only table is `table` (content.xml inner XML).
 fn ods_with_table(table: &str) -> Vec<u8> {
+    ods_with_content(&format!(
+        "{ODS_CONTENT_HEAD}{table}</table:table></office:spreadsheet></office:body></office:document-content>"
+    ))
+}
+
+/// A minimal `.ods` whose `content.xml` is `content`.
+fn ods_with_content(content: &str) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
@@ -1222,11 +1232,7 @@ fn ods_with_table(table: &str) -> Vec<u8> {
     )
     .unwrap();
     w.start_file("content.xml", o).unwrap();
-    write!(
-        w,
-        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="爆弾">{table}</table:table></office:spreadsheet></office:body></office:document-content>"#
-    )
-    .unwrap();
+    w.write_all(content.as_bytes()).unwrap();
     w.finish().unwrap().into_inner()
 }
 
@@ -1358,4 +1364,36 @@ fn an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory() {
         .status()
         .unwrap();
     assert!(status.success(), "under a 1 GB cap: {status}");
+}
+
+/// Found while bounding the `.ods` text: calamine 0.38 never returns on a
+/// `content.xml` that ends inside a table (its table reader takes the end
+/// of the XML for an ordinary event and spins). Now refused before
+/// calamine opens the file; a hang fails this test after 20 s.
+#[test]
+fn a_truncated_ods_is_refused_instead_of_hanging() {
+    // content.xml ends after the table's first row.
+    let bytes = ods_with_content(&format!(
+        r#"{ODS_CONTENT_HEAD}<table:table-row><table:table-cell office:value-type="float" office:value="1"/></table:table-row>"#
+    ));
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("cut.ods");
+    std::fs::write(&p, &bytes).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let q = p.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(
+            read_sheet(&q, None, 1)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
+    });
+    let e = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("reading a truncated .ods did not return")
+        .unwrap_err();
+    assert!(
+        e.contains("cut.ods") && e.contains("爆弾") && e.contains("corrupt .ods"),
+        "{e}"
+    );
 }
