@@ -8,7 +8,10 @@
 //! microseconds with bounded memory), [`check_rows`] and
 //! [`check_cell_chars`] while a table is built. Legacy `.xls` files get a
 //! structure check of their compound file before calamine reads them
-//! ([`crate::cfb_check`]: no looping or out-of-range sector chains).
+//! ([`crate::cfb_check`]: no looping or out-of-range sector chains);
+//! `.ods` files get a streaming check of their `content.xml`
+//! ([`crate::ods_check`]: the cells and the text their repeats expand to,
+//! [`MAX_SHEET_CELLS`], [`MAX_ODS_TEXT_BYTES`], [`MAX_CELL_CHARS`]).
 //!
 //! Other limits live next to the code they guard and are re-exported here
 //! for documentation: markup nesting depth ([`MAX_MARKUP_DEPTH`]), pages of
@@ -39,6 +42,22 @@ pub const MAX_SHEET_CELLS: u64 = 20_000_000;
 
 /// Largest total uncompressed size of all entries of an xlsx/ods zip: 1 GB.
 pub const MAX_ZIP_UNCOMPRESSED: u64 = 1024 * 1024 * 1024;
+
+/// Most bytes of text (string, date and time values and formulas) an `.ods`
+/// workbook may expand to, all sheets together: [`MAX_ZIP_UNCOMPRESSED`].
+///
+/// calamine copies a cell's text into every cell its
+/// `table:number-columns-repeated` and its row's
+/// `table:number-rows-repeated` declare, and expands `<text:s text:c="N"/>`
+/// to N spaces, so a file of a few hundred bytes can ask for terabytes.
+/// [`crate::ods_check`] counts, per cell, its text times its repeats (each
+/// row element at least once) before calamine opens the file. Without
+/// repeats a workbook's text is part of its `content.xml`, which
+/// [`check_zip`] keeps under [`MAX_ZIP_UNCOMPRESSED`], so every file that
+/// passes the zip check and does not repeat text passes this one; with
+/// repeats, calamine holds at most about twice this much text (a table's
+/// rows while reading it, and its finished grid).
+pub const MAX_ODS_TEXT_BYTES: u64 = MAX_ZIP_UNCOMPRESSED;
 
 /// Largest uncompressed/compressed ratio of one zip entry.
 ///
@@ -98,16 +117,20 @@ pub fn check_rows(rows: usize) -> Result<(), String> {
 pub fn check_cell_chars(text: &str, row: u32, column: &str) -> Result<(), String> {
     // Cheap test first: a string of at most MAX_CELL_CHARS bytes is short.
     if text.len() > MAX_CELL_CHARS && text.chars().count() > MAX_CELL_CHARS {
-        return Err(format!(
-            "{row} 行目 {column} 列: セルの文字数が上限 {MAX_CELL_CHARS} 字を超えています \
-             (cell longer than {MAX_CELL_CHARS} characters)"
-        ));
+        return Err(cell_too_long(row.into(), column));
     }
     Ok(())
 }
 
-/// Fails if the non-empty cells of a sheet span more than
-/// [`MAX_SHEET_CELLS`] cells (`rows` × `columns`).
+/// [`check_cell_chars`]'s message for the cell at `row` (1-based) and
+/// `column` (letters).
+pub fn cell_too_long(row: u64, column: &str) -> String {
+    format!(
+        "{row} 行目 {column} 列: セルの文字数が上限 {MAX_CELL_CHARS} 字を超えています \
+         (cell longer than {MAX_CELL_CHARS} characters)"
+    )
+}
+
 /// Columns a sheet may use: Excel's own last column is XFD, the 16,384th.
 /// Rows are handed out with a cell for every column up to the last one
 /// used, so a single cell far to the right would cost memory in every row.
@@ -126,6 +149,8 @@ pub fn check_columns(last_column: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Fails if the non-empty cells of a sheet span more than
+/// [`MAX_SHEET_CELLS`] cells (`rows` × `columns`).
 pub fn check_extent(rows: u64, columns: u64) -> Result<(), String> {
     let cells = rows.saturating_mul(columns);
     if cells > MAX_SHEET_CELLS {

@@ -1237,8 +1237,18 @@ fn a_cell_reference_that_overflows_calamine_is_an_error() {
     assert!(e.contains("overflow.xlsx"), "{e}");
 }
 
+/// The start of a `content.xml`, up to the table `爆弾`'s first row.
+const ODS_CONTENT_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="爆弾">"#;
+
 /// A minimal `.ods` whose only table is `table` (content.xml inner XML).
 fn ods_with_table(table: &str) -> Vec<u8> {
+    ods_with_content(&format!(
+        "{ODS_CONTENT_HEAD}{table}</table:table></office:spreadsheet></office:body></office:document-content>"
+    ))
+}
+
+/// A minimal `.ods` whose `content.xml` is `content`.
+fn ods_with_content(content: &str) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
@@ -1253,11 +1263,7 @@ fn ods_with_table(table: &str) -> Vec<u8> {
     )
     .unwrap();
     w.start_file("content.xml", o).unwrap();
-    write!(
-        w,
-        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="爆弾">{table}</table:table></office:spreadsheet></office:body></office:document-content>"#
-    )
-    .unwrap();
+    w.write_all(content.as_bytes()).unwrap();
     w.finish().unwrap().into_inner()
 }
 
@@ -1334,4 +1340,91 @@ fn an_ods_with_repeats_within_the_limit_reads() {
     let s = read_sheet_bytes(Path::new("ok.ods"), &bytes, None, &HeaderRow::At(1)).unwrap();
     assert_eq!(s.headers, ["名前", "点"]);
     assert_eq!(s.rows.len(), 3);
+}
+
+/// Text, not cells: calamine copies a cell's string into every cell its
+/// repeats declare, and expands `<text:s text:c="N"/>` to N spaces. Two
+/// files of about 1 kB: a 32,000-character string in 16,384 columns of a
+/// row repeated 3 times (49,152 cells, far under the cell limit, but 1.5 GB
+/// of text), and one cell of two billion spaces. Refused before calamine
+/// opens them, under a 1 GB address-space cap.
+#[test]
+fn an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory() {
+    let long = "x".repeat(32_000);
+    let bombs = [
+        (
+            format!(
+                r#"<table:table-row table:number-rows-repeated="3"><table:table-cell office:value-type="string" table:number-columns-repeated="16384"><text:p>{long}</text:p></table:table-cell></table:table-row>"#
+            ),
+            "シートの文字列が多すぎます",
+        ),
+        (
+            r#"<table:table-row><table:table-cell office:value-type="float" office:value="1"/><table:table-cell office:value-type="string"><text:p>a<text:s text:c="2000000000"/></text:p></table:table-cell></table:table-row>"#
+                .to_string(),
+            "1 行目 B 列: セルの文字数が上限 32767 字を超えています (cell longer than 32767 characters)",
+        ),
+    ];
+    for (i, (table, expected)) in bombs.iter().enumerate() {
+        let bytes = ods_with_table(table);
+        assert!(bytes.len() < 2_000, "{i}: {}", bytes.len());
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("text-bomb.ods");
+        std::fs::write(&p, &bytes).unwrap();
+        let start = Instant::now();
+        let e = read_sheet(&p, None, 1).unwrap_err().to_string();
+        assert!(start.elapsed() < Duration::from_secs(5), "{i}");
+        assert!(
+            e.contains(expected) && e.contains("text-bomb.ods") && e.contains("爆弾"),
+            "{i}: {e}"
+        );
+        assert!(!e.contains("xxx"), "{e}");
+    }
+    // Bounded memory: the same reads in a child process under a 1 GB
+    // address-space cap (the test binary re-run on this test alone).
+    if std::env::var_os("CHOHYO_ODS_TEXT_BOMB_CHILD").is_some() {
+        return;
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" --exact \"$1\" --test-threads=1")
+        .arg(std::env::current_exe().unwrap())
+        .arg("an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory")
+        .env("CHOHYO_ODS_TEXT_BOMB_CHILD", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "under a 1 GB cap: {status}");
+}
+
+/// Found while bounding the `.ods` text: calamine 0.38 never returns on a
+/// `content.xml` that ends inside a table (its table reader takes the end
+/// of the XML for an ordinary event and spins). Now refused before
+/// calamine opens the file; a hang fails this test after 20 s.
+#[test]
+fn a_truncated_ods_is_refused_instead_of_hanging() {
+    // content.xml ends after the table's first row.
+    let bytes = ods_with_content(&format!(
+        r#"{ODS_CONTENT_HEAD}<table:table-row><table:table-cell office:value-type="float" office:value="1"/></table:table-row>"#
+    ));
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("cut.ods");
+    std::fs::write(&p, &bytes).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let q = p.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(
+            read_sheet(&q, None, 1)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
+    });
+    let e = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("reading a truncated .ods did not return")
+        .unwrap_err();
+    assert!(
+        e.contains("cut.ods") && e.contains("爆弾") && e.contains("corrupt .ods"),
+        "{e}"
+    );
 }
