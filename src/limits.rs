@@ -221,6 +221,54 @@ pub fn check_zip_reader<R: std::io::Read + std::io::Seek>(reader: R) -> Result<(
 
 #[cfg(test)]
 mod tests {
+    /// Thousands separators as the README writes them.
+    fn grouped(n: u64) -> String {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn the_readme_states_the_limits_in_force() {
+        let readme = include_str!("../README.md");
+        let section = &readme[readme
+            .find("### Limits")
+            .expect("README has a Limits section")..];
+        let section = &section[..section[4..].find("\n### ").map_or(section.len(), |e| e + 4)];
+        let mib = 1024 * 1024;
+        for want in [
+            format!("| {} MB, checked before reading |", MAX_INPUT_BYTES / mib),
+            format!("| {} |", grouped(MAX_ROWS as u64)),
+            format!("| {} |", grouped(MAX_SHEET_CELLS)),
+            format!("| {} |", grouped(MAX_CELL_CHARS as u64)),
+            format!(
+                "| {} GB / {} / {}:1 ",
+                MAX_ZIP_UNCOMPRESSED / (1024 * mib),
+                grouped(MAX_ZIP_ENTRIES as u64),
+                MAX_ZIP_RATIO
+            ),
+            format!("| {} GB |", MAX_ODS_TEXT_BYTES / (1024 * mib)),
+            format!("| {} / {} |", MAX_MARKUP_DEPTH, MAX_FORM_PAGES),
+            format!("| {} |", MAX_DOCUMENT_PAGES),
+            format!(
+                "| {} px a side, {} MB decoded |",
+                grouped(MAX_IMAGE_SIDE as u64),
+                MAX_IMAGE_DECODED_BYTES / mib
+            ),
+            format!("| {} bytes, NFC", crate::batch::MAX_FILE_NAME_BYTES),
+        ] {
+            assert!(section.contains(&want), "README's limits lack {want:?}");
+        }
+        assert_eq!(grouped(1_000_000), "1,000,000");
+        assert_eq!(grouped(200), "200");
+    }
+
     use super::*;
     use std::io::Write;
 
