@@ -8,7 +8,8 @@
 //! microseconds with bounded memory), [`check_rows`] and
 //! [`check_cell_chars`] while a table is built. Legacy `.xls` files get a
 //! structure check of their compound file before calamine reads them
-//! ([`crate::cfb_check`]: no looping or out-of-range sector chains).
+//! ([`crate::cfb_check`]: no looping or out-of-range sector chains), then
+//! [`check_extent`] on every sheet's cell records ([`crate::xls_check`]).
 //!
 //! Other limits live next to the code they guard and are re-exported here
 //! for documentation: markup nesting depth ([`MAX_MARKUP_DEPTH`]), pages of
