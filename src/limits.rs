@@ -38,6 +38,11 @@ pub const MAX_CELL_CHARS: usize = 32_767;
 /// cells (about 640 MB) allows, say, 1,000,000 rows × 20 columns.
 pub const MAX_SHEET_CELLS: u64 = 20_000_000;
 
+/// Most sheets of an `.xls` workbook: 10,000. calamine reads every sheet
+/// (with its name and two grids) when it opens the workbook, and a sheet
+/// entry is a record of a dozen bytes (see [`crate::xls_check`]).
+pub const MAX_XLS_SHEETS: usize = 10_000;
+
 /// Largest total uncompressed size of all entries of an xlsx/ods zip: 1 GB.
 pub const MAX_ZIP_UNCOMPRESSED: u64 = 1024 * 1024 * 1024;
 

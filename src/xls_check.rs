@@ -30,7 +30,8 @@
 //! * **cells kept** while reading the sheet (one per cell record, a `MULRK`
 //!   counts each value): at most [`limits::MAX_SHEET_CELLS`];
 //! * **the workbook**: all value and formula grids together, since calamine
-//!   holds them all at once, at most [`limits::MAX_SHEET_CELLS`].
+//!   holds them all at once, at most [`limits::MAX_SHEET_CELLS`], and at
+//!   most [`limits::MAX_XLS_SHEETS`] sheets.
 //!
 //! Like calamine, the walk skips substreams nested in a sheet (embedded
 //! charts: a second `BOF` up to its `EOF`), folds `CONTINUE` records into
@@ -345,6 +346,16 @@ fn walk<R: Read + Seek>(stream: R, len: u64, enforce: bool) -> Result<Vec<(Strin
         match r.typ {
             BOF => biff8 = is_biff8(&r),
             BOUNDSHEET if r.len >= 6 => {
+                if sheets.len() == limits::MAX_XLS_SHEETS {
+                    let limit = limits::MAX_XLS_SHEETS;
+                    return refuse(
+                        "",
+                        format!(
+                            "シートが多すぎます: 上限 {limit} 枚 \
+                             (too many sheets: limit {limit})"
+                        ),
+                    );
+                }
                 let label =
                     sheet_name(&r, biff8).unwrap_or_else(|| format!("{} 枚目", sheets.len() + 1));
                 sheets.push((u64::from(r.u32_at(0)), label));
@@ -786,6 +797,23 @@ mod tests {
         // calamine asked for 65,283 × 64,512 cells (134 GB).
         assert_eq!(e.sheet, "職員");
         assert!(e.message.contains("65283 行 × 64512 列"), "{e:?}");
+    }
+
+    #[test]
+    fn the_number_of_sheets_is_bounded() {
+        // Every sheet at the end of the stream: no records.
+        let many = |n: usize| {
+            let end = bof(5).len() + n * boundsheet(0, "s").len() + eof().len();
+            let mut b = bof(5);
+            for _ in 0..n {
+                b.extend(boundsheet(end as u32, "s"));
+            }
+            b.extend(eof());
+            b
+        };
+        check(&many(limits::MAX_XLS_SHEETS)).unwrap();
+        let e = check(&many(limits::MAX_XLS_SHEETS + 1)).unwrap_err();
+        assert!(e.message.contains("too many sheets: limit 10000"), "{e:?}");
     }
 
     #[test]
