@@ -20,12 +20,22 @@
 //! * the chains of the streams calamine reads (`Workbook`, `Book` and the two
 //!   summary information streams, found by name as calamine finds them):
 //!   streams under 4096 bytes in the mini stream, others in the file, each
-//!   acyclic, within bounds and at least as long as its declared size.
+//!   acyclic, within bounds and at least as long as its declared size;
+//! * in every chain, the file's last sector (which may be cut short) only
+//!   at the chain's end: calamine reads a short sector short the first time
+//!   and zero-padded afterwards, so in the middle of a chain the bytes of
+//!   the stream would depend on what was read before.
 //!
 //! The file is read through `Read + Seek` one sector at a time; memory is a
 //! byte per sector of the file plus the FAT entries for those sectors (about
 //! 1/100 of the file size), whatever the file claims. Time is linear in the
 //! number of sectors.
+//!
+//! A sound file's workbook stream (`Workbook`, else `Book`, as calamine
+//! chooses) is handed back as a [`WorkbookStream`], read through the same
+//! reader along the checked chain, for the sheet-size check
+//! ([`crate::xls_check`]); it holds one entry per run of adjacent sectors,
+//! not the stream.
 //!
 //! Errors are in Japanese with an English gloss and say which structure is
 //! broken; they never contain file content.
@@ -125,9 +135,13 @@ fn corrupt<T>(defect: Defect, what: &'static str) -> Result<T, Failure> {
 /// Checks the compound file read through `reader` (from its start) as
 /// described in the [module documentation](self). The error is the message
 /// for the user (Japanese with an English gloss), without the file name.
-pub fn check_compound_file<R: Read + Seek>(reader: R) -> Result<(), String> {
+///
+/// On success, returns the stream calamine will parse as the workbook
+/// (`Workbook`, or else `Book`), if there is one, read through `reader`
+/// (see [`WorkbookStream`]).
+pub fn check_compound_file<R: Read + Seek>(reader: R) -> Result<Option<WorkbookStream<R>>, String> {
     match Checker::run(reader) {
-        Ok(()) => Ok(()),
+        Ok(stream) => Ok(stream),
         Err(Failure::Corrupt(f)) => Err(format!(
             "xls ファイルの構造が壊れています: {} ({}) \
              (corrupt .xls compound file: {} in the {})",
@@ -145,6 +159,123 @@ pub fn check_compound_file<R: Read + Seek>(reader: R) -> Result<(), String> {
 struct Entry {
     start: u32,
     len: u64,
+}
+
+/// A piece of a stream: `len` bytes at `file` in the file, at `at` in the
+/// stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    at: u64,
+    file: u64,
+    len: u64,
+}
+
+/// A stream's pieces in stream order, adjacent pieces merged; appending
+/// stops at `limit` bytes (the declared size, as calamine cuts the chain).
+struct Segments {
+    list: Vec<Segment>,
+    limit: u64,
+    len: u64,
+}
+
+impl Segments {
+    fn new(limit: u64) -> Self {
+        Segments {
+            list: Vec::new(),
+            limit,
+            len: 0,
+        }
+    }
+
+    /// Appends `len` bytes at `file`.
+    fn push(&mut self, file: u64, len: u64) {
+        let len = len.min(self.limit - self.len);
+        if len == 0 {
+            return;
+        }
+        match self.list.last_mut() {
+            Some(last) if last.file + last.len == file => last.len += len,
+            _ => self.list.push(Segment {
+                at: self.len,
+                file,
+                len,
+            }),
+        }
+        self.len += len;
+    }
+
+    /// The piece holding stream byte `at` (which must be below `self.len`).
+    fn find(&self, at: u64) -> Segment {
+        let i = self.list.partition_point(|s| s.at + s.len <= at);
+        self.list[i]
+    }
+
+    /// Appends bytes `from..from + len` of the stream described by `of`.
+    fn push_from(&mut self, of: &Segments, mut from: u64, len: u64) {
+        let end = (from + len).min(of.len);
+        while from < end {
+            let s = of.find(from);
+            let skip = from - s.at;
+            let take = (s.len - skip).min(end - from);
+            self.push(s.file + skip, take);
+            from += take;
+        }
+    }
+}
+
+/// The workbook stream of a checked compound file, read through the file's
+/// reader (`Read + Seek`, positions counted from the start of the stream):
+/// the same bytes calamine will parse, without copying the stream into
+/// memory. Holds one entry per run of adjacent sectors.
+pub struct WorkbookStream<R> {
+    r: R,
+    segments: Segments,
+    pos: u64,
+}
+
+impl<R> WorkbookStream<R> {
+    /// The stream's length in bytes (its declared size).
+    pub fn len(&self) -> u64 {
+        self.segments.len
+    }
+
+    /// Whether the stream is empty.
+    pub fn is_empty(&self) -> bool {
+        self.segments.len == 0
+    }
+}
+
+impl<R: Read + Seek> Read for WorkbookStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.segments.len || buf.is_empty() {
+            return Ok(0);
+        }
+        let s = self.segments.find(self.pos);
+        let skip = self.pos - s.at;
+        let want = (s.len - skip).min(buf.len() as u64) as usize;
+        self.r.seek(SeekFrom::Start(s.file + skip))?;
+        let n = self.r.read(&mut buf[..want])?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> Seek for WorkbookStream<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.segments.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let Some(t) = target else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start of the stream",
+            ));
+        };
+        self.pos = t;
+        Ok(t)
+    }
 }
 
 struct Checker<R> {
@@ -189,7 +320,7 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 impl<R: Read + Seek> Checker<R> {
-    fn run(mut r: R) -> Result<(), Failure> {
+    fn run(mut r: R) -> Result<Option<WorkbookStream<R>>, Failure> {
         let len = r.seek(SeekFrom::End(0))?;
         r.seek(SeekFrom::Start(0))?;
         let mut header = [0u8; 512];
@@ -229,7 +360,12 @@ impl<R: Read + Seek> Checker<R> {
         };
         c.load_fat(&header, difat_start)?;
         let dir = c.read_directory(dir_start)?;
-        c.check_streams(&dir, mini_fat_start, mini_fat_count)
+        let segments = c.check_streams(&dir, mini_fat_start, mini_fat_count)?;
+        Ok(segments.map(|segments| WorkbookStream {
+            r: c.r,
+            segments,
+            pos: 0,
+        }))
     }
 
     /// Bytes of sector `id` inside the file (0 if it starts at or past the end).
@@ -342,6 +478,13 @@ impl<R: Read + Seek> Checker<R> {
             let Some(&next) = self.fat.get(id as usize) else {
                 return corrupt(Defect::NotInFat, what);
             };
+            // The file's last sector may be cut short, but only at the end
+            // of a chain: calamine reads it short the first time and
+            // zero-padded later, so in the middle of a chain the stream's
+            // bytes would depend on what was read before.
+            if avail < self.size && next != ENDOFCHAIN {
+                return corrupt(Defect::BeyondEnd, what);
+            }
             let mark = &mut self.marks[id as usize];
             if *mark == tag {
                 return corrupt(Defect::Loop, what);
@@ -394,19 +537,27 @@ impl<R: Read + Seek> Checker<R> {
         Ok(dir)
     }
 
+    /// Checks the mini stream, the mini FAT and the chains of [`STREAMS`];
+    /// returns where the workbook stream calamine parses lies (`Workbook`,
+    /// or else `Book`), if there is one.
     fn check_streams(
         &mut self,
         dir: &Directory,
         mini_fat_start: u32,
         mini_fat_count: u64,
-    ) -> Result<(), Failure> {
+    ) -> Result<Option<Segments>, Failure> {
         // calamine loads the mini stream and the mini FAT only when the
         // header declares mini FAT sectors.
         let mut mini_fat: Vec<u32> = Vec::new();
         let mut mini_len = 0u64;
+        let mut mini_stream = Segments::new(0);
         if mini_fat_count > 0 {
             let root = dir.root.expect("checked in read_directory");
-            let got = self.walk(root.start, "mini stream", false, |_, _| Ok(()))?;
+            mini_stream = Segments::new(root.len);
+            let got = self.walk(root.start, "mini stream", false, |c, id| {
+                mini_stream.push((u64::from(id) + 1) * c.size, c.available(id));
+                Ok(())
+            })?;
             if got < root.len {
                 return corrupt(Defect::Short, "mini stream");
             }
@@ -428,19 +579,37 @@ impl<R: Read + Seek> Checker<R> {
             }
         }
         let mini_sectors = (mini_len / MINI_SECTOR).min(mini_fat.len() as u64) as usize;
+        // calamine reads `Workbook` if there is one, else `Book`.
+        let workbook = if dir.streams[0].is_some() { 0 } else { 1 };
+        let mut found = None;
         for (i, entry) in dir.streams.iter().enumerate() {
             let Some(entry) = entry else { continue };
             let what = STREAM_WHAT[i];
+            let mut segments = Segments::new(entry.len);
+            let keep = i == workbook;
             let got = if entry.len < MINI_CUTOFF {
-                walk_mini(&mini_fat[..mini_sectors], entry.start, what)?
+                walk_mini(&mini_fat[..mini_sectors], entry.start, what, |id| {
+                    if keep {
+                        let at = u64::from(id) * MINI_SECTOR;
+                        segments.push_from(&mini_stream, at, MINI_SECTOR);
+                    }
+                })?
             } else {
-                self.walk(entry.start, what, false, |_, _| Ok(()))?
+                self.walk(entry.start, what, false, |c, id| {
+                    if keep {
+                        segments.push((u64::from(id) + 1) * c.size, c.available(id));
+                    }
+                    Ok(())
+                })?
             };
             if got < entry.len {
                 return corrupt(Defect::Short, what);
             }
+            if keep {
+                found = Some(segments);
+            }
         }
-        Ok(())
+        Ok(found)
     }
 }
 
@@ -454,7 +623,12 @@ const STREAM_WHAT: [&str; 4] = [
 
 /// Walks a chain of mini sectors; only the first `mini_fat.len()` mini
 /// sectors exist (inside the mini stream and covered by the mini FAT).
-fn walk_mini(mini_fat: &[u32], start: u32, what: &'static str) -> Result<u64, Failure> {
+fn walk_mini(
+    mini_fat: &[u32],
+    start: u32,
+    what: &'static str,
+    mut visit: impl FnMut(u32),
+) -> Result<u64, Failure> {
     let mut seen = vec![false; mini_fat.len()];
     let mut id = start;
     let mut bytes = 0u64;
@@ -468,6 +642,7 @@ fn walk_mini(mini_fat: &[u32], start: u32, what: &'static str) -> Result<u64, Fa
         if std::mem::replace(&mut seen[id as usize], true) {
             return corrupt(Defect::Loop, what);
         }
+        visit(id);
         bytes += MINI_SECTOR;
         id = next;
     }
@@ -548,7 +723,15 @@ mod tests {
     }
 
     fn check(bytes: &[u8]) -> Result<(), String> {
-        check_compound_file(Cursor::new(bytes))
+        check_compound_file(Cursor::new(bytes)).map(|_| ())
+    }
+
+    fn workbook(bytes: &[u8]) -> Vec<u8> {
+        let mut s = check_compound_file(Cursor::new(bytes)).unwrap().unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        assert_eq!(out.len() as u64, s.len());
+        out
     }
 
     /// A directory entry: name, start sector, size.
@@ -625,8 +808,52 @@ mod tests {
         assert!(e.contains("shorter than the declared size"), "{e}");
         let e = check(&big_stream_file(&[(5, 50)])).unwrap_err();
         assert!(e.contains("beyond the end of the file"), "{e}");
+        // A ninth sector, 10, cut short with the file: fine at the end of
+        // the stream's chain, not in its middle.
+        let cut = |links: &[(u32, u32)]| {
+            let mut f = big_stream_file(links);
+            f.resize(f.len() + 412, 0x5A);
+            put32(&mut f, 512 + 512 + 128 + 120, 4096 + 412);
+            f
+        };
+        check(&cut(&[(9, 10), (10, ENDOFCHAIN)])).unwrap();
+        let e = check(&cut(&[(8, 10), (10, 9), (9, ENDOFCHAIN)])).unwrap_err();
+        assert!(
+            e.contains("beyond the end of the file in the Workbook"),
+            "{e}"
+        );
         let e = check(&big_stream_file(&[(5, 0xFFFF_FFFF)])).unwrap_err();
         assert!(e.contains("invalid sector number"), "{e}");
+    }
+
+    #[test]
+    fn the_workbook_stream_is_read_along_its_chain() {
+        // Sectors 2..=9 hold bytes 2..=9; the chain runs 2 → 4 → 3 → 5 ….
+        let mut f = big_stream_file(&[(2, 4), (4, 3), (3, 5)]);
+        for s in 2..10 {
+            let at = (s + 1) * 512;
+            f[at..at + 512].fill(s as u8);
+        }
+        let w = workbook(&f);
+        assert_eq!(w.len(), 4096);
+        let order: Vec<u8> = w.chunks(512).map(|c| c[0]).collect();
+        assert_eq!(order, [2, 4, 3, 5, 6, 7, 8, 9]);
+        assert!(w.chunks(512).all(|c| c.iter().all(|b| *b == c[0])));
+        // Seeking into the middle of a sector.
+        let mut s = check_compound_file(Cursor::new(&f[..])).unwrap().unwrap();
+        s.seek(SeekFrom::Start(1000)).unwrap();
+        let mut two = [0u8; 30];
+        s.read_exact(&mut two).unwrap();
+        assert_eq!(two[..24], [4; 24]);
+        assert_eq!(two[24..], [3; 6]);
+        // calamine falls back on `Book`.
+        let mut f = big_stream_file(&[]);
+        f[2 * 512 + 128..2 * 512 + 256].copy_from_slice(&dir_entry("Book", 2, 4096));
+        assert_eq!(workbook(&f).len(), 4096);
+        // No workbook stream: nothing to read.
+        let mut f = big_stream_file(&[]);
+        f[2 * 512 + 128..2 * 512 + 256].copy_from_slice(&dir_entry("Other", 2, 4096));
+        assert!(check_compound_file(Cursor::new(&f[..])).unwrap().is_none());
     }
 
     #[test]
@@ -674,7 +901,7 @@ mod tests {
             dir[..128].copy_from_slice(&dir_entry("Root Entry", 2, root_len));
             dir[128..256].copy_from_slice(&dir_entry("WORKBOOK", 0, 200));
             f.extend_from_slice(&dir);
-            f.extend_from_slice(&[0x33; 512]);
+            f.extend((0..8u8).flat_map(|m| [m; 64]));
             let mut minifat = vec![0xFFu8; 512];
             for (s, n) in [(0u32, 1u32), (1, 2), (2, 3), (3, ENDOFCHAIN)] {
                 put32(&mut minifat, 4 * s as usize, n);
@@ -686,6 +913,12 @@ mod tests {
             f
         };
         check(&build(&[], 512)).unwrap();
+        // The stream's 200 bytes: mini sectors 0, 1, 2 and 8 bytes of 3,
+        // here in the order 0, 5, 2, 3.
+        let w = workbook(&build(&[(0, 5), (5, 2)], 512));
+        let mut want: Vec<u8> = [0u8, 5, 2].iter().flat_map(|m| [*m; 64]).collect();
+        want.extend([3; 8]);
+        assert_eq!(w, want);
         let e = check(&build(&[(2, 0)], 512)).unwrap_err();
         assert!(e.contains("loops in the Workbook stream"), "{e}");
         let e = check(&build(&[(2, 8)], 512)).unwrap_err();

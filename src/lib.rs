@@ -45,3 +45,4 @@ pub mod source;
 pub mod spool;
 pub mod template;
 pub mod textfmt;
+pub mod xls_check;

@@ -8,7 +8,8 @@
 //! microseconds with bounded memory), [`check_rows`] and
 //! [`check_cell_chars`] while a table is built. Legacy `.xls` files get a
 //! structure check of their compound file before calamine reads them
-//! ([`crate::cfb_check`]: no looping or out-of-range sector chains);
+//! ([`crate::cfb_check`]: no looping or out-of-range sector chains), then
+//! [`check_extent`] on every sheet's cell records ([`crate::xls_check`]);
 //! `.ods` files get a streaming check of their `content.xml`
 //! ([`crate::ods_check`]: the cells and the text their repeats expand to,
 //! [`MAX_SHEET_CELLS`], [`MAX_ODS_TEXT_BYTES`], [`MAX_CELL_CHARS`]).
@@ -39,6 +40,11 @@ pub const MAX_CELL_CHARS: usize = 32_767;
 /// `XFD1048576` would need 17 billion cells (hundreds of GB). 20 million
 /// cells (about 640 MB) allows, say, 1,000,000 rows × 20 columns.
 pub const MAX_SHEET_CELLS: u64 = 20_000_000;
+
+/// Most sheets of an `.xls` workbook: 10,000. calamine reads every sheet
+/// (with its name and two grids) when it opens the workbook, and a sheet
+/// entry is a record of a dozen bytes (see [`crate::xls_check`]).
+pub const MAX_XLS_SHEETS: usize = 10_000;
 
 /// Largest total uncompressed size of all entries of an xlsx/ods zip: 1 GB.
 pub const MAX_ZIP_UNCOMPRESSED: u64 = 1024 * 1024 * 1024;
@@ -254,6 +260,7 @@ mod tests {
                 MAX_ZIP_RATIO
             ),
             format!("| {} GB |", MAX_ODS_TEXT_BYTES / (1024 * mib)),
+            format!("workbook | {} |", grouped(MAX_XLS_SHEETS as u64)),
             format!("| {} / {} |", MAX_MARKUP_DEPTH, MAX_FORM_PAGES),
             format!("| {} |", MAX_DOCUMENT_PAGES),
             format!(

@@ -14,7 +14,8 @@
 //! * OLE compound file magic (`D0 CF 11 E0 A1 B1 1A E1`): a legacy `.xls`
 //!   workbook (a password-protected `.xlsx` is also an OLE file: it fails
 //!   with a message saying so); its compound file structure is checked by
-//!   [`crate::cfb_check`] before the spreadsheet library reads it;
+//!   [`crate::cfb_check`] and the size of its sheets by [`crate::xls_check`]
+//!   before the spreadsheet library reads it;
 //! * anything else: delimited text (CSV or TSV).
 //!
 //! # Workbooks
@@ -76,6 +77,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cfb_check;
 use crate::limits;
+use crate::xls_check;
 use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Sheets, Xls, Xlsb, Xlsx};
 use unicode_normalization::UnicodeNormalization;
 
@@ -303,7 +305,7 @@ pub fn stream_sheet(
         limits::check_zip_reader(file.clone()).map_err(|m| SourceError::new(path, m))?;
         read_workbook_guarded(path, file, WorkbookKind::Zip, sheet, header, on_row)
     } else if magic.starts_with(OLE_MAGIC) {
-        cfb_check::check_compound_file(file.clone()).map_err(|m| SourceError::new(path, m))?;
+        check_ole(path, file.clone())?;
         read_workbook_guarded(path, file, WorkbookKind::Ole, sheet, header, on_row)
     } else {
         drop(file);
@@ -424,8 +426,7 @@ pub fn stream_sheet_bytes(
             on_row,
         )
     } else if bytes.starts_with(OLE_MAGIC) {
-        cfb_check::check_compound_file(Cursor::new(bytes))
-            .map_err(|m| SourceError::new(path, m))?;
+        check_ole(path, Cursor::new(bytes))?;
         read_workbook_guarded(
             path,
             Cursor::new(bytes),
@@ -586,6 +587,18 @@ fn open_book<R: WorkbookInput>(
             ))
         }
     }
+}
+
+/// Checks an OLE compound file before calamine opens it: its structure
+/// ([`cfb_check`]), then what its sheets would allocate ([`xls_check`]).
+fn check_ole<R: std::io::Read + std::io::Seek>(path: &Path, reader: R) -> Result<(), SourceError> {
+    let stream = cfb_check::check_compound_file(reader).map_err(|m| SourceError::new(path, m))?;
+    if let Some(stream) = stream {
+        let len = stream.len();
+        xls_check::check_xls(stream, len)
+            .map_err(|r| SourceError::in_sheet(path, &r.sheet, r.message))?;
+    }
+    Ok(())
 }
 
 /// [`read_workbook`], turning a panic inside the spreadsheet library (seen

@@ -1090,6 +1090,58 @@ fn a_looping_xls_sector_chain_is_refused_under_a_memory_cap() {
     assert!(start.elapsed() < Duration::from_secs(30));
 }
 
+/// Run by [`an_xls_whose_cells_span_a_huge_grid_is_refused_under_a_memory_cap`]
+/// in a child process whose address space is capped.
+#[test]
+#[ignore = "run in a child process by an_xls_whose_cells_span_a_huge_grid_is_refused_under_a_memory_cap"]
+fn child_reads_the_xls_dense_grid_case() {
+    let src = root().join("fuzz/regressions/workbook/calamine-xls-dense-grid-oom");
+    let bytes = std::fs::read(&src).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("grid.xls");
+    std::fs::write(&p, &bytes).unwrap();
+    // From the file (read by position) and from bytes.
+    let from_file = read_sheet(&p, None, 1).unwrap_err().to_string();
+    let from_bytes = read_sheet_bytes(&p, &bytes, None, &HeaderRow::At(1))
+        .unwrap_err()
+        .to_string();
+    for e in [from_file, from_bytes] {
+        assert!(
+            e.contains("grid.xls")
+                && e.contains("シート「職員」")
+                && e.contains("シートの範囲が広すぎます")
+                && e.contains("sheet spans 65283 rows × 64512 columns, limit 20000000 cells"),
+            "{e}"
+        );
+    }
+}
+
+/// A 10 kB `.xls` found by the `workbook` fuzz target: one cell record far
+/// out made calamine's `Xls::new` allocate a dense grid of 65,283 × 64,512
+/// cells (134 GB) and the process aborted. The sheet-size check
+/// (`src/xls_check.rs`) refuses it before calamine opens the file; the
+/// reading runs in a child under `ulimit -v` (1 GB), so the test fails
+/// rather than exhausting the machine if the check ever regresses.
+#[test]
+fn an_xls_whose_cells_span_a_huge_grid_is_refused_under_a_memory_cap() {
+    let exe = std::env::current_exe().unwrap();
+    let start = Instant::now();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1000000 && exec \"$0\" --exact child_reads_the_xls_dense_grid_case --ignored --test-threads=1")
+        .arg(&exe)
+        .output()
+        .expect("run the child test");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("1 passed"),
+        "status {:?}\n{out}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(start.elapsed() < Duration::from_secs(30));
+}
+
 /// A minimal `.xlsx` whose only sheet is `sheet_data` (the inside of
 /// `<sheetData>`), cells as inline strings.
 fn xlsx_with_sheet_data(sheet_data: &str) -> Vec<u8> {
