@@ -1,7 +1,7 @@
 //! `chohyo bench`: the end-to-end benchmark of the reference certificate.
 //!
 //! ```text
-//! chohyo bench [--n 10000] [--threads N] [--sink disk|null] [--dir DIR] [--json]
+//! chohyo bench [--n 10000[,100000]] [--threads N[,M]] [--sink disk|null] [--dir DIR] [--json]
 //! ```
 //! Generates an `.xlsx` of N synthetic 在職証明書 requests (cached under
 //! `--dir`, default `target/bench/`), then measures, in a fresh child process
@@ -11,6 +11,13 @@
 //! (`--sink disk`) or only hashing (`--sink null`, to separate CPU from
 //! disk), journal and manifests. Prints documents per second, CPU ms per
 //! document, bytes per document, peak RSS (VmHWM) and each stage's share.
+//!
+//! `--n` and `--threads` take lists: every combination is measured, one
+//! child process each, and the performance targets are checked against
+//! what was measured (throughput with 1 and 2 threads, size, the 2-thread
+//! speed-up, peak memory and its growth from 10,000 to 100,000 documents,
+//! start-up): `chohyo bench --n 10000,100000 --threads 1,2 --sink null`
+//! shows them all.
 
 use crate::batch::{self, RunOptions, StageClock};
 use crate::job::Job;
@@ -23,12 +30,13 @@ use std::time::Instant;
 /// Arguments of `chohyo bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Number of documents.
-    #[arg(long, default_value_t = 10_000)]
-    pub n: usize,
-    /// Worker threads, as `run --threads` (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Number of documents; a list (`10000,100000`) measures each.
+    #[arg(long, value_delimiter = ',', default_value = "10000")]
+    pub n: Vec<usize>,
+    /// Worker threads, as `run --threads` (default: all cores); a list
+    /// (`1,2`) measures each.
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
     /// `disk` writes every PDF; `null` renders and hashes them only.
     #[arg(long, default_value = "disk")]
     pub sink: String,
@@ -198,21 +206,18 @@ pub fn execute(args: &BenchArgs) -> i32 {
         eprintln!("chohyo: --sink は disk か null です");
         return 2;
     }
+    if args.n.is_empty() || args.n.contains(&0) || args.threads.contains(&0) {
+        eprintln!("chohyo: --n と --threads は 1 以上です (--n and --threads must be at least 1)");
+        return 2;
+    }
     if let Err(e) = crate::runstate::create_private_dir(&args.dir) {
         eprintln!("chohyo: {}: {e}", args.dir.display());
         return 3;
     }
     let dir = std::fs::canonicalize(&args.dir).unwrap_or_else(|_| args.dir.clone());
-    let input = dir.join(format!("zaishoku-{}.xlsx", args.n));
     if args.measure {
-        return measure(args, &input);
-    }
-    if !input.is_file() {
-        eprintln!("chohyo: 入力を生成しています (generating {} rows)…", args.n);
-        if let Err(e) = generate_input(&input, args.n) {
-            eprintln!("chohyo: {e}");
-            return 3;
-        }
+        let (n, threads) = (args.n[0], args.threads.first().copied());
+        return measure(args, n, threads, &dir.join(format!("zaishoku-{n}.xlsx")));
     }
     let exe = match std::env::current_exe() {
         Ok(e) => e,
@@ -221,37 +226,214 @@ pub fn execute(args: &BenchArgs) -> i32 {
             return 3;
         }
     };
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("bench")
-        .arg("--measure")
-        .arg("--n")
-        .arg(args.n.to_string())
-        .arg("--sink")
-        .arg(&args.sink)
-        .arg("--dir")
-        .arg(&args.dir);
-    if let Some(t) = args.threads {
-        cmd.arg("--threads").arg(t.to_string());
+    let thread_counts: Vec<Option<usize>> = if args.threads.is_empty() {
+        vec![None]
+    } else {
+        args.threads.iter().map(|&t| Some(t)).collect()
+    };
+    let mut runs = Vec::new();
+    for &n in &args.n {
+        let input = dir.join(format!("zaishoku-{n}.xlsx"));
+        if !input.is_file() {
+            eprintln!("chohyo: 入力を生成しています (generating {n} rows)…");
+            if let Err(e) = generate_input(&input, n) {
+                eprintln!("chohyo: {e}");
+                return 3;
+            }
+        }
+        for &threads in &thread_counts {
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.arg("bench")
+                .arg("--measure")
+                .arg("--n")
+                .arg(n.to_string())
+                .arg("--sink")
+                .arg(&args.sink)
+                .arg("--dir")
+                .arg(&args.dir);
+            if let Some(t) = threads {
+                cmd.arg("--threads").arg(t.to_string());
+            }
+            let out = match cmd.stderr(std::process::Stdio::inherit()).output() {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("chohyo: {e}");
+                    return 3;
+                }
+            };
+            if !out.status.success() {
+                return out.status.code().unwrap_or(3);
+            }
+            let run: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("chohyo: bench child: {e}");
+                    return 3;
+                }
+            };
+            if !args.json {
+                print_run(&run);
+            }
+            runs.push(run);
+        }
     }
+    let targets = check_targets(&runs);
     if args.json {
-        cmd.arg("--json");
+        println!("{}", serde_json::json!({"runs": runs, "targets": targets}));
+    } else {
+        print_targets(&targets);
     }
-    match cmd.status() {
-        Ok(s) => s.code().unwrap_or(3),
-        Err(e) => {
-            eprintln!("chohyo: {e}");
-            3
+    0
+}
+
+/// The performance targets of the reference certificate (issue 8), each
+/// checked against the measured runs it applies to; a target no run
+/// applies to is left out.
+fn check_targets(runs: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap_or(0.0);
+    let of = |threads: u64| -> Vec<&serde_json::Value> {
+        runs.iter()
+            .filter(|r| r["threads"].as_u64() == Some(threads))
+            .collect()
+    };
+    let mut out = Vec::new();
+    let mut target = |name: &str, measured: String, met: bool| {
+        out.push(serde_json::json!({"target": name, "measured": measured, "met": met}));
+    };
+    for (threads, least) in [(2u64, 2000.0), (1, 1000.0)] {
+        if let Some(worst) = of(threads)
+            .into_iter()
+            .min_by(|a, b| f(a, "docs_per_s").total_cmp(&f(b, "docs_per_s")))
+        {
+            target(
+                &format!("≥ {least:.0} docs/s with {threads} thread(s)"),
+                format!("{:.0} docs/s", f(worst, "docs_per_s")),
+                f(worst, "docs_per_s") >= least,
+            );
+        }
+    }
+    if let Some(largest) = runs
+        .iter()
+        .max_by(|a, b| f(a, "bytes_per_doc").total_cmp(&f(b, "bytes_per_doc")))
+    {
+        let bytes = f(largest, "bytes_per_doc");
+        target(
+            "≤ 20 KB (20,480 bytes) per document",
+            format!("{bytes:.0} bytes"),
+            bytes <= 20_480.0,
+        );
+    }
+    for one in of(1) {
+        if let Some(two) = of(2).into_iter().find(|r| r["n"] == one["n"]) {
+            let ratio = f(two, "docs_per_s") / f(one, "docs_per_s").max(1e-9);
+            target(
+                &format!("2 threads ≥ 1.8 × 1 thread (N = {})", one["n"]),
+                format!("{ratio:.2} ×"),
+                ratio >= 1.8,
+            );
+        }
+    }
+    for big in runs.iter().filter(|r| r["n"].as_u64() == Some(100_000)) {
+        let rss = f(big, "peak_rss_mib");
+        target(
+            &format!(
+                "peak RSS ≤ 200 MB at N = 100,000 ({} threads)",
+                big["threads"]
+            ),
+            format!("{rss:.1} MiB"),
+            rss * 1.048_576 <= 200.0,
+        );
+        if let Some(small) = runs
+            .iter()
+            .find(|r| r["n"].as_u64() == Some(10_000) && r["threads"] == big["threads"])
+        {
+            let growth = rss / f(small, "peak_rss_mib").max(1e-9);
+            target(
+                &format!(
+                    "peak RSS at N = 100,000 within 20 % of N = 10,000 ({} threads)",
+                    big["threads"]
+                ),
+                format!("{growth:.2} ×"),
+                growth <= 1.2,
+            );
+        }
+    }
+    if let Some(slowest) = runs
+        .iter()
+        .max_by(|a, b| f(a, "startup_ms").total_cmp(&f(b, "startup_ms")))
+    {
+        let ms = f(slowest, "startup_ms");
+        target("start-up ≤ 100 ms", format!("{ms:.1} ms"), ms <= 100.0);
+    }
+    out
+}
+
+/// Prints the targets table.
+fn print_targets(targets: &[serde_json::Value]) {
+    println!("targets:");
+    for t in targets {
+        println!(
+            "  {:<8} {:<62} {}",
+            if t["met"].as_bool() == Some(true) {
+                "met"
+            } else {
+                "NOT MET"
+            },
+            t["target"].as_str().unwrap_or(""),
+            t["measured"].as_str().unwrap_or("")
+        );
+    }
+}
+
+/// Prints one run's measurements.
+fn print_run(r: &serde_json::Value) {
+    let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+    println!(
+        "chohyo bench: {} documents, {} thread(s), sink {}",
+        r["documents"],
+        r["threads"],
+        r["sink"].as_str().unwrap_or("")
+    );
+    println!(
+        "  throughput      {:>10.0} docs/s  (wall {:.2} s)",
+        f("docs_per_s"),
+        f("wall_s")
+    );
+    println!("  CPU             {:>10.3} ms/doc", f("cpu_ms_per_doc"));
+    println!(
+        "  size            {:>10} bytes/doc",
+        r["bytes_per_doc"].as_u64().unwrap_or(0)
+    );
+    println!("  peak RSS        {:>10.1} MiB", f("peak_rss_mib"));
+    println!(
+        "  start-up        {:>10.1} ms (fonts, images, template)",
+        f("startup_ms")
+    );
+    println!("  batch stages (wall ms):");
+    if let Some(m) = r["batch_stages_ms"].as_object() {
+        for (k, v) in m {
+            println!("    {k:<12} {:>10}", v);
+        }
+    }
+    println!("  rendering stages (CPU, share of rendering):");
+    if let Some(m) = r["render_stages_cpu_ms"].as_object() {
+        let total: f64 = m.values().filter_map(|v| v.as_f64()).sum();
+        for (k, v) in m {
+            let v = v.as_f64().unwrap_or(0.0);
+            let share = if total > 0.0 { v / total * 100.0 } else { 0.0 };
+            println!("    {k:<12} {v:>10.0} ms  {share:>5.1} %");
         }
     }
 }
 
-fn measure(args: &BenchArgs, input: &Path) -> i32 {
+/// The child: runs the batch once and prints its measurements as JSON.
+fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> i32 {
     let job_path = args.dir.join("bench-job.toml");
     if let Err(e) = std::fs::write(&job_path, job_text(input)) {
         eprintln!("chohyo: {e}");
         return 3;
     }
-    let out = args.dir.join(format!("out-{}-{}", args.n, args.sink));
+    let out = args.dir.join(format!("out-{n}-{}", args.sink));
     let _ = std::fs::remove_dir_all(&out);
     let t0 = Instant::now();
     let job = match Job::load(&job_path) {
@@ -271,7 +453,7 @@ fn measure(args: &BenchArgs, input: &Path) -> i32 {
     let clock = Arc::new(StageClock::default());
     let opts = RunOptions {
         out_dir: Some(out.clone()),
-        threads: args.threads,
+        threads,
         discard_docs: args.sink == "null",
         clock: Some(clock.clone()),
         ..RunOptions::default()
@@ -295,10 +477,9 @@ fn measure(args: &BenchArgs, input: &Path) -> i32 {
         .unwrap_or_default();
     let stages = &summary["timing"]["stages_ms"];
     let render_stages = clock.millis();
-    let render_total: f64 = render_stages.values().sum();
-    let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
+    let threads = threads.unwrap_or_else(rayon::current_num_threads);
     let result = serde_json::json!({
-        "n": args.n,
+        "n": n,
         "documents": outcome.documents,
         "threads": threads,
         "sink": args.sink,
@@ -312,40 +493,6 @@ fn measure(args: &BenchArgs, input: &Path) -> i32 {
         "render_stages_cpu_ms": render_stages,
         "process_s": t0.elapsed().as_secs_f64(),
     });
-    if args.json {
-        println!("{result}");
-        return 0;
-    }
-    println!(
-        "chohyo bench: {} documents, {} thread(s), sink {}",
-        outcome.documents, threads, args.sink
-    );
-    println!(
-        "  throughput      {:>10.0} docs/s  (wall {:.2} s)",
-        result["docs_per_s"].as_f64().unwrap_or(0.0),
-        wall
-    );
-    println!("  CPU             {:>10.3} ms/doc", cpu / docs as f64);
-    println!("  size            {:>10} bytes/doc", bytes / docs as u64);
-    println!(
-        "  peak RSS        {:>10.1} MiB",
-        result["peak_rss_mib"].as_f64().unwrap_or(0.0)
-    );
-    println!("  start-up        {startup_ms:>10.1} ms (fonts, images, template)");
-    println!("  batch stages (wall ms):");
-    if let Some(m) = stages.as_object() {
-        for (k, v) in m {
-            println!("    {k:<12} {:>10}", v);
-        }
-    }
-    println!("  rendering stages (CPU, share of rendering):");
-    for (k, v) in &render_stages {
-        let share = if render_total > 0.0 {
-            v / render_total * 100.0
-        } else {
-            0.0
-        };
-        println!("    {k:<12} {v:>10.0} ms  {share:>5.1} %");
-    }
+    println!("{result}");
     0
 }
