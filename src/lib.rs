@@ -46,3 +46,4 @@ pub mod spool;
 pub mod template;
 pub mod textfmt;
 pub mod xls_check;
+pub mod xlsx_check;

@@ -560,6 +560,9 @@ fn open_book<R: WorkbookInput>(
             )),
         },
         WorkbookKind::Zip => {
+            // calamine reserves room for the declared shared strings first.
+            crate::xlsx_check::check_shared_strings(rs.clone())
+                .map_err(|m| SourceError::new(path, m))?;
             let xlsx_err = match Xlsx::new(rs.clone()) {
                 Ok(x) => {
                     let d1904 = x.has_1904_epoch();

@@ -1289,6 +1289,63 @@ fn a_cell_reference_that_overflows_calamine_is_an_error() {
     assert!(e.contains("overflow.xlsx"), "{e}");
 }
 
+/// Found by the `workbook_xml` fuzz target: a 400-byte `sharedStrings.xml`
+/// declaring 444,444,444,444,444 strings. calamine reserved room for them
+/// all when opening the workbook, the reservation failed and the process
+/// aborted (not a panic: nothing to catch). It is refused before calamine
+/// opens the file. Run in a child process under a memory cap, so that a
+/// regression is an abort of the child, not of the test binary.
+#[test]
+fn a_shared_strings_count_beyond_its_part_is_refused_under_a_memory_cap() {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" --exact child_reads_the_declared_string_count_case --ignored --test-threads=1")
+        .arg(std::env::current_exe().unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+#[test]
+#[ignore = "run by a_shared_strings_count_beyond_its_part_is_refused_under_a_memory_cap"]
+fn child_reads_the_declared_string_count_case() {
+    let input = std::fs::read(
+        root().join("fuzz/regressions/workbook_xml/calamine-sst-unique-count-reserve"),
+    )
+    .unwrap();
+    // As the fuzz target builds it: after the leading `s`, the input is the
+    // shared strings of an otherwise valid workbook.
+    let strings = input.strip_prefix(b"s").unwrap();
+    let sheet = br#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>"#;
+    let mut book = xlsx_with_sheet_xml(sheet);
+    book = add_zip_entry(&book, "xl/sharedStrings.xml", strings);
+    let path = Path::new("strings.xlsx");
+    let e = read_sheet_bytes(path, &book, None, &HeaderRow::At(1))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("strings.xlsx"), "{e}");
+    assert!(e.contains("共有文字列の数が不正です"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("strings.xlsx");
+    std::fs::write(&file, &book).unwrap();
+    let e = chohyo::source::read_sheet(&file, None, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("sharedStrings.xml declares"), "{e}");
+}
+
+/// `zip` with one more entry.
+fn add_zip_entry(zip_bytes: &[u8], name: &str, body: &[u8]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new_append(std::io::Cursor::new(zip_bytes.to_vec())).unwrap();
+    w.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    w.write_all(body).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
 /// The start of a `content.xml`, up to the table `爆弾`'s first row.
 const ODS_CONTENT_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="爆弾">"#;
 

@@ -1,0 +1,139 @@
+//! Pre-check of an `.xlsx`/`.xlsm` before calamine opens it: the declared
+//! number of shared strings.
+//!
+//! When it opens a workbook, calamine reserves room for as many shared
+//! strings as the `uniqueCount` attribute of `sharedStrings.xml` declares,
+//! before reading any of them. A 400-byte file declaring 10^14 strings
+//! makes that reservation fail and the process abort (found by the
+//! `workbook_xml` fuzz target). A truthful count cannot exceed the size of
+//! the part that holds the strings (each `<si/>` takes at least 5 bytes),
+//! so a count above the part's uncompressed size is refused here.
+
+use quick_xml::events::Event;
+use std::io::{BufReader, Read, Seek};
+
+/// Refuses a workbook whose `sharedStrings.xml` declares more strings than
+/// it could hold. A zip that cannot be read is left to calamine, which
+/// reports it in its own words.
+pub fn check_shared_strings<R: Read + Seek>(reader: R) -> Result<(), String> {
+    let Ok(mut archive) = zip::ZipArchive::new(reader) else {
+        return Ok(());
+    };
+    for i in 0..archive.len() {
+        let Ok(entry) = archive.by_index(i) else {
+            continue;
+        };
+        // calamine finds parts by name whatever their case.
+        let Ok(name) = entry.name() else {
+            continue;
+        };
+        let name = name.replace('\\', "/").to_ascii_lowercase();
+        if !name.ends_with("sharedstrings.xml") {
+            continue;
+        }
+        let size = entry.size();
+        if let Some(count) = declared_unique_count(BufReader::new(entry)) {
+            if count > size {
+                return Err(format!(
+                    "共有文字列の数が不正です: {count} 個と宣言されていますが、部品は {size} バイトしかありません \
+                     (sharedStrings.xml declares {count} strings in {size} bytes)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `uniqueCount` of the first `sst` element, as calamine reads it:
+/// digits only (any number of leading zeros), else none. Saturates at
+/// `u64::MAX`.
+fn declared_unique_count<B: std::io::BufRead>(xml: B) -> Option<u64> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
+                let attr = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == "uniqueCount")?;
+                return parse_count(attr.value.as_bytes());
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// A non-empty run of ASCII digits as a number, saturating.
+fn parse_count(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0u64, |n, d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    fn zip_with(name: &str, body: &str) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        w.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(body.as_bytes()).unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    fn sst(unique: &str) -> String {
+        format!(
+            r#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" uniqueCount="{unique}"><si><t>a</t></si><si><t>b</t></si></sst>"#
+        )
+    }
+
+    #[test]
+    fn a_truthful_count_passes() {
+        for unique in ["2", "0002", "0", "150"] {
+            let z = zip_with("xl/sharedStrings.xml", &sst(unique));
+            assert_eq!(check_shared_strings(Cursor::new(z)), Ok(()), "{unique}");
+        }
+    }
+
+    #[test]
+    fn a_count_larger_than_the_part_is_refused() {
+        for unique in ["444444444444444", "99999999999999999999999999", "1000"] {
+            let z = zip_with("xl/sharedStrings.xml", &sst(unique));
+            let e = check_shared_strings(Cursor::new(z)).unwrap_err();
+            assert!(e.contains("sharedStrings.xml declares"), "{e}");
+        }
+        // Wherever the part is and however its name is written.
+        let z = zip_with("other/SHAREDSTRINGS.XML", &sst("5000000000"));
+        assert!(check_shared_strings(Cursor::new(z)).is_err());
+    }
+
+    #[test]
+    fn counts_calamine_would_not_read_are_ignored() {
+        for unique in ["", "+5000000000", "5e12", "&#52;4444444444"] {
+            let z = zip_with("xl/sharedStrings.xml", &sst(unique));
+            assert_eq!(check_shared_strings(Cursor::new(z)), Ok(()), "{unique}");
+        }
+        // Not a zip, or no shared strings: nothing to say.
+        assert_eq!(
+            check_shared_strings(Cursor::new(b"not a zip".to_vec())),
+            Ok(())
+        );
+        let z = zip_with("xl/workbook.xml", "<workbook/>");
+        assert_eq!(check_shared_strings(Cursor::new(z)), Ok(()));
+    }
+
+    #[test]
+    fn parse_count_saturates() {
+        assert_eq!(parse_count(b"18446744073709551616"), Some(u64::MAX));
+        assert_eq!(parse_count(b"007"), Some(7));
+        assert_eq!(parse_count(b"-1"), None);
+    }
+}
