@@ -1066,28 +1066,39 @@ fn child_reads_the_corrupt_xls_cases() {
     }
 }
 
+/// Runs the test `name` of this binary again, alone, in a child process
+/// whose address space is capped at 1 GB (`ulimit -v`), with the variable
+/// `marker` set if given (so that a test re-running itself knows it is the
+/// child). A check that regresses makes the child abort, not the test
+/// binary or the machine. Fails unless the child's test passed within 30 s.
+fn run_under_memory_cap(name: &str, marker: Option<&str>) {
+    let start = Instant::now();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" --exact \"$1\" --include-ignored --test-threads=1")
+        .arg(std::env::current_exe().unwrap())
+        .arg(name);
+    if let Some(m) = marker {
+        cmd.env(m, "1");
+    }
+    let o = cmd.output().expect("run the child test");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("1 passed"),
+        "{name} under a 1 GB cap: {:?}\n{out}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(start.elapsed() < Duration::from_secs(30), "{name}");
+}
+
 /// calamine 0.38 follows a directory chain that loops (sector 1 → 1) with no
 /// bound and aborts when memory runs out; the compound file check refuses it
 /// first. The reading runs in a child under `ulimit -v` (1 GB), so the test
 /// fails rather than exhausting the machine if the check ever regresses.
 #[test]
 fn a_looping_xls_sector_chain_is_refused_under_a_memory_cap() {
-    let exe = std::env::current_exe().unwrap();
-    let start = Instant::now();
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 1000000 && exec \"$0\" --exact child_reads_the_corrupt_xls_cases --ignored --test-threads=1")
-        .arg(&exe)
-        .output()
-        .expect("run the child test");
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && out.contains("1 passed"),
-        "status {:?}\n{out}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(start.elapsed() < Duration::from_secs(30));
+    run_under_memory_cap("child_reads_the_corrupt_xls_cases", None);
 }
 
 /// Run by [`an_xls_whose_cells_span_a_huge_grid_is_refused_under_a_memory_cap`]
@@ -1124,22 +1135,7 @@ fn child_reads_the_xls_dense_grid_case() {
 /// rather than exhausting the machine if the check ever regresses.
 #[test]
 fn an_xls_whose_cells_span_a_huge_grid_is_refused_under_a_memory_cap() {
-    let exe = std::env::current_exe().unwrap();
-    let start = Instant::now();
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 1000000 && exec \"$0\" --exact child_reads_the_xls_dense_grid_case --ignored --test-threads=1")
-        .arg(&exe)
-        .output()
-        .expect("run the child test");
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && out.contains("1 passed"),
-        "status {:?}\n{out}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(start.elapsed() < Duration::from_secs(30));
+    run_under_memory_cap("child_reads_the_xls_dense_grid_case", None);
 }
 
 /// A minimal `.xlsx` whose only sheet is `sheet_data` (the inside of
@@ -1297,16 +1293,7 @@ fn a_cell_reference_that_overflows_calamine_is_an_error() {
 /// regression is an abort of the child, not of the test binary.
 #[test]
 fn a_shared_strings_count_beyond_its_part_is_refused_under_a_memory_cap() {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 1048576 && exec \"$0\" --exact child_reads_the_declared_string_count_case --ignored --test-threads=1")
-        .arg(std::env::current_exe().unwrap())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("1 passed"), "{stdout}");
+    run_under_memory_cap("child_reads_the_declared_string_count_case", None);
 }
 
 #[test]
@@ -1427,17 +1414,10 @@ fn an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memo
     if std::env::var_os("CHOHYO_ODS_BOMB_CHILD").is_some() {
         return;
     }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 1048576 && exec \"$0\" --exact \"$1\" --test-threads=1")
-        .arg(std::env::current_exe().unwrap())
-        .arg("an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memory")
-        .env("CHOHYO_ODS_BOMB_CHILD", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "under a 1 GB cap: {status}");
+    run_under_memory_cap(
+        "an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memory",
+        Some("CHOHYO_ODS_BOMB_CHILD"),
+    );
 }
 
 /// An ordinary `.ods` still reads, repeats included (the check counts, it
@@ -1493,17 +1473,10 @@ fn an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory() {
     if std::env::var_os("CHOHYO_ODS_TEXT_BOMB_CHILD").is_some() {
         return;
     }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 1048576 && exec \"$0\" --exact \"$1\" --test-threads=1")
-        .arg(std::env::current_exe().unwrap())
-        .arg("an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory")
-        .env("CHOHYO_ODS_TEXT_BOMB_CHILD", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "under a 1 GB cap: {status}");
+    run_under_memory_cap(
+        "an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory",
+        Some("CHOHYO_ODS_TEXT_BOMB_CHILD"),
+    );
 }
 
 /// Found while bounding the `.ods` text: calamine 0.38 never returns on a
