@@ -1037,6 +1037,19 @@ fn corrupt_xls(case: &str) -> Vec<u8> {
     }
 }
 
+/// The errors of reading `bytes` as the file `name` (in `dir`) both ways:
+/// from the file (read by position) and from bytes.
+fn errors_from_file_and_bytes(dir: &Path, name: &str, bytes: &[u8]) -> [String; 2] {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    [
+        read_sheet(&p, None, 1).unwrap_err().to_string(),
+        read_sheet_bytes(&p, bytes, None, &HeaderRow::At(1))
+            .unwrap_err()
+            .to_string(),
+    ]
+}
+
 /// Run by [`a_looping_xls_sector_chain_is_refused_under_a_memory_cap`] in a
 /// child process whose address space is capped.
 #[test]
@@ -1044,15 +1057,7 @@ fn corrupt_xls(case: &str) -> Vec<u8> {
 fn child_reads_the_corrupt_xls_cases() {
     let t = tempfile::tempdir().unwrap();
     for case in ["cycle", "index", "fat"] {
-        let bytes = corrupt_xls(case);
-        let p = t.path().join(format!("{case}.xls"));
-        std::fs::write(&p, &bytes).unwrap();
-        // From the file (read by position) and from bytes.
-        let from_file = read_sheet(&p, None, 1).unwrap_err().to_string();
-        let from_bytes = read_sheet_bytes(&p, &bytes, None, &HeaderRow::At(1))
-            .unwrap_err()
-            .to_string();
-        for e in [from_file, from_bytes] {
+        for e in errors_from_file_and_bytes(t.path(), &format!("{case}.xls"), &corrupt_xls(case)) {
             assert!(
                 e.contains("xls ファイルの構造が壊れています")
                     && e.contains("corrupt .xls compound file")
@@ -1067,11 +1072,15 @@ fn child_reads_the_corrupt_xls_cases() {
 }
 
 /// Runs the test `name` of this binary again, alone, in a child process
-/// whose address space is capped at 1 GB (`ulimit -v`), with the variable
-/// `marker` set if given (so that a test re-running itself knows it is the
-/// child). A check that regresses makes the child abort, not the test
-/// binary or the machine. Fails unless the child's test passed within 30 s.
+/// whose address space is capped at 1 GB (`ulimit -v`). A test re-running
+/// itself passes a `marker` variable: the child gets it set and returns
+/// here at once. A check that regresses makes the child abort, not the
+/// test binary or the machine. Fails unless the child's test passed within
+/// 30 s.
 fn run_under_memory_cap(name: &str, marker: Option<&str>) {
+    if marker.is_some_and(|m| std::env::var_os(m).is_some()) {
+        return;
+    }
     let start = Instant::now();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
@@ -1107,16 +1116,8 @@ fn a_looping_xls_sector_chain_is_refused_under_a_memory_cap() {
 #[ignore = "run in a child process by an_xls_whose_cells_span_a_huge_grid_is_refused_under_a_memory_cap"]
 fn child_reads_the_xls_dense_grid_case() {
     let src = root().join("fuzz/regressions/workbook/calamine-xls-dense-grid-oom");
-    let bytes = std::fs::read(&src).unwrap();
     let t = tempfile::tempdir().unwrap();
-    let p = t.path().join("grid.xls");
-    std::fs::write(&p, &bytes).unwrap();
-    // From the file (read by position) and from bytes.
-    let from_file = read_sheet(&p, None, 1).unwrap_err().to_string();
-    let from_bytes = read_sheet_bytes(&p, &bytes, None, &HeaderRow::At(1))
-        .unwrap_err()
-        .to_string();
-    for e in [from_file, from_bytes] {
+    for e in errors_from_file_and_bytes(t.path(), "grid.xls", &std::fs::read(&src).unwrap()) {
         assert!(
             e.contains("grid.xls")
                 && e.contains("シート「職員」")
@@ -1309,19 +1310,15 @@ fn child_reads_the_declared_string_count_case() {
     let sheet = br#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>"#;
     let mut book = xlsx_with_sheet_xml(sheet);
     book = add_zip_entry(&book, "xl/sharedStrings.xml", strings);
-    let path = Path::new("strings.xlsx");
-    let e = read_sheet_bytes(path, &book, None, &HeaderRow::At(1))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("strings.xlsx"), "{e}");
-    assert!(e.contains("共有文字列の数が不正です"), "{e}");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("strings.xlsx");
-    std::fs::write(&file, &book).unwrap();
-    let e = chohyo::source::read_sheet(&file, None, 1)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("sharedStrings.xml declares"), "{e}");
+    let t = tempfile::tempdir().unwrap();
+    for e in errors_from_file_and_bytes(t.path(), "strings.xlsx", &book) {
+        assert!(
+            e.contains("strings.xlsx")
+                && e.contains("共有文字列の数が不正です")
+                && e.contains("sharedStrings.xml declares"),
+            "{e}"
+        );
+    }
 }
 
 /// `zip` with one more entry.
@@ -1392,14 +1389,7 @@ fn an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memo
         ),
     ];
     for (i, table) in bombs.iter().enumerate() {
-        let bytes = ods_with_table(table);
-        assert!(bytes.len() < 10_000, "{i}: {}", bytes.len());
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("bomb.ods");
-        std::fs::write(&p, &bytes).unwrap();
-        let start = Instant::now();
-        let e = read_sheet(&p, None, 1).unwrap_err().to_string();
-        assert!(start.elapsed() < Duration::from_secs(5), "{i}");
+        let e = small_ods_refused_quickly(table, "bomb.ods", 10_000);
         assert!(
             e.contains("シートの範囲が広すぎます")
                 && e.contains("limit 20000000 cells")
@@ -1411,13 +1401,29 @@ fn an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memo
     }
     // Bounded memory: the same read in a child process under a 1 GB
     // address-space cap (the test binary re-run on this test alone).
-    if std::env::var_os("CHOHYO_ODS_BOMB_CHILD").is_some() {
-        return;
-    }
     run_under_memory_cap(
         "an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memory",
         Some("CHOHYO_ODS_BOMB_CHILD"),
     );
+}
+
+/// Writes a one-table `.ods` (`table`, the table's inner XML) of fewer than
+/// `max_bytes` bytes as `file_name`, reads it, and returns the error it
+/// must give within 5 s.
+fn small_ods_refused_quickly(table: &str, file_name: &str, max_bytes: usize) -> String {
+    let bytes = ods_with_table(table);
+    assert!(
+        bytes.len() < max_bytes,
+        "{file_name}: {} bytes",
+        bytes.len()
+    );
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join(file_name);
+    std::fs::write(&p, &bytes).unwrap();
+    let start = Instant::now();
+    let e = read_sheet(&p, None, 1).unwrap_err().to_string();
+    assert!(start.elapsed() < Duration::from_secs(5), "{file_name}: {e}");
+    e
 }
 
 /// An ordinary `.ods` still reads, repeats included (the check counts, it
@@ -1454,14 +1460,7 @@ fn an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory() {
         ),
     ];
     for (i, (table, expected)) in bombs.iter().enumerate() {
-        let bytes = ods_with_table(table);
-        assert!(bytes.len() < 2_000, "{i}: {}", bytes.len());
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("text-bomb.ods");
-        std::fs::write(&p, &bytes).unwrap();
-        let start = Instant::now();
-        let e = read_sheet(&p, None, 1).unwrap_err().to_string();
-        assert!(start.elapsed() < Duration::from_secs(5), "{i}");
+        let e = small_ods_refused_quickly(table, "text-bomb.ods", 2_000);
         assert!(
             e.contains(expected) && e.contains("text-bomb.ods") && e.contains("爆弾"),
             "{i}: {e}"
@@ -1470,9 +1469,6 @@ fn an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory() {
     }
     // Bounded memory: the same reads in a child process under a 1 GB
     // address-space cap (the test binary re-run on this test alone).
-    if std::env::var_os("CHOHYO_ODS_TEXT_BOMB_CHILD").is_some() {
-        return;
-    }
     run_under_memory_cap(
         "an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory",
         Some("CHOHYO_ODS_TEXT_BOMB_CHILD"),
