@@ -45,15 +45,22 @@ pub fn check_shared_strings<R: Read + Seek>(reader: R) -> Result<(), String> {
 }
 
 /// The `uniqueCount` of the first `sst` element, as calamine reads it:
-/// digits only (any number of leading zeros), else none. Saturates at
-/// `u64::MAX`.
+/// with calamine's XML reader settings (end names unchecked, so a
+/// malformed document goes on to a later `sst`), digits only (any number
+/// of leading zeros), else none. An XML error before it stops calamine as
+/// it stops this. Saturates at `u64::MAX`.
 fn declared_unique_count<B: std::io::BufRead>(xml: B) -> Option<u64> {
     let mut reader = quick_xml::Reader::from_reader(xml);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.trim_text(false);
+    config.check_comments = false;
+    config.expand_empty_elements = true;
     let mut buf = Vec::new();
     loop {
         buf.clear();
         match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
+            Ok(Event::Start(e)) if e.local_name().as_ref() == "sst" => {
                 let attr = e
                     .attributes()
                     .flatten()
@@ -112,6 +119,17 @@ mod tests {
         }
         // Wherever the part is and however its name is written.
         let z = zip_with("other/SHAREDSTRINGS.XML", &sst("5000000000"));
+        assert!(check_shared_strings(Cursor::new(z)).is_err());
+    }
+
+    #[test]
+    fn an_sst_after_mismatched_end_tags_is_checked() {
+        // calamine does not check end names: it reads on to this `sst`.
+        let body = format!("<a><b></c>{}", sst("444444401"));
+        let z = zip_with("xl/sharedStrings.xml", &body);
+        assert!(check_shared_strings(Cursor::new(z)).is_err());
+        // An empty `<sst/>` is a start element for calamine too.
+        let z = zip_with("xl/sharedStrings.xml", r#"<sst uniqueCount="99999"/>"#);
         assert!(check_shared_strings(Cursor::new(z)).is_err());
     }
 
