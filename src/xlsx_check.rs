@@ -61,15 +61,40 @@ fn declared_unique_count<B: std::io::BufRead>(xml: B) -> Option<u64> {
         buf.clear();
         match reader.read_event_into(&mut buf) {
             Ok(Event::Start(e)) if e.local_name().as_ref() == "sst" => {
-                let attr = e
-                    .attributes()
-                    .flatten()
-                    .find(|a| a.key.as_ref() == "uniqueCount")?;
-                return parse_count(attr.value.as_bytes());
+                return parse_count(
+                    lenient_attribute(e.attributes_raw(), "uniqueCount")?.as_bytes(),
+                );
             }
             Ok(Event::Eof) | Err(_) => return None,
             Ok(_) => {}
         }
+    }
+}
+
+/// The value of attribute `name` in a start tag's raw attribute text, read
+/// as leniently as calamine reads it (not as XML requires): a key is
+/// everything up to the next `=` (trailing blanks dropped), a value runs
+/// from its opening quote to the same quote or to the end of the text.
+/// Text that cannot be read that way before `name` comes gives `None`
+/// (calamine gives up there too).
+fn lenient_attribute<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    let mut rest = raw;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        if rest.is_empty() {
+            return None;
+        }
+        let (key, after) = rest.split_once('=')?;
+        let after = after.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let quote = after.chars().next().filter(|&q| q == '"' || q == '\'')?;
+        let value_and_more = &after[1..];
+        let (value, more) = value_and_more
+            .split_once(quote)
+            .unwrap_or((value_and_more, ""));
+        if key.trim_end_matches(|c: char| c.is_ascii_whitespace()) == name {
+            return Some(value);
+        }
+        rest = more;
     }
 }
 
@@ -130,6 +155,31 @@ mod tests {
         assert!(check_shared_strings(Cursor::new(z)).is_err());
         // An empty `<sst/>` is a start element for calamine too.
         let z = zip_with("xl/sharedStrings.xml", r#"<sst uniqueCount="99999"/>"#);
+        assert!(check_shared_strings(Cursor::new(z)).is_err());
+    }
+
+    #[test]
+    fn attributes_are_read_as_leniently_as_calamine_reads_them() {
+        // A key without `=` swallows the next one; an unterminated value
+        // runs to the end of the tag (a fuzz finding).
+        let raw = r#" x.ope444" cotnt="2" uniqueCount="444444444444444"#;
+        assert_eq!(
+            lenient_attribute(raw, "uniqueCount"),
+            Some("444444444444444")
+        );
+        assert_eq!(lenient_attribute(raw, "cotnt"), None);
+        assert_eq!(lenient_attribute(" a = '1' b=\"2\"", "b"), Some("2"));
+        assert_eq!(lenient_attribute(" a = '1' b=\"2\"", "a"), Some("1"));
+        // An unquoted value stops the reading, as in calamine.
+        assert_eq!(
+            lenient_attribute(" a=1 uniqueCount=\"9\"", "uniqueCount"),
+            None
+        );
+        assert_eq!(lenient_attribute(" a", "a"), None);
+        let z = zip_with(
+            "xl/sharedStrings.xml",
+            r#"<?x="UTF-8"?><sst x.ope444" cotnt="2" uniqueCount="444444444444444>is.<"><si/></sst>"#,
+        );
         assert!(check_shared_strings(Cursor::new(z)).is_err());
     }
 
