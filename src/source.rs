@@ -10,7 +10,10 @@
 //!
 //! * zip magic (`PK\x03\x04`): an Office Open XML workbook (`.xlsx`, `.xlsm`),
 //!   a binary workbook (`.xlsb`) or an OpenDocument spreadsheet (`.ods`);
-//!   the readers are tried in that order;
+//!   the readers are tried in that order, after the zip's sizes
+//!   ([`limits::check_zip`]), an xlsx's declared shared strings
+//!   ([`crate::xlsx_check`]) and, for ods, its tables ([`crate::ods_check`])
+//!   were checked;
 //! * OLE compound file magic (`D0 CF 11 E0 A1 B1 1A E1`): a legacy `.xls`
 //!   workbook (a password-protected `.xlsx` is also an OLE file: it fails
 //!   with a message saying so); its compound file structure is checked by
