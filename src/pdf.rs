@@ -642,7 +642,7 @@ fn subset_tag(font: &Font, gids: &[u16]) -> String {
 /// template's constant text), with the start of their subset compressed
 /// once per batch.
 ///
-/// [`embed_font`] numbers a document's subset with `.notdef` first, then
+/// `embed_font` numbers a document's subset with `.notdef` first, then
 /// all core glyphs in core order, then the document's other glyphs in
 /// ascending order. The subset's `glyf` table (always the first table of a
 /// stripped subset) then starts with the same bytes in every document:
