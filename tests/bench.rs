@@ -102,7 +102,9 @@ fn the_benchmarks_documents_pass_the_foundations_checks() {
     let t = tempfile::tempdir().unwrap();
     let v = bench(t.path(), &["--n", "12", "--threads", "2", "--sink", "disk"]);
     assert_eq!(v["runs"][0]["documents"], 12);
-    let docs = t.path().join("out-12-disk/zaishoku/2025-04-01/docs");
+    let run_dir = std::path::PathBuf::from(v["runs"][0]["run_dir"].as_str().unwrap());
+    assert!(run_dir.starts_with(t.path()), "{run_dir:?}");
+    let docs = run_dir.join("docs");
     let mut pdfs: Vec<_> = std::fs::read_dir(&docs)
         .unwrap()
         .map(|e| e.unwrap().path())

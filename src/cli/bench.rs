@@ -435,6 +435,13 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
     }
     let out = args.dir.join(format!("out-{n}-{}", args.sink));
     let _ = std::fs::remove_dir_all(&out);
+    if args.sink == "disk" {
+        // Write the previous run's deletion out now rather than during this
+        // run's syncs. (It still leaves the file system slower for a while
+        // on this machine: see docs/performance.md, "Disk sink".)
+        // SAFETY: sync takes no arguments and cannot fail.
+        unsafe { libc::sync() };
+    }
     let t0 = Instant::now();
     let job = match Job::load(&job_path) {
         Ok(j) => j,
@@ -492,6 +499,7 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
         "batch_stages_ms": stages,
         "render_stages_cpu_ms": render_stages,
         "process_s": t0.elapsed().as_secs_f64(),
+        "run_dir": outcome.run_dir,
     });
     println!("{result}");
     0
