@@ -5,9 +5,9 @@
 //! the sheet, checks each row ([`check::Checker`]) and plans the good ones
 //! (ledger numbers, file names, `plan.jsonl`), a few chunks ahead of
 //! rendering (with one thread, reading and rendering take turns on the
-//! calling thread instead); each chunk renders in parallel (rayon), each document a pure
-//! function of its record and the shared assets, written to a temporary name
-//! and renamed, its manifest entry spooled to disk. Last, in one pass over
+//! calling thread instead); each chunk renders in parallel (rayon), each
+//! document a pure function of its record and the shared assets, written
+//! to a temporary name and renamed, its manifest entry spooled to disk. Last, in one pass over
 //! the spool: the journal, rejects, manifests, ledger and summary, so a
 //! manifest never lists an incomplete file. Results are kept in record
 //! order, so the output is identical whatever the thread count, and memory
