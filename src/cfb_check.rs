@@ -722,6 +722,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_committed_reported_cases_are_these() {
+        for name in ["index", "fat", "cycle"] {
+            let path = format!(
+                "{}/fuzz/regressions/workbook/calamine-cfb-{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            assert!(std::fs::read(path).unwrap() == case(name), "{name}");
+        }
+    }
+
     fn check(bytes: &[u8]) -> Result<(), String> {
         check_compound_file(Cursor::new(bytes)).map(|_| ())
     }

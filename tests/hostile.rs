@@ -1001,40 +1001,11 @@ fn a_workbook_spanning_a_huge_sparse_range_is_refused_with_bounded_memory() {
     );
 }
 
-/// The upstream report's `.xls` cases (`docs/upstream/calamine-cfb-panic.md`):
-/// a version-3 compound file header with one FAT sector and the directory
-/// chain starting at sector 1.
+/// The upstream report's `.xls` cases (`docs/upstream/calamine-cfb-panic.md`),
+/// as committed in `fuzz/regressions/workbook/` (how they are built:
+/// `cfb_check::tests::case`, which checks the files against it).
 fn corrupt_xls(case: &str) -> Vec<u8> {
-    fn put32(b: &mut [u8], at: usize, v: u32) {
-        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    }
-    let header = |fat_sector: u32, dir_start: u32| {
-        let mut h = vec![0xFFu8; 512];
-        h[..76].fill(0);
-        h[0..8].copy_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
-        h[24..34].copy_from_slice(&[0x3E, 0, 3, 0, 0xFE, 0xFF, 9, 0, 6, 0]);
-        put32(&mut h, 44, 1);
-        put32(&mut h, 48, dir_start);
-        put32(&mut h, 60, 0xFFFF_FFFE);
-        put32(&mut h, 68, 0xFFFF_FFFE);
-        put32(&mut h, 76, fat_sector);
-        h
-    };
-    let with_fat = |next_of_1: u32, extra: usize| {
-        let mut f = header(0, 1);
-        let mut fat = vec![0xFFu8; 512];
-        put32(&mut fat, 0, 0xFFFF_FFFD);
-        put32(&mut fat, 4, next_of_1);
-        f.extend_from_slice(&fat);
-        f.resize(f.len() + 512 * extra, 0);
-        f
-    };
-    match case {
-        "index" => header(1, 0xFFFF_FFFE),
-        "fat" => with_fat(130, 140),
-        "cycle" => with_fat(1, 1),
-        _ => unreachable!(),
-    }
+    std::fs::read(root().join(format!("fuzz/regressions/workbook/calamine-cfb-{case}"))).unwrap()
 }
 
 /// The errors of reading `bytes` as the file `name` (in `dir`) both ways:
