@@ -137,6 +137,17 @@ pub fn cell_too_long(row: u64, column: &str) -> String {
     )
 }
 
+/// A workbook refused by a pre-check of its sheets ([`crate::ods_check`],
+/// [`crate::xls_check`]) before calamine opens it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetRefusal {
+    /// The sheet the refusal is about (its name, or its position when the
+    /// name cannot be read), or empty when it is about the whole workbook.
+    pub sheet: String,
+    /// Japanese message with English gloss; no cell values.
+    pub message: String,
+}
+
 /// Columns a sheet may use: Excel's own last column is XFD, the 16,384th.
 /// Rows are handed out with a cell for every column up to the last one
 /// used, so a single cell far to the right would cost memory in every row.

@@ -150,14 +150,7 @@ impl Extent {
     }
 }
 
-/// A refused workbook: the sheet (table name) and the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The table whose cells passed the limit.
-    pub sheet: String,
-    /// Japanese message with English gloss; no cell values.
-    pub message: String,
-}
+pub use crate::limits::SheetRefusal as Refusal;
 
 /// Checks an `.ods` zip (read through `reader`) before calamine opens it.
 ///

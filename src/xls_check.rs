@@ -53,15 +53,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 
 use crate::limits;
 
-/// A refused workbook: the sheet (tab name or "n 枚目"; empty when the
-/// refusal is not about one sheet) and the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The sheet the refusal is about, or empty.
-    pub sheet: String,
-    /// Japanese message with English gloss; no cell values.
-    pub message: String,
-}
+pub use crate::limits::SheetRefusal as Refusal;
 
 /// What calamine would allocate for one sheet.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
