@@ -1,7 +1,21 @@
 //! Helpers shared by the integration tests that compare run directories.
 
+// Each test binary includes this module and uses part of it.
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The repository's root folder (samples, templates and fixtures are found
+/// from here).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `chohyo` executable built for these tests.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chohyo"))
+}
 
 /// Every file of a run directory, with the execution-dependent parts removed:
 /// `run.log` and `run.lock` are left out, the `timing` of `summary.json` and
