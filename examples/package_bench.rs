@@ -10,7 +10,7 @@
 //! process, which reports its peak RSS (`VmHWM` from `/proc/self/status`)
 //! before and after packaging, so the numbers do not mix.
 
-use chohyo::package::{PackageEntry, PackageOptions, PackageWriter};
+use chohyo::mail::package::{PackageEntry, PackageOptions, PackageWriter};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -31,7 +31,7 @@ fn entry(i: usize) -> PackageEntry {
     let record_id = format!("B-{i:06}");
     PackageEntry {
         file: format!("{record_id}.pdf"),
-        doc_id: chohyo::docid::doc_id(&record_id).expect("ascii id"),
+        doc_id: chohyo::mail::docid::doc_id(&record_id).expect("ascii id"),
         sha256: String::new(),
         bytes: 0,
         pages: 1,
@@ -49,11 +49,11 @@ fn entry(i: usize) -> PackageEntry {
 
 /// Renders one real one-page PDF with the library.
 fn sample_pdf() -> Vec<u8> {
-    let fonts = chohyo::fonts::FontSet::load(&chohyo::fonts::FontSet::default_slots(
-        &chohyo::batch::default_fonts_dir(),
+    let fonts = chohyo::render::fonts::FontSet::load(&chohyo::render::fonts::FontSet::default_slots(
+        &chohyo::run::default_fonts_dir(),
     ))
     .expect("bundled fonts");
-    let images = chohyo::image::ImageSet::default();
+    let images = chohyo::render::image::ImageSet::default();
     let mut m = String::from(r#"<form size="A4" font="mincho" font-size="11pt"><page>"#);
     m.push_str(
         r#"<text x="20mm" y="42mm" w="170mm" align="center" font-size="24pt">在職証明書</text>"#,
@@ -65,8 +65,8 @@ fn sample_pdf() -> Vec<u8> {
         ));
     }
     m.push_str("</page></form>");
-    let form = chohyo::form::parse(&m).expect("markup");
-    let laid = chohyo::layout::layout(&form, &fonts, &images).expect("layout");
+    let form = chohyo::render::form::parse(&m).expect("markup");
+    let laid = chohyo::render::layout::layout(&form, &fonts, &images).expect("layout");
     let info = chohyo::pdf::DocInfo {
         title: "在職証明書".into(),
         created: "20250401000000".into(),
@@ -99,7 +99,7 @@ fn child(n: usize, docs: &Path, out: &Path) {
         w.add_file(&e, &docs.join(&e.file)).expect("add");
     }
     let infos = w.finish().expect("finish");
-    chohyo::package::write_packages_json(out, &infos).expect("packages.json");
+    chohyo::mail::package::write_packages_json(out, &infos).expect("packages.json");
     let secs = start.elapsed().as_secs_f64();
     let after = vm_hwm_kb();
     let bytes: u64 = infos.iter().map(|i| i.bytes).sum();

@@ -5,9 +5,9 @@
 //! then times `write_pdf` for one-page documents and for one 1,000-page
 //! document, and shows where the time goes.
 
-use chohyo::fonts::FontSet;
-use chohyo::image::ImageSet;
-use chohyo::page::{Color, Glyph, GlyphRun, Op, Page, PT_PER_MM};
+use chohyo::render::fonts::FontSet;
+use chohyo::render::image::ImageSet;
+use chohyo::render::page::{Color, Glyph, GlyphRun, Op, Page, PT_PER_MM};
 use chohyo::pdf::{write_pdf_with, DocInfo, PdfOptions};
 use std::path::Path;
 use std::time::Instant;

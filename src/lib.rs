@@ -13,37 +13,12 @@
 //! the batch's fonts and images and the batch options, so documents render in
 //! parallel and the output is byte-identical whatever the thread count.
 
-pub mod barcode;
-pub mod batch;
-pub mod cfb_check;
 pub mod check;
 pub mod cli;
-pub mod delivery;
-pub mod docid;
-pub mod era;
-pub mod fonts;
-pub mod form;
-pub mod image;
+pub mod input;
+pub mod japan;
 pub mod job;
-pub mod kinsoku;
-pub mod layout;
-pub mod ledger;
-pub mod limits;
-pub mod mailorder;
-pub mod ods_check;
-pub mod package;
-pub mod page;
+pub mod mail;
 pub mod pdf;
-pub mod postal;
-pub mod printfile;
-pub mod rejects;
-pub mod report;
-pub mod rules;
-pub mod runlog;
-pub mod runstate;
-pub mod source;
-pub mod spool;
-pub mod template;
-pub mod textfmt;
-pub mod xls_check;
-pub mod xlsx_check;
+pub mod render;
+pub mod run;

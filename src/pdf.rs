@@ -25,7 +25,7 @@
 //!   texts (e.g. a base character and a variation sequence that resolves to
 //!   the default glyph), the later one extracts as the earlier.
 //! * Per used image, one image XObject (plus a soft mask for PNGs with
-//!   transparency), pre-encoded at load time by [`crate::image`].
+//!   transparency), pre-encoded at load time by [`crate::render::image`].
 //! * Per page, one deflated content stream.
 //!
 //! # Determinism
@@ -40,12 +40,12 @@
 //!
 //! # Coordinates
 //!
-//! Pages use top-left based coordinates with y down (see [`crate::page`]);
+//! Pages use top-left based coordinates with y down (see [`crate::render::page`]);
 //! the writer flips them: `y_pdf = page.height - y`.
 
-use crate::fonts::{Font, FontSet};
-use crate::image::{ColorSpace, ImageData, ImageSet, Samples};
-use crate::page::{Color, FontId, GlyphRun, Op, Page, Stroke};
+use crate::render::fonts::{Font, FontSet};
+use crate::render::image::{ColorSpace, ImageData, ImageSet, Samples};
+use crate::render::page::{Color, FontId, GlyphRun, Op, Page, Stroke};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::writers::Resources;
 use pdf_writer::{Date, Filter, Finish, Name, Pdf, Rect, Ref, Settings, Str, TextStr};
@@ -187,7 +187,7 @@ pub fn write_pdf_with(
         }
     }
     for id in &used.images {
-        let image = images.get(crate::page::ImageId(*id));
+        let image = images.get(crate::render::page::ImageId(*id));
         id_hash.update((*id as u64).to_be_bytes());
         id_hash.update(image.width.to_be_bytes());
         id_hash.update(image.height.to_be_bytes());
@@ -206,7 +206,7 @@ pub fn write_pdf_with(
     // Images, in ImageId order.
     let mut image_refs = Vec::with_capacity(used.images.len());
     for (index, id) in used.images.iter().enumerate() {
-        let image = images.get(crate::page::ImageId(*id));
+        let image = images.get(crate::render::page::ImageId(*id));
         let r = alloc();
         match &image.data {
             ImageData::Flate {
@@ -1828,7 +1828,7 @@ fn strip_glyph(g: &[u8], out: &mut Vec<u8>) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::page::{Glyph, ImageId};
+    use crate::render::page::{Glyph, ImageId};
     use std::path::Path;
 
     fn fonts() -> FontSet {

@@ -2,8 +2,8 @@
 //! tests over generated addresses, the address agreement fixture set, and
 //! the `chohyo barcode` command with a PDF measured through qpdf.
 
-use chohyo::barcode::{self, Bar, BarcodeError, Symbol, BAR_COUNT, DATA_LEN};
-use chohyo::postal::{BarcodeFailure, PostalData, Status};
+use chohyo::japan::barcode::{self, Bar, BarcodeError, Symbol, BAR_COUNT, DATA_LEN};
+use chohyo::japan::postal::{BarcodeFailure, PostalData, Status};
 use std::process::Command;
 
 /// (postal, 住所B, extracted, CC4 count, check digit, data string) — the

@@ -5,15 +5,16 @@
 //! context; and the 採用通知書 sample with barcodes inside the envelope
 //! window, through the library and through the binary (`qpdf --check`).
 
-use chohyo::barcode::{self, BAR_COUNT, QUIET_ZONE_MM};
-use chohyo::batch::{self, Assets};
-use chohyo::fonts::FontSet;
-use chohyo::image::ImageSet;
+use chohyo::japan::barcode::{self, BAR_COUNT, QUIET_ZONE_MM};
+use chohyo::run::{self, Assets};
+use chohyo::render::fonts::FontSet;
+use chohyo::render::image::ImageSet;
 use chohyo::job::Job;
-use chohyo::layout::{self, Laid, LayoutError};
-use chohyo::page::{Op, Page, PT_PER_MM};
-use chohyo::template::Template;
-use chohyo::{docid, form};
+use chohyo::render::layout::{self, Laid, LayoutError};
+use chohyo::render::page::{Op, Page, PT_PER_MM};
+use chohyo::render::template::Template;
+use chohyo::mail::docid;
+use chohyo::render::form;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -230,14 +231,14 @@ fn template_function_gives_the_data_string() {
 fn saiyo() -> (Job, Assets, Vec<chohyo::check::Record>) {
     let job = Job::load(&root().join("samples/saiyo/job.toml")).unwrap();
     let assets = Assets::load(&job, None).unwrap();
-    let checked = batch::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None).unwrap();
     (job, assets, checked.records)
 }
 
 #[test]
 fn context_carries_the_document_id() {
     let (job, _, records) = saiyo();
-    let ctx = batch::context(&job, &records[0], 1);
+    let ctx = run::context(&job, &records[0], 1);
     let id = ctx["doc"]["doc_id"].as_str().unwrap();
     assert_eq!(id, docid::doc_id(&records[0].id).unwrap());
     assert_eq!(id.len(), records[0].id.len() + 1);
@@ -245,7 +246,7 @@ fn context_carries_the_document_id() {
     let mut odd = records[0].clone();
     odd.id = "番号1".into();
     assert!(docid::doc_id(&odd.id).is_err());
-    assert_eq!(batch::context(&job, &odd, 1)["doc"]["doc_id"], "");
+    assert_eq!(run::context(&job, &odd, 1)["doc"]["doc_id"], "");
 }
 
 #[test]
@@ -267,7 +268,7 @@ fn saiyo_barcodes_lie_inside_the_window_with_their_quiet_zone() {
     for (i, rec) in records.iter().enumerate() {
         let markup = assets
             .template
-            .render(&batch::context(&job, rec, i as u64 + 1))
+            .render(&run::context(&job, rec, i as u64 + 1))
             .unwrap();
         let f = form::parse(&markup).unwrap();
         let laid = layout::layout(&f, &assets.fonts, &assets.images)
@@ -361,7 +362,7 @@ fn saiyo_bars(
 ) -> Result<(usize, Vec<String>), LayoutError> {
     let markup = assets
         .template
-        .render(&batch::context(job, rec, 1))
+        .render(&run::context(job, rec, 1))
         .unwrap();
     let f = form::parse(&markup).unwrap();
     let laid = layout::layout(&f, &assets.fonts, &assets.images)?;

@@ -1,7 +1,7 @@
 //! `chohyo dispatch-check` driven through the binary with scripted scans.
 
-use chohyo::docid::doc_id;
-use chohyo::package::{PackageEntry, PackageOptions, PackageWriter};
+use chohyo::mail::docid::doc_id;
+use chohyo::mail::package::{PackageEntry, PackageOptions, PackageWriter};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -84,7 +84,7 @@ fn scripted_scans_find_missing_duplicates_and_unknown_exactly() {
     // Misread: a valid id with its last body character changed.
     let mut misread = id[4].clone();
     misread.replace_range(misread.len() - 2..misread.len() - 1, "9");
-    assert!(chohyo::docid::validate(&misread).is_err());
+    assert!(chohyo::mail::docid::validate(&misread).is_err());
     let script = [
         id[0].as_str(),
         id[1].as_str(),

@@ -8,11 +8,12 @@
 //! per-batch context built here, until the batch driver supports them.
 //! Set `CHOHYO_FORMS_OUT=<dir>` to keep the per-batch PDFs (for docs/forms).
 
-use chohyo::batch::{self, Assets};
+use chohyo::run::{self, Assets};
 use chohyo::check::Record;
 use chohyo::job::Job;
-use chohyo::page::{Op, Page, PT_PER_MM};
-use chohyo::{form, layout, pdf, template::Template};
+use chohyo::render::page::{Op, Page, PT_PER_MM};
+use chohyo::pdf;
+use chohyo::render::{form, layout, template::Template};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -174,7 +175,7 @@ fn kyuyo_renders_all_but_the_bad_rows() {
 fn load(form: &str) -> (Job, Assets, Vec<Record>) {
     let job = Job::load(&job_path(form)).unwrap();
     let assets = Assets::load(&job, None).unwrap();
-    let checked = batch::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None).unwrap();
     (job, assets, checked.records)
 }
 
@@ -182,7 +183,7 @@ fn load(form: &str) -> (Job, Assets, Vec<Record>) {
 fn lay_out_record(job: &Job, assets: &Assets, rec: &Record, number: u64) -> Vec<Page> {
     let markup = assets
         .template
-        .render(&batch::context(job, rec, number))
+        .render(&run::context(job, rec, number))
         .unwrap();
     let f = form::parse(&markup).unwrap_or_else(|e| panic!("{e}\n{markup}"));
     layout::layout(&f, &assets.fonts, &assets.images)

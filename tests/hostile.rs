@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chohyo::batch::{self, Assets, RenderFailure};
+use chohyo::run::{self, Assets, RenderFailure};
 use chohyo::job::Job;
-use chohyo::source::{read_sheet, read_sheet_bytes, HeaderRow};
+use chohyo::input::{read_sheet, read_sheet_bytes, HeaderRow};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -48,7 +48,7 @@ fn an_input_over_200_mb_is_refused_before_reading() {
     let p = t.path().join("huge.csv");
     // A sparse file: no disk space, no reading.
     let f = std::fs::File::create(&p).unwrap();
-    f.set_len(chohyo::limits::MAX_INPUT_BYTES + 1).unwrap();
+    f.set_len(chohyo::input::limits::MAX_INPUT_BYTES + 1).unwrap();
     let start = Instant::now();
     let e = read_sheet(&p, None, 1).unwrap_err().to_string();
     assert!(start.elapsed() < Duration::from_secs(1));
@@ -122,7 +122,7 @@ fn a_cell_over_32767_characters_is_refused_naming_row_and_column() {
 #[test]
 fn more_than_a_million_rows_is_refused() {
     let mut csv = String::from("番号\n");
-    for i in 0..=chohyo::limits::MAX_ROWS {
+    for i in 0..=chohyo::input::limits::MAX_ROWS {
         csv.push_str(&(i % 10).to_string());
         csv.push('\n');
     }
@@ -144,7 +144,7 @@ fn markup_nesting_and_page_count_are_bounded() {
         "<b>".repeat(100),
         "</b>".repeat(100)
     );
-    let e = chohyo::form::parse(&deep).unwrap_err().to_string();
+    let e = chohyo::render::form::parse(&deep).unwrap_err().to_string();
     assert!(e.contains("nesting too deep"), "{e}");
     // The exact limit: 32 inline elements inside a <text> parse, 33 do not.
     let nested = |n: usize| {
@@ -154,9 +154,9 @@ fn markup_nesting_and_page_count_are_bounded() {
             "</b>".repeat(n)
         )
     };
-    let depth = chohyo::limits::MAX_MARKUP_DEPTH;
-    chohyo::form::parse(&nested(depth)).unwrap();
-    let e = chohyo::form::parse(&nested(depth + 1))
+    let depth = chohyo::input::limits::MAX_MARKUP_DEPTH;
+    chohyo::render::form::parse(&nested(depth)).unwrap();
+    let e = chohyo::render::form::parse(&nested(depth + 1))
         .unwrap_err()
         .to_string();
     assert!(e.contains("nesting too deep"), "{e}");
@@ -165,7 +165,7 @@ fn markup_nesting_and_page_count_are_bounded() {
         "<form><page><text x=\"1mm\" y=\"1mm\">{}</text></page></form>",
         "<br/>".repeat(1_000_000)
     );
-    let e = chohyo::form::parse(&wide).unwrap_err().to_string();
+    let e = chohyo::render::form::parse(&wide).unwrap_err().to_string();
     assert!(
         e.contains("malformed markup") && e.contains("nodes limit"),
         "{e}"
@@ -173,18 +173,18 @@ fn markup_nesting_and_page_count_are_bounded() {
     let page = "<page><text x=\"1mm\" y=\"1mm\">a</text></page>";
     let ok = format!(
         "<form>{}</form>",
-        page.repeat(chohyo::limits::MAX_FORM_PAGES)
+        page.repeat(chohyo::input::limits::MAX_FORM_PAGES)
     );
-    assert_eq!(chohyo::form::parse(&ok).unwrap().pages.len(), 100);
+    assert_eq!(chohyo::render::form::parse(&ok).unwrap().pages.len(), 100);
     let many = format!(
         "<form>{}</form>",
-        page.repeat(chohyo::limits::MAX_FORM_PAGES + 1)
+        page.repeat(chohyo::input::limits::MAX_FORM_PAGES + 1)
     );
-    let e = chohyo::form::parse(&many).unwrap_err().to_string();
+    let e = chohyo::render::form::parse(&many).unwrap_err().to_string();
     assert!(e.contains("too many pages"), "{e}");
     // Entity expansion (billion laughs) needs a DTD, which is refused.
     let laughs = "<!DOCTYPE f [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><form><page><text x=\"1mm\" y=\"1mm\">&b;</text></page></form>";
-    assert!(chohyo::form::parse(laughs).is_err());
+    assert!(chohyo::render::form::parse(laughs).is_err());
 }
 
 #[test]
@@ -192,14 +192,14 @@ fn an_image_over_10000_px_is_refused() {
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("wide.png");
     let f = std::fs::File::create(&p).unwrap();
-    let mut enc = png::Encoder::new(f, chohyo::limits::MAX_IMAGE_SIDE + 1, 1);
+    let mut enc = png::Encoder::new(f, chohyo::input::limits::MAX_IMAGE_SIDE + 1, 1);
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
     let mut w = enc.write_header().unwrap();
-    w.write_image_data(&vec![0u8; chohyo::limits::MAX_IMAGE_SIDE as usize + 1])
+    w.write_image_data(&vec![0u8; chohyo::input::limits::MAX_IMAGE_SIDE as usize + 1])
         .unwrap();
     w.finish().unwrap();
-    let mut set = chohyo::image::ImageSet::default();
+    let mut set = chohyo::render::image::ImageSet::default();
     let e = set.load("wide", &p).unwrap_err().to_string();
     assert!(e.contains("image too large") && e.contains("wide"), "{e}");
 }
@@ -209,7 +209,7 @@ fn an_image_over_10000_px_is_refused() {
 /// the page limit, `C` exactly the limit.
 #[test]
 fn a_record_whose_table_continues_past_the_page_limit_is_a_reject() {
-    let limit = chohyo::limits::MAX_DOCUMENT_PAGES;
+    let limit = chohyo::input::limits::MAX_DOCUMENT_PAGES;
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
     std::fs::write(dir.join("main.csv"), "番号\nA\nB\nC\nD\n").unwrap();
@@ -332,10 +332,10 @@ fn png_file(p: &Path, w: u32, h: u32, pixels: bool) {
 
 #[test]
 fn image_height_and_decoded_size_are_bounded() {
-    use chohyo::limits::{MAX_IMAGE_DECODED_BYTES, MAX_IMAGE_SIDE};
+    use chohyo::input::limits::{MAX_IMAGE_DECODED_BYTES, MAX_IMAGE_SIDE};
     let t = tempfile::tempdir().unwrap();
     let load = |name: &str| {
-        let mut set = chohyo::image::ImageSet::default();
+        let mut set = chohyo::render::image::ImageSet::default();
         set.load(name, &t.path().join(name))
             .map(|_| ())
             .map_err(|e| e.to_string())
@@ -382,7 +382,7 @@ fn pdftotext(pdf: &[u8]) -> String {
 fn markup_and_template_syntax_in_data_render_literally() {
     let job = Job::load(&zaishoku_job()).unwrap();
     let assets = Assets::load(&job, None).unwrap();
-    let checked = batch::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None).unwrap();
     let base = checked.records[0].clone();
     for hostile in [
         "{{ 7*7 }}",
@@ -397,7 +397,7 @@ fn markup_and_template_syntax_in_data_render_literally() {
         let mut rec = base.clone();
         rec.fields
             .insert("name".into(), serde_json::Value::String(hostile.into()));
-        let (pdf, pages, _) = batch::render_record(&job, &assets, &rec, 101)
+        let (pdf, pages, _) = run::render_record(&job, &assets, &rec, 101)
             .unwrap_or_else(|e| panic!("{hostile}: {e:?}"));
         assert_eq!(pages, 1, "{hostile}");
         let text = pdftotext(&pdf);
@@ -413,7 +413,7 @@ fn markup_and_template_syntax_in_data_render_literally() {
         "name".into(),
         serde_json::Value::String("見".repeat(10_000)),
     );
-    match batch::render_record(&job, &assets, &rec, 101) {
+    match run::render_record(&job, &assets, &rec, 101) {
         Ok((pdf, _, _)) => assert!(pdftotext(&pdf).contains("見見見見")),
         Err(RenderFailure::Data(_)) => {}
         Err(e) => panic!("10,000 characters: {e:?}"),
@@ -422,7 +422,7 @@ fn markup_and_template_syntax_in_data_render_literally() {
 
 #[test]
 fn templates_cannot_read_files_or_the_environment() {
-    use chohyo::template::Template;
+    use chohyo::render::template::Template;
     let ctx = serde_json::json!({});
     for text in [
         "{% include \"/etc/passwd\" %}",
@@ -769,7 +769,7 @@ fn personal_values(xlsx: &Path) -> Vec<String> {
                 let Some(c) = row.get(i) else { continue };
                 match c {
                     Data::DateTime(d) => {
-                        if let Some(dt) = chohyo::source::serial_to_date(d.as_f64(), false) {
+                        if let Some(dt) = chohyo::input::serial_to_date(d.as_f64(), false) {
                             out.push(dt.format("%Y-%m-%d").to_string());
                             out.push(dt.format("%Y/%-m/%-d").to_string());
                         }
@@ -924,7 +924,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
 
 #[test]
 fn smoke_fuzz_the_parsers_with_seeded_mutations() {
-    let postal = chohyo::postal::PostalData::embedded().unwrap();
+    let postal = chohyo::japan::postal::PostalData::embedded().unwrap();
     let budget = Instant::now();
     let mut state = 9u64;
     let mut runs = 0;
@@ -944,11 +944,11 @@ fn smoke_fuzz_the_parsers_with_seeded_mutations() {
             let input = mutate(&seeds[i % seeds.len()], &mut state);
             let text = String::from_utf8_lossy(&input);
             match target {
-                "form_parse" => drop(chohyo::form::parse(&text)),
-                "date_parse" => drop(chohyo::era::parse_date(&text)),
+                "form_parse" => drop(chohyo::render::form::parse(&text)),
+                "date_parse" => drop(chohyo::japan::era::parse_date(&text)),
                 "address_barcode" => {
                     let (p, a) = text.split_once('\n').unwrap_or(("100-0001", &text));
-                    drop(chohyo::barcode::address_number(a));
+                    drop(chohyo::japan::barcode::address_number(a));
                     drop(postal.customer_barcode(p, a));
                 }
                 "job_parse" => drop(Job::parse(Path::new("/nonexistent/job.toml"), &text)),

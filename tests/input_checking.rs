@@ -4,7 +4,7 @@
 //! errors that stop at once.
 
 use calamine::{open_workbook_auto, Data, Reader};
-use chohyo::batch::read_and_check;
+use chohyo::run::read_and_check;
 use chohyo::check::Record;
 use chohyo::job::Job;
 use std::path::{Path, PathBuf};

@@ -7,12 +7,12 @@
 //! (review the diff!); `DOCS_PNG=1` also renders `docs/markup/*.png`;
 //! `GOLDEN_PDF_DIR=dir` keeps the rendered PDFs.
 
-use chohyo::fonts::FontSet;
-use chohyo::form;
-use chohyo::image::ImageSet;
-use chohyo::kinsoku;
-use chohyo::layout::{self, Laid, LayoutError};
-use chohyo::page::{Op, Page, PT_PER_MM};
+use chohyo::render::fonts::FontSet;
+use chohyo::render::form;
+use chohyo::render::image::ImageSet;
+use chohyo::render::kinsoku;
+use chohyo::render::layout::{self, Laid, LayoutError};
+use chohyo::render::page::{Op, Page, PT_PER_MM};
 use chohyo::pdf::{self, DocInfo};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -381,7 +381,7 @@ fn ruby_is_centred_over_its_base_and_never_split() {
     let (base, ruby) = (runs[0], runs[1]);
     assert_eq!(ruby.size, 10.0);
     assert!(ruby.baseline < base.baseline - 15.0);
-    let centre = |r: &chohyo::page::GlyphRun| {
+    let centre = |r: &chohyo::render::page::GlyphRun| {
         let last = r.glyphs.last().unwrap();
         (r.glyphs[0].x + last.x + r.size) / 2.0
     };

@@ -248,7 +248,7 @@ fn a_held_lock_exits_4() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("zaishoku/2025-04-01");
     std::fs::create_dir_all(&dir).unwrap();
-    let _held = chohyo::runstate::RunLock::acquire(&dir).unwrap();
+    let _held = chohyo::run::runstate::RunLock::acquire(&dir).unwrap();
     let (code, stderr) = chohyo(&run_args(tmp.path().to_str().unwrap(), &[]));
     assert_eq!(code, 4, "{stderr}");
 }

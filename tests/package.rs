@@ -1,8 +1,8 @@
 //! Packages: deterministic zips, splitting, manifests, encryption; mail
 //! order; the combined print file checked with poppler and qpdf.
 
-use chohyo::mailorder::{self, MailItem, Thresholds};
-use chohyo::package::{
+use chohyo::mail::mailorder::{self, MailItem, Thresholds};
+use chohyo::mail::package::{
     self, Compression, PackageEntry, PackageInfo, PackageOptions, PackageWriter, Password,
     VerifyOptions,
 };
@@ -13,7 +13,7 @@ fn entry(i: usize, group: &str) -> PackageEntry {
     let record_id = format!("R-2025-{i:04}");
     PackageEntry {
         file: format!("{record_id}.pdf"),
-        doc_id: chohyo::docid::doc_id(&record_id).unwrap(),
+        doc_id: chohyo::mail::docid::doc_id(&record_id).unwrap(),
         sha256: String::new(),
         bytes: 0,
         pages: 1,
@@ -85,7 +85,7 @@ fn packaging_twice_gives_identical_bytes() {
     let za = std::fs::read(t.path().join("a/packages/郵送.zip")).unwrap();
     let zb = std::fs::read(t.path().join("b/packages/郵送.zip")).unwrap();
     assert_eq!(za, zb);
-    assert_eq!(chohyo::batch::sha256_hex(&za), a[0].sha256);
+    assert_eq!(chohyo::run::sha256_hex(&za), a[0].sha256);
     assert_eq!(za.len() as u64, a[0].bytes);
 
     // Fixed timestamp, permissions and order; PDFs stored; manifests last.
@@ -129,13 +129,13 @@ fn manifests_list_hashes_and_names_only_when_allowed() {
     assert_eq!(d["file"], "R-2025-0001.pdf");
     assert_eq!(
         d["sha256"],
-        chohyo::batch::sha256_hex(&std::fs::read(&files[1]).unwrap())
+        chohyo::run::sha256_hex(&std::fs::read(&files[1]).unwrap())
     );
     assert_eq!(d["bytes"], fake_pdf(1).len());
     assert_eq!(d["postal"], "153-0051");
     assert_eq!(d["group"], "郵送");
     assert_eq!(d["source_row"], 4);
-    assert_eq!(d["doc_id"], chohyo::docid::doc_id("R-2025-0001").unwrap());
+    assert_eq!(d["doc_id"], chohyo::mail::docid::doc_id("R-2025-0001").unwrap());
     assert!(d.get("recipient_name").is_none());
     let csv = String::from_utf8(read_entry(&zip, "manifest.csv", None).unwrap()).unwrap();
     assert!(!csv.contains("見本"));
@@ -251,7 +251,7 @@ fn changed_file_on_disk_is_refused() {
     let t = tempfile::tempdir().unwrap();
     let files = docs(t.path(), 1);
     let mut e = entry(0, "郵送");
-    e.sha256 = chohyo::batch::sha256_hex(b"something else");
+    e.sha256 = chohyo::run::sha256_hex(b"something else");
     let mut w =
         PackageWriter::create(&t.path().join("p"), "郵送", &PackageOptions::default()).unwrap();
     let err = w.add_file(&e, &files[0]).unwrap_err();
@@ -304,12 +304,12 @@ fn mail_order_sorts_and_counts_groups() {
 /// A print file of two documents and a cover, checked with poppler and qpdf.
 #[test]
 fn print_file_has_cover_documents_and_one_shared_subset() {
-    use chohyo::printfile::{cover_pages, CoverInfo, PrintFileBuilder, PrintOptions};
-    let fonts = chohyo::fonts::FontSet::load(&chohyo::fonts::FontSet::default_slots(
-        &chohyo::batch::default_fonts_dir(),
+    use chohyo::mail::printfile::{cover_pages, CoverInfo, PrintFileBuilder, PrintOptions};
+    let fonts = chohyo::render::fonts::FontSet::load(&chohyo::render::fonts::FontSet::default_slots(
+        &chohyo::run::default_fonts_dir(),
     ))
     .unwrap();
-    let images = chohyo::image::ImageSet::default();
+    let images = chohyo::render::image::ImageSet::default();
     let doc = |name: &str, pages: usize| {
         let mut m = String::from(r#"<form size="A4" font="mincho" font-size="12pt">"#);
         for p in 0..pages {
@@ -318,8 +318,8 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
             ));
         }
         m.push_str("</form>");
-        let f = chohyo::form::parse(&m).unwrap();
-        chohyo::layout::layout(&f, &fonts, &images).unwrap().pages
+        let f = chohyo::render::form::parse(&m).unwrap();
+        chohyo::render::layout::layout(&f, &fonts, &images).unwrap().pages
     };
     let mut b = PrintFileBuilder::new(PrintOptions { duplex_pad: true });
     b.push_document(doc("甲野", 1));
@@ -395,23 +395,23 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
 /// byte-identical.
 #[test]
 fn sample_run_packages_by_group_and_verifies() {
-    use chohyo::batch::{self, RunOptions};
+    use chohyo::run::{self, RunOptions};
     let job = chohyo::job::Job::load(Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/samples/zaishoku/job.toml"
     )))
     .unwrap();
     let t = tempfile::tempdir().unwrap();
-    let outcome = batch::run(
+    let outcome = run::run(
         &job,
         &RunOptions {
             out_dir: Some(t.path().to_path_buf()),
             ..RunOptions::default()
         },
-        &chohyo::runlog::RunLog::stderr_only(chohyo::runlog::Verbosity::Quiet),
+        &chohyo::run::runlog::RunLog::stderr_only(chohyo::run::runlog::Verbosity::Quiet),
     )
     .unwrap();
-    let checked = batch::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None).unwrap();
     let by_id: std::collections::BTreeMap<&str, &chohyo::check::Record> =
         checked.records.iter().map(|r| (r.id.as_str(), r)).collect();
     let field = |id: &str, f: &str| {
@@ -425,7 +425,7 @@ fn sample_run_packages_by_group_and_verifies() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(outcome.run_dir.join("manifest.json")).unwrap())
             .unwrap();
-    let documents: Vec<batch::ManifestEntry> =
+    let documents: Vec<run::ManifestEntry> =
         serde_json::from_value(manifest["documents"].clone()).unwrap();
     assert_eq!(documents.len(), outcome.documents);
     let mut items: Vec<MailItem> = documents

@@ -1,7 +1,7 @@
 //! `chohyo verify` through the binary: a clean package passes; each kind of
 //! damage or unsafe entry is found with its own message and a non-zero exit.
 
-use chohyo::package::{FindingKind, PackageEntry, PackageOptions, PackageWriter};
+use chohyo::mail::package::{FindingKind, PackageEntry, PackageOptions, PackageWriter};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,7 +11,7 @@ fn entry(i: usize) -> PackageEntry {
     let record_id = format!("R-{i:04}");
     PackageEntry {
         file: format!("{record_id}.pdf"),
-        doc_id: chohyo::docid::doc_id(&record_id).unwrap(),
+        doc_id: chohyo::mail::docid::doc_id(&record_id).unwrap(),
         sha256: String::new(),
         bytes: 0,
         pages: 1,
@@ -38,7 +38,7 @@ fn clean(dir: &Path) -> PathBuf {
         w.add_bytes(&entry(i), &pdf(i)).unwrap();
     }
     let infos = w.finish().unwrap();
-    chohyo::package::write_packages_json(dir, &infos).unwrap();
+    chohyo::mail::package::write_packages_json(dir, &infos).unwrap();
     dir.join(&infos[0].file)
 }
 
@@ -305,7 +305,7 @@ fn run_directory_changes_are_found() {
         let bytes = pdf(i);
         std::fs::write(dir.join("docs").join(&e.file), &bytes).unwrap();
         docs.push(serde_json::json!({
-            "file": e.file, "sha256": chohyo::batch::sha256_hex(&bytes),
+            "file": e.file, "sha256": chohyo::run::sha256_hex(&bytes),
             "bytes": bytes.len(), "pages": 1, "record_id": e.record_id,
         }));
     }

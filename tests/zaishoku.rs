@@ -272,8 +272,8 @@ fn strict_mode_renders_nothing_when_rows_are_rejected() {
     assert!(!dir.exists());
     // The streaming count agrees with the full check of the `check` command.
     let job = chohyo::job::Job::load(&job()).unwrap();
-    let full = chohyo::batch::read_and_check(&job, None).unwrap();
-    let (rows, rejects) = chohyo::batch::count_rejects(&job, None).unwrap();
+    let full = chohyo::run::read_and_check(&job, None).unwrap();
+    let (rows, rejects) = chohyo::run::count_rejects(&job, None).unwrap();
     assert_eq!((rows, rejects), (full.rows_read, full.rejects.len()));
     assert_eq!((rows, rejects), (50, 3));
 }
@@ -300,7 +300,7 @@ fn job_errors_exit_2_naming_the_key() {
 /// and each document's glyphs for it are numbered first, in core order.
 #[test]
 fn constant_text_is_the_font_core_and_documents_use_it() {
-    use chohyo::batch::{self, Assets};
+    use chohyo::run::{self, Assets};
     use chohyo::job::Job;
     let job = Job::load(&job()).unwrap();
     let assets = Assets::load(&job, None).unwrap();
@@ -316,12 +316,12 @@ fn constant_text_is_the_font_core_and_documents_use_it() {
     assert!(!core.glyphs().contains(&g));
     // Documents of different people are valid, and their font program
     // streams share a long compressed run (the cached core blocks).
-    let checked = batch::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None).unwrap();
     let streams: Vec<Vec<u8>> = checked.records[..2]
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let (pdf, _, _) = batch::render_record(&job, &assets, r, i as u64 + 1).unwrap();
+            let (pdf, _, _) = run::render_record(&job, &assets, r, i as u64 + 1).unwrap();
             let at = find(&pdf, b"/Length1").unwrap();
             let start = at + find(&pdf[at..], b"stream\n").unwrap() + 7;
             let end = start + find(&pdf[start..], b"\nendstream").unwrap();

@@ -9,13 +9,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (postal, address) = text.split_once('\n').unwrap_or(("100-0001", text));
-    let _ = chohyo::barcode::address_number(address);
-    let postal_data = chohyo::postal::PostalData::embedded().expect("embedded postal data");
+    let _ = chohyo::japan::barcode::address_number(address);
+    let postal_data = chohyo::japan::postal::PostalData::embedded().expect("embedded postal data");
     let _ = postal_data.check_address(postal, address);
     if let Ok(code) = postal_data.customer_barcode(postal, address) {
         assert_eq!(
             code.bar_string().chars().count(),
-            chohyo::barcode::BAR_COUNT
+            chohyo::japan::barcode::BAR_COUNT
         );
     }
 });

@@ -1,7 +1,7 @@
 //! Fuzz target: the delimited-text reader with encoding detection
-//! (`chohyo::source::read_sheet_bytes`), header row 1 and header search.
+//! (`chohyo::input::read_sheet_bytes`), header row 1 and header search.
 #![no_main]
-use chohyo::source::{read_sheet_bytes, HeaderRow};
+use chohyo::input::{read_sheet_bytes, HeaderRow};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

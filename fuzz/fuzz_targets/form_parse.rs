@@ -1,9 +1,9 @@
-//! Fuzz target: the form markup parser (`chohyo::form::parse`).
+//! Fuzz target: the form markup parser (`chohyo::render::form::parse`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = chohyo::form::parse(text);
+        let _ = chohyo::render::form::parse(text);
     }
 });

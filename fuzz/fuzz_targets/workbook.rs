@@ -1,7 +1,7 @@
 //! Fuzz target: the spreadsheet readers (xlsx/xlsb/ods via calamine, xls)
 //! on mutated workbook files; seeds are the fixtures of `tests/fixtures/`.
 #![no_main]
-use chohyo::source::{read_sheet_bytes, HeaderRow, SheetSelector};
+use chohyo::input::{read_sheet_bytes, HeaderRow, SheetSelector};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

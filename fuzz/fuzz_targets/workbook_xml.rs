@@ -3,7 +3,7 @@
 //! input as `xl/worksheets/sheet1.xml` (or, with a leading `s`,
 //! `xl/sharedStrings.xml`) of an otherwise valid minimal xlsx and reads it.
 #![no_main]
-use chohyo::source::{read_sheet_bytes, HeaderRow};
+use chohyo::input::{read_sheet_bytes, HeaderRow};
 use libfuzzer_sys::fuzz_target;
 use std::io::{Cursor, Write};
 use std::path::Path;

@@ -12,15 +12,15 @@
 //! part after the town name. Prints 住所B, the address number, the data
 //! symbols with the check digit, the sum and the bars. The drawings have
 //! the 2 mm quiet zone around the symbol and the exact geometry of
-//! [`crate::barcode::Geometry`]. Exit codes: 0 encoded, 1 cannot encode
+//! [`crate::japan::barcode::Geometry`]. Exit codes: 0 encoded, 1 cannot encode
 //! (message says why), 2 usage, data or file error.
 
-use crate::barcode::{self, CustomerBarcode, Geometry, QUIET_ZONE_MM};
-use crate::fonts::FontSet;
-use crate::image::ImageSet;
-use crate::page::{Op, Page, PT_PER_MM};
+use crate::japan::barcode::{self, CustomerBarcode, Geometry, QUIET_ZONE_MM};
+use crate::render::fonts::FontSet;
+use crate::render::image::ImageSet;
+use crate::render::page::{Op, Page, PT_PER_MM};
 use crate::pdf::{self, DocInfo};
-use crate::postal::PostalData;
+use crate::japan::postal::PostalData;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -223,7 +223,7 @@ fn png(code: &CustomerBarcode, g: Geometry, px_per_mm: u32) -> Result<Vec<u8>, S
 pub fn page(code: &CustomerBarcode, point_size: f32) -> Result<Page, barcode::BarcodeError> {
     let g = Geometry::at(point_size)?;
     let q = QUIET_ZONE_MM * PT_PER_MM;
-    let ops: Vec<Op> = barcode::draw(code, q, q, point_size)?;
+    let ops: Vec<Op> = crate::render::barcode::draw(code, q, q, point_size)?;
     Ok(Page {
         width: g.width() * PT_PER_MM + 2.0 * q,
         height: g.height() * PT_PER_MM + 2.0 * q,

@@ -19,9 +19,9 @@
 //! start-up): `chohyo bench --n 10000,100000 --threads 1,2 --sink null`
 //! shows them all.
 
-use crate::batch::{self, RunOptions, StageClock};
+use crate::run::{self, RunOptions, StageClock};
 use crate::job::Job;
-use crate::runlog::{RunLog, Verbosity};
+use crate::run::runlog::{RunLog, Verbosity};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -210,7 +210,7 @@ pub fn execute(args: &BenchArgs) -> i32 {
         eprintln!("chohyo: --n と --threads は 1 以上です (--n and --threads must be at least 1)");
         return 2;
     }
-    if let Err(e) = crate::runstate::create_private_dir(&args.dir) {
+    if let Err(e) = crate::run::runstate::create_private_dir(&args.dir) {
         eprintln!("chohyo: {}: {e}", args.dir.display());
         return 3;
     }
@@ -452,7 +452,7 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
     };
     // Start-up alone: fonts, images, template.
     let startup = Instant::now();
-    if let Err(e) = batch::Assets::load(&job, None) {
+    if let Err(e) = run::Assets::load(&job, None) {
         eprintln!("chohyo: {e}");
         return 2;
     }
@@ -467,7 +467,7 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
     };
     let cpu0 = cpu_ms();
     let run_start = Instant::now();
-    let outcome = match batch::run(&job, &opts, &RunLog::stderr_only(Verbosity::Quiet)) {
+    let outcome = match run::run(&job, &opts, &RunLog::stderr_only(Verbosity::Quiet)) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("chohyo: {e}");

@@ -8,7 +8,7 @@
 //! path with the extension `.xlsx`). Exit codes: 0 no rejects, 1 rejects
 //! found, 2 job or input error, 3 the reports cannot be written.
 
-use crate::batch;
+use crate::run;
 use crate::job::Job;
 use clap::Args;
 use std::collections::BTreeMap;
@@ -37,14 +37,14 @@ pub fn execute(args: &CheckArgs) -> i32 {
             return 2;
         }
     };
-    let checked = match batch::read_and_check(&job, args.input.as_deref()) {
+    let checked = match run::read_and_check(&job, args.input.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("chohyo: {e}");
             return e.exit_code();
         }
     };
-    let xlsx = crate::rejects::xlsx_sibling(&args.rejects);
+    let xlsx = crate::run::rejects::xlsx_sibling(&args.rejects);
     if xlsx == args.rejects {
         eprintln!(
             "chohyo: --rejects は .csv のファイル名にしてください (the rejects path must not end in .xlsx): {}",
@@ -53,8 +53,8 @@ pub fn execute(args: &CheckArgs) -> i32 {
         return 2;
     }
     let written =
-        crate::rejects::write_rejects_csv(&args.rejects, &checked.rejects).and_then(|()| {
-            crate::rejects::write_rejects_xlsx(&xlsx, &checked.rejects, &checked.originals)
+        crate::run::rejects::write_rejects_csv(&args.rejects, &checked.rejects).and_then(|()| {
+            crate::run::rejects::write_rejects_xlsx(&xlsx, &checked.rejects, &checked.originals)
         });
     if let Err(e) = written {
         eprintln!("chohyo: {e}");

@@ -25,8 +25,8 @@
 //! the batch); 2 the manifest or an option cannot be used. Duplicates are
 //! reported but do not fail the check on their own.
 
-use crate::docid;
-use crate::package;
+use crate::mail::docid;
+use crate::mail::package;
 use chrono::{DateTime, FixedOffset};
 use clap::Args;
 use serde::Serialize;
@@ -245,14 +245,14 @@ pub fn write_reconciliation(base: &Path, r: &Reconciliation) -> Result<(), Strin
     let mut json = serde_json::to_vec_pretty(r).map_err(|e| e.to_string())?;
     json.push(b'\n');
     let jp = with_ext(".json");
-    crate::batch::write_atomic(&jp, &json).map_err(|e| e.to_string())?;
+    crate::run::write_atomic(&jp, &json).map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
     {
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(&mut buf);
         let rec = |w: &mut csv::Writer<&mut Vec<u8>>, k: &str, id: &str, at: &str, d: &str| {
-            w.write_record([k, &crate::rejects::neutralize_formula(id), at, d])
+            w.write_record([k, &crate::run::rejects::neutralize_formula(id), at, d])
                 .map_err(|e| e.to_string())
         };
         rec(&mut w, "kind", "doc_id", "at", "detail")?;
@@ -270,7 +270,7 @@ pub fn write_reconciliation(base: &Path, r: &Reconciliation) -> Result<(), Strin
         }
         w.flush().map_err(|e| e.to_string())?;
     }
-    crate::batch::write_atomic(&with_ext(".csv"), &buf).map_err(|e| e.to_string())
+    crate::run::write_atomic(&with_ext(".csv"), &buf).map_err(|e| e.to_string())
 }
 
 /// The clock: fixed, or the system time in Japan time.

@@ -10,7 +10,7 @@
 //! CSV (UTF-8 with BOM, for Excel). Exit codes: 0 ok, 2 job or ledger error.
 
 use crate::job::Job;
-use crate::ledger::{Ledger, Query};
+use crate::run::ledger::{Ledger, Query};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -125,7 +125,7 @@ pub fn execute(args: &LedgerArgs) -> i32 {
                         r.fiscal_year.to_string(),
                         r.number.to_string(),
                         r.kind.clone(),
-                        crate::rejects::neutralize_formula(&r.record_id),
+                        crate::run::rejects::neutralize_formula(&r.record_id),
                         r.job.clone(),
                         r.batch.clone(),
                         r.issue_date.clone(),
@@ -140,7 +140,7 @@ pub fn execute(args: &LedgerArgs) -> i32 {
                 }
                 let _ = w.flush();
             }
-            if let Err(e) = crate::batch::write_atomic(out, &buf) {
+            if let Err(e) = crate::run::write_atomic(out, &buf) {
                 eprintln!("chohyo: {e}");
                 return 3;
             }

@@ -11,9 +11,9 @@
 //! Exit codes: 0 merged without rejects, 1 merged with rejects, 2 a shard is
 //! missing, unfinished or inconsistent, 3 write failure, 4 lock held.
 
-use crate::batch::{self, RunOptions};
+use crate::run::{self, RunOptions};
 use crate::job::Job;
-use crate::runlog::{RunLog, Verbosity};
+use crate::run::runlog::{RunLog, Verbosity};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -55,7 +55,7 @@ pub fn execute(args: &MergeArgs) -> i32 {
         out_dir: args.out.clone(),
         ..RunOptions::default()
     };
-    match batch::merge(&job, &opts, args.shards, &log) {
+    match run::merge(&job, &opts, args.shards, &log) {
         Ok(o) => {
             log.info(
                 "merged",

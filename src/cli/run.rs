@@ -16,9 +16,9 @@
 //! Exit codes: 0 all rendered (or already finished), 1 finished with
 //! rejects, 2 job or input error, 3 failure during rendering, 4 lock held.
 
-use crate::batch::{self, RunOptions};
+use crate::run::{self, RunOptions};
 use crate::job::Job;
-use crate::runlog::{RunLog, Verbosity};
+use crate::run::runlog::{RunLog, Verbosity};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -131,7 +131,7 @@ pub fn execute(args: &RunArgs) -> i32 {
         }
     };
     if args.strict {
-        match batch::count_rejects(&job, args.input.as_deref()) {
+        match run::count_rejects(&job, args.input.as_deref()) {
             Ok((_, rejects)) if rejects > 0 => {
                 eprintln!(
                     "chohyo: --strict: {rejects} 件の不備があるため出力しません (rejects found; nothing rendered). `chohyo check` で一覧を出せます"
@@ -158,7 +158,7 @@ pub fn execute(args: &RunArgs) -> i32 {
     };
     let log = RunLog::stderr_only(verbosity);
     let started = std::time::Instant::now();
-    let outcome = match batch::run(&job, &opts, &log) {
+    let outcome = match run::run(&job, &opts, &log) {
         Ok(o) => o,
         Err(e) => {
             log.error(

@@ -13,7 +13,7 @@
 //! environment variable, never from the command line.
 //! Exit codes: 0 everything matches, 1 problems found, 2 cannot read the target.
 
-use crate::package::{self, Password, VerifyOptions};
+use crate::mail::package::{self, Password, VerifyOptions};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -40,7 +40,7 @@ pub struct VerifyArgs {
 pub fn password_from(
     file: Option<&std::path::Path>,
     env: Option<&str>,
-) -> Result<Option<Password>, crate::batch::BatchError> {
+) -> Result<Option<Password>, crate::run::BatchError> {
     match (file, env) {
         (Some(f), _) => Password::from_file(f).map(Some),
         (None, Some(v)) => Password::from_env(v).map(Some),

@@ -9,6 +9,8 @@
 //! row is read, with a message naming the key. The full reference is
 //! `docs/job.md`.
 
+pub mod rules;
+
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,7 +37,7 @@ pub struct Job {
     /// `[[fields]]`, in order.
     pub fields: Vec<FieldSpec>,
     /// `[[rules]]`: cross-field checks, parsed, in order.
-    pub rules: Vec<crate::rules::Rule>,
+    pub rules: Vec<crate::job::rules::Rule>,
     /// `[mail]`: mail order and grouping (optional).
     pub mail: Option<MailSection>,
     /// `[package]`: zip packages per group (optional).
@@ -70,7 +72,7 @@ pub struct MailSection {
     pub name_field: Option<String>,
     /// Discount thresholds (defaults from Japan Post's rules).
     #[serde(default)]
-    pub thresholds: crate::mailorder::Thresholds,
+    pub thresholds: crate::mail::mailorder::Thresholds,
 }
 
 fn postal_field() -> String {
@@ -83,7 +85,7 @@ fn postal_field() -> String {
 pub struct PackageSection {
     /// `stored` (default) or `deflated`.
     #[serde(default)]
-    pub compression: crate::package::Compression,
+    pub compression: crate::mail::package::Compression,
     /// Split a group's zip after this many documents.
     pub max_documents: Option<usize>,
     /// Split a group's zip after this many megabytes of documents.
@@ -222,13 +224,13 @@ pub enum Permissions {
 
 impl Output {
     /// File and directory modes for the permission profile.
-    pub fn modes(&self) -> crate::runstate::Modes {
+    pub fn modes(&self) -> crate::run::runstate::Modes {
         match self.permissions {
-            Permissions::Private => crate::runstate::Modes {
+            Permissions::Private => crate::run::runstate::Modes {
                 file: 0o600,
                 dir: 0o700,
             },
-            Permissions::Group => crate::runstate::Modes {
+            Permissions::Group => crate::run::runstate::Modes {
                 file: 0o640,
                 dir: 0o750,
             },
@@ -388,7 +390,7 @@ struct RawJob {
     values: toml::Table,
     fields: Vec<FieldSpec>,
     #[serde(default)]
-    rules: Vec<crate::rules::RuleSpec>,
+    rules: Vec<crate::job::rules::RuleSpec>,
     mail: Option<MailSection>,
     package: Option<PackageSection>,
     print: Option<PrintSection>,
@@ -522,7 +524,7 @@ impl Job {
             .rules
             .iter()
             .enumerate()
-            .map(|(i, r)| crate::rules::Rule::parse(r, i, &raw.fields))
+            .map(|(i, r)| crate::job::rules::Rule::parse(r, i, &raw.fields))
             .collect::<Result<Vec<_>, String>>()
             .map_err(err)?;
         if chrono::NaiveDate::parse_from_str(&raw.batch.issue_date, "%Y-%m-%d").is_err() {
@@ -567,7 +569,7 @@ impl Job {
         }
         for (i, d) in raw.documents.iter().enumerate() {
             if d.file_name.is_empty()
-                || crate::batch::sanitize_file_name(&d.file_name) != d.file_name
+                || crate::run::sanitize_file_name(&d.file_name) != d.file_name
             {
                 return Err(err(format!(
                     "documents[{i}].file_name「{}」はファイル名として使えません (not a safe file name)",

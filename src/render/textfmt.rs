@@ -5,7 +5,7 @@
 //!
 //! Every function here is a pure function of its arguments (no locale, no
 //! clock), so the template filters built on them are deterministic. The tera
-//! glue lives in [`crate::template`]; the user documentation with examples is
+//! glue lives in [`crate::render::template`]; the user documentation with examples is
 //! `docs/templates.md`.
 
 use unicode_normalization::UnicodeNormalization;

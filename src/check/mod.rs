@@ -11,10 +11,10 @@
 //! report can show the row beside its reasons. The codes are catalogued in
 //! `docs/job.md`.
 
-use crate::era;
+use crate::japan::era;
 use crate::job::{Bound, FieldSpec, FieldType, Job, JoinSpec, Normalize};
-use crate::rules;
-use crate::source::{self, normalize_header, Cell, Row, Sheet, SheetHead, SheetSelector};
+use crate::job::rules;
+use crate::input::{self, normalize_header, Cell, Row, Sheet, SheetHead, SheetSelector};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use unicode_normalization::UnicodeNormalization;
 
@@ -130,7 +130,7 @@ impl Originals {
     }
 }
 
-pub use crate::source::column_letters;
+pub use crate::input::column_letters;
 
 /// Where each of `columns` is in the sheet. `what` names each column's
 /// job key for messages. A missing header suggests the closest one; a header
@@ -162,7 +162,7 @@ fn map_columns(
             match found.as_slice() {
                 [one] => Ok(*one),
                 [] => {
-                    let hint = source::closest_header(&want, &sheet.headers)
+                    let hint = input::closest_header(&want, &sheet.headers)
                         .map(|h| format!("; もしかして「{h}」? (did you mean)"))
                         .unwrap_or_default();
                     Err(MappingError {
@@ -296,7 +296,7 @@ impl RowChecker {
             seen: fields
                 .iter()
                 .map(|f| match (f.unique, head.rows_hint) {
-                    (true, Some(n)) => HashMap::with_capacity(n.min(crate::limits::MAX_ROWS)),
+                    (true, Some(n)) => HashMap::with_capacity(n.min(crate::input::limits::MAX_ROWS)),
                     _ => HashMap::new(),
                 })
                 .collect(),
@@ -734,14 +734,14 @@ fn read_join_sheet(main: &SheetHead, join: &JoinSpec) -> Result<Sheet, MappingEr
         (None, None) => None,
     };
     let header = match join.header_row {
-        Some(n) => source::HeaderRow::At(n),
-        None => source::HeaderRow::Find(
+        Some(n) => input::HeaderRow::At(n),
+        None => input::HeaderRow::Find(
             std::iter::once(join.key.clone())
                 .chain(join.fields.iter().map(|f| f.column.clone()))
                 .collect(),
         ),
     };
-    source::read_sheet_with(&path, selector.as_ref(), &header).map_err(|e| MappingError {
+    input::read_sheet_with(&path, selector.as_ref(), &header).map_err(|e| MappingError {
         message: format!("input.join (field {}): {e}", join.field),
     })
 }
@@ -1064,7 +1064,7 @@ pub fn parse_number(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Row;
+    use crate::input::Row;
     use std::path::{Path, PathBuf};
 
     const JOB: &str = r#"

@@ -65,7 +65,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::QName;
 use quick_xml::Reader as XmlReader;
 
-use crate::limits;
+use crate::input::limits;
 
 /// calamine's row cap of one table (`ods.rs`, `MAX_ROWS`).
 const CALAMINE_MAX_ROWS: u64 = 1_048_576;
@@ -120,7 +120,7 @@ impl Extent {
             limits::check_extent(self.stored_rows, self.widest)?;
         }
         if let Some(c) = self.too_long {
-            let column = crate::source::column_letters(c.column as usize);
+            let column = crate::input::column_letters(c.column as usize);
             if c.formula {
                 let max = limits::MAX_CELL_CHARS;
                 return Err(format!(
@@ -150,7 +150,7 @@ impl Extent {
     }
 }
 
-pub use crate::limits::SheetRefusal as Refusal;
+pub use crate::input::limits::SheetRefusal as Refusal;
 
 /// Checks an `.ods` zip (read through `reader`) before calamine opens it.
 ///

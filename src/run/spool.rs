@@ -13,8 +13,8 @@
 //!   stage (journal, manifests, ledger, delivery). It is a dot-file ending
 //!   in `.tmp`, so a killed run's spool is removed by the next run.
 
-use crate::batch::ManifestEntry;
-use crate::runstate::PlannedDoc;
+use crate::run::ManifestEntry;
+use crate::run::runstate::PlannedDoc;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -124,7 +124,7 @@ impl PlanFile {
         }
         if self.writer.is_none() && self.earlier.is_none() && self.line == 0 {
             // No document: still leave an (empty) plan behind.
-            crate::runstate::create_file(&self.path, self.mode)?;
+            crate::run::runstate::create_file(&self.path, self.mode)?;
         }
         Ok(())
     }
@@ -142,7 +142,7 @@ impl EntrySpool {
     pub fn create(dir: &Path, mode: u32) -> std::io::Result<EntrySpool> {
         let path = dir.join(".entries.jsonl.tmp");
         let _ = std::fs::remove_file(&path);
-        let file = crate::runstate::create_file(&path, mode)?;
+        let file = crate::run::runstate::create_file(&path, mode)?;
         Ok(EntrySpool {
             writer: BufWriter::new(file),
             path,

@@ -13,7 +13,7 @@
 //! reserves room for the cells a `DIMENSIONS` record declares.
 //!
 //! [`check_xls`] walks the workbook stream (through
-//! [`crate::cfb_check::WorkbookStream`], already checked, never held in
+//! [`crate::input::cfb_check::WorkbookStream`], already checked, never held in
 //! memory: records are skipped by seeking, at most 16 bytes of one are
 //! read) the way calamine does and applies [`limits::check_extent`] to
 //! what each sheet would allocate:
@@ -51,9 +51,9 @@
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
-use crate::limits;
+use crate::input::limits;
 
-pub use crate::limits::SheetRefusal as Refusal;
+pub use crate::input::limits::SheetRefusal as Refusal;
 
 /// What calamine would allocate for one sheet.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -754,10 +754,10 @@ mod tests {
     }
 
     /// The workbook stream of an `.xls` file of the repository.
-    fn stream_of(path: &str) -> crate::cfb_check::WorkbookStream<Cursor<Vec<u8>>> {
+    fn stream_of(path: &str) -> crate::input::cfb_check::WorkbookStream<Cursor<Vec<u8>>> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(root.join(path)).unwrap();
-        crate::cfb_check::check_compound_file(Cursor::new(bytes))
+        crate::input::cfb_check::check_compound_file(Cursor::new(bytes))
             .unwrap()
             .unwrap()
     }

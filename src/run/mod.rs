@@ -13,22 +13,30 @@
 //! order, so the output is identical whatever the thread count, and memory
 //! holds only the chunks in flight, never all records or documents.
 
+pub mod delivery;
+pub mod ledger;
+pub mod rejects;
+pub mod report;
+pub mod runlog;
+pub mod runstate;
+pub mod spool;
+
 use crate::check::{self, Record, Reject};
-use crate::fonts::FontSet;
-use crate::form;
-use crate::image::ImageSet;
+use crate::render::fonts::FontSet;
+use crate::render::form;
+use crate::render::image::ImageSet;
 use crate::job::Job;
-use crate::layout::{self, LayoutError};
-use crate::ledger::{self, Ledger};
+use crate::render::layout::{self, LayoutError};
+use crate::run::ledger::{Ledger};
 use crate::pdf::{self, DocInfo};
-use crate::rejects::{neutralize_formula, write_rejects_csv};
-use crate::report::{self, Summary};
-use crate::runlog::{Progress, RunLog};
-use crate::runstate::AtomicFile;
-use crate::runstate::{self, Journal, JournalEntry, Modes, Plan, PlannedDoc, RunDir, RunLock};
-use crate::source::{self, SheetSelector};
-use crate::spool::{Entries, EntrySpool, PlanError, PlanFile};
-use crate::template::Template;
+use crate::run::rejects::{neutralize_formula, write_rejects_csv};
+use crate::run::report::{Summary};
+use crate::run::runlog::{Progress, RunLog};
+use crate::run::runstate::AtomicFile;
+use crate::run::runstate::{Journal, JournalEntry, Modes, Plan, PlannedDoc, RunDir, RunLock};
+use crate::input::{self, SheetSelector};
+use crate::run::spool::{Entries, EntrySpool, PlanError, PlanFile};
+use crate::render::template::Template;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -253,7 +261,7 @@ impl Assets {
 /// empty joined lists; it depends on the job alone, never on the input,
 /// threads, shards or resumption. A template that cannot lay it out gets
 /// no core (documents are then written as without one).
-fn core_glyphs(job: &Job, assets: &Assets) -> BTreeMap<crate::page::FontId, Vec<u16>> {
+fn core_glyphs(job: &Job, assets: &Assets) -> BTreeMap<crate::render::page::FontId, Vec<u16>> {
     let mut fields = BTreeMap::new();
     for f in &job.fields {
         let v = match f.kind {
@@ -270,13 +278,13 @@ fn core_glyphs(job: &Job, assets: &Assets) -> BTreeMap<crate::page::FontId, Vec<
         row: 0,
         fields,
     };
-    let mut out: BTreeMap<crate::page::FontId, Vec<u16>> = BTreeMap::new();
+    let mut out: BTreeMap<crate::render::page::FontId, Vec<u16>> = BTreeMap::new();
     let Ok(laid) = layout_record(job, assets, &blank, 0, None) else {
         return out;
     };
     for page in &laid.pages {
         for op in &page.ops {
-            if let crate::page::Op::Text(run) = op {
+            if let crate::render::page::Op::Text(run) = op {
                 out.entry(run.font)
                     .or_default()
                     .extend(run.glyphs.iter().map(|g| g.gid));
@@ -308,10 +316,10 @@ fn input_selector(job: &Job) -> Option<SheetSelector> {
 }
 
 /// Where the job's header row is: given, or searched by the mapped columns.
-fn input_header(job: &Job) -> source::HeaderRow {
+fn input_header(job: &Job) -> input::HeaderRow {
     match job.input.header_row {
-        Some(n) => source::HeaderRow::At(n),
-        None => source::HeaderRow::Find(job.fields.iter().map(|f| f.column.clone()).collect()),
+        Some(n) => input::HeaderRow::At(n),
+        None => input::HeaderRow::Find(job.fields.iter().map(|f| f.column.clone()).collect()),
     }
 }
 
@@ -319,7 +327,7 @@ fn input_header(job: &Job) -> source::HeaderRow {
 /// merging shards, delivery). A batch streams instead.
 pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked, BatchError> {
     let path = input.unwrap_or(&job.input.file);
-    let sheet = source::read_sheet_with(path, input_selector(job).as_ref(), &input_header(job))
+    let sheet = input::read_sheet_with(path, input_selector(job).as_ref(), &input_header(job))
         .map_err(|e| BatchError::Input(e.to_string()))?;
     check::check_sheet(&sheet, job)
         .map_err(|e| BatchError::Input(format!("{}: {}", path.display(), e.message)))
@@ -350,14 +358,14 @@ pub fn count_rejects(job: &Job, input: Option<&Path>) -> Result<(usize, usize), 
 fn stream_checked(
     job: &Job,
     path: &Path,
-    on_head: &mut dyn FnMut(&source::SheetHead, &check::Checker),
+    on_head: &mut dyn FnMut(&input::SheetHead, &check::Checker),
     on_row: &mut dyn FnMut(check::RowOutcome) -> Result<bool, BatchError>,
 ) -> Result<check::Checker, BatchError> {
     let mapping =
         |e: check::MappingError| BatchError::Input(format!("{}: {}", path.display(), e.message));
     let mut checker: Option<check::Checker> = None;
     let mut failed: Option<BatchError> = None;
-    let head = source::stream_sheet(
+    let head = input::stream_sheet(
         path,
         input_selector(job).as_ref(),
         &input_header(job),
@@ -400,7 +408,7 @@ fn stream_checked(
 
 /// The template context of one record: its fields, `values` and `doc`
 /// (`number`, `record_id`, `doc_id` — the document id of
-/// [`crate::docid::doc_id`], empty when the record id cannot make one —
+/// [`crate::mail::docid::doc_id`], empty when the record id cannot make one —
 /// `issue_date`, `kind`).
 pub fn context(job: &Job, record: &Record, number: u64) -> serde_json::Value {
     let mut fields = serde_json::Map::new();
@@ -415,7 +423,7 @@ pub fn context(job: &Job, record: &Record, number: u64) -> serde_json::Value {
             "number": number,
             "record_id": record.id,
             // A record id that cannot make a document id leaves it empty.
-            "doc_id": crate::docid::doc_id(&record.id).unwrap_or_default(),
+            "doc_id": crate::mail::docid::doc_id(&record.id).unwrap_or_default(),
             "issue_date": job.batch.issue_date,
             "kind": job.job.title,
         }),
@@ -701,7 +709,7 @@ fn plan_header(
 fn wipe_run_dir(dir: &RunDir) -> Result<(), BatchError> {
     for f in [
         "plan.json",
-        crate::spool::PLAN_FILE,
+        crate::run::spool::PLAN_FILE,
         "journal.jsonl",
         "manifest.csv",
         "manifest.json",
@@ -1216,7 +1224,7 @@ impl<'a> Planner<'a> {
     /// Sizes the table of names for about `rows` documents.
     fn reserve(&mut self, rows: Option<usize>) {
         if let Some(n) = rows {
-            self.taken.reserve(n.min(crate::limits::MAX_ROWS));
+            self.taken.reserve(n.min(crate::input::limits::MAX_ROWS));
         }
     }
 
@@ -1464,7 +1472,7 @@ fn finalize(
     let t_finalize = std::time::Instant::now();
     let rejects_path = dir.path.join("rejects.csv");
     write_rejects_csv(&rejects_path, &outcome.rejects)?;
-    crate::rejects::write_rejects_xlsx(
+    crate::run::rejects::write_rejects_xlsx(
         &dir.path.join("rejects.xlsx"),
         &outcome.rejects,
         originals,
@@ -1517,10 +1525,10 @@ fn finalize(
 
     // Mail order, packages, print files and whole-batch documents; a shard
     // leaves them to the merge.
-    let delivery = if shard.is_none() && crate::delivery::configured(job) {
+    let delivery = if shard.is_none() && crate::run::delivery::configured(job) {
         let documents = entries.load().map_err(|e| io_err(&dir.path, e))?;
         let records = read_and_check(job, input)?.records;
-        crate::delivery::deliver(job, assets, &records, &documents, &dir.path, &plan.batch)?
+        crate::run::delivery::deliver(job, assets, &records, &documents, &dir.path, &plan.batch)?
     } else {
         serde_json::Value::Null
     };
@@ -1633,7 +1641,7 @@ pub fn merge(
                 BatchError::Input(format!("plan.json がありません: {}", sdir.path.display()))
             })?;
         // Every shard planned every document: the same header and lines.
-        let lines = file_sha256(&sdir.path.join(crate::spool::PLAN_FILE))?;
+        let lines = file_sha256(&sdir.path.join(crate::run::spool::PLAN_FILE))?;
         match &plan {
             None => plan = Some((sp, lines)),
             Some((p, l)) if *p == sp && *l == lines => {}
@@ -1665,7 +1673,7 @@ pub fn merge(
         )
         .map_err(|e| BatchError::Input(e.to_string()))?;
         rows_read = summary["counts"]["rows_read"].as_u64().unwrap_or(0) as usize;
-        for r in crate::rejects::read_rejects_csv(&sdir.path.join("rejects.csv"))? {
+        for r in crate::run::rejects::read_rejects_csv(&sdir.path.join("rejects.csv"))? {
             if !rejects.contains(&r) {
                 rejects.push(r);
             }
@@ -1685,8 +1693,8 @@ pub fn merge(
         .map_err(|e| io_err(&dir.path, e))?;
     plan.save(&dir.path, modes.file)
         .map_err(|e| io_err(&dir.path, e))?;
-    let ppath = dir.path.join(crate::spool::PLAN_FILE);
-    let mut plan_lines = std::fs::File::open(first_shard.join(crate::spool::PLAN_FILE))
+    let ppath = dir.path.join(crate::run::spool::PLAN_FILE);
+    let mut plan_lines = std::fs::File::open(first_shard.join(crate::run::spool::PLAN_FILE))
         .map_err(|e| io_err(&first_shard, e))?;
     let mut copy = AtomicFile::create(&ppath, modes.file).map_err(|e| io_err(&ppath, e))?;
     std::io::copy(&mut plan_lines, &mut copy).map_err(|e| io_err(&ppath, e))?;

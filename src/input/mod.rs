@@ -12,12 +12,12 @@
 //!   a binary workbook (`.xlsb`) or an OpenDocument spreadsheet (`.ods`);
 //!   the readers are tried in that order, after the zip's sizes
 //!   ([`limits::check_zip`]), an xlsx's declared shared strings
-//!   ([`crate::xlsx_check`]) and, for ods, its tables ([`crate::ods_check`])
+//!   ([`crate::input::xlsx_check`]) and, for ods, its tables ([`crate::input::ods_check`])
 //!   were checked;
 //! * OLE compound file magic (`D0 CF 11 E0 A1 B1 1A E1`): a legacy `.xls`
 //!   workbook (a password-protected `.xlsx` is also an OLE file: it fails
 //!   with a message saying so); its compound file structure is checked by
-//!   [`crate::cfb_check`] and the size of its sheets by [`crate::xls_check`]
+//!   [`crate::input::cfb_check`] and the size of its sheets by [`crate::input::xls_check`]
 //!   before the spreadsheet library reads it;
 //! * anything else: delimited text (CSV or TSV).
 //!
@@ -74,13 +74,16 @@
 //! Error messages are in Japanese with an English gloss, name the file (and
 //! sheet) and never contain cell values, which may be personal data.
 
+pub mod cfb_check;
+pub mod limits;
+pub mod ods_check;
+pub mod xls_check;
+pub mod xlsx_check;
+
 use std::fmt;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use crate::cfb_check;
-use crate::limits;
-use crate::xls_check;
 use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Sheets, Xls, Xlsb, Xlsx};
 use unicode_normalization::UnicodeNormalization;
 
@@ -388,7 +391,7 @@ impl std::io::Seek for SharedFile {
 
 /// Reads one sheet from the bytes of a file (`path` only names it in
 /// errors): the same as [`read_sheet_with`] after the file was read. The
-/// input limits ([`crate::limits`]) apply.
+/// input limits ([`crate::input::limits`]) apply.
 pub fn read_sheet_bytes(
     path: &Path,
     bytes: &[u8],
@@ -564,7 +567,7 @@ fn open_book<R: WorkbookInput>(
         },
         WorkbookKind::Zip => {
             // calamine reserves room for the declared shared strings first.
-            crate::xlsx_check::check_shared_strings(rs.clone())
+            crate::input::xlsx_check::check_shared_strings(rs.clone())
                 .map_err(|m| SourceError::new(path, m))?;
             let xlsx_err = match Xlsx::new(rs.clone()) {
                 Ok(x) => {
@@ -578,7 +581,7 @@ fn open_book<R: WorkbookInput>(
                 return Ok((Sheets::Xlsb(x), d1904));
             }
             // calamine expands every table while opening: size them first.
-            if let Err(r) = crate::ods_check::check_ods(rs.clone()) {
+            if let Err(r) = crate::input::ods_check::check_ods(rs.clone()) {
                 return Err(SourceError::in_sheet(path, &r.sheet, r.message));
             }
             if let Ok(x) = Ods::new(rs) {

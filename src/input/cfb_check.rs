@@ -34,7 +34,7 @@
 //! A sound file's workbook stream (`Workbook`, else `Book`, as calamine
 //! chooses) is handed back as a [`WorkbookStream`], read through the same
 //! reader along the checked chain, for the sheet-size check
-//! ([`crate::xls_check`]); it holds one entry per run of adjacent sectors,
+//! ([`crate::input::xls_check`]); it holds one entry per run of adjacent sectors,
 //! not the stream.
 //!
 //! Errors are in Japanese with an English gloss and say which structure is

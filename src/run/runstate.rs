@@ -246,7 +246,7 @@ pub struct PlannedDoc {
 
 /// The plan of a batch (`plan.json`): what it is made from and its number
 /// series. Its documents, one per line, are in `plan.jsonl` (see
-/// [`crate::spool::PlanFile`]).
+/// [`crate::run::spool::PlanFile`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Job name.

@@ -8,10 +8,10 @@
 //! microseconds with bounded memory), [`check_rows`] and
 //! [`check_cell_chars`] while a table is built. Legacy `.xls` files get a
 //! structure check of their compound file before calamine reads them
-//! ([`crate::cfb_check`]: no looping or out-of-range sector chains), then
-//! [`check_extent`] on every sheet's cell records ([`crate::xls_check`]);
+//! ([`crate::input::cfb_check`]: no looping or out-of-range sector chains), then
+//! [`check_extent`] on every sheet's cell records ([`crate::input::xls_check`]);
 //! `.ods` files get a streaming check of their `content.xml`
-//! ([`crate::ods_check`]: the cells and the text their repeats expand to,
+//! ([`crate::input::ods_check`]: the cells and the text their repeats expand to,
 //! [`MAX_SHEET_CELLS`], [`MAX_ODS_TEXT_BYTES`], [`MAX_CELL_CHARS`]).
 //!
 //! Other limits live next to the code they guard and are re-exported here
@@ -43,7 +43,7 @@ pub const MAX_SHEET_CELLS: u64 = 20_000_000;
 
 /// Most sheets of an `.xls` workbook: 10,000. calamine reads every sheet
 /// (with its name and two grids) when it opens the workbook, and a sheet
-/// entry is a record of a dozen bytes (see [`crate::xls_check`]).
+/// entry is a record of a dozen bytes (see [`crate::input::xls_check`]).
 pub const MAX_XLS_SHEETS: usize = 10_000;
 
 /// Largest total uncompressed size of all entries of an xlsx/ods zip: 1 GB.
@@ -56,7 +56,7 @@ pub const MAX_ZIP_UNCOMPRESSED: u64 = 1024 * 1024 * 1024;
 /// `table:number-columns-repeated` and its row's
 /// `table:number-rows-repeated` declare, and expands `<text:s text:c="N"/>`
 /// to N spaces, so a file of a few hundred bytes can ask for terabytes.
-/// [`crate::ods_check`] counts, per cell, its text times its repeats (each
+/// [`crate::input::ods_check`] counts, per cell, its text times its repeats (each
 /// row element at least once) before calamine opens the file. Without
 /// repeats a workbook's text is part of its `content.xml`, which
 /// [`check_zip`] keeps under [`MAX_ZIP_UNCOMPRESSED`], so every file that
@@ -78,22 +78,22 @@ pub const ZIP_RATIO_EXEMPT_BYTES: u64 = 1024 * 1024;
 /// Most entries in an xlsx/ods zip.
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
 
-/// Deepest element nesting of form markup (see [`crate::form::parse`]).
-pub const MAX_MARKUP_DEPTH: usize = crate::form::MAX_DEPTH;
+/// Deepest element nesting of form markup (see [`crate::render::form::parse`]).
+pub const MAX_MARKUP_DEPTH: usize = crate::render::form::MAX_DEPTH;
 
-/// Most `<page>` elements of one form (see [`crate::form::parse`]).
-pub const MAX_FORM_PAGES: usize = crate::form::MAX_PAGES;
+/// Most `<page>` elements of one form (see [`crate::render::form::parse`]).
+pub const MAX_FORM_PAGES: usize = crate::render::form::MAX_PAGES;
 
 /// Most pages of one laid-out document, continuation pages of a long table
-/// included (see [`crate::layout::layout`]); passing it rejects the record
+/// included (see [`crate::render::layout::layout`]); passing it rejects the record
 /// with `E_TOO_MANY_PAGES`.
-pub const MAX_DOCUMENT_PAGES: usize = crate::layout::MAX_PAGES;
+pub const MAX_DOCUMENT_PAGES: usize = crate::render::layout::MAX_PAGES;
 
-/// Largest image width or height in pixels (see [`crate::image`]).
-pub const MAX_IMAGE_SIDE: u32 = crate::image::MAX_SIDE;
+/// Largest image width or height in pixels (see [`crate::render::image`]).
+pub const MAX_IMAGE_SIDE: u32 = crate::render::image::MAX_SIDE;
 
-/// Largest decoded image size in bytes (see [`crate::image`]).
-pub const MAX_IMAGE_DECODED_BYTES: u64 = crate::image::MAX_DECODED_BYTES;
+/// Largest decoded image size in bytes (see [`crate::render::image`]).
+pub const MAX_IMAGE_DECODED_BYTES: u64 = crate::render::image::MAX_DECODED_BYTES;
 
 /// Fails if an input file of `len` bytes is larger than [`MAX_INPUT_BYTES`].
 pub fn check_input_size(len: u64) -> Result<(), String> {
@@ -137,8 +137,8 @@ pub fn cell_too_long(row: u64, column: &str) -> String {
     )
 }
 
-/// A workbook refused by a pre-check of its sheets ([`crate::ods_check`],
-/// [`crate::xls_check`]) before calamine opens it.
+/// A workbook refused by a pre-check of its sheets ([`crate::input::ods_check`],
+/// [`crate::input::xls_check`]) before calamine opens it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetRefusal {
     /// The sheet the refusal is about (its name, or its position when the
@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn the_readme_states_the_limits_in_force() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let section = &readme[readme
             .find("### Limits")
             .expect("README has a Limits section")..];
@@ -279,7 +279,7 @@ mod tests {
                 grouped(MAX_IMAGE_SIDE as u64),
                 MAX_IMAGE_DECODED_BYTES / mib
             ),
-            format!("| {} bytes, NFC", crate::batch::MAX_FILE_NAME_BYTES),
+            format!("| {} bytes, NFC", crate::run::MAX_FILE_NAME_BYTES),
         ] {
             assert!(section.contains(&want), "README's limits lack {want:?}");
         }

@@ -11,7 +11,7 @@
 //! or `%` (of the page's safe area — the page minus its margins — with
 //! positions starting at the margin).
 
-use crate::page::{Color, PT_PER_MM};
+use crate::render::page::{Color, PT_PER_MM};
 use std::fmt;
 
 /// A parsed form: one or more pages.
@@ -1060,10 +1060,10 @@ impl<'input> Parser<'input> {
             }
         };
         let point_size = match node.attribute("size") {
-            None => crate::barcode::DEFAULT_POINT_SIZE,
+            None => crate::japan::barcode::DEFAULT_POINT_SIZE,
             Some(v) => {
                 let pt = self.abs_length(node, "size", v)?;
-                if !(crate::barcode::MIN_POINT_SIZE..=crate::barcode::MAX_POINT_SIZE).contains(&pt)
+                if !(crate::japan::barcode::MIN_POINT_SIZE..=crate::japan::barcode::MAX_POINT_SIZE).contains(&pt)
                 {
                     return Err(self.err(
                         node,

@@ -14,7 +14,7 @@
 //! These files are the only outputs that echo input values. Both are
 //! deterministic (the workbook's creation date is fixed).
 
-use crate::batch::{io_err, write_atomic, BatchError};
+use crate::run::{io_err, write_atomic, BatchError};
 use crate::check::{Originals, Reject};
 use rust_xlsxwriter::{
     Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,

@@ -38,8 +38,8 @@
 //! inconsistent manifests; packages missing from or changed since
 //! `packages.json`.
 
-use crate::batch::{sanitize_file_name, write_atomic, BatchError, ManifestEntry};
-use crate::rejects::neutralize_formula;
+use crate::run::{sanitize_file_name, write_atomic, BatchError, ManifestEntry};
+use crate::run::rejects::neutralize_formula;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -184,7 +184,7 @@ impl PackageOptions {
 pub struct PackageEntry {
     /// File name (inside `docs/`).
     pub file: String,
-    /// Document id (record id + check character, see [`crate::docid`]).
+    /// Document id (record id + check character, see [`crate::mail::docid`]).
     pub doc_id: String,
     /// SHA-256 of the file, hex. May be left empty when adding: the writer
     /// fills it; when given, the writer checks the file still matches it.
@@ -224,7 +224,7 @@ impl PackageEntry {
         postal: &str,
         recipient_name: Option<&str>,
     ) -> Result<PackageEntry, BatchError> {
-        let doc_id = crate::docid::doc_id(&e.record_id).map_err(|err| {
+        let doc_id = crate::mail::docid::doc_id(&e.record_id).map_err(|err| {
             BatchError::Input(format!("{} {} 行目: {err}", e.source_file, e.source_row))
         })?;
         Ok(PackageEntry {
@@ -1324,7 +1324,7 @@ pub fn expected_doc_ids(
     rows.into_iter()
         .map(|r| match r.doc_id {
             Some(id) if !id.is_empty() => Ok(id),
-            _ => crate::docid::doc_id(&r.record_id).map_err(|e| bad(&e)),
+            _ => crate::mail::docid::doc_id(&r.record_id).map_err(|e| bad(&e)),
         })
         .collect()
 }

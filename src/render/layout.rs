@@ -2,7 +2,7 @@
 //!
 //! Text is measured with the batch's [`FontSet`] (per-character fallback along
 //! the slot's chain), broken into lines by UAX #14 with the strict JLREQ
-//! kinsoku lists of [`crate::kinsoku`] enforced on top, aligned (left, centre,
+//! kinsoku lists of [`crate::render::kinsoku`] enforced on top, aligned (left, centre,
 //! right, 均等割付, justified) and fitted to its box by the element's `fit`
 //! rule. Nothing overflows silently: text that does not fit and cannot shrink
 //! enough, and a character that no font has, are [`LayoutError`]s, which the
@@ -13,23 +13,23 @@
 //! [`LayoutError::TooManyPages`] as soon as one more page would pass the
 //! limit, before the page is built.
 
-use crate::barcode;
-use crate::fonts::FontSet;
-use crate::form::{
+use crate::japan::barcode;
+use crate::render::fonts::FontSet;
+use crate::render::form::{
     Align, BarcodeAddress, BarcodeEl, Element, Field, Fit, Form, FormPage, ImageEl, Margins,
     OnBarcodeError, ParaBox, Pos, QrEl, QrLevel, Run, Table, TableCell, TextBox, VAlign,
 };
-use crate::image::ImageSet;
-use crate::kinsoku;
-use crate::page::{Color, FontId, Glyph, GlyphRun, Op, Page, Stroke};
-use crate::postal::{BarcodeFailure, PostalData};
+use crate::render::image::ImageSet;
+use crate::render::kinsoku;
+use crate::render::page::{Color, FontId, Glyph, GlyphRun, Op, Page, Stroke};
+use crate::japan::postal::{BarcodeFailure, PostalData};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// Most pages of one laid-out document: the form's `<page>`s plus the
 /// continuation pages of its tables (the same number as the markup's limit
-/// on `<page>` elements, [`crate::form::MAX_PAGES`]).
-pub const MAX_PAGES: usize = crate::form::MAX_PAGES;
+/// on `<page>` elements, [`crate::render::form::MAX_PAGES`]).
+pub const MAX_PAGES: usize = crate::render::form::MAX_PAGES;
 
 /// Why a document could not be laid out. Messages name the markup position
 /// and, for missing glyphs, the character — never other record data.
@@ -1153,7 +1153,7 @@ impl Ctx<'_> {
     fn barcode(&mut self, b: &BarcodeEl) -> Result<(), LayoutError> {
         let g = barcode::Geometry::at(b.point_size)
             .map_err(|_| LayoutError::BarcodePlacement { pos: b.pos })?;
-        let k = crate::page::PT_PER_MM;
+        let k = crate::render::page::PT_PER_MM;
         let q = barcode::QUIET_ZONE_MM * k;
         let (x0, y0) = (b.x - q, b.y - q);
         let (x1, y1) = (b.x + g.width() * k + q, b.y + g.height() * k + q);
@@ -1180,7 +1180,7 @@ impl Ctx<'_> {
         };
         match code {
             Ok(code) => {
-                let ops = barcode::draw(&code, b.x, b.y, b.point_size)
+                let ops = crate::render::barcode::draw(&code, b.x, b.y, b.point_size)
                     .map_err(|_| LayoutError::BarcodePlacement { pos: b.pos })?;
                 self.ops.extend(ops);
                 Ok(())
@@ -1487,7 +1487,7 @@ fn find_line_end(items: &[Item], start: usize, avail: f32, hanging: bool) -> usi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::form;
+    use crate::render::form;
     use std::path::Path;
 
     fn fonts() -> FontSet {
@@ -1535,7 +1535,7 @@ mod tests {
         let (Op::Text(c), Op::Text(r)) = (&ops[0], &ops[1]) else {
             panic!()
         };
-        let mm = crate::page::PT_PER_MM;
+        let mm = crate::render::page::PT_PER_MM;
         // Three full-width glyphs of 10.5pt: 31.5pt wide.
         assert!((c.glyphs[0].x - (10.0 * mm + (100.0 * mm - 31.5) / 2.0)).abs() < 0.01);
         assert!((r.glyphs[2].x + 10.5 - 110.0 * mm).abs() < 0.01);
@@ -1549,7 +1549,7 @@ mod tests {
             panic!()
         };
         assert_eq!(r.glyphs[0].x, 0.0);
-        assert!((r.glyphs[1].x + 10.5 - 30.0 * crate::page::PT_PER_MM).abs() < 0.01);
+        assert!((r.glyphs[1].x + 10.5 - 30.0 * crate::render::page::PT_PER_MM).abs() < 0.01);
     }
 
     #[test]
@@ -1581,7 +1581,7 @@ mod tests {
         };
         assert!(r.size < 10.5 && r.size >= 5.0);
         let last = r.glyphs.last().unwrap();
-        assert!(last.x + r.size <= 50.0 * crate::page::PT_PER_MM + 0.01);
+        assert!(last.x + r.size <= 50.0 * crate::render::page::PT_PER_MM + 0.01);
     }
 
     #[test]
@@ -1593,7 +1593,7 @@ mod tests {
                 let markup = format!(
                     "<form><page><para x=\"0mm\" y=\"0mm\" w=\"{}pt\">{}</para></page></form>",
                     fill as f32 * 10.5 + 0.001,
-                    crate::template::escape_xml(&text)
+                    crate::render::template::escape_xml(&text)
                 );
                 let laid = match lay(&markup) {
                     Ok(l) => l,
@@ -1618,7 +1618,7 @@ mod tests {
             let text = format!("{}{}かきくけこ", "あ".repeat(4), ch);
             let markup = format!(
                 "<form><page><para x=\"0mm\" y=\"0mm\" w=\"52.6pt\">{}</para></page></form>",
-                crate::template::escape_xml(&text)
+                crate::render::template::escape_xml(&text)
             );
             let laid = match lay(&markup) {
                 Ok(l) => l,
@@ -1655,7 +1655,7 @@ mod tests {
                 "<form><page><para x=\"10mm\" y=\"0mm\" w=\"63pt\" hanging=\"{hanging}\">{text}</para></page></form>"
             );
             let laid = lay(&markup).unwrap();
-            let right = 10.0 * crate::page::PT_PER_MM + 63.0;
+            let right = 10.0 * crate::render::page::PT_PER_MM + 63.0;
             for op in &laid.pages[0].ops {
                 if let Op::Text(r) = op {
                     for g in &r.glyphs {
@@ -1703,7 +1703,7 @@ mod tests {
         // Three full-width rules, two full-height sides, and the divider of
         // row 1 only (row 2 spans both columns).
         assert_eq!(lines.len(), 6, "{lines:?}");
-        let mm = crate::page::PT_PER_MM;
+        let mm = crate::render::page::PT_PER_MM;
         let divider = lines
             .iter()
             .find(|(f, t)| (f.0 - 40.0 * mm).abs() < 0.01 && (t.0 - 40.0 * mm).abs() < 0.01)

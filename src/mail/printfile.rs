@@ -18,12 +18,12 @@
 //! The cover page is built like any document: a small markup string
 //! ([`cover_markup`]) parsed and laid out with the batch's fonts.
 
-use crate::fonts::FontSet;
-use crate::form;
-use crate::image::ImageSet;
-use crate::layout;
-use crate::mailorder::GroupSummary;
-use crate::page::Page;
+use crate::render::fonts::FontSet;
+use crate::render::form;
+use crate::render::image::ImageSet;
+use crate::render::layout;
+use crate::mail::mailorder::GroupSummary;
+use crate::render::page::Page;
 use crate::pdf::{self, DocInfo, PdfError};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -160,7 +160,7 @@ pub struct CoverInfo<'a> {
 
 /// Escapes text for the form markup.
 fn esc(s: &str) -> String {
-    crate::template::escape_xml(s)
+    crate::render::template::escape_xml(s)
 }
 
 /// Most postal prefixes listed on a cover; the rest are summed in one line.
@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn cover_markup_escapes_and_counts() {
-        let mut s = crate::mailorder::GroupSummary {
+        let mut s = crate::mail::mailorder::GroupSummary {
             group: "郵送<A&B>".into(),
             items: 3,
             without_postal: 0,

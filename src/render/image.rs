@@ -23,7 +23,7 @@
 //! once decoded are refused before decoding (decompression-bomb guard), with
 //! an error naming the file.
 
-use crate::page::ImageId;
+use crate::render::page::ImageId;
 use std::path::Path;
 
 /// Largest accepted width or height in pixels.

@@ -6,7 +6,7 @@
 //! font of the chain has is reported by [`FontSet::resolve`] returning `None`,
 //! and the layout stage turns that into a reject — never into tofu.
 
-use crate::page::FontId;
+use crate::render::page::FontId;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

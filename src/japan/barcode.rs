@@ -1,7 +1,8 @@
 //! Japan Post customer barcode (郵便カスタマバーコード): from a 7-digit postal
 //! code and 住所B (the part of the address after the town name) to the 20
-//! data characters, the modulo-19 check digit, the 67 bars and positioned
-//! rectangles for a [`crate::page::Page`].
+//! data characters, the modulo-19 check digit, the 67 bars and the
+//! symbol's geometry (drawn as page rectangles by
+//! [`crate::render::barcode::draw`]).
 //!
 //! Follows `shared/domain/customer-barcode.md` (Japan Post 郵便番号・バーコード
 //! マニュアル and its 補足1–5). The stages are public so that callers and
@@ -11,21 +12,20 @@
 //!    `3丁目30-8　郵便ビル403号` → `3-30-8-403`;
 //! 2. [`encode`]: postal code + address number → [`CustomerBarcode`] (20
 //!    data symbols, check digit, bars);
-//! 3. [`draw`]: bars → filled [`Op::Rect`]s at a point size (8–11.5 pt).
+//! 3. [`Geometry`]: the bars' size at a point size (8–11.5 pt).
 //!
 //! Anything that cannot be encoded exactly (a malformed or representative
 //! postal code, a 住所B without any address number) is a [`BarcodeError`],
 //! never a barcode that might be wrong. Error messages never contain the
 //! address or the postal code (they may be logged).
 
-use crate::page::{Color, Op, PT_PER_MM};
 use std::fmt;
 
 /// Number of data characters in a customer barcode.
 pub const DATA_LEN: usize = 20;
 /// Number of bars in a complete symbol: start 2 + (20 data + 1 check) × 3 + stop 2.
 pub const BAR_COUNT: usize = 67;
-/// The standard point size; [`draw`] scales linearly from it.
+/// The standard point size; [`crate::render::barcode::draw`] scales linearly from it.
 pub const DEFAULT_POINT_SIZE: f32 = 10.0;
 /// Smallest allowed point size.
 pub const MIN_POINT_SIZE: f32 = 8.0;
@@ -267,7 +267,7 @@ fn ascii_fold(ch: char) -> char {
 }
 
 fn is_kanji_numeral(ch: char) -> bool {
-    crate::era::kanji_digit(ch).is_some() || matches!(ch, '十' | '百' | '千')
+    crate::japan::era::kanji_digit(ch).is_some() || matches!(ch, '十' | '百' | '千')
 }
 
 /// Value of a run of kanji numerals: positional with 十/百/千 (二十一 → 21,
@@ -281,14 +281,14 @@ fn kanji_number(run: &[char]) -> Option<u64> {
         for &c in run {
             n = n
                 .checked_mul(10)?
-                .checked_add(u64::from(crate::era::kanji_digit(c)?))?;
+                .checked_add(u64::from(crate::japan::era::kanji_digit(c)?))?;
         }
         return Some(n);
     }
     let mut total: u64 = 0;
     let mut pending: Option<u64> = None;
     for &c in run {
-        if let Some(d) = crate::era::kanji_digit(c) {
+        if let Some(d) = crate::japan::era::kanji_digit(c) {
             if pending.is_some() {
                 return None; // 二三十: not a well-formed numeral
             }
@@ -532,37 +532,6 @@ impl Geometry {
     pub fn width(&self) -> f32 {
         (BAR_COUNT - 1) as f32 * self.pitch + self.bar_width
     }
-}
-
-/// Draws the symbol with its top-left corner at (`x_pt`, `y_pt`) (page
-/// points from the top-left, as in [`crate::page`]), one filled black
-/// [`Op::Rect`] per bar. The quiet zone ([`QUIET_ZONE_MM`] on every side)
-/// is the caller's to keep clear.
-pub fn draw(
-    code: &CustomerBarcode,
-    x_pt: f32,
-    y_pt: f32,
-    point_size: f32,
-) -> Result<Vec<Op>, BarcodeError> {
-    let g = Geometry::at(point_size)?;
-    let k = PT_PER_MM;
-    Ok(code
-        .bars
-        .iter()
-        .enumerate()
-        .map(|(i, bar)| {
-            let (top, bottom) = bar.units();
-            Op::Rect {
-                x: x_pt + i as f32 * g.pitch * k,
-                y: y_pt + f32::from(top) * g.unit * k,
-                w: g.bar_width * k,
-                h: f32::from(bottom - top) * g.unit * k,
-                stroke: None,
-                fill: Some(Color::BLACK),
-                radius: 0.0,
-            }
-        })
-        .collect())
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ pub fn by_code(rejects: &[Reject]) -> BTreeMap<String, usize> {
 }
 
 fn esc(s: &str) -> String {
-    crate::template::escape_xml(s)
+    crate::render::template::escape_xml(s)
 }
 
 /// Marks the part of `report.html` that depends on the execution.

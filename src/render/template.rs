@@ -6,8 +6,8 @@
 //! function tera ships is replaced by one that refuses, and no file loader is
 //! registered. The Japanese filters (era dates and friends) live here.
 
-use crate::era::{self, WarekiStyle};
-use crate::textfmt::{self, DaijiStyle, KanjiStyle, YenStyle};
+use crate::japan::era::{self, WarekiStyle};
+use crate::render::textfmt::{self, DaijiStyle, KanjiStyle, YenStyle};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -160,19 +160,19 @@ fn customer_barcode_fn(args: &HashMap<String, Value>) -> tera::Result<Value> {
     })?;
     let result = match (text("address")?, text("address_b")?) {
         (Some(address), None) => {
-            let data = crate::postal::PostalData::embedded()
+            let data = crate::japan::postal::PostalData::embedded()
                 .map_err(|e| tera::Error::msg(e.message.clone()))?;
             data.customer_barcode(&postal, &address)
                 .map_err(|f| match f {
-                    crate::postal::BarcodeFailure::Address(v) => format!(
+                    crate::japan::postal::BarcodeFailure::Address(v) => format!(
                         "郵便番号と住所が一致しません (postal code and address disagree: {})",
                         v.status.name()
                     ),
-                    crate::postal::BarcodeFailure::Barcode(e) => e.to_string(),
+                    crate::japan::postal::BarcodeFailure::Barcode(e) => e.to_string(),
                 })
         }
         (None, Some(addr_b)) => {
-            crate::barcode::encode(&postal, &addr_b).map_err(|e| e.to_string())
+            crate::japan::barcode::encode(&postal, &addr_b).map_err(|e| e.to_string())
         }
         _ => {
             return Err(tera::Error::msg(

@@ -8,17 +8,17 @@
 //! (`[mail]`, `[package]`, `[print]`, `[[documents]]`); a job with none of
 //! them gets exactly the run directory it had before.
 
-use crate::batch::{self, Assets, BatchError, ManifestEntry};
+use crate::run::{self, Assets, BatchError, ManifestEntry};
 use crate::check::Record;
-use crate::form;
+use crate::render::form;
 use crate::job::Job;
-use crate::layout;
-use crate::mailorder::{self, MailItem};
-use crate::package::{self, PackageEntry, PackageOptions, PackageWriter, Password};
+use crate::render::layout;
+use crate::mail::mailorder::{self, MailItem};
+use crate::mail::package::{self, PackageEntry, PackageOptions, PackageWriter, Password};
 use crate::pdf;
-use crate::printfile::{self, CoverInfo, PrintFileBuilder, PrintOptions};
-use crate::runstate;
-use crate::template::Template;
+use crate::mail::printfile::{self, CoverInfo, PrintFileBuilder, PrintOptions};
+use crate::run::runstate;
+use crate::render::template::Template;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,7 +33,7 @@ fn mail_items(
     let postal_field = mail.map(|m| m.postal_field.as_str()).unwrap_or("postal");
     let postal_data = mail
         .and_then(|m| m.address_field.as_ref())
-        .and_then(|_| crate::postal::PostalData::embedded().ok());
+        .and_then(|_| crate::japan::postal::PostalData::embedded().ok());
     documents
         .iter()
         .enumerate()
@@ -109,7 +109,7 @@ pub fn deliver(
         }
         .with_issue_date(&job.batch.issue_date)?;
         let pkg_dir = run_dir.join("packages");
-        runstate::create_dir_with(&pkg_dir, modes.dir).map_err(|e| batch::io_err(&pkg_dir, e))?;
+        runstate::create_dir_with(&pkg_dir, modes.dir).map_err(|e| run::io_err(&pkg_dir, e))?;
         let name_field = job.mail.as_ref().and_then(|m| m.name_field.as_deref());
         let mut infos = Vec::new();
         for (group, range) in mailorder::group_ranges(&items) {
@@ -132,7 +132,7 @@ pub fn deliver(
     if let Some(pr) = &job.print {
         let print_dir = run_dir.join("print");
         runstate::create_dir_with(&print_dir, modes.dir)
-            .map_err(|e| batch::io_err(&print_dir, e))?;
+            .map_err(|e| run::io_err(&print_dir, e))?;
         let mut files = Vec::new();
         for ((group, range), summary) in mailorder::group_ranges(&items).into_iter().zip(&summaries)
         {
@@ -144,9 +144,9 @@ pub fn deliver(
                     let r = by_id.get(d.record_id.as_str()).ok_or_else(|| {
                         BatchError::Render(format!("record {} missing", d.record_id))
                     })?;
-                    batch::layout_record(job, assets, r, d.number, None).map_err(|e| match e {
-                        batch::RenderFailure::Data(e) => BatchError::Render(e.to_string()),
-                        batch::RenderFailure::Template(m) => BatchError::Render(m),
+                    run::layout_record(job, assets, r, d.number, None).map_err(|e| match e {
+                        run::RenderFailure::Data(e) => BatchError::Render(e.to_string()),
+                        run::RenderFailure::Template(m) => BatchError::Render(m),
                     })
                 })
                 .collect();
@@ -168,13 +168,13 @@ pub fn deliver(
             )
             .map_err(BatchError::Render)?;
             let (bytes, stats) = builder
-                .write(cover, &assets.fonts, &assets.images, &batch::doc_info(job))
+                .write(cover, &assets.fonts, &assets.images, &run::doc_info(job))
                 .map_err(|e| BatchError::Render(e.message))?;
-            let name = batch::sanitize_file_name(&format!("{group}.pdf"));
+            let name = run::sanitize_file_name(&format!("{group}.pdf"));
             let path = print_dir.join(&name);
             runstate::write_atomic_mode(&path, &bytes, modes.file)
-                .map_err(|e| batch::io_err(&path, e))?;
-            files.push(serde_json::json!({"file": format!("print/{name}"), "group": group, "sha256": batch::sha256_hex(&bytes), "bytes": bytes.len(), "stats": stats}));
+                .map_err(|e| run::io_err(&path, e))?;
+            files.push(serde_json::json!({"file": format!("print/{name}"), "group": group, "sha256": run::sha256_hex(&bytes), "bytes": bytes.len(), "stats": stats}));
         }
         report["print"] = serde_json::Value::Array(files);
     }
@@ -187,7 +187,7 @@ pub fn deliver(
             .filter_map(|it| {
                 let doc = &documents[it.index];
                 let r = by_id.get(doc.record_id.as_str())?;
-                let mut ctx = batch::context(job, r, doc.number);
+                let mut ctx = run::context(job, r, doc.number);
                 if let Some(obj) = ctx.as_object_mut() {
                     obj.remove("values");
                     obj.insert("group".into(), serde_json::Value::String(it.group.clone()));
@@ -209,14 +209,14 @@ pub fn deliver(
             .map_err(|e| BatchError::Render(format!("{}: {e}", d.template.display())))?;
         let info = pdf::DocInfo {
             title: d.title.clone(),
-            ..batch::doc_info(job)
+            ..run::doc_info(job)
         };
         let bytes = pdf::write_pdf(&laid.pages, &assets.fonts, &assets.images, &info)
             .map_err(|e| BatchError::Render(e.message))?;
         let path = run_dir.join(&d.file_name);
         runstate::write_atomic_mode(&path, &bytes, modes.file)
-            .map_err(|e| batch::io_err(&path, e))?;
-        batch_docs.push(serde_json::json!({"file": d.file_name, "kind": d.title, "pages": laid.pages.len(), "sha256": batch::sha256_hex(&bytes), "bytes": bytes.len()}));
+            .map_err(|e| run::io_err(&path, e))?;
+        batch_docs.push(serde_json::json!({"file": d.file_name, "kind": d.title, "pages": laid.pages.len(), "sha256": run::sha256_hex(&bytes), "bytes": bytes.len()}));
     }
     if !batch_docs.is_empty() {
         report["batch_documents"] = serde_json::Value::Array(batch_docs);

@@ -12,11 +12,11 @@ use serde::Serialize;
 /// Points per millimetre.
 pub const PT_PER_MM: f32 = 72.0 / 25.4;
 
-/// Index of a font inside a [`crate::fonts::FontSet`].
+/// Index of a font inside a [`crate::render::fonts::FontSet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct FontId(pub usize);
 
-/// Index of an image inside a [`crate::image::ImageSet`].
+/// Index of an image inside a [`crate::render::image::ImageSet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ImageId(pub usize);
 
