@@ -204,6 +204,9 @@ pub struct Assets {
     pub fonts: FontSet,
     /// Images.
     pub images: ImageSet,
+    /// The fonts' cores: the template's constant glyphs, compressed once
+    /// for every document's font streams (see [`pdf::FontCores`]).
+    pub cores: pdf::FontCores,
     /// The compiled template.
     pub template: Template,
 }
@@ -235,13 +238,10 @@ impl Assets {
         let mut assets = Assets {
             fonts,
             images,
+            cores: pdf::FontCores::default(),
             template,
         };
-        for (id, glyphs) in core_glyphs(job, &assets) {
-            if let Some(core) = pdf::FontCore::build(assets.fonts.font(id), &glyphs) {
-                assets.fonts.set_core(id, core);
-            }
-        }
+        assets.cores = pdf::FontCores::build(&assets.fonts, core_glyphs(job, &assets));
         Ok(assets)
     }
 }
@@ -443,8 +443,15 @@ pub fn render_record_timed(
 ) -> Result<(Vec<u8>, usize, Vec<String>), RenderFailure> {
     let laid = layout_record(job, assets, record, number, clock)?;
     let t = std::time::Instant::now();
-    let bytes = pdf::write_pdf(&laid.pages, &assets.fonts, &assets.images, &doc_info(job))
-        .map_err(|e| RenderFailure::Template(format!("PDF: {}", e.message)))?;
+    let bytes = pdf::write_pdf_with(
+        &laid.pages,
+        &assets.fonts,
+        &assets.cores,
+        &assets.images,
+        &doc_info(job),
+        &pdf::PdfOptions::default(),
+    )
+    .map_err(|e| RenderFailure::Template(format!("PDF: {}", e.message)))?;
     if let Some(c) = clock {
         StageClock::add(&c.pdf, t);
     }

@@ -168,7 +168,13 @@ pub fn deliver(
             )
             .map_err(BatchError::Render)?;
             let (bytes, stats) = builder
-                .write(cover, &assets.fonts, &assets.images, &batch::doc_info(job))
+                .write(
+                    cover,
+                    &assets.fonts,
+                    &assets.cores,
+                    &assets.images,
+                    &batch::doc_info(job),
+                )
                 .map_err(|e| BatchError::Render(e.message))?;
             let name = batch::sanitize_file_name(&format!("{group}.pdf"));
             let path = print_dir.join(&name);
@@ -211,8 +217,15 @@ pub fn deliver(
             title: d.title.clone(),
             ..batch::doc_info(job)
         };
-        let bytes = pdf::write_pdf(&laid.pages, &assets.fonts, &assets.images, &info)
-            .map_err(|e| BatchError::Render(e.message))?;
+        let bytes = pdf::write_pdf_with(
+            &laid.pages,
+            &assets.fonts,
+            &assets.cores,
+            &assets.images,
+            &info,
+            &pdf::PdfOptions::default(),
+        )
+        .map_err(|e| BatchError::Render(e.message))?;
         let path = run_dir.join(&d.file_name);
         runstate::write_atomic_mode(&path, &bytes, modes.file)
             .map_err(|e| batch::io_err(&path, e))?;

@@ -12,12 +12,12 @@
 //! * Per used font, one Type0 font (`/Identity-H`) over a `CIDFontType2`
 //!   descendant with `/CIDToGIDMap /Identity`: the embedded TrueType subset
 //!   numbers its glyphs `0..n` (`.notdef`, then the font's [`FontCore`]
-//!   glyphs if the [`FontSet`] has one, then the other glyphs in ascending
-//!   order of old id), and those new ids are the CIDs in the content
-//!   streams. Widths (`/DW` + a compact `/W` array), a font descriptor and
-//!   a `/ToUnicode` CMap (so that copying and `pdftotext` give the source
-//!   text back, including characters outside the BMP and variation
-//!   sequences) complete it. All pages of a document
+//!   glyphs if the [`FontCores`] have one, then the other glyphs in
+//!   ascending order of old id), and those new ids are the CIDs in the
+//!   content streams. Widths (`/DW` + a compact `/W` array), a font
+//!   descriptor and a `/ToUnicode` CMap (so that copying and `pdftotext`
+//!   give the source text back, including characters outside the BMP and
+//!   variation sequences) complete it. All pages of a document
 //!   share one subset per font. TrueType hinting (glyph instructions,
 //!   `fpgm`/`prep`/`cvt `) is stripped from the subset: viewers do not need
 //!   it and it is a quarter of a BIZ UD subset. A glyph maps to the text of
@@ -119,8 +119,8 @@ fn err(message: impl Into<String>) -> PdfError {
     }
 }
 
-/// Writes `pages` as one PDF with the default [`PdfOptions`]. Same input,
-/// same bytes.
+/// Writes `pages` as one PDF with the default [`PdfOptions`] and no font
+/// cores. Same input, same bytes.
 ///
 /// Fails (never panics) when an op references a font or image id that is
 /// not in `fonts` / `images`, a glyph id the font does not have, a
@@ -131,13 +131,17 @@ pub fn write_pdf(
     images: &ImageSet,
     info: &DocInfo,
 ) -> Result<Vec<u8>, PdfError> {
-    write_pdf_with(pages, fonts, images, info, &PdfOptions::default())
+    let cores = FontCores::default();
+    write_pdf_with(pages, fonts, &cores, images, info, &PdfOptions::default())
 }
 
-/// [`write_pdf`] with explicit compression settings.
+/// [`write_pdf`] with explicit compression settings, and the batch's
+/// [`FontCores`] for `fonts` (which change the bytes of the font files,
+/// never the document's content).
 pub fn write_pdf_with(
     pages: &[Page],
     fonts: &FontSet,
+    cores: &FontCores,
     images: &ImageSet,
     info: &DocInfo,
     options: &PdfOptions,
@@ -179,7 +183,7 @@ pub fn write_pdf_with(
             id_hash.update([0]);
         }
         // The core decides the subset's glyph order (and adds glyphs).
-        if let Some(core) = fonts.core(*id) {
+        if let Some(core) = cores.get(*id) {
             id_hash.update(b"core");
             for g in &core.gids {
                 id_hash.update(g.to_be_bytes());
@@ -198,7 +202,7 @@ pub fn write_pdf_with(
     let mut embedded: BTreeMap<FontId, EmbeddedFont> = BTreeMap::new();
     for (index, (id, glyphs)) in used.fonts.iter().enumerate() {
         let font = fonts.font(*id);
-        let core = fonts.core(*id);
+        let core = cores.get(*id);
         let e = embed_font(&mut pdf, &mut alloc, index, font, glyphs, core, font_level)?;
         embedded.insert(*id, e);
     }
@@ -669,7 +673,7 @@ impl FontCore {
     /// The core of `font` for `glyphs` (any order; duplicates, `.notdef`
     /// and ids the font does not have are dropped). `None` when there is
     /// nothing to share or the font cannot be subset as expected.
-    pub fn build(font: &Font, glyphs: &[u16]) -> Option<FontCore> {
+    fn build(font: &Font, glyphs: &[u16]) -> Option<FontCore> {
         let count = glyph_count(font);
         let wanted: BTreeSet<u16> = glyphs
             .iter()
@@ -749,6 +753,42 @@ impl FontCore {
         let adler = miniz_oxide::mz_adler32_oxide(joined, after);
         out.extend_from_slice(&adler.to_be_bytes());
         Some(out)
+    }
+}
+
+/// The [`FontCore`]s of a batch's fonts, by font id. Built once per batch
+/// from its [`FontSet`] and passed with that set to [`write_pdf_with`];
+/// the writer then numbers and compresses each cored font's subsets
+/// around its core. The cores change the PDF bytes, never their content.
+/// The default has no cores.
+///
+/// They are kept here rather than in the [`FontSet`] so that
+/// `crate::fonts` does not depend on the writer.
+#[derive(Debug, Default)]
+pub struct FontCores {
+    by_font: BTreeMap<FontId, FontCore>,
+}
+
+impl FontCores {
+    /// The cores of the fonts of `fonts` for the glyphs given per font id
+    /// (ids of `fonts`); a font whose glyphs give no core (see
+    /// [`FontCore`]) gets none.
+    pub(crate) fn build(
+        fonts: &FontSet,
+        glyphs: impl IntoIterator<Item = (FontId, Vec<u16>)>,
+    ) -> FontCores {
+        let mut by_font = BTreeMap::new();
+        for (id, glyphs) in glyphs {
+            if let Some(core) = FontCore::build(fonts.font(id), &glyphs) {
+                by_font.insert(id, core);
+            }
+        }
+        FontCores { by_font }
+    }
+
+    /// The core of a font, if it has one.
+    pub fn get(&self, id: FontId) -> Option<&FontCore> {
+        self.by_font.get(&id)
     }
 }
 
@@ -2074,18 +2114,24 @@ mod tests {
         &pdf[start..end]
     }
 
-    /// A font set whose mincho font has a core made of `text`'s glyphs.
-    fn fonts_with_core(text: &str) -> (FontSet, FontId) {
-        let mut set = fonts();
+    /// A font set and cores whose mincho font has a core made of `text`'s glyphs.
+    fn fonts_with_core(text: &str) -> (FontSet, FontCores, FontId) {
+        let set = fonts();
         let chain = set.chain("mincho").unwrap().to_vec();
         let gids: Vec<u16> = text
             .chars()
             .map(|c| set.resolve(&chain, c).unwrap().1)
             .collect();
         let id = chain[0];
-        let core = FontCore::build(set.font(id), &gids).unwrap();
-        set.set_core(id, core);
-        (set, id)
+        let cores = FontCores::build(&set, [(id, gids)]);
+        assert!(cores.get(id).is_some());
+        (set, cores, id)
+    }
+
+    /// [`write_pdf_with`] with the default options and `cores`.
+    fn write(pages: &[Page], set: &FontSet, cores: &FontCores) -> Vec<u8> {
+        let (images, info) = (ImageSet::default(), DocInfo::default());
+        write_pdf_with(pages, set, cores, &images, &info, &PdfOptions::default()).unwrap()
     }
 
     #[test]
@@ -2104,8 +2150,8 @@ mod tests {
 
     #[test]
     fn core_glyphs_come_first_and_spliced_stream_inflates_to_the_subset() {
-        let (set, id) = fonts_with_core("上記の者は在職していることを証明します");
-        let core = set.core(id).unwrap();
+        let (set, cores, id) = fonts_with_core("上記の者は在職していることを証明します");
+        let core = cores.get(id).unwrap();
         let font = set.font(id);
         let page = text_page(&set, "山田太郎は在職", None);
         let used = Usage::collect(std::slice::from_ref(&page), &set, &ImageSet::default()).unwrap();
@@ -2141,23 +2187,10 @@ mod tests {
 
     #[test]
     fn documents_with_different_names_share_the_cached_core_blocks() {
-        let (set, id) = fonts_with_core("在職証明書氏名住所");
-        let core = set.core(id).unwrap();
-        let info = DocInfo::default();
-        let a = write_pdf(
-            &[text_page(&set, "在職証明書山田太郎", None)],
-            &set,
-            &ImageSet::default(),
-            &info,
-        )
-        .unwrap();
-        let b = write_pdf(
-            &[text_page(&set, "在職証明書佐藤花子", None)],
-            &set,
-            &ImageSet::default(),
-            &info,
-        )
-        .unwrap();
+        let (set, cores, id) = fonts_with_core("在職証明書氏名住所");
+        let core = cores.get(id).unwrap();
+        let a = write(&[text_page(&set, "在職証明書山田太郎", None)], &set, &cores);
+        let b = write(&[text_page(&set, "在職証明書佐藤花子", None)], &set, &cores);
         let (fa, fb) = (font_stream(&a), font_stream(&b));
         assert_ne!(fa, fb);
         for f in [fa, fb] {
@@ -2172,16 +2205,9 @@ mod tests {
 
     #[test]
     fn a_core_that_does_not_match_falls_back_to_whole_compression() {
-        let (mut set, id) = fonts_with_core("在職証明書");
-        let info = DocInfo::default();
+        let (set, mut cores, id) = fonts_with_core("在職証明書");
         let page = text_page(&set, "在職証明書山田", None);
-        let good = write_pdf(
-            std::slice::from_ref(&page),
-            &set,
-            &ImageSet::default(),
-            &info,
-        )
-        .unwrap();
+        let good = write(std::slice::from_ref(&page), &set, &cores);
         let good_font = miniz_oxide::inflate::decompress_to_vec_zlib(font_stream(&good)).unwrap();
         // Corrupt the cached bytes: the document's run no longer matches.
         let chain = set.chain("mincho").unwrap().to_vec();
@@ -2195,14 +2221,8 @@ mod tests {
         core.glyf[last] ^= 0xFF;
         assert!(core.splice(&good_font, 1).is_none());
         let deflated = core.deflated.clone();
-        set.set_core(id, core);
-        let bad = write_pdf(
-            std::slice::from_ref(&page),
-            &set,
-            &ImageSet::default(),
-            &info,
-        )
-        .unwrap();
+        cores.by_font.insert(id, core);
+        let bad = write(std::slice::from_ref(&page), &set, &cores);
         let f = font_stream(&bad);
         assert!(find(f, &deflated).is_none(), "cache not used");
         assert_eq!(f, &zlib(&good_font, 1)[..]);

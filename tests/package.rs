@@ -354,7 +354,8 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
         title: "在職証明書 印刷用".into(),
         created: "20250401000000".into(),
     };
-    let (bytes, stats) = b.write(cover, &fonts, &images, &info).unwrap();
+    let cores = chohyo::pdf::FontCores::default();
+    let (bytes, stats) = b.write(cover, &fonts, &cores, &images, &info).unwrap();
     assert_eq!(stats.total_pages, 6); // cover+blank, 1+blank, 2
     assert_eq!(stats.sheets, 3);
     let t = tempfile::tempdir().unwrap();
