@@ -49,9 +49,9 @@ fn entry(i: usize) -> PackageEntry {
 
 /// Renders one real one-page PDF with the library.
 fn sample_pdf() -> Vec<u8> {
-    let fonts = chohyo::render::fonts::FontSet::load(&chohyo::render::fonts::FontSet::default_slots(
-        &chohyo::run::default_fonts_dir(),
-    ))
+    let fonts = chohyo::render::fonts::FontSet::load(
+        &chohyo::render::fonts::FontSet::default_slots(&chohyo::run::default_fonts_dir()),
+    )
     .expect("bundled fonts");
     let images = chohyo::render::image::ImageSet::default();
     let mut m = String::from(r#"<form size="A4" font="mincho" font-size="11pt"><page>"#);

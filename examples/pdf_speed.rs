@@ -5,10 +5,10 @@
 //! then times `write_pdf` for one-page documents and for one 1,000-page
 //! document, and shows where the time goes.
 
+use chohyo::pdf::{write_pdf_with, DocInfo, FontCores, PdfOptions};
 use chohyo::render::fonts::FontSet;
 use chohyo::render::image::ImageSet;
 use chohyo::render::page::{Color, Glyph, GlyphRun, Op, Page, PT_PER_MM};
-use chohyo::pdf::{write_pdf_with, DocInfo, PdfOptions};
 use std::path::Path;
 use std::time::Instant;
 
@@ -85,6 +85,8 @@ fn time<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
     let set = FontSet::load(&FontSet::default_slots(&dir)).unwrap();
+    // No cores: as `write_pdf`, every subset is compressed whole.
+    let cores = FontCores::default();
     let images = ImageSet::default();
     let info = DocInfo {
         title: "在職証明書".into(),
@@ -97,7 +99,7 @@ fn main() {
         // Just the default one-page case, for `perf record`.
         let one = std::slice::from_ref(&p);
         let (us, _) = time(5000, || {
-            write_pdf_with(one, &set, &images, &info, &PdfOptions::default())
+            write_pdf_with(one, &set, &cores, &images, &info, &PdfOptions::default())
         });
         println!("{us:.1} µs/page");
         return;
@@ -116,14 +118,14 @@ fn main() {
     ] {
         let one = std::slice::from_ref(&p);
         let (us, bytes) = time(n, || {
-            write_pdf_with(one, &set, &images, &info, &opts).unwrap()
+            write_pdf_with(one, &set, &cores, &images, &info, &opts).unwrap()
         });
         println!(
             "{label}: one-page certificate: {us:.1} µs/page, {} bytes/page",
             bytes.len()
         );
         let (us, bytes) = time(3, || {
-            write_pdf_with(&pages, &set, &images, &info, &opts).unwrap()
+            write_pdf_with(&pages, &set, &cores, &images, &info, &opts).unwrap()
         });
         println!(
             "{label}: 1000-page document: {:.1} µs/page, {:.0} bytes/page",

@@ -6,15 +6,15 @@
 //! window, through the library and through the binary (`qpdf --check`).
 
 use chohyo::japan::barcode::{self, BAR_COUNT, QUIET_ZONE_MM};
-use chohyo::run::{self, Assets};
-use chohyo::render::fonts::FontSet;
-use chohyo::render::image::ImageSet;
 use chohyo::job::Job;
+use chohyo::mail::docid;
+use chohyo::render::fonts::FontSet;
+use chohyo::render::form;
+use chohyo::render::image::ImageSet;
 use chohyo::render::layout::{self, Laid, LayoutError};
 use chohyo::render::page::{Op, Page, PT_PER_MM};
 use chohyo::render::template::Template;
-use chohyo::mail::docid;
-use chohyo::render::form;
+use chohyo::run::{self, Assets};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -360,10 +360,7 @@ fn saiyo_bars(
     assets: &Assets,
     rec: &chohyo::check::Record,
 ) -> Result<(usize, Vec<String>), LayoutError> {
-    let markup = assets
-        .template
-        .render(&run::context(job, rec, 1))
-        .unwrap();
+    let markup = assets.template.render(&run::context(job, rec, 1)).unwrap();
     let f = form::parse(&markup).unwrap();
     let laid = layout::layout(&f, &assets.fonts, &assets.images)?;
     let bars = rects(&laid.pages[0])

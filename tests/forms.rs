@@ -8,12 +8,12 @@
 //! per-batch context built here, until the batch driver supports them.
 //! Set `CHOHYO_FORMS_OUT=<dir>` to keep the per-batch PDFs (for docs/forms).
 
-use chohyo::run::{self, Assets};
 use chohyo::check::Record;
 use chohyo::job::Job;
-use chohyo::render::page::{Op, Page, PT_PER_MM};
 use chohyo::pdf;
+use chohyo::render::page::{Op, Page, PT_PER_MM};
 use chohyo::render::{form, layout, template::Template};
+use chohyo::run::{self, Assets};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chohyo::run::{self, Assets, RenderFailure};
-use chohyo::job::Job;
 use chohyo::input::{read_sheet, read_sheet_bytes, HeaderRow};
+use chohyo::job::Job;
+use chohyo::run::{self, Assets, RenderFailure};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -48,7 +48,8 @@ fn an_input_over_200_mb_is_refused_before_reading() {
     let p = t.path().join("huge.csv");
     // A sparse file: no disk space, no reading.
     let f = std::fs::File::create(&p).unwrap();
-    f.set_len(chohyo::input::limits::MAX_INPUT_BYTES + 1).unwrap();
+    f.set_len(chohyo::input::limits::MAX_INPUT_BYTES + 1)
+        .unwrap();
     let start = Instant::now();
     let e = read_sheet(&p, None, 1).unwrap_err().to_string();
     assert!(start.elapsed() < Duration::from_secs(1));
@@ -196,8 +197,11 @@ fn an_image_over_10000_px_is_refused() {
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
     let mut w = enc.write_header().unwrap();
-    w.write_image_data(&vec![0u8; chohyo::input::limits::MAX_IMAGE_SIDE as usize + 1])
-        .unwrap();
+    w.write_image_data(&vec![
+        0u8;
+        chohyo::input::limits::MAX_IMAGE_SIDE as usize + 1
+    ])
+    .unwrap();
     w.finish().unwrap();
     let mut set = chohyo::render::image::ImageSet::default();
     let e = set.load("wide", &p).unwrap_err().to_string();

@@ -4,9 +4,9 @@
 //! errors that stop at once.
 
 use calamine::{open_workbook_auto, Data, Reader};
-use chohyo::run::read_and_check;
 use chohyo::check::Record;
 use chohyo::job::Job;
+use chohyo::run::read_and_check;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

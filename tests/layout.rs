@@ -7,13 +7,13 @@
 //! (review the diff!); `DOCS_PNG=1` also renders `docs/markup/*.png`;
 //! `GOLDEN_PDF_DIR=dir` keeps the rendered PDFs.
 
+use chohyo::pdf::{self, DocInfo};
 use chohyo::render::fonts::FontSet;
 use chohyo::render::form;
 use chohyo::render::image::ImageSet;
 use chohyo::render::kinsoku;
 use chohyo::render::layout::{self, Laid, LayoutError};
 use chohyo::render::page::{Op, Page, PT_PER_MM};
-use chohyo::pdf::{self, DocInfo};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

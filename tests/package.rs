@@ -135,7 +135,10 @@ fn manifests_list_hashes_and_names_only_when_allowed() {
     assert_eq!(d["postal"], "153-0051");
     assert_eq!(d["group"], "郵送");
     assert_eq!(d["source_row"], 4);
-    assert_eq!(d["doc_id"], chohyo::mail::docid::doc_id("R-2025-0001").unwrap());
+    assert_eq!(
+        d["doc_id"],
+        chohyo::mail::docid::doc_id("R-2025-0001").unwrap()
+    );
     assert!(d.get("recipient_name").is_none());
     let csv = String::from_utf8(read_entry(&zip, "manifest.csv", None).unwrap()).unwrap();
     assert!(!csv.contains("見本"));
@@ -305,9 +308,9 @@ fn mail_order_sorts_and_counts_groups() {
 #[test]
 fn print_file_has_cover_documents_and_one_shared_subset() {
     use chohyo::mail::printfile::{cover_pages, CoverInfo, PrintFileBuilder, PrintOptions};
-    let fonts = chohyo::render::fonts::FontSet::load(&chohyo::render::fonts::FontSet::default_slots(
-        &chohyo::run::default_fonts_dir(),
-    ))
+    let fonts = chohyo::render::fonts::FontSet::load(
+        &chohyo::render::fonts::FontSet::default_slots(&chohyo::run::default_fonts_dir()),
+    )
     .unwrap();
     let images = chohyo::render::image::ImageSet::default();
     let doc = |name: &str, pages: usize| {
@@ -319,7 +322,9 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
         }
         m.push_str("</form>");
         let f = chohyo::render::form::parse(&m).unwrap();
-        chohyo::render::layout::layout(&f, &fonts, &images).unwrap().pages
+        chohyo::render::layout::layout(&f, &fonts, &images)
+            .unwrap()
+            .pages
     };
     let mut b = PrintFileBuilder::new(PrintOptions { duplex_pad: true });
     b.push_document(doc("甲野", 1));
@@ -354,7 +359,8 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
         title: "在職証明書 印刷用".into(),
         created: "20250401000000".into(),
     };
-    let (bytes, stats) = b.write(cover, &fonts, &images, &info).unwrap();
+    let cores = chohyo::pdf::FontCores::default();
+    let (bytes, stats) = b.write(cover, &fonts, &cores, &images, &info).unwrap();
     assert_eq!(stats.total_pages, 6); // cover+blank, 1+blank, 2
     assert_eq!(stats.sheets, 3);
     let t = tempfile::tempdir().unwrap();

@@ -4,10 +4,10 @@
 //! poppler-utils and qpdf). Set `CHOHYO_KEEP_PDF=dir` to keep the sample PDF
 //! and its page-1 rendering for visual inspection.
 
+use chohyo::pdf::{write_pdf, DocInfo};
 use chohyo::render::fonts::FontSet;
 use chohyo::render::image::ImageSet;
 use chohyo::render::page::{Color, Glyph, GlyphRun, ImageId, Op, Page, Stroke, PT_PER_MM};
-use chohyo::pdf::{write_pdf, DocInfo};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -300,12 +300,12 @@ fn job_errors_exit_2_naming_the_key() {
 /// and each document's glyphs for it are numbered first, in core order.
 #[test]
 fn constant_text_is_the_font_core_and_documents_use_it() {
-    use chohyo::run::{self, Assets};
     use chohyo::job::Job;
+    use chohyo::run::{self, Assets};
     let job = Job::load(&job()).unwrap();
     let assets = Assets::load(&job, None).unwrap();
     let chain = assets.fonts.chain("mincho").unwrap();
-    let core = assets.fonts.core(chain[0]).expect("mincho has a core");
+    let core = assets.cores.get(chain[0]).expect("mincho has a core");
     for ch in "在職証明書上記の者は現在に在職していることを証明します".chars()
     {
         let (_, g) = assets.fonts.resolve(chain, ch).unwrap();

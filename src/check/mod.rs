@@ -11,10 +11,10 @@
 //! report can show the row beside its reasons. The codes are catalogued in
 //! `docs/job.md`.
 
-use crate::japan::era;
-use crate::job::{Bound, FieldSpec, FieldType, Job, JoinSpec, Normalize};
-use crate::job::rules;
 use crate::input::{self, normalize_header, Cell, Row, Sheet, SheetHead, SheetSelector};
+use crate::japan::era;
+use crate::job::rules;
+use crate::job::{Bound, FieldSpec, FieldType, Job, JoinSpec, Normalize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use unicode_normalization::UnicodeNormalization;
 
@@ -296,7 +296,9 @@ impl RowChecker {
             seen: fields
                 .iter()
                 .map(|f| match (f.unique, head.rows_hint) {
-                    (true, Some(n)) => HashMap::with_capacity(n.min(crate::input::limits::MAX_ROWS)),
+                    (true, Some(n)) => {
+                        HashMap::with_capacity(n.min(crate::input::limits::MAX_ROWS))
+                    }
                     _ => HashMap::new(),
                 })
                 .collect(),

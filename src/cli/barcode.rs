@@ -16,11 +16,11 @@
 //! (message says why), 2 usage, data or file error.
 
 use crate::japan::barcode::{self, CustomerBarcode, Geometry, QUIET_ZONE_MM};
+use crate::japan::postal::PostalData;
+use crate::pdf::{self, DocInfo};
 use crate::render::fonts::FontSet;
 use crate::render::image::ImageSet;
 use crate::render::page::{Op, Page, PT_PER_MM};
-use crate::pdf::{self, DocInfo};
-use crate::japan::postal::PostalData;
 use clap::Args;
 use std::path::{Path, PathBuf};
 

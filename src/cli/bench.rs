@@ -19,9 +19,9 @@
 //! start-up): `chohyo bench --n 10000,100000 --threads 1,2 --sink null`
 //! shows them all.
 
-use crate::run::{self, RunOptions, StageClock};
 use crate::job::Job;
 use crate::run::runlog::{RunLog, Verbosity};
+use crate::run::{self, RunOptions, StageClock};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -8,8 +8,8 @@
 //! path with the extension `.xlsx`). Exit codes: 0 no rejects, 1 rejects
 //! found, 2 job or input error, 3 the reports cannot be written.
 
-use crate::run;
 use crate::job::Job;
+use crate::run;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -11,9 +11,9 @@
 //! Exit codes: 0 merged without rejects, 1 merged with rejects, 2 a shard is
 //! missing, unfinished or inconsistent, 3 write failure, 4 lock held.
 
-use crate::run::{self, RunOptions};
 use crate::job::Job;
 use crate::run::runlog::{RunLog, Verbosity};
+use crate::run::{self, RunOptions};
 use clap::Args;
 use std::path::PathBuf;
 

@@ -16,9 +16,9 @@
 //! Exit codes: 0 all rendered (or already finished), 1 finished with
 //! rejects, 2 job or input error, 3 failure during rendering, 4 lock held.
 
-use crate::run::{self, RunOptions};
 use crate::job::Job;
 use crate::run::runlog::{RunLog, Verbosity};
+use crate::run::{self, RunOptions};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -568,8 +568,7 @@ impl Job {
             }
         }
         for (i, d) in raw.documents.iter().enumerate() {
-            if d.file_name.is_empty()
-                || crate::run::sanitize_file_name(&d.file_name) != d.file_name
+            if d.file_name.is_empty() || crate::run::sanitize_file_name(&d.file_name) != d.file_name
             {
                 return Err(err(format!(
                     "documents[{i}].file_name「{}」はファイル名として使えません (not a safe file name)",

@@ -38,8 +38,8 @@
 //! inconsistent manifests; packages missing from or changed since
 //! `packages.json`.
 
-use crate::run::{sanitize_file_name, write_atomic, BatchError, ManifestEntry};
 use crate::run::rejects::neutralize_formula;
+use crate::run::{sanitize_file_name, write_atomic, BatchError, ManifestEntry};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;

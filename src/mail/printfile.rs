@@ -2,7 +2,7 @@
 //! print room.
 //!
 //! The laid-out pages of every document of the group are concatenated and
-//! written with a single [`pdf::write_pdf`] call, so the group shares one
+//! written with a single [`pdf::write_pdf_with`] call, so the group shares one
 //! font subset instead of one per document. Optionally each recipient's
 //! document is padded with a blank page to an even page count, so that in
 //! duplex printing every document starts on the front of a new sheet (and
@@ -18,13 +18,13 @@
 //! The cover page is built like any document: a small markup string
 //! ([`cover_markup`]) parsed and laid out with the batch's fonts.
 
+use crate::mail::mailorder::GroupSummary;
+use crate::pdf::{self, DocInfo, FontCores, PdfError, PdfOptions};
 use crate::render::fonts::FontSet;
 use crate::render::form;
 use crate::render::image::ImageSet;
 use crate::render::layout;
-use crate::mail::mailorder::GroupSummary;
 use crate::render::page::Page;
-use crate::pdf::{self, DocInfo, PdfError};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -131,16 +131,19 @@ impl PrintFileBuilder {
         (all, stats)
     }
 
-    /// Writes the print file (cover first) as one PDF.
+    /// Writes the print file (cover first) as one PDF, with the batch's
+    /// font cores.
     pub fn write(
         self,
         cover: Vec<Page>,
         fonts: &FontSet,
+        cores: &FontCores,
         images: &ImageSet,
         info: &DocInfo,
     ) -> Result<(Vec<u8>, PrintStats), PdfError> {
         let (pages, stats) = self.into_pages(cover);
-        let bytes = pdf::write_pdf(&pages, fonts, images, info)?;
+        let options = PdfOptions::default();
+        let bytes = pdf::write_pdf_with(&pages, fonts, cores, images, info, &options)?;
         Ok((bytes, stats))
     }
 }

@@ -198,9 +198,6 @@ impl Font {
 pub struct FontSet {
     fonts: Vec<Font>,
     slots: BTreeMap<String, Vec<FontId>>,
-    /// Per font, the glyphs every document of the batch uses, with their
-    /// subset bytes compressed once (see [`crate::pdf::FontCore`]).
-    cores: BTreeMap<FontId, crate::pdf::FontCore>,
 }
 
 /// The slots bound to the bundled fonts when the job names none.
@@ -277,18 +274,6 @@ impl FontSet {
     /// Whether no font is loaded.
     pub fn is_empty(&self) -> bool {
         self.fonts.is_empty()
-    }
-
-    /// Sets the core (glyphs shared by every document of the batch) of a
-    /// font; the PDF writer then numbers and compresses that font's
-    /// subsets around it. Changes the PDF bytes, never their content.
-    pub fn set_core(&mut self, id: FontId, core: crate::pdf::FontCore) {
-        self.cores.insert(id, core);
-    }
-
-    /// The core of a font, if one is set.
-    pub fn core(&self, id: FontId) -> Option<&crate::pdf::FontCore> {
-        self.cores.get(&id)
     }
 
     /// The first font of `chain` that has `ch`, with its glyph id.

@@ -1063,7 +1063,8 @@ impl<'input> Parser<'input> {
             None => crate::japan::barcode::DEFAULT_POINT_SIZE,
             Some(v) => {
                 let pt = self.abs_length(node, "size", v)?;
-                if !(crate::japan::barcode::MIN_POINT_SIZE..=crate::japan::barcode::MAX_POINT_SIZE).contains(&pt)
+                if !(crate::japan::barcode::MIN_POINT_SIZE..=crate::japan::barcode::MAX_POINT_SIZE)
+                    .contains(&pt)
                 {
                     return Err(self.err(
                         node,

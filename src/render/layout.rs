@@ -14,6 +14,7 @@
 //! limit, before the page is built.
 
 use crate::japan::barcode;
+use crate::japan::postal::{BarcodeFailure, PostalData};
 use crate::render::fonts::FontSet;
 use crate::render::form::{
     Align, BarcodeAddress, BarcodeEl, Element, Field, Fit, Form, FormPage, ImageEl, Margins,
@@ -22,7 +23,6 @@ use crate::render::form::{
 use crate::render::image::ImageSet;
 use crate::render::kinsoku;
 use crate::render::page::{Color, FontId, Glyph, GlyphRun, Op, Page, Stroke};
-use crate::japan::postal::{BarcodeFailure, PostalData};
 use std::collections::BTreeMap;
 use std::fmt;
 

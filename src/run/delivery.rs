@@ -8,17 +8,17 @@
 //! (`[mail]`, `[package]`, `[print]`, `[[documents]]`); a job with none of
 //! them gets exactly the run directory it had before.
 
-use crate::run::{self, Assets, BatchError, ManifestEntry};
 use crate::check::Record;
-use crate::render::form;
 use crate::job::Job;
-use crate::render::layout;
 use crate::mail::mailorder::{self, MailItem};
 use crate::mail::package::{self, PackageEntry, PackageOptions, PackageWriter, Password};
-use crate::pdf;
 use crate::mail::printfile::{self, CoverInfo, PrintFileBuilder, PrintOptions};
-use crate::run::runstate;
+use crate::pdf;
+use crate::render::form;
+use crate::render::layout;
 use crate::render::template::Template;
+use crate::run::runstate;
+use crate::run::{self, Assets, BatchError, ManifestEntry};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -131,8 +131,7 @@ pub fn deliver(
 
     if let Some(pr) = &job.print {
         let print_dir = run_dir.join("print");
-        runstate::create_dir_with(&print_dir, modes.dir)
-            .map_err(|e| run::io_err(&print_dir, e))?;
+        runstate::create_dir_with(&print_dir, modes.dir).map_err(|e| run::io_err(&print_dir, e))?;
         let mut files = Vec::new();
         for ((group, range), summary) in mailorder::group_ranges(&items).into_iter().zip(&summaries)
         {
@@ -168,7 +167,13 @@ pub fn deliver(
             )
             .map_err(BatchError::Render)?;
             let (bytes, stats) = builder
-                .write(cover, &assets.fonts, &assets.images, &run::doc_info(job))
+                .write(
+                    cover,
+                    &assets.fonts,
+                    &assets.cores,
+                    &assets.images,
+                    &run::doc_info(job),
+                )
                 .map_err(|e| BatchError::Render(e.message))?;
             let name = run::sanitize_file_name(&format!("{group}.pdf"));
             let path = print_dir.join(&name);
@@ -211,8 +216,15 @@ pub fn deliver(
             title: d.title.clone(),
             ..run::doc_info(job)
         };
-        let bytes = pdf::write_pdf(&laid.pages, &assets.fonts, &assets.images, &info)
-            .map_err(|e| BatchError::Render(e.message))?;
+        let bytes = pdf::write_pdf_with(
+            &laid.pages,
+            &assets.fonts,
+            &assets.cores,
+            &assets.images,
+            &info,
+            &pdf::PdfOptions::default(),
+        )
+        .map_err(|e| BatchError::Render(e.message))?;
         let path = run_dir.join(&d.file_name);
         runstate::write_atomic_mode(&path, &bytes, modes.file)
             .map_err(|e| run::io_err(&path, e))?;

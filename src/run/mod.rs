@@ -22,21 +22,21 @@ pub mod runstate;
 pub mod spool;
 
 use crate::check::{self, Record, Reject};
+use crate::input::{self, SheetSelector};
+use crate::job::Job;
+use crate::pdf::{self, DocInfo};
 use crate::render::fonts::FontSet;
 use crate::render::form;
 use crate::render::image::ImageSet;
-use crate::job::Job;
 use crate::render::layout::{self, LayoutError};
-use crate::run::ledger::{Ledger};
-use crate::pdf::{self, DocInfo};
+use crate::render::template::Template;
+use crate::run::ledger::Ledger;
 use crate::run::rejects::{neutralize_formula, write_rejects_csv};
-use crate::run::report::{Summary};
+use crate::run::report::Summary;
 use crate::run::runlog::{Progress, RunLog};
 use crate::run::runstate::AtomicFile;
 use crate::run::runstate::{Journal, JournalEntry, Modes, Plan, PlannedDoc, RunDir, RunLock};
-use crate::input::{self, SheetSelector};
 use crate::run::spool::{Entries, EntrySpool, PlanError, PlanFile};
-use crate::render::template::Template;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -212,6 +212,9 @@ pub struct Assets {
     pub fonts: FontSet,
     /// Images.
     pub images: ImageSet,
+    /// The fonts' cores: the template's constant glyphs, compressed once
+    /// for every document's font streams (see [`pdf::FontCores`]).
+    pub cores: pdf::FontCores,
     /// The compiled template.
     pub template: Template,
 }
@@ -243,13 +246,10 @@ impl Assets {
         let mut assets = Assets {
             fonts,
             images,
+            cores: pdf::FontCores::default(),
             template,
         };
-        for (id, glyphs) in core_glyphs(job, &assets) {
-            if let Some(core) = pdf::FontCore::build(assets.fonts.font(id), &glyphs) {
-                assets.fonts.set_core(id, core);
-            }
-        }
+        assets.cores = pdf::FontCores::build(&assets.fonts, core_glyphs(job, &assets));
         Ok(assets)
     }
 }
@@ -451,8 +451,15 @@ pub fn render_record_timed(
 ) -> Result<(Vec<u8>, usize, Vec<String>), RenderFailure> {
     let laid = layout_record(job, assets, record, number, clock)?;
     let t = std::time::Instant::now();
-    let bytes = pdf::write_pdf(&laid.pages, &assets.fonts, &assets.images, &doc_info(job))
-        .map_err(|e| RenderFailure::Template(format!("PDF: {}", e.message)))?;
+    let bytes = pdf::write_pdf_with(
+        &laid.pages,
+        &assets.fonts,
+        &assets.cores,
+        &assets.images,
+        &doc_info(job),
+        &pdf::PdfOptions::default(),
+    )
+    .map_err(|e| RenderFailure::Template(format!("PDF: {}", e.message)))?;
     if let Some(c) = clock {
         StageClock::add(&c.pdf, t);
     }

@@ -14,8 +14,8 @@
 //! These files are the only outputs that echo input values. Both are
 //! deterministic (the workbook's creation date is fixed).
 
-use crate::run::{io_err, write_atomic, BatchError};
 use crate::check::{Originals, Reject};
+use crate::run::{io_err, write_atomic, BatchError};
 use rust_xlsxwriter::{
     Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
 };
