@@ -371,33 +371,26 @@ fn mismatch_reason_names_the_code_and_place() {
     assert_eq!(v.suggestions, ["103-0026"]);
 }
 
+/// The committed table loads whole (a fresh copy: the shared one may
+/// already be loaded by another test) and is the one compiled in; the
+/// agreement check, whose city index is built on first use, gives the same
+/// answer on first and later calls. How fast it loads is for a benchmark
+/// to measure, not for a test to assert.
 #[test]
-fn postal_data_loads_fast() {
-    // The shared copy may already be loaded by another test: time a fresh one.
-    let bytes = std::fs::read("data/postal/postal.tsv.deflate").unwrap();
-    let t = std::time::Instant::now();
+fn postal_data_loads_from_the_committed_file() {
+    let bytes = std::fs::read(common::root().join("data/postal/postal.tsv.deflate"))
+        .expect("data/postal/postal.tsv.deflate is committed");
     let d = PostalData::from_deflated(&bytes).unwrap();
-    let ms = t.elapsed().as_secs_f64() * 1000.0;
-    assert!(d.len() > 140_000);
-    eprintln!("postal data: {} rows loaded in {ms:.1} ms", d.len());
-    // Generous for debug builds on a busy CI machine; release is far below.
-    assert!(ms < 2000.0, "{ms} ms");
-    // Cost of the agreement check (the city index is built on first use).
-    let t = std::time::Instant::now();
-    let v = d.check_address("2630023", "千葉県千葉市稲毛区緑町3丁目30-8");
-    let first = t.elapsed().as_secs_f64() * 1000.0;
-    assert!(v.is_match());
-    let t = std::time::Instant::now();
-    for _ in 0..1000 {
+    assert!(d.len() > 140_000, "{} rows", d.len());
+    assert_eq!(d.len(), PostalData::embedded().unwrap().len());
+    assert!(d
+        .check_address("2630023", "千葉県千葉市稲毛区緑町3丁目30-8")
+        .is_match());
+    for _ in 0..2 {
         assert!(d
             .check_address("1030026", "東京都中央区日本橋兜町2-1")
             .is_match());
     }
-    let per = t.elapsed().as_secs_f64() * 1000.0;
-    eprintln!(
-        "check_address: first {first:.1} ms, then {:.3} ms each",
-        per / 1000.0
-    );
 }
 
 #[test]

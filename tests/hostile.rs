@@ -6,7 +6,7 @@
 mod common;
 
 use common::{assert_same, root, run_job, sample_copy, sample_job, snapshot, Ran};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,19 +33,25 @@ fn read_committed(rel: impl AsRef<Path>) -> Vec<u8> {
 // ---------------------------------------------------------------------------
 // Limits
 
+/// A sparse file one byte over the limit (no disk space; nothing in it but
+/// zeros): refused from its size, with the size limit in the error, not
+/// read as a CSV of NUL bytes.
 #[test]
 fn an_input_over_200_mb_is_refused_before_reading() {
+    let limit = chohyo::limits::MAX_INPUT_BYTES;
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("huge.csv");
-    // A sparse file: no disk space, no reading.
     let f = std::fs::File::create(&p).unwrap();
-    f.set_len(chohyo::limits::MAX_INPUT_BYTES + 1).unwrap();
-    let start = Instant::now();
+    f.set_len(limit + 1).unwrap();
     let e = read_sheet(&p, None, 1).unwrap_err().to_string();
-    assert!(start.elapsed() < Duration::from_secs(1));
     assert!(
         e.contains("ファイルが大きすぎます") && e.contains("input file too large"),
         "{e}"
+    );
+    assert!(
+        e.contains(&format!("{} bytes, limit {limit} bytes", limit + 1))
+            && e.contains(&format!("上限 {} MB", limit / (1024 * 1024))),
+        "the size and the limit: {e}"
     );
     assert!(e.contains("huge.csv"), "{e}");
 }
@@ -66,22 +72,38 @@ fn zip_bomb_xlsx() -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
+/// Refused from the zip's central directory, before anything is inflated:
+/// the bomb's compressed sheet is overwritten with bytes that cannot be
+/// inflated at all, and the refusal is still the zip bomb's, with the
+/// ratio limit.
 #[test]
 fn a_zip_bomb_workbook_is_refused_quickly() {
-    let bomb = zip_bomb_xlsx();
+    let mut bomb = zip_bomb_xlsx();
     assert!(bomb.len() < 2 * 1024 * 1024, "{}", bomb.len());
+    let sheet = "xl/worksheets/sheet1.xml";
+    let (start, len) = {
+        let mut a = zip::ZipArchive::new(std::io::Cursor::new(&bomb)).unwrap();
+        let f = a.by_name_raw(sheet.as_bytes()).unwrap();
+        (
+            f.data_start().unwrap() as usize,
+            f.compressed_size() as usize,
+        )
+    };
+    // 0xFF opens a deflate block of the reserved type 3: invalid at once.
+    bomb[start..start + len].fill(0xFF);
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(&bomb)).unwrap();
+    let inflated = a.by_name(sheet).unwrap().read_to_end(&mut Vec::new());
+    assert!(inflated.is_err(), "the sheet can no longer be inflated");
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("bomb.xlsx");
     std::fs::write(&p, &bomb).unwrap();
-    let start = Instant::now();
     let e = read_sheet(&p, None, 1).unwrap_err().to_string();
     assert!(
-        start.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        start.elapsed()
+        e.contains("zip 爆弾の疑い") && e.contains("sheet1.xml"),
+        "{e}"
     );
     assert!(
-        e.contains("zip 爆弾の疑い") && e.contains("sheet1.xml"),
+        e.contains(&format!("limit {}:1", chohyo::limits::MAX_ZIP_RATIO)),
         "{e}"
     );
 }
@@ -257,10 +279,8 @@ unique = true
     )
     .unwrap();
     let out = dir.join("out");
-    let start = Instant::now();
     let Ran { code, stderr, .. } = run_job(&dir.join("job.toml"), &out, &["-q"]);
     assert_eq!(code, 1, "exit 1: finished with rejects: {stderr}");
-    assert!(start.elapsed() < Duration::from_secs(60));
     let run = out.join("long/2025-04-01");
     // The one reject: row 3 (record B), E_TOO_MANY_PAGES naming the limit,
     // no record data in the reason.
@@ -463,22 +483,25 @@ fn job_copy(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
     })
 }
 
+/// Fails fast: before the batch is planned or anything rendered (no
+/// `plan.json`, no journal, no `docs/`).
 #[test]
 fn a_broken_font_fails_fast_naming_the_path() {
     let t = tempfile::tempdir().unwrap();
     let bad = t.path().join("broken-font.ttf");
     std::fs::write(&bad, b"this is not a font").unwrap();
     let missing = t.path().join("missing-font.ttf");
+    let run_dir = t.path().join("out/zaishoku/2025-04-01");
     for font in [&bad, &missing, &t.path().to_path_buf()] {
         let job = job_copy(t.path(), |j| {
             format!("{j}\n[fonts]\nmincho = [\"{}\"]\n", s(font))
         });
-        let start = Instant::now();
         let Ran { code, stderr, .. } = run_job(&job, &t.path().join("out"), &["-q"]);
         assert_eq!(code, 2, "{font:?}: {stderr}");
         assert!(stderr.contains(s(font)), "{font:?}: {stderr}");
-        assert!(start.elapsed() < Duration::from_secs(10));
-        assert!(!t.path().join("out/zaishoku/2025-04-01/docs").exists());
+        for f in ["plan.json", "journal.jsonl", "docs"] {
+            assert!(!run_dir.join(f).exists(), "{font:?}: {f} written");
+        }
     }
 }
 
@@ -612,6 +635,8 @@ fn disk_full_gives_exit_3_no_truncated_pdf_and_resumes() {
 fn twenty_seeded_kill_9_trials_always_resume_to_identical_output() {
     let t = tempfile::tempdir().unwrap();
     let reference = t.path().join("ref");
+    // The length of a full run spreads the kills over it (a measurement
+    // that places the kills, not a check).
     let start = Instant::now();
     let Ran { code, stderr, .. } = run_job(&zaishoku_job(), &reference, &["-q"]);
     assert_eq!(code, 1, "{stderr}");
@@ -620,7 +645,6 @@ fn twenty_seeded_kill_9_trials_always_resume_to_identical_output() {
     // A fixed-seed linear congruential generator: the same delays every run.
     let mut state: u64 = 0x5eed_c0de;
     let mut interrupted = 0;
-    let budget = Instant::now();
     // At least 20 trials; more (up to 40, same seeded delays) when a loaded
     // machine let too many runs finish before their kill.
     let mut trials = 0;
@@ -670,11 +694,6 @@ fn twenty_seeded_kill_9_trials_always_resume_to_identical_output() {
     assert!(
         interrupted >= 10,
         "only {interrupted} of {trials} runs interrupted"
-    );
-    assert!(
-        budget.elapsed() < Duration::from_secs(120),
-        "{:?}",
-        budget.elapsed()
     );
 }
 
@@ -865,12 +884,14 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     files.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
+/// Mutated inputs per target: the same inputs on every machine, however
+/// fast it is.
+const SMOKE_INPUTS_PER_TARGET: usize = 3000;
+
 #[test]
 fn smoke_fuzz_the_parsers_with_seeded_mutations() {
     let postal = chohyo::postal::PostalData::embedded().unwrap();
-    let budget = Instant::now();
     let mut state = 9u64;
-    let mut runs = 0;
     for target in [
         "form_parse",
         "date_parse",
@@ -881,9 +902,7 @@ fn smoke_fuzz_the_parsers_with_seeded_mutations() {
     ] {
         let seeds = seeds(target);
         assert!(!seeds.is_empty(), "{target}");
-        let per_target = Instant::now();
-        let mut i = 0;
-        while per_target.elapsed() < Duration::from_secs(3) && i < 3000 {
+        for i in 0..SMOKE_INPUTS_PER_TARGET {
             let input = mutate(&seeds[i % seeds.len()], &mut state);
             let text = String::from_utf8_lossy(&input);
             match target {
@@ -902,12 +921,8 @@ fn smoke_fuzz_the_parsers_with_seeded_mutations() {
                     &HeaderRow::At(1),
                 )),
             }
-            i += 1;
-            runs += 1;
         }
     }
-    assert!(runs > 1000, "{runs}");
-    assert!(budget.elapsed() < Duration::from_secs(40));
 }
 
 /// Found by probing the workbook reader: one extra cell at `XFD1048576` in a
@@ -985,20 +1000,28 @@ fn child_reads_the_corrupt_xls_cases() {
     }
 }
 
+/// How long the child of [`run_under_memory_cap`] may run before it is
+/// taken for hung, stopped, and the test failed. A watchdog, not a speed
+/// check: the child's reads take well under a second.
+const CHILD_WATCHDOG_SECONDS: u32 = 300;
+
 /// Runs the test `name` of this binary again, alone, in a child process
 /// whose address space is capped at 1 GB (`ulimit -v`). A test re-running
 /// itself passes a `marker` variable: the child gets it set and returns
-/// here at once. A check that regresses makes the child abort, not the
-/// test binary or the machine. Fails unless the child's test passed within
-/// 30 s.
+/// here at once (the `return` below is the child's way back, not a skip).
+/// A check that regresses makes the child abort, not the test binary or
+/// the machine. Fails unless the child's test passed; a child still running
+/// after [`CHILD_WATCHDOG_SECONDS`] is stopped (coreutils' `timeout`) and
+/// the test fails.
 fn run_under_memory_cap(name: &str, marker: Option<&str>) {
     if marker.is_some_and(|m| std::env::var_os(m).is_some()) {
         return;
     }
-    let start = Instant::now();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg("ulimit -v 1048576 && exec \"$0\" --exact \"$1\" --include-ignored --test-threads=1")
+        .arg(format!(
+            "ulimit -v 1048576 && exec timeout {CHILD_WATCHDOG_SECONDS} \"$0\" --exact \"$1\" --include-ignored --test-threads=1"
+        ))
         .arg(std::env::current_exe().unwrap())
         .arg(name);
     if let Some(m) = marker {
@@ -1006,13 +1029,17 @@ fn run_under_memory_cap(name: &str, marker: Option<&str>) {
     }
     let o = cmd.output().expect("run the child test");
     let out = String::from_utf8_lossy(&o.stdout);
+    assert_ne!(
+        o.status.code(),
+        Some(124),
+        "{name}: the child was still running after {CHILD_WATCHDOG_SECONDS} s and was stopped (a hang)\n{out}"
+    );
     assert!(
         o.status.success() && out.contains("1 passed"),
         "{name} under a 1 GB cap: {:?}\n{out}\n{}",
         o.status,
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(start.elapsed() < Duration::from_secs(30), "{name}");
 }
 
 /// calamine 0.38 follows a directory chain that loops (sector 1 → 1) with no
@@ -1104,7 +1131,7 @@ fn inline(cell: &str, text: &str) -> String {
 }
 
 /// One cell far to the right would make every row that wide: refused,
-/// quickly and with little memory, naming the column.
+/// naming the column (ZZZZ is the 475,254th) and the limit.
 #[test]
 fn a_cell_beyond_column_xfd_is_refused() {
     let data = format!(
@@ -1114,15 +1141,14 @@ fn a_cell_beyond_column_xfd_is_refused() {
         inline("ZZZZ2", "x")
     );
     let bytes = xlsx_with_sheet_data(&data);
-    let start = Instant::now();
     let e = read_sheet_bytes(Path::new("wide.xlsx"), &bytes, None, &HeaderRow::At(1))
         .unwrap_err()
         .to_string();
-    assert!(start.elapsed() < Duration::from_secs(1));
     assert!(
         e.contains("列が多すぎます") && e.contains("limit 16384"),
         "{e}"
     );
+    assert!(e.contains("a cell in column 475254,"), "{e}");
     // Column XFD itself is allowed (and a header-less cell there is the
     // usual "value in a column without header" error, not a limit).
     let data = format!(
@@ -1305,7 +1331,7 @@ fn an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memo
         ),
     ];
     for (i, table) in bombs.iter().enumerate() {
-        let e = small_ods_refused_quickly(table, "bomb.ods", 10_000);
+        let e = small_ods_refused(table, "bomb.ods", 10_000);
         assert!(
             e.contains("シートの範囲が広すぎます")
                 && e.contains("limit 20000000 cells")
@@ -1325,8 +1351,8 @@ fn an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memo
 
 /// Writes a one-table `.ods` (`table`, the table's inner XML) of fewer than
 /// `max_bytes` bytes as `file_name`, reads it, and returns the error it
-/// must give within 5 s.
-fn small_ods_refused_quickly(table: &str, file_name: &str, max_bytes: usize) -> String {
+/// must give (the callers read it again under a memory cap).
+fn small_ods_refused(table: &str, file_name: &str, max_bytes: usize) -> String {
     let bytes = ods_with_table(table);
     assert!(
         bytes.len() < max_bytes,
@@ -1336,10 +1362,7 @@ fn small_ods_refused_quickly(table: &str, file_name: &str, max_bytes: usize) -> 
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join(file_name);
     std::fs::write(&p, &bytes).unwrap();
-    let start = Instant::now();
-    let e = read_sheet(&p, None, 1).unwrap_err().to_string();
-    assert!(start.elapsed() < Duration::from_secs(5), "{file_name}: {e}");
-    e
+    read_sheet(&p, None, 1).unwrap_err().to_string()
 }
 
 /// An ordinary `.ods` still reads, repeats included (the check counts, it
@@ -1376,7 +1399,7 @@ fn an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory() {
         ),
     ];
     for (i, (table, expected)) in bombs.iter().enumerate() {
-        let e = small_ods_refused_quickly(table, "text-bomb.ods", 2_000);
+        let e = small_ods_refused(table, "text-bomb.ods", 2_000);
         assert!(
             e.contains(expected) && e.contains("text-bomb.ods") && e.contains("爆弾"),
             "{i}: {e}"
