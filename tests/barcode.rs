@@ -2,9 +2,11 @@
 //! tests over generated addresses, the address agreement fixture set, and
 //! the `chohyo barcode` command with a PDF measured through qpdf.
 
+mod common;
+
 use chohyo::japan::barcode::{self, Bar, BarcodeError, Symbol, BAR_COUNT, DATA_LEN};
 use chohyo::japan::postal::{BarcodeFailure, PostalData, Status};
-use std::process::Command;
+use common::{chohyo, run_chohyo};
 
 /// (postal, 住所B, extracted, CC4 count, check digit, data string) — the
 /// worked examples of `shared/domain/customer-barcode.md` §7. The data
@@ -320,7 +322,8 @@ fn properties_over_generated_addresses() {
 #[test]
 fn address_fixtures() {
     let data = PostalData::embedded().unwrap();
-    let mut rdr = csv::Reader::from_path("tests/fixtures/addresses.csv").unwrap();
+    let mut rdr = csv::Reader::from_path(common::root().join("tests/fixtures/addresses.csv"))
+        .expect("tests/fixtures/addresses.csv is committed");
     let mut n = 0;
     let mut failures = Vec::new();
     for row in rdr.records() {
@@ -368,57 +371,39 @@ fn mismatch_reason_names_the_code_and_place() {
     assert_eq!(v.suggestions, ["103-0026"]);
 }
 
+/// The committed table loads whole (a fresh copy: the shared one may
+/// already be loaded by another test) and is the one compiled in; the
+/// agreement check, whose city index is built on first use, gives the same
+/// answer on first and later calls. How fast it loads is for a benchmark
+/// to measure, not for a test to assert.
 #[test]
-fn postal_data_loads_fast() {
-    // The shared copy may already be loaded by another test: time a fresh one.
-    let bytes = std::fs::read("data/postal/postal.tsv.deflate").unwrap();
-    let t = std::time::Instant::now();
+fn postal_data_loads_from_the_committed_file() {
+    let bytes = std::fs::read(common::root().join("data/postal/postal.tsv.deflate"))
+        .expect("data/postal/postal.tsv.deflate is committed");
     let d = PostalData::from_deflated(&bytes).unwrap();
-    let ms = t.elapsed().as_secs_f64() * 1000.0;
-    assert!(d.len() > 140_000);
-    eprintln!("postal data: {} rows loaded in {ms:.1} ms", d.len());
-    // Generous for debug builds on a busy CI machine; release is far below.
-    assert!(ms < 2000.0, "{ms} ms");
-    // Cost of the agreement check (the city index is built on first use).
-    let t = std::time::Instant::now();
-    let v = d.check_address("2630023", "千葉県千葉市稲毛区緑町3丁目30-8");
-    let first = t.elapsed().as_secs_f64() * 1000.0;
-    assert!(v.is_match());
-    let t = std::time::Instant::now();
-    for _ in 0..1000 {
+    assert!(d.len() > 140_000, "{} rows", d.len());
+    assert_eq!(d.len(), PostalData::embedded().unwrap().len());
+    assert!(d
+        .check_address("2630023", "千葉県千葉市稲毛区緑町3丁目30-8")
+        .is_match());
+    for _ in 0..2 {
         assert!(d
             .check_address("1030026", "東京都中央区日本橋兜町2-1")
             .is_match());
     }
-    let per = t.elapsed().as_secs_f64() * 1000.0;
-    eprintln!(
-        "check_address: first {first:.1} ms, then {:.3} ms each",
-        per / 1000.0
-    );
-}
-
-fn chohyo() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chohyo"))
 }
 
 #[test]
 fn cli_full_address_and_address_b() {
-    let out = chohyo()
-        .args([
-            "barcode",
-            "--postal",
-            "2630023",
-            "--address",
-            "千葉県千葉市稲毛区緑町3丁目30-8　郵便ビル403号",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s = String::from_utf8(out.stdout).unwrap();
+    let r = run_chohyo([
+        "barcode",
+        "--postal",
+        "2630023",
+        "--address",
+        "千葉県千葉市稲毛区緑町3丁目30-8　郵便ビル403号",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.stdout;
     assert!(
         s.contains("住所B (address B): 3丁目30-8　郵便ビル403号"),
         "{s}"
@@ -433,20 +418,20 @@ fn cli_full_address_and_address_b() {
     );
     assert!(s.contains("合計 (sum): 109 / 109 mod 19 = 14"), "{s}");
 
-    let out = chohyo()
-        .args([
-            "barcode",
-            "--postal",
-            "2730102",
-            "--address-b",
-            "東3丁目-20-5　郵便・A&bコーポB604号",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8(out.stdout)
-        .unwrap()
-        .contains("STC 2 7 3 0 1 0 2 3 - 2 0 - 5 CC1 1 6 0 4 CC4 CC4 0 SPC"));
+    let r = run_chohyo([
+        "barcode",
+        "--postal",
+        "2730102",
+        "--address-b",
+        "東3丁目-20-5　郵便・A&bコーポB604号",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("STC 2 7 3 0 1 0 2 3 - 2 0 - 5 CC1 1 6 0 4 CC4 CC4 0 SPC"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -470,34 +455,17 @@ fn cli_refuses_with_japanese_messages() {
             "郵便番号と住所が一致しません",
         ),
     ] {
-        let out = chohyo().arg("barcode").args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        let err = String::from_utf8(out.stderr).unwrap();
-        assert!(err.contains(needle), "{err}");
+        let r = run_chohyo(["barcode"].iter().chain(&args));
+        assert_eq!(r.code, 1, "{args:?}");
+        assert!(r.stderr.contains(needle), "{}", r.stderr);
     }
 }
 
-/// Fill rectangles (`x y w h re`) of the first page, via qpdf's uncompressed form.
+/// Fill rectangles (`x y w h re`) of the first page, via qpdf's uncompressed
+/// form; the PDF must pass `qpdf --check`.
 fn pdf_rects(pdf: &std::path::Path) -> Vec<[f64; 4]> {
-    let qdf = pdf.with_extension("qdf.pdf");
-    let st = Command::new("qpdf")
-        .args(["--qdf", "--object-streams=disable"])
-        .arg(pdf)
-        .arg(&qdf)
-        .status()
-        .expect("qpdf installed");
-    assert!(st.success());
-    let check = Command::new("qpdf")
-        .arg("--check")
-        .arg(pdf)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
-    let text = String::from_utf8_lossy(&std::fs::read(&qdf).unwrap()).into_owned();
+    let text = common::qdf(pdf);
+    common::qpdf_check(pdf);
     let mut rects = Vec::new();
     let mut nums: Vec<f64> = Vec::new();
     for tok in text.split_whitespace() {

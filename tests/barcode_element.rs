@@ -5,6 +5,8 @@
 //! context; and the 採用通知書 sample with barcodes inside the envelope
 //! window, through the library and through the binary (`qpdf --check`).
 
+mod common;
+
 use chohyo::japan::barcode::{self, BAR_COUNT, QUIET_ZONE_MM};
 use chohyo::job::Job;
 use chohyo::mail::docid;
@@ -15,13 +17,9 @@ use chohyo::render::layout::{self, Laid, LayoutError};
 use chohyo::render::page::{Op, Page, PT_PER_MM};
 use chohyo::render::template::Template;
 use chohyo::run::{self, Assets};
+use common::{root, sample_job};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::path::Path;
 
 fn fonts() -> FontSet {
     FontSet::load(&FontSet::default_slots(&root().join("fonts"))).unwrap()
@@ -229,7 +227,7 @@ fn template_function_gives_the_data_string() {
 }
 
 fn saiyo() -> (Job, Assets, Vec<chohyo::check::Record>) {
-    let job = Job::load(&root().join("samples/saiyo/job.toml")).unwrap();
+    let job = Job::load(&sample_job("saiyo")).unwrap();
     let assets = Assets::load(&job, None).unwrap();
     let checked = run::read_and_check(&job, None).unwrap();
     (job, assets, checked.records)
@@ -320,37 +318,19 @@ fn saiyo_barcodes_lie_inside_the_window_with_their_quiet_zone() {
 #[test]
 fn saiyo_renders_through_the_binary_and_passes_qpdf() {
     let tmp = tempfile::tempdir().unwrap();
-    let job_path = root().join("samples/saiyo/job.toml");
+    let job_path = sample_job("saiyo");
     let job = Job::load(&job_path).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .arg("run")
-        .arg(&job_path)
-        .arg("--out")
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let r = common::run_job(&job_path, tmp.path(), &[]);
     // Exit 1: finished with the sample's deliberate rejects only.
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(r.code, 1, "{}", r.stderr);
     let dir = tmp.path().join(&job.job.name).join(&job.batch.issue_date);
-    let mut pdfs: Vec<PathBuf> = std::fs::read_dir(dir.join("docs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    pdfs.sort();
-    assert_eq!(pdfs.len(), 28, "{stderr}");
+    let pdfs = common::docs(&dir);
+    assert_eq!(pdfs.len(), 28, "{}", r.stderr);
     let rejects = std::fs::read_to_string(dir.join("rejects.csv")).unwrap();
     assert!(!rejects.contains("E_BARCODE"), "{rejects}");
     for p in [&pdfs[0], &pdfs[pdfs.len() - 1]] {
-        let q = Command::new("qpdf").arg("--check").arg(p).output().unwrap();
-        assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stdout));
-        let t = Command::new("pdftotext")
-            .arg("-raw")
-            .arg(p)
-            .arg("-")
-            .output()
-            .unwrap();
-        assert!(String::from_utf8_lossy(&t.stdout).contains("文書ID"));
+        common::qpdf_check(p);
+        assert!(common::pdftotext(p, None).contains("文書ID"));
     }
 }
 

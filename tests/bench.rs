@@ -2,35 +2,19 @@
 //! checks the targets against what it measured, and its documents pass the
 //! same independent checks as the foundation's (qpdf, pdffonts, pdftotext).
 
+mod common;
+
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
+/// `chohyo bench <args> --dir <dir> --json`, which must succeed: its JSON.
 fn bench(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .arg("bench")
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn tool(name: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(name)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{name} is installed: {e}"));
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let mut all: Vec<&OsStr> = vec![OsStr::new("bench")];
+    all.extend(args.iter().map(OsStr::new));
+    all.extend([OsStr::new("--dir"), dir.as_os_str(), OsStr::new("--json")]);
+    let r = common::run_chohyo(all);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
 }
 
 #[test]
@@ -104,30 +88,26 @@ fn the_benchmarks_documents_pass_the_foundations_checks() {
     assert_eq!(v["runs"][0]["documents"], 12);
     let run_dir = std::path::PathBuf::from(v["runs"][0]["run_dir"].as_str().unwrap());
     assert!(run_dir.starts_with(t.path()), "{run_dir:?}");
-    let docs = run_dir.join("docs");
-    let mut pdfs: Vec<_> = std::fs::read_dir(&docs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
-        .collect();
-    pdfs.sort();
-    assert_eq!(pdfs.len(), 12);
+    let pdfs = common::docs(&run_dir);
+    assert_eq!(pdfs.len(), 12, "{pdfs:?}");
+    assert!(pdfs
+        .iter()
+        .all(|p| p.extension().is_some_and(|e| e == "pdf")));
     for pdf in [&pdfs[0], &pdfs[11]] {
-        let p = pdf.to_str().unwrap();
-        assert!(tool("qpdf", &["--check", p]).0, "qpdf --check {p}");
-        let (_, fonts) = tool("pdffonts", &[p]);
-        let rows: Vec<&str> = fonts.lines().skip(2).collect();
-        assert!(!rows.is_empty(), "{fonts}");
-        for row in rows {
+        common::qpdf_check(pdf);
+        let rows = common::pdffonts(pdf);
+        assert!(!rows.is_empty(), "{pdf:?}");
+        for row in &rows {
             let cols: Vec<&str> = row.split_whitespace().collect();
             // name type encoding emb sub uni object ID
             let n = cols.len();
             assert_eq!(&cols[n - 5..n - 2], ["yes", "yes", "yes"], "{row}");
             assert!(cols[0].contains('+'), "subset tag: {row}");
         }
-        let (ok, text) = tool("pdftotext", &["-layout", p, "-"]);
-        assert!(ok);
-        let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        assert!(squeezed.contains("在職証明書"), "{text}");
+        let text = common::tool(
+            "pdftotext",
+            [OsStr::new("-layout"), pdf.as_os_str(), OsStr::new("-")],
+        );
+        assert!(common::squash(&text).contains("在職証明書"), "{text}");
     }
 }

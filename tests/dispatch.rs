@@ -1,10 +1,12 @@
 //! `chohyo dispatch-check` driven through the binary with scripted scans.
 
+mod common;
+
 use chohyo::mail::docid::doc_id;
 use chohyo::mail::package::{PackageEntry, PackageOptions, PackageWriter};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const NOW: &str = "2025-04-01T10:00:00+09:00";
 
@@ -37,7 +39,7 @@ struct Out {
 }
 
 fn run(manifest: &Path, out: &Path, stdin: &str, extra: &[&str]) -> Out {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+    let mut child = common::chohyo()
         .arg("dispatch-check")
         .arg(manifest)
         .arg("--out")
@@ -56,8 +58,7 @@ fn run(manifest: &Path, out: &Path, stdin: &str, extra: &[&str]) -> Out {
         .write_all(stdin.as_bytes())
         .unwrap();
     let o = child.wait_with_output().unwrap();
-    let json_path = out.with_extension("json");
-    let json = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    let json = common::read_json(&out.with_extension("json"));
     let csv = std::fs::read_to_string(out.with_extension("csv")).unwrap();
     Out {
         code: o.status.code().unwrap(),
@@ -256,7 +257,7 @@ fn ids_file_and_package_zip_and_csv_manifests() {
 fn bad_now_and_bad_manifest_exit_2() {
     let t = tempfile::tempdir().unwrap();
     let m = run_manifest(t.path(), 1);
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+    let o = common::chohyo()
         .args(["dispatch-check"])
         .arg(&m)
         .args(["--now", "yesterday"])
@@ -264,7 +265,7 @@ fn bad_now_and_bad_manifest_exit_2() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+    let o = common::chohyo()
         .args(["dispatch-check"])
         .arg(t.path().join("missing.json"))
         .stdin(Stdio::null())

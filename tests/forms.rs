@@ -8,89 +8,35 @@
 //! per-batch context built here, until the batch driver supports them.
 //! Set `CHOHYO_FORMS_OUT=<dir>` to keep the per-batch PDFs (for docs/forms).
 
+mod common;
+
 use chohyo::check::Record;
 use chohyo::job::Job;
 use chohyo::pdf;
 use chohyo::render::page::{Op, Page, PT_PER_MM};
 use chohyo::render::{form, layout, template::Template};
 use chohyo::run::{self, Assets};
+use common::{docs, pdftotext, qpdf_check, root, sample_job, squash};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn job_path(form: &str) -> PathBuf {
-    root().join("samples").join(form).join("job.toml")
-}
 
 /// Runs `chohyo run <job> --out <tmp>`; returns (exit code, run dir, stderr).
 fn run(form: &str, out: &Path) -> (i32, PathBuf, String) {
-    let job = Job::load(&job_path(form)).expect("job loads");
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .arg("run")
-        .arg(job_path(form))
-        .arg("--out")
-        .arg(out)
-        .output()
-        .expect("run chohyo");
+    let job = Job::load(&sample_job(form)).expect("job loads");
+    let r = common::run_job(&sample_job(form), out, &[]);
     (
-        o.status.code().unwrap_or(-1),
+        r.code,
         out.join(&job.job.name).join(&job.batch.issue_date),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
+        r.stderr,
     )
-}
-
-fn docs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("docs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v
 }
 
 /// Reject codes with their rows, in file order.
 fn rejects(dir: &Path) -> Vec<(String, String)> {
-    let bytes = std::fs::read(dir.join("rejects.csv")).unwrap();
-    let mut rdr = csv::Reader::from_reader(&bytes[3..]);
-    rdr.records()
-        .map(|r| {
-            let r = r.unwrap();
-            (r[2].to_string(), r[5].to_string())
-        })
+    common::read_rejects(&dir.join("rejects.csv"))
+        .iter()
+        .map(|r| (r[2].to_string(), r[5].to_string()))
         .collect()
-}
-
-fn qpdf_ok(file: &Path) {
-    let o = Command::new("qpdf")
-        .arg("--check")
-        .arg(file)
-        .output()
-        .expect("qpdf must be installed");
-    assert!(
-        o.status.success(),
-        "{}: {}",
-        file.display(),
-        String::from_utf8_lossy(&o.stdout)
-    );
-}
-
-fn pdftotext(file: &Path) -> String {
-    let o = Command::new("pdftotext")
-        .arg("-raw")
-        .arg(file)
-        .arg("-")
-        .output()
-        .expect("pdftotext must be installed");
-    assert!(o.status.success());
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn squash(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 /// Checks a per-record form's batch: documents, rejects, qpdf, key texts.
@@ -107,9 +53,9 @@ fn check_batch(form: &str, docs_expected: usize, reject_rows: &[(&str, &str)], t
         .collect();
     assert_eq!(got, want, "{stderr}");
     for p in [&pdfs[0], &pdfs[pdfs.len() / 2], &pdfs[pdfs.len() - 1]] {
-        qpdf_ok(p);
+        qpdf_check(p);
     }
-    let text = squash(&pdftotext(&pdfs[0]));
+    let text = squash(&pdftotext(&pdfs[0], None));
     for t in texts {
         assert!(text.contains(&squash(t)), "{form}: {t} missing in\n{text}");
     }
@@ -173,7 +119,7 @@ fn kyuyo_renders_all_but_the_bad_rows() {
 
 /// Loads a job, its assets and its checked records.
 fn load(form: &str) -> (Job, Assets, Vec<Record>) {
-    let job = Job::load(&job_path(form)).unwrap();
+    let job = Job::load(&sample_job(form)).unwrap();
     let assets = Assets::load(&job, None).unwrap();
     let checked = run::read_and_check(&job, None).unwrap();
     (job, assets, checked.records)
@@ -393,8 +339,8 @@ fn labels_sit_on_the_stock_grid() {
             }
         }
         assert_eq!(k, slots, "{name}: one label per record");
-        qpdf_ok(&pdf_path);
-        let text = squash(&pdftotext(&pdf_path));
+        qpdf_check(&pdf_path);
+        let text = squash(&pdftotext(&pdf_path, None));
         for r in &records {
             assert!(
                 text.contains(&squash(r.fields["name"].as_str().unwrap())),
@@ -418,8 +364,8 @@ fn dispatch_list_paginates_with_subtotals() {
         let (pages, path) = render_batch_form("dispatch.xml", &ctx, &assets, tmp.path(), &name);
         let n = records.len();
         assert_eq!(pages.len(), n.div_ceil(per), "{name}");
-        qpdf_ok(&path);
-        let text = pdftotext(&path);
+        qpdf_check(&path);
+        let text = pdftotext(&path, None);
         let per_page: Vec<String> = text.split('\u{c}').map(squash).collect();
         for (p, page_text) in per_page.iter().take(pages.len()).enumerate() {
             let on_page = (n - p * per).min(per);

@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::{assert_same, snapshot};
-use std::io::Write;
+use common::{assert_same, root, run_job, sample_copy, sample_job, snapshot, Ran};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,47 +15,43 @@ use chohyo::input::{read_sheet, read_sheet_bytes, HeaderRow};
 use chohyo::job::Job;
 use chohyo::run::{self, Assets, RenderFailure};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn zaishoku_job() -> PathBuf {
-    root().join("samples/zaishoku/job.toml")
-}
-
-/// Runs the binary; exit code and stderr.
-fn chohyo(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .args(args)
-        .output()
-        .expect("run chohyo");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    sample_job("zaishoku")
 }
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// A committed file of the repository (`rel` from its root), read; the test
+/// fails naming it when it is missing.
+fn read_committed(rel: impl AsRef<Path>) -> Vec<u8> {
+    let p = root().join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{} is committed: {e}", p.display()))
+}
+
 // ---------------------------------------------------------------------------
 // Limits
 
+/// A sparse file one byte over the limit (no disk space; nothing in it but
+/// zeros): refused from its size, with the size limit in the error, not
+/// read as a CSV of NUL bytes.
 #[test]
 fn an_input_over_200_mb_is_refused_before_reading() {
+    let limit = chohyo::input::limits::MAX_INPUT_BYTES;
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("huge.csv");
-    // A sparse file: no disk space, no reading.
     let f = std::fs::File::create(&p).unwrap();
-    f.set_len(chohyo::input::limits::MAX_INPUT_BYTES + 1)
-        .unwrap();
-    let start = Instant::now();
+    f.set_len(limit + 1).unwrap();
     let e = read_sheet(&p, None, 1).unwrap_err().to_string();
-    assert!(start.elapsed() < Duration::from_secs(1));
     assert!(
         e.contains("ファイルが大きすぎます") && e.contains("input file too large"),
         "{e}"
+    );
+    assert!(
+        e.contains(&format!("{} bytes, limit {limit} bytes", limit + 1))
+            && e.contains(&format!("上限 {} MB", limit / (1024 * 1024))),
+        "the size and the limit: {e}"
     );
     assert!(e.contains("huge.csv"), "{e}");
 }
@@ -76,22 +72,38 @@ fn zip_bomb_xlsx() -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
+/// Refused from the zip's central directory, before anything is inflated:
+/// the bomb's compressed sheet is overwritten with bytes that cannot be
+/// inflated at all, and the refusal is still the zip bomb's, with the
+/// ratio limit.
 #[test]
 fn a_zip_bomb_workbook_is_refused_quickly() {
-    let bomb = zip_bomb_xlsx();
+    let mut bomb = zip_bomb_xlsx();
     assert!(bomb.len() < 2 * 1024 * 1024, "{}", bomb.len());
+    let sheet = "xl/worksheets/sheet1.xml";
+    let (start, len) = {
+        let mut a = zip::ZipArchive::new(std::io::Cursor::new(&bomb)).unwrap();
+        let f = a.by_name_raw(sheet.as_bytes()).unwrap();
+        (
+            f.data_start().unwrap() as usize,
+            f.compressed_size() as usize,
+        )
+    };
+    // 0xFF opens a deflate block of the reserved type 3: invalid at once.
+    bomb[start..start + len].fill(0xFF);
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(&bomb)).unwrap();
+    let inflated = a.by_name(sheet).unwrap().read_to_end(&mut Vec::new());
+    assert!(inflated.is_err(), "the sheet can no longer be inflated");
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("bomb.xlsx");
     std::fs::write(&p, &bomb).unwrap();
-    let start = Instant::now();
     let e = read_sheet(&p, None, 1).unwrap_err().to_string();
     assert!(
-        start.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        start.elapsed()
+        e.contains("zip 爆弾の疑い") && e.contains("sheet1.xml"),
+        "{e}"
     );
     assert!(
-        e.contains("zip 爆弾の疑い") && e.contains("sheet1.xml"),
+        e.contains(&format!("limit {}:1", chohyo::input::limits::MAX_ZIP_RATIO)),
         "{e}"
     );
 }
@@ -270,16 +282,12 @@ unique = true
     )
     .unwrap();
     let out = dir.join("out");
-    let start = Instant::now();
-    let (code, stderr) = chohyo(&["run", s(&dir.join("job.toml")), "--out", s(&out), "-q"]);
+    let Ran { code, stderr, .. } = run_job(&dir.join("job.toml"), &out, &["-q"]);
     assert_eq!(code, 1, "exit 1: finished with rejects: {stderr}");
-    assert!(start.elapsed() < Duration::from_secs(60));
     let run = out.join("long/2025-04-01");
     // The one reject: row 3 (record B), E_TOO_MANY_PAGES naming the limit,
     // no record data in the reason.
-    let bytes = std::fs::read(run.join("rejects.csv")).unwrap();
-    let mut rdr = csv::Reader::from_reader(&bytes[3..]);
-    let rejects: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let rejects = common::read_rejects(&run.join("rejects.csv"));
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     let r = &rejects[0];
     assert_eq!((&r[0], &r[2], &r[5]), ("main.csv", "3", "E_TOO_MANY_PAGES"));
@@ -294,8 +302,7 @@ unique = true
         &r[6]
     );
     // The others render, C with exactly the limit.
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let m = common::read_json(&run.join("manifest.json"));
     let mut pages: Vec<(String, u64)> = m["documents"]
         .as_array()
         .unwrap()
@@ -312,8 +319,7 @@ unique = true
         pages,
         [("A".into(), 2), ("C".into(), limit as u64), ("D".into(), 1)]
     );
-    let c = run.join("docs/C.pdf");
-    assert!(qpdf_check(&c), "C.pdf passes qpdf --check");
+    common::qpdf_check(&run.join("docs/C.pdf"));
     assert!(!run.join("docs/B.pdf").exists());
 }
 
@@ -370,18 +376,6 @@ fn image_height_and_decoded_size_are_bounded() {
 // ---------------------------------------------------------------------------
 // Data is data
 
-fn pdftotext(pdf: &[u8]) -> String {
-    let t = tempfile::tempdir().unwrap();
-    let p = t.path().join("x.pdf");
-    std::fs::write(&p, pdf).unwrap();
-    let o = Command::new("pdftotext")
-        .args(["-raw", s(&p), "-"])
-        .output()
-        .expect("pdftotext (poppler-utils) is installed");
-    assert!(o.status.success());
-    String::from_utf8(o.stdout).unwrap()
-}
-
 #[test]
 fn markup_and_template_syntax_in_data_render_literally() {
     let job = Job::load(&zaishoku_job()).unwrap();
@@ -404,7 +398,7 @@ fn markup_and_template_syntax_in_data_render_literally() {
         let (pdf, pages, _) = run::render_record(&job, &assets, &rec, 101)
             .unwrap_or_else(|e| panic!("{hostile}: {e:?}"));
         assert_eq!(pages, 1, "{hostile}");
-        let text = pdftotext(&pdf);
+        let text = common::pdftotext_bytes(&pdf);
         assert!(
             text.contains(hostile),
             "{hostile:?} not rendered literally:\n{text}"
@@ -418,7 +412,7 @@ fn markup_and_template_syntax_in_data_render_literally() {
         serde_json::Value::String("見".repeat(10_000)),
     );
     match run::render_record(&job, &assets, &rec, 101) {
-        Ok((pdf, _, _)) => assert!(pdftotext(&pdf).contains("見見見見")),
+        Ok((pdf, _, _)) => assert!(common::pdftotext_bytes(&pdf).contains("見見見見")),
         Err(RenderFailure::Data(_)) => {}
         Err(e) => panic!("10,000 characters: {e:?}"),
     }
@@ -451,19 +445,16 @@ fn colliding_file_names_get_suffixes_and_nothing_is_overwritten() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
     // Every document named after the 性別 column: two names for 47 records.
-    job_copy(dir, |j| {
+    let job = job_copy(dir, |j| {
         j.replace(
             "file_name = \"{request_id}.pdf\"",
             "file_name = \"{sex}.pdf\"",
         )
     });
     let out = dir.join("out");
-    let (code, stderr) = chohyo(&["run", s(&dir.join("job.toml")), "--out", s(&out), "-q"]);
+    let Ran { code, stderr, .. } = run_job(&job, &out, &["-q"]);
     assert!(code == 0 || code == 1, "{code}: {stderr}");
-    let m: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(out.join("zaishoku/2025-04-01/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let m = common::read_json(&out.join("zaishoku/2025-04-01/manifest.json"));
     let docs = m["documents"].as_array().unwrap();
     assert!(docs.len() > 10);
     let files: std::collections::BTreeSet<String> = docs
@@ -485,37 +476,35 @@ fn colliding_file_names_get_suffixes_and_nothing_is_overwritten() {
 // ---------------------------------------------------------------------------
 // Faults
 
-/// A copy of the zaishoku sample job in `dir` with `edit` applied to its text.
-fn job_copy(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
-    std::fs::copy(
-        root().join("samples/zaishoku/requests.xlsx"),
-        dir.join("requests.xlsx"),
-    )
-    .unwrap();
-    let text = std::fs::read_to_string(zaishoku_job())
-        .unwrap()
-        .replace("../../templates", s(&root().join("templates")));
-    let p = dir.join("job.toml");
-    std::fs::write(&p, edit(text)).unwrap();
-    p
+/// A copy of the zaishoku sample job in `dir` with `edit` applied to its
+/// text; `edit` must change it.
+fn job_copy(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
+    sample_copy("zaishoku", dir, |text| {
+        let edited = edit(text.clone());
+        assert_ne!(edited, text, "the edit applies to the sample job");
+        edited
+    })
 }
 
+/// Fails fast: before the batch is planned or anything rendered (no
+/// `plan.json`, no journal, no `docs/`).
 #[test]
 fn a_broken_font_fails_fast_naming_the_path() {
     let t = tempfile::tempdir().unwrap();
     let bad = t.path().join("broken-font.ttf");
     std::fs::write(&bad, b"this is not a font").unwrap();
     let missing = t.path().join("missing-font.ttf");
+    let run_dir = t.path().join("out/zaishoku/2025-04-01");
     for font in [&bad, &missing, &t.path().to_path_buf()] {
         let job = job_copy(t.path(), |j| {
             format!("{j}\n[fonts]\nmincho = [\"{}\"]\n", s(font))
         });
-        let start = Instant::now();
-        let (code, stderr) = chohyo(&["run", s(&job), "--out", s(&t.path().join("out")), "-q"]);
+        let Ran { code, stderr, .. } = run_job(&job, &t.path().join("out"), &["-q"]);
         assert_eq!(code, 2, "{font:?}: {stderr}");
         assert!(stderr.contains(s(font)), "{font:?}: {stderr}");
-        assert!(start.elapsed() < Duration::from_secs(10));
-        assert!(!t.path().join("out/zaishoku/2025-04-01/docs").exists());
+        for f in ["plan.json", "journal.jsonl", "docs"] {
+            assert!(!run_dir.join(f).exists(), "{font:?}: {f} written");
+        }
     }
 }
 
@@ -540,29 +529,21 @@ fn a_broken_template_fails_fast_naming_the_path() {
                 s(tpl),
             )
         });
-        let (code, stderr) = chohyo(&["run", s(&job), "--out", s(&t.path().join("out")), "-q"]);
+        let Ran { code, stderr, .. } = run_job(&job, &t.path().join("out"), &["-q"]);
         assert_eq!(code, 2, "{tpl:?}: {stderr}");
         assert!(stderr.contains(s(tpl)), "{tpl:?}: {stderr}");
     }
 }
 
-fn qpdf_check(pdf: &Path) -> bool {
-    Command::new("qpdf")
-        .args(["--check", s(pdf)])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("qpdf is installed")
-        .success()
-}
-
-/// A tmpfs mounted for the life of the value (needs root; `None` otherwise).
+/// A tmpfs mounted for the life of the value.
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+    /// Mounts a tmpfs of `size` on `dir`; the test fails if it cannot (it
+    /// needs root, or CAP_SYS_ADMIN in a container).
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
         std::fs::create_dir_all(dir).unwrap();
-        let ok = Command::new("mount")
+        let o = Command::new("mount")
             .args([
                 "-t",
                 "tmpfs",
@@ -571,11 +552,16 @@ impl Tmpfs {
                 "tmpfs",
                 s(dir),
             ])
-            .stderr(Stdio::null())
-            .status()
-            .map(|st| st.success())
-            .unwrap_or(false);
-        ok.then(|| Tmpfs(dir.to_path_buf()))
+            .output()
+            .expect("mount (util-linux) must be installed");
+        assert!(
+            o.status.success(),
+            "cannot mount a {size} tmpfs on {} to fill the disk: the test needs root \
+             (CAP_SYS_ADMIN): {}",
+            dir.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        Tmpfs(dir.to_path_buf())
     }
 
     fn resize(&self, size: &str) {
@@ -597,29 +583,16 @@ impl Drop for Tmpfs {
 fn disk_full_gives_exit_3_no_truncated_pdf_and_resumes() {
     let t = tempfile::tempdir().unwrap();
     let reference = t.path().join("ref");
-    let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&reference), "-q"]);
+    let Ran { code, stderr, .. } = run_job(&zaishoku_job(), &reference, &["-q"]);
     assert_eq!(code, 1, "{stderr}");
     let want = snapshot(&reference.join("zaishoku/2025-04-01"));
     // One thread renders on the reading thread, more use a reader thread:
     // both must stop cleanly on the write error.
     for threads in ["1", "2"] {
-        let Some(fs) = Tmpfs::mount(&t.path().join(format!("small-{threads}")), "1m") else {
-            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
-            return;
-        };
+        let fs = Tmpfs::mount(&t.path().join(format!("small-{threads}")), "1m");
         let out = fs.0.clone();
-        let run = |out: &Path| {
-            chohyo(&[
-                "run",
-                s(&zaishoku_job()),
-                "--out",
-                s(out),
-                "-q",
-                "--threads",
-                threads,
-            ])
-        };
-        let (code, stderr) = run(&out);
+        let run = |out: &Path| run_job(&zaishoku_job(), out, &["-q", "--threads", threads]);
+        let Ran { code, stderr, .. } = run(&out);
         assert_eq!(
             code, 3,
             "threads {threads}: disk full must exit 3: {stderr}"
@@ -639,10 +612,8 @@ fn disk_full_gives_exit_3_no_truncated_pdf_and_resumes() {
                 let p = e.unwrap().path();
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
                 if name.ends_with(".pdf") && !name.starts_with('.') {
-                    assert!(
-                        qpdf_check(&p),
-                        "threads {threads}: truncated final PDF {name}"
-                    );
+                    // A truncated final PDF fails qpdf --check.
+                    common::qpdf_check(&p);
                     written += 1;
                 }
             }
@@ -653,7 +624,7 @@ fn disk_full_gives_exit_3_no_truncated_pdf_and_resumes() {
             "threads {threads}: the disk was not full ({written} PDFs)"
         );
         fs.resize("64m");
-        let (code, stderr) = run(&out);
+        let Ran { code, stderr, .. } = run(&out);
         assert_eq!(
             code, 1,
             "threads {threads}: resume after freeing space: {stderr}"
@@ -667,15 +638,16 @@ fn disk_full_gives_exit_3_no_truncated_pdf_and_resumes() {
 fn twenty_seeded_kill_9_trials_always_resume_to_identical_output() {
     let t = tempfile::tempdir().unwrap();
     let reference = t.path().join("ref");
+    // The length of a full run spreads the kills over it (a measurement
+    // that places the kills, not a check).
     let start = Instant::now();
-    let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&reference), "-q"]);
+    let Ran { code, stderr, .. } = run_job(&zaishoku_job(), &reference, &["-q"]);
     assert_eq!(code, 1, "{stderr}");
     let full_ms = start.elapsed().as_millis().max(20) as u64;
     let want = snapshot(&reference.join("zaishoku/2025-04-01"));
     // A fixed-seed linear congruential generator: the same delays every run.
     let mut state: u64 = 0x5eed_c0de;
     let mut interrupted = 0;
-    let budget = Instant::now();
     // At least 20 trials; more (up to 40, same seeded delays) when a loaded
     // machine let too many runs finish before their kill.
     let mut trials = 0;
@@ -689,7 +661,7 @@ fn twenty_seeded_kill_9_trials_always_resume_to_identical_output() {
             .wrapping_add(1442695040888963407);
         let delay_ms = (state >> 33) % full_ms;
         let out = t.path().join(format!("t{trial}"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chohyo"))
+        let mut child = common::chohyo()
             .args([
                 "run",
                 s(&zaishoku_job()),
@@ -708,7 +680,7 @@ fn twenty_seeded_kill_9_trials_always_resume_to_identical_output() {
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        let (code, stderr) = chohyo(&["run", s(&zaishoku_job()), "--out", s(&out), "-q"]);
+        let Ran { code, stderr, .. } = run_job(&zaishoku_job(), &out, &["-q"]);
         assert!(
             code == 0 || code == 1,
             "trial {trial}: exit {code}: {stderr}"
@@ -725,11 +697,6 @@ fn twenty_seeded_kill_9_trials_always_resume_to_identical_output() {
     assert!(
         interrupted >= 10,
         "only {interrupted} of {trials} runs interrupted"
-    );
-    assert!(
-        budget.elapsed() < Duration::from_secs(120),
-        "{:?}",
-        budget.elapsed()
     );
 }
 
@@ -802,7 +769,7 @@ fn no_personal_data_in_logs_stderr_report_or_summary_of_any_sample() {
     for job_path in &samples {
         let job = Job::load(job_path).unwrap();
         let out = t.path().join(&job.job.name);
-        let (_, stderr) = chohyo(&["run", s(job_path), "--out", s(&out), "-v"]);
+        let Ran { stderr, .. } = run_job(job_path, &out, &["-v"]);
         let run_dir = out.join(&job.job.name).join(&job.batch.issue_date);
         let mut hay = vec![("stderr".to_string(), stderr)];
         for f in ["run.log", "report.html", "summary.json"] {
@@ -852,7 +819,7 @@ fn no_personal_data_in_logs_stderr_report_or_summary_of_any_sample() {
 fn a_suffixed_name_never_collides_with_a_later_records_name() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
-    let bytes = std::fs::read(root().join("samples/zaishoku/requests_cp932.csv")).unwrap();
+    let bytes = read_committed("samples/zaishoku/requests_cp932.csv");
     let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&bytes);
     let mut lines = text.lines();
     let mut csv = format!("{}\n", lines.next().unwrap());
@@ -870,15 +837,8 @@ fn a_suffixed_name_never_collides_with_a_later_records_name() {
         )
     });
     let out = dir.join("out");
-    let (code, stderr) = chohyo(&[
-        "run",
-        s(&job),
-        "--out",
-        s(&out),
-        "-q",
-        "--input",
-        s(&dir.join("three.csv")),
-    ]);
+    let Ran { code, stderr, .. } =
+        run_job(&job, &out, &["-q", "--input", s(&dir.join("three.csv"))]);
     assert_eq!(code, 0, "{stderr}");
     let on_disk = std::fs::read_dir(out.join("zaishoku/2025-04-01/docs"))
         .unwrap()
@@ -918,20 +878,23 @@ fn mutate(seed: &[u8], state: &mut u64) -> Vec<u8> {
 }
 
 fn seeds(target: &str) -> Vec<Vec<u8>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fuzz/seeds").join(target))
-        .unwrap()
+    let dir = root().join("fuzz/seeds").join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{} is committed: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
     files.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
+/// Mutated inputs per target: the same inputs on every machine, however
+/// fast it is.
+const SMOKE_INPUTS_PER_TARGET: usize = 3000;
+
 #[test]
 fn smoke_fuzz_the_parsers_with_seeded_mutations() {
     let postal = chohyo::japan::postal::PostalData::embedded().unwrap();
-    let budget = Instant::now();
     let mut state = 9u64;
-    let mut runs = 0;
     for target in [
         "form_parse",
         "date_parse",
@@ -942,9 +905,7 @@ fn smoke_fuzz_the_parsers_with_seeded_mutations() {
     ] {
         let seeds = seeds(target);
         assert!(!seeds.is_empty(), "{target}");
-        let per_target = Instant::now();
-        let mut i = 0;
-        while per_target.elapsed() < Duration::from_secs(3) && i < 3000 {
+        for i in 0..SMOKE_INPUTS_PER_TARGET {
             let input = mutate(&seeds[i % seeds.len()], &mut state);
             let text = String::from_utf8_lossy(&input);
             match target {
@@ -963,19 +924,15 @@ fn smoke_fuzz_the_parsers_with_seeded_mutations() {
                     &HeaderRow::At(1),
                 )),
             }
-            i += 1;
-            runs += 1;
         }
     }
-    assert!(runs > 1000, "{runs}");
-    assert!(budget.elapsed() < Duration::from_secs(40));
 }
 
 /// Found by probing the workbook reader: one extra cell at `XFD1048576` in a
 /// 20 kB xlsx made calamine allocate 512 GB (abort). Now refused first.
 #[test]
 fn a_workbook_spanning_a_huge_sparse_range_is_refused_with_bounded_memory() {
-    let src = std::fs::read(root().join("samples/zaishoku/requests.xlsx")).unwrap();
+    let src = read_committed("samples/zaishoku/requests.xlsx");
     let mut zin = zip::ZipArchive::new(std::io::Cursor::new(&src)).unwrap();
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let o = zip::write::SimpleFileOptions::default()
@@ -1009,7 +966,7 @@ fn a_workbook_spanning_a_huge_sparse_range_is_refused_with_bounded_memory() {
 /// as committed in `fuzz/regressions/workbook/` (how they are built:
 /// `cfb_check::tests::case`, which checks the files against it).
 fn corrupt_xls(case: &str) -> Vec<u8> {
-    std::fs::read(root().join(format!("fuzz/regressions/workbook/calamine-cfb-{case}"))).unwrap()
+    read_committed(format!("fuzz/regressions/workbook/calamine-cfb-{case}"))
 }
 
 /// The errors of reading `bytes` as the file `name` (in `dir`) both ways:
@@ -1046,20 +1003,28 @@ fn child_reads_the_corrupt_xls_cases() {
     }
 }
 
+/// How long the child of [`run_under_memory_cap`] may run before it is
+/// taken for hung, stopped, and the test failed. A watchdog, not a speed
+/// check: the child's reads take well under a second.
+const CHILD_WATCHDOG_SECONDS: u32 = 300;
+
 /// Runs the test `name` of this binary again, alone, in a child process
 /// whose address space is capped at 1 GB (`ulimit -v`). A test re-running
 /// itself passes a `marker` variable: the child gets it set and returns
-/// here at once. A check that regresses makes the child abort, not the
-/// test binary or the machine. Fails unless the child's test passed within
-/// 30 s.
+/// here at once (the `return` below is the child's way back, not a skip).
+/// A check that regresses makes the child abort, not the test binary or
+/// the machine. Fails unless the child's test passed; a child still running
+/// after [`CHILD_WATCHDOG_SECONDS`] is stopped (coreutils' `timeout`) and
+/// the test fails.
 fn run_under_memory_cap(name: &str, marker: Option<&str>) {
     if marker.is_some_and(|m| std::env::var_os(m).is_some()) {
         return;
     }
-    let start = Instant::now();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg("ulimit -v 1048576 && exec \"$0\" --exact \"$1\" --include-ignored --test-threads=1")
+        .arg(format!(
+            "ulimit -v 1048576 && exec timeout {CHILD_WATCHDOG_SECONDS} \"$0\" --exact \"$1\" --include-ignored --test-threads=1"
+        ))
         .arg(std::env::current_exe().unwrap())
         .arg(name);
     if let Some(m) = marker {
@@ -1067,13 +1032,17 @@ fn run_under_memory_cap(name: &str, marker: Option<&str>) {
     }
     let o = cmd.output().expect("run the child test");
     let out = String::from_utf8_lossy(&o.stdout);
+    assert_ne!(
+        o.status.code(),
+        Some(124),
+        "{name}: the child was still running after {CHILD_WATCHDOG_SECONDS} s and was stopped (a hang)\n{out}"
+    );
     assert!(
         o.status.success() && out.contains("1 passed"),
         "{name} under a 1 GB cap: {:?}\n{out}\n{}",
         o.status,
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(start.elapsed() < Duration::from_secs(30), "{name}");
 }
 
 /// calamine 0.38 follows a directory chain that loops (sector 1 → 1) with no
@@ -1090,9 +1059,9 @@ fn a_looping_xls_sector_chain_is_refused_under_a_memory_cap() {
 #[test]
 #[ignore = "run in a child process by an_xls_whose_cells_span_a_huge_grid_is_refused_under_a_memory_cap"]
 fn child_reads_the_xls_dense_grid_case() {
-    let src = root().join("fuzz/regressions/workbook/calamine-xls-dense-grid-oom");
+    let src = read_committed("fuzz/regressions/workbook/calamine-xls-dense-grid-oom");
     let t = tempfile::tempdir().unwrap();
-    for e in errors_from_file_and_bytes(t.path(), "grid.xls", &std::fs::read(&src).unwrap()) {
+    for e in errors_from_file_and_bytes(t.path(), "grid.xls", &src) {
         assert!(
             e.contains("grid.xls")
                 && e.contains("シート「職員」")
@@ -1165,7 +1134,7 @@ fn inline(cell: &str, text: &str) -> String {
 }
 
 /// One cell far to the right would make every row that wide: refused,
-/// quickly and with little memory, naming the column.
+/// naming the column (ZZZZ is the 475,254th) and the limit.
 #[test]
 fn a_cell_beyond_column_xfd_is_refused() {
     let data = format!(
@@ -1175,15 +1144,14 @@ fn a_cell_beyond_column_xfd_is_refused() {
         inline("ZZZZ2", "x")
     );
     let bytes = xlsx_with_sheet_data(&data);
-    let start = Instant::now();
     let e = read_sheet_bytes(Path::new("wide.xlsx"), &bytes, None, &HeaderRow::At(1))
         .unwrap_err()
         .to_string();
-    assert!(start.elapsed() < Duration::from_secs(1));
     assert!(
         e.contains("列が多すぎます") && e.contains("limit 16384"),
         "{e}"
     );
+    assert!(e.contains("a cell in column 475254,"), "{e}");
     // Column XFD itself is allowed (and a header-less cell there is the
     // usual "value in a column without header" error, not a limit).
     let data = format!(
@@ -1246,10 +1214,7 @@ fn cells_out_of_order_are_read_whole_with_the_same_rows() {
 /// the test and fuzz builds). It is an error naming the file, not a crash.
 #[test]
 fn a_cell_reference_that_overflows_calamine_is_an_error() {
-    let sheet = std::fs::read(
-        root().join("fuzz/regressions/workbook_xml/calamine-cell-reference-overflow"),
-    )
-    .unwrap();
+    let sheet = read_committed("fuzz/regressions/workbook_xml/calamine-cell-reference-overflow");
     let e = read_sheet_bytes(
         Path::new("overflow.xlsx"),
         &xlsx_with_sheet_xml(&sheet),
@@ -1283,7 +1248,7 @@ fn child_reads_the_declared_string_count_case() {
         "calamine-sst-unique-count-after-bad-xml",
         "calamine-sst-unique-count-lenient-attributes",
     ] {
-        let input = std::fs::read(root().join("fuzz/regressions/workbook_xml").join(case)).unwrap();
+        let input = read_committed(Path::new("fuzz/regressions/workbook_xml").join(case));
         // As the fuzz target builds it: after the leading `s`, the input is
         // the shared strings of an otherwise valid workbook.
         let strings = input.strip_prefix(b"s").unwrap();
@@ -1369,7 +1334,7 @@ fn an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memo
         ),
     ];
     for (i, table) in bombs.iter().enumerate() {
-        let e = small_ods_refused_quickly(table, "bomb.ods", 10_000);
+        let e = small_ods_refused(table, "bomb.ods", 10_000);
         assert!(
             e.contains("シートの範囲が広すぎます")
                 && e.contains("limit 20000000 cells")
@@ -1389,8 +1354,8 @@ fn an_ods_repeating_cells_into_a_huge_sheet_is_refused_quickly_with_bounded_memo
 
 /// Writes a one-table `.ods` (`table`, the table's inner XML) of fewer than
 /// `max_bytes` bytes as `file_name`, reads it, and returns the error it
-/// must give within 5 s.
-fn small_ods_refused_quickly(table: &str, file_name: &str, max_bytes: usize) -> String {
+/// must give (the callers read it again under a memory cap).
+fn small_ods_refused(table: &str, file_name: &str, max_bytes: usize) -> String {
     let bytes = ods_with_table(table);
     assert!(
         bytes.len() < max_bytes,
@@ -1400,10 +1365,7 @@ fn small_ods_refused_quickly(table: &str, file_name: &str, max_bytes: usize) -> 
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join(file_name);
     std::fs::write(&p, &bytes).unwrap();
-    let start = Instant::now();
-    let e = read_sheet(&p, None, 1).unwrap_err().to_string();
-    assert!(start.elapsed() < Duration::from_secs(5), "{file_name}: {e}");
-    e
+    read_sheet(&p, None, 1).unwrap_err().to_string()
 }
 
 /// An ordinary `.ods` still reads, repeats included (the check counts, it
@@ -1440,7 +1402,7 @@ fn an_ods_whose_text_expands_past_the_limits_is_refused_with_bounded_memory() {
         ),
     ];
     for (i, (table, expected)) in bombs.iter().enumerate() {
-        let e = small_ods_refused_quickly(table, "text-bomb.ods", 2_000);
+        let e = small_ods_refused(table, "text-bomb.ods", 2_000);
         assert!(
             e.contains(expected) && e.contains("text-bomb.ods") && e.contains("爆弾"),
             "{i}: {e}"

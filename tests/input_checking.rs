@@ -3,16 +3,14 @@
 //! for every reject code; the rejects reports read back by calamine; job
 //! errors that stop at once.
 
+mod common;
+
 use calamine::{open_workbook_auto, Data, Reader};
 use chohyo::check::Record;
 use chohyo::job::Job;
 use chohyo::run::read_and_check;
+use common::{root, Ran};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/input").join(name)
@@ -137,18 +135,6 @@ fn joined_sheet_gives_each_record_its_rows_in_sheet_order() {
     assert_eq!(seen[0], seen[2]);
 }
 
-fn chohyo(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 /// The expected rejects of samples/checks: (sheet, row, code).
 const EXPECTED: [(&str, u32, &str); 25] = [
     ("申請一覧", 5, "E_REQUIRED"),
@@ -178,18 +164,6 @@ const EXPECTED: [(&str, u32, &str); 25] = [
     ("給与明細", 70, "E_JOIN_NO_MATCH"),
 ];
 
-fn read_csv(path: &Path) -> Vec<csv::StringRecord> {
-    let bytes = std::fs::read(path).unwrap();
-    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM");
-    let mut rdr = csv::Reader::from_reader(&bytes[3..]);
-    let header = rdr.headers().unwrap().clone();
-    assert_eq!(
-        header.iter().collect::<Vec<_>>(),
-        ["ファイル", "シート", "行", "列", "値", "コード", "理由"]
-    );
-    rdr.records().map(Result::unwrap).collect()
-}
-
 fn cell(d: &Data) -> String {
     match d {
         Data::String(s) => s.clone(),
@@ -203,7 +177,7 @@ fn cell(d: &Data) -> String {
 /// Checks rejects.csv and rejects.xlsx of the sample against each other and
 /// against the expected list.
 fn check_reports(csv_path: &Path, xlsx_path: &Path) {
-    let rows = read_csv(csv_path);
+    let rows = common::read_rejects(csv_path);
     let got: Vec<(String, u32, String)> = rows
         .iter()
         .map(|r| (r[1].to_string(), r[2].parse().unwrap(), r[5].to_string()))
@@ -228,10 +202,7 @@ fn check_reports(csv_path: &Path, xlsx_path: &Path) {
     let sheet = wb.worksheet_range("不備一覧").unwrap();
     let table: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(cell).collect()).collect();
     let header = &table[0];
-    assert_eq!(
-        header[..7],
-        ["ファイル", "シート", "行", "列", "値", "コード", "理由"]
-    );
+    assert_eq!(header[..7], common::REJECTS_HEADER);
     // The original columns follow: the main sheet's, then the joined sheet's new ones.
     assert_eq!(header[7], "申請番号");
     assert!(header.contains(&"支給額".to_string()), "{header:?}");
@@ -290,13 +261,12 @@ fn check_reports(csv_path: &Path, xlsx_path: &Path) {
 fn check_sample_reports_every_code_and_writes_both_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let csv_path = tmp.path().join("不備.csv");
-    let job = root().join("samples/checks/job.toml");
-    let (code, stdout, stderr) = chohyo(&[
-        "check".as_ref(),
-        job.as_os_str(),
-        "--rejects".as_ref(),
-        csv_path.as_os_str(),
-    ]);
+    let job = common::sample_job("checks");
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = common::check_job(&job, &csv_path);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stdout.contains("読み込み 23 行 / 正常 3 件 / 不備 25 件"),
@@ -310,14 +280,9 @@ fn check_sample_reports_every_code_and_writes_both_reports() {
 #[test]
 fn run_sample_renders_the_good_rows_and_writes_both_reports() {
     let tmp = tempfile::tempdir().unwrap();
-    let job = root().join("samples/checks/job.toml");
-    let (code, _, stderr) = chohyo(&[
-        "run".as_ref(),
-        job.as_os_str(),
-        "--out".as_ref(),
-        tmp.path().as_os_str(),
-    ]);
-    assert_eq!(code, 1, "{stderr}");
+    let job = common::sample_job("checks");
+    let r = common::run_job(&job, tmp.path(), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
     let dir = tmp.path().join("checks/2025-04-01");
     let mut docs: Vec<String> = std::fs::read_dir(dir.join("docs"))
         .unwrap()
@@ -325,25 +290,14 @@ fn run_sample_renders_the_good_rows_and_writes_both_reports() {
         .collect();
     docs.sort();
     assert_eq!(docs, ["Q-0001.pdf", "Q-0002.pdf", "Q-0003.pdf"]);
-    let text = Command::new("pdftotext")
-        .args(["-raw"])
-        .arg(dir.join("docs/Q-0002.pdf"))
-        .arg("-")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = common::pdftotext(&dir.join("docs/Q-0002.pdf"), None);
     // Half-width ｶﾀｶﾅ became full-width; 髙 stayed 髙.
     assert!(text.contains("タカハシ イチロウ"), "{text}");
     assert!(text.contains("髙橋 一郎"), "{text}");
     check_reports(&dir.join("rejects.csv"), &dir.join("rejects.xlsx"));
     // Same input, same report bytes.
     let tmp2 = tempfile::tempdir().unwrap();
-    chohyo(&[
-        "run".as_ref(),
-        job.as_os_str(),
-        "--out".as_ref(),
-        tmp2.path().as_os_str(),
-    ]);
+    common::run_job(&job, tmp2.path(), &[]);
     let dir2 = tmp2.path().join("checks/2025-04-01");
     for f in ["rejects.csv", "rejects.xlsx"] {
         assert_eq!(
@@ -354,24 +308,12 @@ fn run_sample_renders_the_good_rows_and_writes_both_reports() {
     }
 }
 
-/// Writes a variant of the sample job into `dir` (input path made absolute).
+/// Writes a variant of the sample job into `dir`: `from` replaced by `to`.
 fn variant(dir: &Path, from: &str, to: &str) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("samples/checks/job.toml")).unwrap();
-    assert!(text.contains(from), "{from}");
-    let input = root().join("samples/checks/requests.xlsx");
-    let text = text
-        .replace(from, to)
-        .replace(
-            "file = \"requests.xlsx\"",
-            &format!("file = {:?}", input.to_str().unwrap()),
-        )
-        .replace(
-            "../../templates",
-            root().join("templates").to_str().unwrap(),
-        );
-    let path = dir.join("job.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    common::sample_copy("checks", dir, |text| {
+        assert!(text.contains(from), "{from}");
+        text.replace(from, to)
+    })
 }
 
 #[test]
@@ -416,12 +358,11 @@ fn job_errors_stop_at_once_naming_the_key() {
         ),
     ] {
         let job = variant(tmp.path(), from, to);
-        let (code, stdout, stderr) = chohyo(&[
-            "check".as_ref(),
-            job.as_os_str(),
-            "--rejects".as_ref(),
-            tmp.path().join("r.csv").as_os_str(),
-        ]);
+        let Ran {
+            code,
+            stdout,
+            stderr,
+        } = common::check_job(&job, &tmp.path().join("r.csv"));
         assert_eq!(code, 2, "{to}: {stdout}{stderr}");
         for n in needles {
             assert!(stderr.contains(n), "{to}: expected {n} in {stderr}");

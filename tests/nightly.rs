@@ -4,38 +4,33 @@
 
 mod common;
 
-use common::{assert_same, snapshot};
+use common::{assert_same, root, run_chohyo, run_job, snapshot, Ran};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn job() -> PathBuf {
-    root().join("samples/zaishoku/job.toml")
+    common::sample_job("zaishoku")
 }
 
-fn chohyo(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .args(args)
-        .output()
-        .expect("run chohyo");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+/// `chohyo run <zaishoku job> --out <out> -q <extra…>`.
+fn run(out: &Path, extra: &[&str]) -> Ran {
+    let mut args = vec!["-q"];
+    args.extend_from_slice(extra);
+    run_job(&job(), out, &args)
 }
 
-fn run_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["run", job_str(), "--out", out, "-q"];
-    v.extend_from_slice(extra);
-    v
-}
-
-fn job_str() -> &'static str {
-    Box::leak(job().to_string_lossy().into_owned().into_boxed_str())
+/// `chohyo merge <zaishoku job> --shards <n> --out <out> -q`.
+fn merge(out: &Path, shards: &str) -> Ran {
+    run_chohyo([
+        "merge".as_ref(),
+        job().as_os_str(),
+        "--shards".as_ref(),
+        shards.as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "-q".as_ref(),
+    ])
 }
 
 /// A UTF-8 CSV with `copies` × the sample's rows (ids made unique), so a run
@@ -84,12 +79,12 @@ fn assert_consecutive(numbers: &[i64], first: i64, count: usize) {
 #[test]
 fn second_run_renders_nothing_and_ledger_has_no_duplicates() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().to_str().unwrap();
-    let (code, _) = chohyo(&run_args(out, &[]));
+    let out = tmp.path();
+    let Ran { code, .. } = run(out, &[]);
     assert_eq!(code, 1);
     let dir = tmp.path().join("zaishoku/2025-04-01");
     let before = snapshot(&dir);
-    let (code, stderr) = chohyo(&["run", job_str(), "--out", out]);
+    let Ran { code, stderr, .. } = run_job(&job(), out, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("完了済み"), "{stderr}");
     assert_same(&before, &snapshot(&dir), "re-run");
@@ -103,8 +98,8 @@ fn second_run_renders_nothing_and_ledger_has_no_duplicates() {
 #[test]
 fn threads_1_and_8_give_identical_run_directories() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    chohyo(&run_args(a.path().to_str().unwrap(), &["--threads", "1"]));
-    chohyo(&run_args(b.path().to_str().unwrap(), &["--threads", "8"]));
+    run(a.path(), &["--threads", "1"]);
+    run(b.path(), &["--threads", "8"]);
     let sa = snapshot(&a.path().join("zaishoku/2025-04-01"));
     assert_eq!(sa.keys().filter(|k| k.starts_with("docs/")).count(), 47);
     assert_same(
@@ -117,26 +112,22 @@ fn threads_1_and_8_give_identical_run_directories() {
 #[test]
 fn four_shards_merged_equal_one_run() {
     let (single, sharded) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    chohyo(&run_args(single.path().to_str().unwrap(), &[]));
-    let out = sharded.path().to_str().unwrap();
+    run(single.path(), &[]);
+    let out = sharded.path();
     let mut rendered = 0;
     for k in 1..=4 {
         let spec = format!("{k}/4");
-        let (code, stderr) = chohyo(&run_args(out, &["--shard", &spec]));
+        let Ran { code, stderr, .. } = run(out, &["--shard", &spec]);
         assert!(code == 0 || code == 1, "{stderr}");
-        let m: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(
-                sharded
-                    .path()
-                    .join(format!("zaishoku/2025-04-01.shard-{k}-of-4/manifest.json")),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let m = common::read_json(
+            &sharded
+                .path()
+                .join(format!("zaishoku/2025-04-01.shard-{k}-of-4/manifest.json")),
+        );
         rendered += m["documents"].as_array().unwrap().len();
     }
     assert_eq!(rendered, 47, "the shards partition the batch");
-    let (code, stderr) = chohyo(&["merge", job_str(), "--shards", "4", "--out", out, "-q"]);
+    let Ran { code, stderr, .. } = merge(out, "4");
     assert_eq!(code, 1, "{stderr}");
     assert_same(
         &snapshot(&single.path().join("zaishoku/2025-04-01")),
@@ -155,7 +146,7 @@ fn four_shards_merged_equal_one_run() {
             .join("zaishoku/2025-04-01.shard-2-of-4/summary.json"),
     )
     .unwrap();
-    let (code, _) = chohyo(&["merge", job_str(), "--shards", "4", "--out", out, "-q"]);
+    let Ran { code, .. } = merge(out, "4");
     assert_eq!(code, 2);
 }
 
@@ -165,7 +156,7 @@ fn kill_9_at_several_points_then_resume_gives_identical_output() {
     let input = big_input(tmp.path(), 12);
     let input = input.to_str().unwrap();
     let reference = tmp.path().join("ref");
-    let (code, stderr) = chohyo(&run_args(reference.to_str().unwrap(), &["--input", input]));
+    let Ran { code, stderr, .. } = run(&reference, &["--input", input]);
     assert_eq!(code, 1, "{stderr}");
     let want = snapshot(&reference.join("zaishoku/2025-04-01"));
     let n_docs = want.keys().filter(|k| k.starts_with("docs/")).count();
@@ -173,11 +164,12 @@ fn kill_9_at_several_points_then_resume_gives_identical_output() {
     let mut interrupted = 0;
     for (trial, delay_ms) in [15u64, 40, 80, 150, 300, 600].into_iter().enumerate() {
         let out = tmp.path().join(format!("t{trial}"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-            .args(run_args(
-                out.to_str().unwrap(),
-                &["--input", input, "--threads", "2"],
-            ))
+        let mut child = common::chohyo()
+            .arg("run")
+            .arg(job())
+            .arg("--out")
+            .arg(&out)
+            .args(["-q", "--input", input, "--threads", "2"])
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -189,7 +181,7 @@ fn kill_9_at_several_points_then_resume_gives_identical_output() {
         // SIGKILL: no cleanup handlers run.
         child.kill().unwrap();
         child.wait().unwrap();
-        let (code, stderr) = chohyo(&run_args(out.to_str().unwrap(), &["--input", input]));
+        let Ran { code, stderr, .. } = run(&out, &["--input", input]);
         // A run that finished before the kill leaves nothing to do (exit 0).
         let want_code = if was_running { 1 } else { 0 };
         assert!(
@@ -218,22 +210,19 @@ fn kill_9_at_several_points_then_resume_gives_identical_output() {
 #[test]
 fn changed_input_is_refused_unless_restart() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().to_str().unwrap();
+    let out = tmp.path();
     let input = big_input(tmp.path(), 1);
     let input_s = input.to_str().unwrap();
-    chohyo(&run_args(out, &["--input", input_s]));
+    run(out, &["--input", input_s]);
     let mut text = std::fs::read_to_string(&input).unwrap();
     text.push_str("R9999-0001,見本 花子,ミホン ハナコ,女,1990/4/1,153-0051,東京都目黒区上目黒1丁目1-1,総務部人事課,主事,常勤職員,2015/4/1,テスト\n");
     std::fs::write(&input, text).unwrap();
-    let (code, stderr) = chohyo(&run_args(out, &["--input", input_s]));
+    let Ran { code, stderr, .. } = run(out, &["--input", input_s]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--restart"), "{stderr}");
-    let (code, stderr) = chohyo(&run_args(out, &["--input", input_s, "--restart"]));
+    let Ran { code, stderr, .. } = run(out, &["--input", input_s, "--restart"]);
     assert_eq!(code, 1, "{stderr}");
-    let m: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(tmp.path().join("zaishoku/2025-04-01/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let m = common::read_json(&tmp.path().join("zaishoku/2025-04-01/manifest.json"));
     assert_eq!(m["documents"].as_array().unwrap().len(), 48);
     // The 47 keep their numbers; the new record gets the next one.
     assert_consecutive(
@@ -249,16 +238,15 @@ fn a_held_lock_exits_4() {
     let dir = tmp.path().join("zaishoku/2025-04-01");
     std::fs::create_dir_all(&dir).unwrap();
     let _held = chohyo::run::runstate::RunLock::acquire(&dir).unwrap();
-    let (code, stderr) = chohyo(&run_args(tmp.path().to_str().unwrap(), &[]));
+    let Ran { code, stderr, .. } = run(tmp.path(), &[]);
     assert_eq!(code, 4, "{stderr}");
 }
 
 #[test]
 fn logs_and_stderr_hold_no_personal_data() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().to_str().unwrap();
-    let (_, stderr1) = chohyo(&["run", job_str(), "--out", out, "-v"]);
-    let (_, stderr2) = chohyo(&["run", job_str(), "--out", out, "-v"]);
+    let stderr1 = run_job(&job(), tmp.path(), &["-v"]).stderr;
+    let stderr2 = run_job(&job(), tmp.path(), &["-v"]).stderr;
     let log = std::fs::read_to_string(tmp.path().join("zaishoku/2025-04-01/run.log")).unwrap();
     let report =
         std::fs::read_to_string(tmp.path().join("zaishoku/2025-04-01/report.html")).unwrap();
@@ -297,7 +285,7 @@ fn logs_and_stderr_hold_no_personal_data() {
 fn outputs_are_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
-    chohyo(&run_args(tmp.path().to_str().unwrap(), &[]));
+    run(tmp.path(), &[]);
     let dir = tmp.path().join("zaishoku/2025-04-01");
     for p in [dir.clone(), dir.join("docs")] {
         assert_eq!(
@@ -328,13 +316,10 @@ fn report_html_renders_in_headless_chromium() {
             .output()
             .is_ok_and(|o| o.status.success())
     });
-    let Some(chromium) = chromium else {
-        eprintln!("SKIP: chromium not installed (.ci/run installs it)");
-        assert!(std::env::var("CI").is_err(), "CI must have chromium");
-        return;
-    };
+    let chromium =
+        chromium.expect("chromium must be installed (package chromium; .ci/run installs it)");
     let tmp = tempfile::tempdir().unwrap();
-    chohyo(&run_args(tmp.path().to_str().unwrap(), &[]));
+    run(tmp.path(), &[]);
     let report = tmp.path().join("zaishoku/2025-04-01/report.html");
     let profile = tempfile::tempdir().unwrap();
     let o = Command::new(chromium)
@@ -386,12 +371,10 @@ fn warnings_of_reused_documents_are_reported_after_a_resume() {
     std::fs::write(&input, out).unwrap();
     let input = input.to_str().unwrap();
     let dir = tmp.path().join("o");
-    let (code, stderr) = chohyo(&run_args(dir.to_str().unwrap(), &["--input", input]));
+    let Ran { code, stderr, .. } = run(&dir, &["--input", input]);
     assert_eq!(code, 1, "{stderr}");
     let run_dir = dir.join("zaishoku/2025-04-01");
-    let summary = |d: &Path| -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(d.join("summary.json")).unwrap()).unwrap()
-    };
+    let summary = |d: &Path| common::read_json(&d.join("summary.json"));
     let first = summary(&run_dir);
     let warned = first["counts"]["warnings"].as_u64().unwrap();
     assert_eq!(warned, 47, "one warning per document: {first}");
@@ -399,7 +382,7 @@ fn warnings_of_reused_documents_are_reported_after_a_resume() {
     assert_eq!(journal.matches("\"warnings\"").count(), 47);
     // Unfinish the batch: the next run reuses all 47 documents.
     std::fs::remove_file(run_dir.join("summary.json")).unwrap();
-    let (code, stderr) = chohyo(&run_args(dir.to_str().unwrap(), &["--input", input]));
+    let Ran { code, stderr, .. } = run(&dir, &["--input", input]);
     assert_eq!(code, 1, "{stderr}");
     let again = summary(&run_dir);
     assert_eq!(again["timing"]["reused"], 47);

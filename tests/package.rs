@@ -1,6 +1,8 @@
 //! Packages: deterministic zips, splitting, manifests, encryption; mail
 //! order; the combined print file checked with poppler and qpdf.
 
+mod common;
+
 use chohyo::mail::mailorder::{self, MailItem, Thresholds};
 use chohyo::mail::package::{
     self, Compression, PackageEntry, PackageInfo, PackageOptions, PackageWriter, Password,
@@ -366,17 +368,8 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("print.pdf");
     std::fs::write(&p, &bytes).unwrap();
-    let q = std::process::Command::new("qpdf")
-        .arg("--check")
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stdout));
-    let text = std::process::Command::new("pdftotext")
-        .args(["-raw", p.to_str().unwrap(), "-"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(text.stdout).unwrap();
+    common::qpdf_check(&p);
+    let text = common::pdftotext(&p, None);
     let pages: Vec<&str> = text.split('\x0c').collect();
     assert!(pages[0].contains("区分シート"), "{}", pages[0]);
     assert!(pages[0].contains("通数 (documents): 2 通"));
@@ -387,13 +380,8 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
     assert!(pages[4].contains("在職証明書 乙野 0"));
     assert!(pages[5].contains("在職証明書 乙野 1"));
     // One embedded subset per font used, shared by every page.
-    let fonts_out = std::process::Command::new("pdffonts")
-        .arg(&p)
-        .output()
-        .unwrap();
-    let listing = String::from_utf8(fonts_out.stdout).unwrap();
-    let embedded: Vec<&str> = listing.lines().skip(2).collect();
-    assert_eq!(embedded.len(), 2, "{listing}"); // gothic cover + mincho documents
+    let embedded = common::pdffonts(&p);
+    assert_eq!(embedded.len(), 2, "{embedded:#?}"); // gothic cover + mincho documents
 }
 
 /// The wiring the batch will do, on the sample job: run, mail order by
@@ -402,11 +390,7 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
 #[test]
 fn sample_run_packages_by_group_and_verifies() {
     use chohyo::run::{self, RunOptions};
-    let job = chohyo::job::Job::load(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/samples/zaishoku/job.toml"
-    )))
-    .unwrap();
+    let job = chohyo::job::Job::load(&common::sample_job("zaishoku")).unwrap();
     let t = tempfile::tempdir().unwrap();
     let outcome = run::run(
         &job,
@@ -428,9 +412,7 @@ fn sample_run_packages_by_group_and_verifies() {
             .unwrap_or("")
             .to_string()
     };
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(outcome.run_dir.join("manifest.json")).unwrap())
-            .unwrap();
+    let manifest = common::read_json(&outcome.run_dir.join("manifest.json"));
     let documents: Vec<run::ManifestEntry> =
         serde_json::from_value(manifest["documents"].clone()).unwrap();
     assert_eq!(documents.len(), outcome.documents);

@@ -4,16 +4,17 @@
 //! poppler-utils and qpdf). Set `CHOHYO_KEEP_PDF=dir` to keep the sample PDF
 //! and its page-1 rendering for visual inspection.
 
+mod common;
+
 use chohyo::pdf::{write_pdf, DocInfo};
 use chohyo::render::fonts::FontSet;
 use chohyo::render::image::ImageSet;
 use chohyo::render::page::{Color, Glyph, GlyphRun, ImageId, Op, Page, Stroke, PT_PER_MM};
+use common::{pdffonts, qpdf_check, tool};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn fonts() -> FontSet {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
-    FontSet::load(&FontSet::default_slots(&dir)).unwrap()
+    FontSet::load(&FontSet::default_slots(&common::root().join("fonts"))).unwrap()
 }
 
 /// A scratch directory unique to this test.
@@ -253,20 +254,6 @@ fn images(dir: &Path) -> (ImageSet, ImageId) {
     (set, id)
 }
 
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn sample_certificate_is_valid_embedded_and_extractable() {
     let dir = scratch("sample");
@@ -279,16 +266,15 @@ fn sample_certificate_is_valid_embedded_and_extractable() {
     let p = path.to_str().unwrap();
 
     // Structure.
-    let check = run("qpdf", &["--check", p]);
+    let check = qpdf_check(&path);
     assert!(
         check.contains("No syntax or stream encoding errors"),
         "{check}"
     );
 
     // Fonts: three CID TrueType subsets, embedded, tagged.
-    let list = run("pdffonts", &[p]);
-    let rows: Vec<&str> = list.lines().skip(2).collect();
-    assert_eq!(rows.len(), 3, "{list}");
+    let rows = pdffonts(&path);
+    assert_eq!(rows.len(), 3, "{rows:#?}");
     for row in &rows {
         let cols: Vec<&str> = row.split_whitespace().collect();
         let name = cols[0];
@@ -304,7 +290,7 @@ fn sample_certificate_is_valid_embedded_and_extractable() {
     }
 
     // Text comes back exactly, line by line.
-    let text = run("pdftotext", &["-enc", "UTF-8", p, "-"]);
+    let text = tool("pdftotext", ["-enc", "UTF-8", p, "-"]);
     let got: Vec<&str> = text
         .lines()
         .map(|l| l.trim())
@@ -319,7 +305,7 @@ fn sample_certificate_is_valid_embedded_and_extractable() {
 
     // Distributed title glyphs sit exactly where layout put them:
     // 24pt glyphs from x = 209 with 12pt between them.
-    let bbox = run("pdftotext", &["-bbox", "-enc", "UTF-8", p, "-"]);
+    let bbox = tool("pdftotext", ["-bbox", "-enc", "UTF-8", p, "-"]);
     for (i, ch) in LINES[0].chars().enumerate() {
         let line = bbox
             .lines()
@@ -345,9 +331,9 @@ fn sample_certificate_is_valid_embedded_and_extractable() {
         std::fs::create_dir_all(keep).unwrap();
         std::fs::copy(&path, keep.join("sample.pdf")).unwrap();
         let prefix = keep.join("sample");
-        run(
+        tool(
             "pdftoppm",
-            &[
+            [
                 "-r",
                 "100",
                 "-png",
@@ -367,12 +353,12 @@ fn sample_certificate_is_valid_embedded_and_extractable() {
 fn variation_sequences_round_trip() {
     let set = fonts();
     let chain = set.chain("mincho").unwrap();
-    // 葛 + VS17 (IVS) — only if the bundled font has the sequence.
+    // 葛 + VS17 (IVS): the bundled mincho font has the sequence.
     let (fid, _) = set.resolve(chain, '葛').unwrap();
-    if set.font(fid).variation_glyph('葛', '\u{E0100}').is_none() {
-        eprintln!("font has no IVS for 葛; skipping");
-        return;
-    }
+    assert!(
+        set.font(fid).variation_glyph('葛', '\u{E0100}').is_some(),
+        "the bundled mincho font (fonts/, committed) has the IVS 葛 + VS17"
+    );
     let dir = scratch("ivs");
     let text = "葛\u{E0100}飾区";
     let page = Page {
@@ -383,7 +369,7 @@ fn variation_sequences_round_trip() {
     let bytes = write_pdf(&[page], &set, &ImageSet::default(), &info()).unwrap();
     let path = dir.join("ivs.pdf");
     std::fs::write(&path, &bytes).unwrap();
-    let out = run("pdftotext", &["-enc", "UTF-8", path.to_str().unwrap(), "-"]);
+    let out = tool("pdftotext", ["-enc", "UTF-8", path.to_str().unwrap(), "-"]);
     assert_eq!(out.trim_end_matches(['\n', '\u{c}']), text);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -439,10 +425,9 @@ fn many_pages_share_one_subset() {
     );
     let path = dir.join("many.pdf");
     std::fs::write(&path, &twenty).unwrap();
-    let p = path.to_str().unwrap();
-    run("qpdf", &["--check", p]);
-    let list = run("pdffonts", &[p]);
-    assert_eq!(list.lines().count(), 2 + 3, "{list}");
+    qpdf_check(&path);
+    let rows = pdffonts(&path);
+    assert_eq!(rows.len(), 3, "{rows:#?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -458,6 +443,6 @@ fn empty_document_is_valid() {
     let bytes = write_pdf(&[page], &set, &ImageSet::default(), &DocInfo::default()).unwrap();
     let path = dir.join("empty.pdf");
     std::fs::write(&path, &bytes).unwrap();
-    run("qpdf", &["--check", path.to_str().unwrap()]);
+    qpdf_check(&path);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -14,7 +14,6 @@ mod common;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 const SAMPLES: [&str; 5] = ["zaishoku", "shuro", "saiyo", "kyuyo", "checks"];
 
@@ -23,7 +22,7 @@ fn listing(out: &Path) -> String {
     let mut text = String::new();
     for sample in SAMPLES {
         let job = root.join("samples").join(sample).join("job.toml");
-        let status = Command::new(common::bin())
+        let status = common::chohyo()
             .arg("run")
             .arg(&job)
             .arg("--out")

@@ -1,10 +1,13 @@
 //! `chohyo verify` through the binary: a clean package passes; each kind of
 //! damage or unsafe entry is found with its own message and a non-zero exit.
 
+mod common;
+
 use chohyo::mail::package::{FindingKind, PackageEntry, PackageOptions, PackageWriter};
+use common::run_chohyo;
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use zip::write::SimpleFileOptions;
 
 fn entry(i: usize) -> PackageEntry {
@@ -73,23 +76,21 @@ struct Run {
     kinds: Vec<String>,
 }
 
+/// `chohyo verify <target> <extra…>`, and again with `--json` (same exit
+/// code): the exit code, the human report and the JSON findings' kinds.
 fn verify(target: &Path, extra: &[&str]) -> Run {
-    let bin = env!("CARGO_BIN_EXE_chohyo");
-    let human = Command::new(bin)
-        .arg("verify")
-        .arg(target)
-        .args(extra)
-        .output()
-        .unwrap();
-    let json = Command::new(bin)
-        .arg("verify")
-        .arg(target)
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
-    assert_eq!(human.status.code(), json.status.code());
-    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let args = |json: bool| {
+        let mut a = vec![OsStr::new("verify"), target.as_os_str()];
+        if json {
+            a.push(OsStr::new("--json"));
+        }
+        a.extend(extra.iter().map(OsStr::new));
+        a
+    };
+    let human = run_chohyo(args(false));
+    let json = run_chohyo(args(true));
+    assert_eq!(human.code, json.code);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let kinds = v["findings"]
         .as_array()
         .unwrap()
@@ -97,8 +98,8 @@ fn verify(target: &Path, extra: &[&str]) -> Run {
         .map(|f| f["kind"].as_str().unwrap().to_string())
         .collect();
     Run {
-        code: human.status.code().unwrap(),
-        stdout: String::from_utf8(human.stdout).unwrap(),
+        code: human.code,
+        stdout: human.stdout,
         kinds,
     }
 }
@@ -339,12 +340,8 @@ fn run_directory_changes_are_found() {
 #[test]
 fn unreadable_target_exits_2() {
     let t = tempfile::tempdir().unwrap();
-    let r = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .arg("verify")
-        .arg(t.path().join("nope.zip"))
-        .output()
-        .unwrap();
-    assert_eq!(r.status.code(), Some(2));
+    let r = run_chohyo([OsStr::new("verify"), t.path().join("nope.zip").as_os_str()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     let junk = t.path().join("junk.zip");
     std::fs::write(&junk, b"not a zip").unwrap();
     let r = verify(&junk, &[]);

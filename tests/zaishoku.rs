@@ -2,60 +2,23 @@
 //! with the outputs checked by independent tools (qpdf, poppler's pdffonts and
 //! pdftotext) as well as in Rust.
 
+mod common;
+
 use calamine::{open_workbook_auto, Data, Reader};
+use common::{docs, pdftotext, root, run_chohyo, squash};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn job() -> PathBuf {
-    root().join("samples/zaishoku/job.toml")
+    common::sample_job("zaishoku")
 }
 
 /// Runs `chohyo run` into a fresh output folder; returns (exit code, run dir, stderr).
 fn run(out: &Path, extra: &[&str]) -> (i32, PathBuf, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .arg("run")
-        .arg(job())
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .expect("run chohyo");
-    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    (
-        o.status.code().unwrap_or(-1),
-        out.join("zaishoku").join("2025-04-01"),
-        stderr,
-    )
-}
-
-fn tool(cmd: &str, args: &[&str], file: &Path) -> (bool, String) {
-    let o = Command::new(cmd)
-        .args(args)
-        .arg(file)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} must be installed (see .ci/run): {e}"));
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
-    )
-}
-
-fn pdftotext(file: &Path) -> String {
-    // -raw keeps the content stream's order: the reading order we lay out in.
-    let o = Command::new("pdftotext")
-        .arg("-raw")
-        .arg(file)
-        .arg("-")
-        .output()
-        .expect("pdftotext must be installed");
-    assert!(o.status.success());
-    String::from_utf8(o.stdout).unwrap()
+    let r = common::run_job(&job(), out, extra);
+    (r.code, out.join("zaishoku").join("2025-04-01"), r.stderr)
 }
 
 /// Sample rows read straight from the xlsx with calamine: request id → (name, row).
@@ -80,15 +43,6 @@ fn sample_names() -> BTreeMap<String, String> {
         .collect()
 }
 
-fn docs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("docs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v
-}
-
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
@@ -104,13 +58,7 @@ fn sample_batch_renders_47_checked_certificates() {
     assert!(pdfs.iter().all(|p| p.extension().unwrap() == "pdf"));
 
     // Rejects: exactly the 3 bad rows, each with a Japanese reason.
-    let rejects = std::fs::read(dir.join("rejects.csv")).unwrap();
-    assert!(
-        rejects.starts_with(b"\xEF\xBB\xBF"),
-        "rejects.csv has a BOM for Excel"
-    );
-    let mut rdr = csv::Reader::from_reader(&rejects[3..]);
-    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let rows = common::read_rejects(&dir.join("rejects.csv"));
     assert_eq!(rows.len(), 3, "{rows:?}");
     let codes: Vec<&str> = rows.iter().map(|r| &r[5]).collect();
     assert_eq!(
@@ -132,8 +80,7 @@ fn sample_batch_renders_47_checked_certificates() {
     }
 
     // Manifests agree with the files.
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest = common::read_json(&dir.join("manifest.json"));
     let entries = manifest["documents"].as_array().unwrap();
     assert_eq!(entries.len(), 47);
     let mut csv_rdr = csv::Reader::from_path(dir.join("manifest.csv")).unwrap();
@@ -150,12 +97,11 @@ fn sample_batch_renders_47_checked_certificates() {
         assert_eq!(e["pages"], 1);
         assert!(e["source_row"].as_u64().unwrap() >= 3);
         // The name of that row and the era-form issue date are in the text.
-        let text = pdftotext(&file);
+        let text = pdftotext(&file, None);
         let id = e["record_id"].as_str().unwrap();
         let name = &names[id];
-        let squeezed: String = text.split_whitespace().collect();
-        let name_squeezed: String = name.split_whitespace().collect();
-        assert!(squeezed.contains(&name_squeezed), "{name} not in {file:?}");
+        let squeezed = squash(&text);
+        assert!(squeezed.contains(&squash(name)), "{name} not in {file:?}");
         assert!(text.contains("令和7年4月1日"), "issue date in {file:?}");
         assert!(squeezed.contains("在職証明書"));
         assert!(squeezed
@@ -170,13 +116,10 @@ fn every_pdf_passes_qpdf_and_embeds_subset_fonts() {
     let pdfs = docs(&dir);
     assert_eq!(pdfs.len(), 47, "{stderr}");
     for pdf in &pdfs {
-        let (ok, out) = tool("qpdf", &["--check"], pdf);
-        assert!(ok, "qpdf --check {pdf:?}: {out}");
-        let (ok, fonts) = tool("pdffonts", &[], pdf);
-        assert!(ok);
-        let font_lines: Vec<&str> = fonts.lines().skip(2).collect();
-        assert!(!font_lines.is_empty());
-        for line in font_lines {
+        common::qpdf_check(pdf);
+        let font_lines = common::pdffonts(pdf);
+        assert!(!font_lines.is_empty(), "{pdf:?}");
+        for line in &font_lines {
             // name: ABCDEF+BIZUDMincho-Regular ... CID TrueType Identity-H yes yes yes
             let cols: Vec<&str> = line.split_whitespace().collect();
             assert!(
@@ -190,7 +133,10 @@ fn every_pdf_passes_qpdf_and_embeds_subset_fonts() {
                 "emb/sub/uni: {line}"
             );
         }
-        assert!(fonts.contains("BIZUDMincho"), "{fonts}");
+        assert!(
+            font_lines.iter().any(|l| l.contains("BIZUDMincho")),
+            "{font_lines:#?}"
+        );
     }
 }
 
@@ -244,15 +190,9 @@ fn cp932_csv_gives_the_same_pdfs_as_xlsx() {
 fn check_subcommand_reports_rejects_and_renders_nothing() {
     let tmp = tempdir();
     let rejects = tmp.path().join("r.csv");
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .args(["check"])
-        .arg(job())
-        .arg("--rejects")
-        .arg(&rejects)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&o.stdout);
+    let r = common::check_job(&job(), &rejects);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let stdout = r.stdout;
     assert!(
         stdout.contains("50") && stdout.contains("47") && stdout.contains('3'),
         "{stdout}"
@@ -286,13 +226,9 @@ fn job_errors_exit_2_naming_the_key() {
         .unwrap()
         .replace("required = true\nunique = true", "requried = true");
     std::fs::write(&bad, text).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_chohyo"))
-        .arg("run")
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("requried"));
+    let r = run_chohyo([OsStr::new("run"), bad.as_os_str()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("requried"), "{}", r.stderr);
 }
 
 /// The template's constant text becomes the mincho font's core at load

@@ -1,10 +1,18 @@
-//! Helpers shared by the integration tests that compare run directories.
+//! Helpers shared by the integration tests: where the repository and the
+//! binary are, running `chohyo`, reading what a run wrote, the external PDF
+//! tools (poppler-utils, qpdf) and run-directory snapshots.
+//!
+//! A helper that needs a file of the repository or an external tool makes
+//! the test fail, saying what is missing; none of them lets a test pass
+//! without doing its checks.
 
 // Each test binary includes this module and uses part of it.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The repository's root folder (samples, templates and fixtures are found
 /// from here).
@@ -15,6 +23,217 @@ pub fn root() -> PathBuf {
 /// The `chohyo` executable built for these tests.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_chohyo"))
+}
+
+/// The `job.toml` of the bundled sample `name` (`samples/<name>/job.toml`).
+pub fn sample_job(name: &str) -> PathBuf {
+    root().join("samples").join(name).join("job.toml")
+}
+
+/// A command for the `chohyo` executable, without arguments (for the tests
+/// that pipe its input or kill it).
+pub fn chohyo() -> Command {
+    Command::new(bin())
+}
+
+/// What a finished run of `chohyo` gave.
+#[derive(Debug)]
+pub struct Ran {
+    /// The exit code; -1 when the process was ended by a signal.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `chohyo` with `args` to the end and returns its exit code and
+/// output. The test fails if the binary cannot be started or writes
+/// anything but UTF-8.
+pub fn run_chohyo<I, S>(args: I) -> Ran
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let o = chohyo().args(args).output().expect("run chohyo");
+    Ran {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(o.stdout).expect("chohyo's stdout is UTF-8"),
+        stderr: String::from_utf8(o.stderr).expect("chohyo's stderr is UTF-8"),
+    }
+}
+
+/// Runs `chohyo run <job> --out <out> <extra…>` (see [`run_chohyo`]).
+pub fn run_job(job: &Path, out: &Path, extra: &[&str]) -> Ran {
+    let mut args = vec![
+        OsStr::new("run"),
+        job.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ];
+    args.extend(extra.iter().map(OsStr::new));
+    run_chohyo(args)
+}
+
+/// Runs `chohyo check <job> --rejects <rejects>` (see [`run_chohyo`]).
+pub fn check_job(job: &Path, rejects: &Path) -> Ran {
+    run_chohyo([
+        OsStr::new("check"),
+        job.as_os_str(),
+        OsStr::new("--rejects"),
+        rejects.as_os_str(),
+    ])
+}
+
+/// Writes a copy of the bundled sample `sample` into `dir` and returns the
+/// path of its `job.toml`: the sample's files are copied beside it, its
+/// `../../templates` paths made absolute, and `edit` applied to the job's
+/// text.
+pub fn sample_copy(sample: &str, dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let from = root().join("samples").join(sample);
+    for e in std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let p = e.unwrap().path();
+        if p.is_file() && p.file_name().is_some_and(|n| n != "job.toml") {
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let text = std::fs::read_to_string(sample_job(sample))
+        .unwrap()
+        .replace(
+            "../../templates",
+            root().join("templates").to_str().unwrap(),
+        );
+    let job = dir.join("job.toml");
+    std::fs::write(&job, edit(text)).unwrap();
+    job
+}
+
+/// The documents of a run directory (`<run_dir>/docs/*`), sorted by name.
+pub fn docs(run_dir: &Path) -> Vec<PathBuf> {
+    let dir = run_dir.join("docs");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A JSON file (`manifest.json`, `summary.json`, …) read and parsed.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The columns of a rejects CSV.
+pub const REJECTS_HEADER: [&str; 7] = ["ファイル", "シート", "行", "列", "値", "コード", "理由"];
+
+/// The rows of a rejects CSV (`rejects.csv`, `check --rejects`), which
+/// must start with the UTF-8 byte order mark Excel needs and the header
+/// [`REJECTS_HEADER`] (not among the rows returned).
+pub fn read_rejects(path: &Path) -> Vec<csv::StringRecord> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "{} has a BOM for Excel",
+        path.display()
+    );
+    let mut rdr = csv::Reader::from_reader(&bytes[3..]);
+    let header = rdr.headers().unwrap().clone();
+    assert_eq!(
+        header.iter().collect::<Vec<_>>(),
+        REJECTS_HEADER,
+        "{}",
+        path.display()
+    );
+    rdr.records().map(Result::unwrap).collect()
+}
+
+/// `s` without any white space (pdftotext puts spaces and line breaks
+/// where the layout does).
+pub fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Runs the external program `name` (pdftotext, pdffonts, pdftoppm, qpdf,
+/// …) with `args` and returns its standard output. The test fails, naming
+/// the package to install, when the program is not installed, and with the
+/// program's output when it exits with an error.
+pub fn tool<I, S>(name: &str, args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<S> = args.into_iter().collect();
+    let package = match name {
+        "pdftotext" | "pdffonts" | "pdftoppm" | "pdfinfo" => "poppler-utils",
+        other => other,
+    };
+    let o = Command::new(name).args(&args).output().unwrap_or_else(|e| {
+        panic!("{name} must be installed (package {package}; .ci/run installs it): {e}")
+    });
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    assert!(
+        o.status.success(),
+        "{name} {shown:?} failed ({}):\n{}{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap_or_else(|e| panic!("{name} {shown:?}: not UTF-8: {e}"))
+}
+
+/// The text of `pdf` as `pdftotext -raw` extracts it (in content-stream
+/// order, the reading order the layout writes); only page `page` (from 1)
+/// when given. Pages end with a form feed.
+pub fn pdftotext(pdf: &Path, page: Option<usize>) -> String {
+    let mut args: Vec<OsString> = vec!["-raw".into()];
+    if let Some(p) = page {
+        let p = p.to_string();
+        args.extend(["-f".into(), p.clone().into(), "-l".into(), p.into()]);
+    }
+    args.extend([pdf.as_os_str().to_owned(), "-".into()]);
+    tool("pdftotext", args)
+}
+
+/// [`pdftotext`] of a whole PDF held in memory.
+pub fn pdftotext_bytes(pdf: &[u8]) -> String {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("x.pdf");
+    std::fs::write(&p, pdf).unwrap();
+    pdftotext(&p, None)
+}
+
+/// The font rows of `pdffonts <pdf>` (its two header lines left out), as
+/// `name type encoding emb sub uni object ID`.
+pub fn pdffonts(pdf: &Path) -> Vec<String> {
+    tool("pdffonts", [pdf])
+        .lines()
+        .skip(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Fails the test unless `qpdf --check` finds `pdf` sound; returns qpdf's
+/// report.
+pub fn qpdf_check(pdf: &Path) -> String {
+    tool("qpdf", [OsStr::new("--check"), pdf.as_os_str()])
+}
+
+/// `pdf` rewritten by qpdf in its uncompressed QDF form (content streams
+/// readable as text), as text. The QDF file is written beside `pdf`.
+pub fn qdf(pdf: &Path) -> String {
+    let qdf = pdf.with_extension("qdf.pdf");
+    tool(
+        "qpdf",
+        [
+            OsStr::new("--qdf"),
+            OsStr::new("--object-streams=disable"),
+            pdf.as_os_str(),
+            qdf.as_os_str(),
+        ],
+    );
+    String::from_utf8_lossy(&std::fs::read(&qdf).unwrap()).into_owned()
 }
 
 /// Every file of a run directory, with the execution-dependent parts removed:
@@ -52,6 +271,8 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// Fails the test unless two [`snapshot`]s hold the same files with the
+/// same bytes; `what` names the comparison in the message.
 pub fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
     let only_a: Vec<&String> = a.keys().filter(|k| !b.contains_key(*k)).collect();
     let only_b: Vec<&String> = b.keys().filter(|k| !a.contains_key(*k)).collect();
