@@ -87,7 +87,7 @@ fn packaging_twice_gives_identical_bytes() {
     let za = std::fs::read(t.path().join("a/packages/郵送.zip")).unwrap();
     let zb = std::fs::read(t.path().join("b/packages/郵送.zip")).unwrap();
     assert_eq!(za, zb);
-    assert_eq!(chohyo::run::sha256_hex(&za), a[0].sha256);
+    assert_eq!(chohyo::files::sha256_hex(&za), a[0].sha256);
     assert_eq!(za.len() as u64, a[0].bytes);
 
     // Fixed timestamp, permissions and order; PDFs stored; manifests last.
@@ -131,7 +131,7 @@ fn manifests_list_hashes_and_names_only_when_allowed() {
     assert_eq!(d["file"], "R-2025-0001.pdf");
     assert_eq!(
         d["sha256"],
-        chohyo::run::sha256_hex(&std::fs::read(&files[1]).unwrap())
+        chohyo::files::sha256_hex(&std::fs::read(&files[1]).unwrap())
     );
     assert_eq!(d["bytes"], fake_pdf(1).len());
     assert_eq!(d["postal"], "153-0051");
@@ -256,7 +256,7 @@ fn changed_file_on_disk_is_refused() {
     let t = tempfile::tempdir().unwrap();
     let files = docs(t.path(), 1);
     let mut e = entry(0, "郵送");
-    e.sha256 = chohyo::run::sha256_hex(b"something else");
+    e.sha256 = chohyo::files::sha256_hex(b"something else");
     let mut w =
         PackageWriter::create(&t.path().join("p"), "郵送", &PackageOptions::default()).unwrap();
     let err = w.add_file(&e, &files[0]).unwrap_err();

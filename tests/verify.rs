@@ -306,7 +306,7 @@ fn run_directory_changes_are_found() {
         let bytes = pdf(i);
         std::fs::write(dir.join("docs").join(&e.file), &bytes).unwrap();
         docs.push(serde_json::json!({
-            "file": e.file, "sha256": chohyo::run::sha256_hex(&bytes),
+            "file": e.file, "sha256": chohyo::files::sha256_hex(&bytes),
             "bytes": bytes.len(), "pages": 1, "record_id": e.record_id,
         }));
     }

@@ -210,7 +210,7 @@ pub fn execute(args: &BenchArgs) -> i32 {
         eprintln!("chohyo: --n と --threads は 1 以上です (--n and --threads must be at least 1)");
         return 2;
     }
-    if let Err(e) = crate::run::runstate::create_private_dir(&args.dir) {
+    if let Err(e) = crate::files::create_private_dir(&args.dir) {
         eprintln!("chohyo: {}: {e}", args.dir.display());
         return 3;
     }

@@ -252,7 +252,7 @@ pub fn write_reconciliation(base: &Path, r: &Reconciliation) -> Result<(), Strin
             .terminator(csv::Terminator::CRLF)
             .from_writer(&mut buf);
         let rec = |w: &mut csv::Writer<&mut Vec<u8>>, k: &str, id: &str, at: &str, d: &str| {
-            w.write_record([k, &crate::run::rejects::neutralize_formula(id), at, d])
+            w.write_record([k, &crate::files::neutralize_formula(id), at, d])
                 .map_err(|e| e.to_string())
         };
         rec(&mut w, "kind", "doc_id", "at", "detail")?;

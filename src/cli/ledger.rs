@@ -125,7 +125,7 @@ pub fn execute(args: &LedgerArgs) -> i32 {
                         r.fiscal_year.to_string(),
                         r.number.to_string(),
                         r.kind.clone(),
-                        crate::run::rejects::neutralize_formula(&r.record_id),
+                        crate::files::neutralize_formula(&r.record_id),
                         r.job.clone(),
                         r.batch.clone(),
                         r.issue_date.clone(),

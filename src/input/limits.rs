@@ -279,7 +279,7 @@ mod tests {
                 grouped(MAX_IMAGE_SIDE as u64),
                 MAX_IMAGE_DECODED_BYTES / mib
             ),
-            format!("| {} bytes, NFC", crate::run::MAX_FILE_NAME_BYTES),
+            format!("| {} bytes, NFC", crate::files::MAX_FILE_NAME_BYTES),
         ] {
             assert!(section.contains(&want), "README's limits lack {want:?}");
         }

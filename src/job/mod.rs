@@ -224,13 +224,13 @@ pub enum Permissions {
 
 impl Output {
     /// File and directory modes for the permission profile.
-    pub fn modes(&self) -> crate::run::runstate::Modes {
+    pub fn modes(&self) -> crate::files::Modes {
         match self.permissions {
-            Permissions::Private => crate::run::runstate::Modes {
+            Permissions::Private => crate::files::Modes {
                 file: 0o600,
                 dir: 0o700,
             },
-            Permissions::Group => crate::run::runstate::Modes {
+            Permissions::Group => crate::files::Modes {
                 file: 0o640,
                 dir: 0o750,
             },
@@ -568,7 +568,8 @@ impl Job {
             }
         }
         for (i, d) in raw.documents.iter().enumerate() {
-            if d.file_name.is_empty() || crate::run::sanitize_file_name(&d.file_name) != d.file_name
+            if d.file_name.is_empty()
+                || crate::files::sanitize_file_name(&d.file_name) != d.file_name
             {
                 return Err(err(format!(
                     "documents[{i}].file_name「{}」はファイル名として使えません (not a safe file name)",

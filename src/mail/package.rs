@@ -38,8 +38,9 @@
 //! inconsistent manifests; packages missing from or changed since
 //! `packages.json`.
 
-use crate::run::rejects::neutralize_formula;
-use crate::run::{sanitize_file_name, write_atomic, BatchError, ManifestEntry};
+use crate::files::neutralize_formula;
+use crate::files::sanitize_file_name;
+use crate::run::{write_atomic, BatchError, ManifestEntry};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;

@@ -17,7 +17,6 @@ use crate::pdf;
 use crate::render::form;
 use crate::render::layout;
 use crate::render::template::Template;
-use crate::run::runstate;
 use crate::run::{self, Assets, BatchError, ManifestEntry};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -109,7 +108,7 @@ pub fn deliver(
         }
         .with_issue_date(&job.batch.issue_date)?;
         let pkg_dir = run_dir.join("packages");
-        runstate::create_dir_with(&pkg_dir, modes.dir).map_err(|e| run::io_err(&pkg_dir, e))?;
+        crate::files::create_dir_with(&pkg_dir, modes.dir).map_err(|e| run::io_err(&pkg_dir, e))?;
         let name_field = job.mail.as_ref().and_then(|m| m.name_field.as_deref());
         let mut infos = Vec::new();
         for (group, range) in mailorder::group_ranges(&items) {
@@ -131,7 +130,8 @@ pub fn deliver(
 
     if let Some(pr) = &job.print {
         let print_dir = run_dir.join("print");
-        runstate::create_dir_with(&print_dir, modes.dir).map_err(|e| run::io_err(&print_dir, e))?;
+        crate::files::create_dir_with(&print_dir, modes.dir)
+            .map_err(|e| run::io_err(&print_dir, e))?;
         let mut files = Vec::new();
         for ((group, range), summary) in mailorder::group_ranges(&items).into_iter().zip(&summaries)
         {
@@ -175,11 +175,11 @@ pub fn deliver(
                     &run::doc_info(job),
                 )
                 .map_err(|e| BatchError::Render(e.message))?;
-            let name = run::sanitize_file_name(&format!("{group}.pdf"));
+            let name = crate::files::sanitize_file_name(&format!("{group}.pdf"));
             let path = print_dir.join(&name);
-            runstate::write_atomic_mode(&path, &bytes, modes.file)
+            crate::files::write_atomic_mode(&path, &bytes, modes.file)
                 .map_err(|e| run::io_err(&path, e))?;
-            files.push(serde_json::json!({"file": format!("print/{name}"), "group": group, "sha256": run::sha256_hex(&bytes), "bytes": bytes.len(), "stats": stats}));
+            files.push(serde_json::json!({"file": format!("print/{name}"), "group": group, "sha256": crate::files::sha256_hex(&bytes), "bytes": bytes.len(), "stats": stats}));
         }
         report["print"] = serde_json::Value::Array(files);
     }
@@ -226,9 +226,9 @@ pub fn deliver(
         )
         .map_err(|e| BatchError::Render(e.message))?;
         let path = run_dir.join(&d.file_name);
-        runstate::write_atomic_mode(&path, &bytes, modes.file)
+        crate::files::write_atomic_mode(&path, &bytes, modes.file)
             .map_err(|e| run::io_err(&path, e))?;
-        batch_docs.push(serde_json::json!({"file": d.file_name, "kind": d.title, "pages": laid.pages.len(), "sha256": run::sha256_hex(&bytes), "bytes": bytes.len()}));
+        batch_docs.push(serde_json::json!({"file": d.file_name, "kind": d.title, "pages": laid.pages.len(), "sha256": crate::files::sha256_hex(&bytes), "bytes": bytes.len()}));
     }
     if !batch_docs.is_empty() {
         report["batch_documents"] = serde_json::Value::Array(batch_docs);

@@ -115,7 +115,7 @@ impl Ledger {
     /// Opens (creating if needed) the ledger at `path`.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         if let Some(dir) = path.parent() {
-            crate::run::runstate::create_private_dir(dir).map_err(|e| LedgerError {
+            crate::files::create_private_dir(dir).map_err(|e| LedgerError {
                 message: format!("{}: {e}", dir.display()),
             })?;
         }

@@ -22,6 +22,9 @@ pub mod runstate;
 pub mod spool;
 
 use crate::check::{self, Record, Reject};
+use crate::files::neutralize_formula;
+use crate::files::Modes;
+use crate::files::{sanitize_file_name, sha256_hex, AtomicFile};
 use crate::input::{self, SheetSelector};
 use crate::job::Job;
 use crate::pdf::{self, DocInfo};
@@ -31,11 +34,10 @@ use crate::render::image::ImageSet;
 use crate::render::layout::{self, LayoutError};
 use crate::render::template::Template;
 use crate::run::ledger::Ledger;
-use crate::run::rejects::{neutralize_formula, write_rejects_csv};
+use crate::run::rejects::write_rejects_csv;
 use crate::run::report::Summary;
 use crate::run::runlog::{Progress, RunLog};
-use crate::run::runstate::AtomicFile;
-use crate::run::runstate::{Journal, JournalEntry, Modes, Plan, PlannedDoc, RunDir, RunLock};
+use crate::run::runstate::{Journal, JournalEntry, Plan, PlannedDoc, RunDir, RunLock};
 use crate::run::spool::{Entries, EntrySpool, PlanError, PlanFile};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -547,87 +549,10 @@ pub fn file_name(pattern: &str, record: &Record, number: u64) -> String {
     sanitize_file_name(&out)
 }
 
-/// Longest file name [`sanitize_file_name`] returns, in UTF-8 bytes (below
-/// the 255-byte limit of Linux file systems and SMB shares, leaving room for
-/// a collision suffix and temporary-file prefixes).
-pub const MAX_FILE_NAME_BYTES: usize = 200;
-
-/// Makes a file name safe on Linux and on Windows shares.
-///
-/// NFC-normalised; path separators, control characters and
-/// `\ / : * ? " < > |` become `_`; leading dots become `_` (no hidden
-/// files, no `..`); trailing dots and spaces become `_` (Windows drops
-/// them); a Windows reserved device name (`CON`, `PRN`, `AUX`, `NUL`,
-/// `COM1`–`COM9`, `LPT1`–`LPT9`, any case, also with an extension such as
-/// `nul.pdf`) gets a `_` prefix; at most [`MAX_FILE_NAME_BYTES`] bytes, cut
-/// at a character boundary before the extension so `.pdf` is kept; never
-/// empty.
-pub fn sanitize_file_name(name: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    let mut s: String = name
-        .nfc()
-        .map(|c| {
-            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    // Bounded length: keep a short extension, cut the stem at a char boundary.
-    if s.len() > MAX_FILE_NAME_BYTES {
-        let ext = match s.rfind('.') {
-            Some(i) if s.len() - i <= 16 && i > 0 => s[i..].to_string(),
-            _ => String::new(),
-        };
-        let mut cut = MAX_FILE_NAME_BYTES - ext.len();
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push_str(&ext);
-    }
-    let dots = s.len() - s.trim_start_matches('.').len();
-    s.replace_range(0..dots, &"_".repeat(dots));
-    let trail = s.len() - s.trim_end_matches(['.', ' ']).len();
-    let keep = s.len() - trail;
-    s.replace_range(keep.., &"_".repeat(trail));
-    let stem = s.split('.').next().unwrap_or("").trim_end_matches(' ');
-    let upper = stem.to_ascii_uppercase();
-    let reserved = matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
-        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
-            && upper.len() == 4
-            && matches!(upper.as_bytes()[3], b'1'..=b'9'));
-    if reserved {
-        s.insert(0, '_');
-        if s.len() > MAX_FILE_NAME_BYTES {
-            let mut cut = MAX_FILE_NAME_BYTES;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            s.truncate(cut);
-        }
-    }
-    if s.is_empty() {
-        s.push('_');
-    }
-    s
-}
-
 /// Writes bytes to `path` atomically with owner-only permissions (see
-/// [`runstate::write_atomic_mode`]).
+/// [`crate::files::write_atomic_mode`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BatchError> {
-    runstate::write_atomic_mode(path, bytes, Modes::default().file).map_err(|e| io_err(path, e))
-}
-
-/// SHA-256 as lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    crate::files::write_atomic_mode(path, bytes, Modes::default().file).map_err(|e| io_err(path, e))
 }
 
 /// SHA-256 of a file, hex.
@@ -768,7 +693,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     let dir = RunDir {
         path: run_dir_of(&out_root, job, &batch_id, opts.shard),
     };
-    runstate::create_dir_with(&dir.path, modes.dir).map_err(|e| io_err(&dir.path, e))?;
+    crate::files::create_dir_with(&dir.path, modes.dir).map_err(|e| io_err(&dir.path, e))?;
     let _lock = RunLock::acquire(&dir.path).map_err(|e| match e {
         runstate::LockError::Held(holder) => BatchError::Locked(format!(
             "このバッチは別のプロセスが実行中です (batch is locked by another run: {holder}): {}",
@@ -844,7 +769,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     };
 
     let docs_dir = dir.docs();
-    runstate::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
+    crate::files::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
     let journal = Journal::read(&dir.path).map_err(|e| io_err(&dir.path, e))?;
     let writer = runstate::DocWriter::new(
         &docs_dir,
@@ -1588,13 +1513,13 @@ fn finalize(
     };
     let html = report::html(&summary, &outcome.rejects);
     let rpath = dir.path.join("report.html");
-    runstate::write_atomic_mode(&rpath, html.as_bytes(), modes.file)
+    crate::files::write_atomic_mode(&rpath, html.as_bytes(), modes.file)
         .map_err(|e| io_err(&rpath, e))?;
     let mut json =
         serde_json::to_vec_pretty(&summary).map_err(|e| BatchError::Io(e.to_string()))?;
     json.push(b'\n');
     let spath = dir.path.join("summary.json");
-    runstate::write_atomic_mode(&spath, &json, modes.file).map_err(|e| io_err(&spath, e))?;
+    crate::files::write_atomic_mode(&spath, &json, modes.file).map_err(|e| io_err(&spath, e))?;
     log.info(
         "finished",
         "",
@@ -1691,7 +1616,7 @@ pub fn merge(
     let dir = RunDir {
         path: run_dir_of(&out_root, job, &batch_id, None),
     };
-    runstate::create_dir_with(&dir.path, modes.dir).map_err(|e| io_err(&dir.path, e))?;
+    crate::files::create_dir_with(&dir.path, modes.dir).map_err(|e| io_err(&dir.path, e))?;
     let _lock = RunLock::acquire(&dir.path).map_err(|e| match e {
         runstate::LockError::Held(h) => BatchError::Locked(format!("locked by {h}")),
         runstate::LockError::Io(e) => io_err(&dir.path, e),
@@ -1707,7 +1632,7 @@ pub fn merge(
     std::io::copy(&mut plan_lines, &mut copy).map_err(|e| io_err(&ppath, e))?;
     copy.commit().map_err(|e| io_err(&ppath, e))?;
     let docs_dir = dir.docs();
-    runstate::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
+    crate::files::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
     // Plan order = record order; numbers rise with it (`documents` is
     // keyed by number).
     let mut spool = EntrySpool::create(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?;
@@ -1721,7 +1646,8 @@ pub fn merge(
             )));
         }
         let dst = docs_dir.join(&e.file);
-        runstate::write_atomic_mode(&dst, &bytes, modes.file).map_err(|err| io_err(&dst, err))?;
+        crate::files::write_atomic_mode(&dst, &bytes, modes.file)
+            .map_err(|err| io_err(&dst, err))?;
         spool.push(&e, &w).map_err(|err| io_err(&dir.path, err))?;
         warnings.extend(w.into_iter().map(|m| (e.record_id.clone(), m)));
     }
@@ -1916,53 +1842,5 @@ mod tests {
         assert_eq!(file_name("{id}_{name}.pdf", &r, 7), "R-1_.._山田_太郎.pdf");
         assert_eq!(file_name("{no}.pdf", &r, 7), "7.pdf");
         assert_eq!(sanitize_file_name("..x"), "__x");
-    }
-
-    #[test]
-    fn file_names_are_safe_on_windows_shares() {
-        for (given, want) in [
-            ("..", "__"),
-            ("../../etc/passwd", "___.._etc_passwd"),
-            ("a\\b:c*d?e\"f<g>h|i", "a_b_c_d_e_f_g_h_i"),
-            ("tab\there\n", "tab_here_"),
-            ("CON", "_CON"),
-            ("con.pdf", "_con.pdf"),
-            ("Nul.tar.gz", "_Nul.tar.gz"),
-            ("COM1.pdf", "_COM1.pdf"),
-            ("lpt9", "_lpt9"),
-            ("COM0.pdf", "COM0.pdf"),
-            ("CONSOLE.pdf", "CONSOLE.pdf"),
-            ("name. ", "name__"),
-            ("name...", "name___"),
-            ("", "_"),
-            // NFD か + combining voiced mark → NFC が.
-            ("\u{304B}\u{3099}.pdf", "\u{304C}.pdf"),
-        ] {
-            assert_eq!(sanitize_file_name(given), want, "{given:?}");
-        }
-    }
-
-    #[test]
-    fn long_file_names_are_cut_at_a_char_boundary_keeping_the_extension() {
-        let long = format!("{}.pdf", "山".repeat(300));
-        let s = sanitize_file_name(&long);
-        assert!(s.len() <= MAX_FILE_NAME_BYTES, "{}", s.len());
-        assert!(s.ends_with(".pdf") && s.starts_with("山山"), "{s}");
-        let s = sanitize_file_name(&"a".repeat(10_000));
-        assert_eq!(s.len(), MAX_FILE_NAME_BYTES);
-        // Every output is a fixed point.
-        for n in ["CON", "a. ", &long, "..", "x/y"] {
-            let once = sanitize_file_name(n);
-            assert_eq!(sanitize_file_name(&once), once, "{n:?}");
-        }
-    }
-
-    #[test]
-    fn formulas_are_neutralised() {
-        assert_eq!(
-            neutralize_formula("=HYPERLINK(\"x\")"),
-            "'=HYPERLINK(\"x\")"
-        );
-        assert_eq!(neutralize_formula("山田"), "山田");
     }
 }

@@ -15,20 +15,12 @@
 //! deterministic (the workbook's creation date is fixed).
 
 use crate::check::{Originals, Reject};
+use crate::files::neutralize_formula;
 use crate::run::{io_err, write_atomic, BatchError};
 use rust_xlsxwriter::{
     Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
 };
 use std::path::Path;
-
-/// Neutralises a cell that a spreadsheet would run as a formula.
-pub fn neutralize_formula(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
 
 /// Writes `rejects.csv`: UTF-8 with BOM (Excel opens it), formula-safe.
 pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), BatchError> {

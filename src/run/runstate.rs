@@ -14,158 +14,12 @@
 //! Files are created owner-only (0600, directories 0700) unless the job says
 //! otherwise.
 
+use crate::files::{create_file, write_atomic_mode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-
-/// Permission bits for files and directories the batch creates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Modes {
-    /// Mode of files (default 0o600).
-    pub file: u32,
-    /// Mode of directories (default 0o700).
-    pub dir: u32,
-}
-
-impl Default for Modes {
-    fn default() -> Self {
-        Modes {
-            file: 0o600,
-            dir: 0o700,
-        }
-    }
-}
-
-/// Creates a directory (and parents) with owner-only permissions; refuses a
-/// symlink in place of the directory.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    create_dir_with(dir, Modes::default().dir)
-}
-
-/// Creates a directory (and parents) with the given mode for new directories.
-pub fn create_dir_with(dir: &Path, mode: u32) -> std::io::Result<()> {
-    if let Ok(meta) = std::fs::symlink_metadata(dir) {
-        if meta.file_type().is_symlink() {
-            return Err(std::io::Error::other(format!(
-                "シンボリックリンクには出力しません (refusing to write through a symlink): {}",
-                dir.display()
-            )));
-        }
-        return Ok(());
-    }
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    b.create(dir)
-}
-
-/// Opens a new file for writing with the given mode, never following a
-/// symlink and never reusing an existing file.
-pub fn create_file(path: &Path, mode: u32) -> std::io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    o.open(path)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
-/// fsynced, then renamed over the target. A reader never sees a partial file.
-pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let mut f = AtomicFile::create(path, mode)?;
-    f.write_all(bytes)?;
-    f.commit()
-}
-
-/// A file written in pieces that appears at its name only when complete:
-/// [`write_atomic_mode`] for output too large to build in memory. Dropped
-/// without [`AtomicFile::commit`], it leaves nothing behind.
-pub struct AtomicFile {
-    file: Option<std::io::BufWriter<File>>,
-    tmp: PathBuf,
-    path: PathBuf,
-}
-
-impl AtomicFile {
-    /// Starts writing `path` (through a temporary dot-file beside it).
-    pub fn create(path: &Path, mode: u32) -> std::io::Result<AtomicFile> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let file = create_file(&tmp, mode)?;
-        Ok(AtomicFile {
-            file: Some(std::io::BufWriter::with_capacity(64 * 1024, file)),
-            tmp,
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// Syncs the file and renames it to its name (never through a symlink
-    /// or over a folder).
-    pub fn commit(mut self) -> std::io::Result<()> {
-        let Some(w) = self.file.take() else {
-            return Err(std::io::Error::other("already committed"));
-        };
-        let result = (|| {
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
-            drop(f);
-            if let Ok(meta) = std::fs::symlink_metadata(&self.path) {
-                if meta.file_type().is_symlink() || meta.is_dir() {
-                    return Err(std::io::Error::other(
-                        "出力先がシンボリックリンクかフォルダです (target is a symlink or a directory)",
-                    ));
-                }
-            }
-            std::fs::rename(&self.tmp, &self.path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-        result
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match &mut self.file {
-            Some(f) => f.write(buf),
-            None => Err(std::io::Error::other("already committed")),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match &mut self.file {
-            Some(f) => f.flush(),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
 
 /// Removes temporary files a killed run left behind in `dir` (call only
 /// while holding the run's lock).
@@ -529,31 +383,6 @@ mod tests {
         let read = Journal::read(dir.path()).unwrap();
         assert_eq!(read.len(), 1);
         assert_eq!(read["a.pdf"], e);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn files_are_owner_only_and_symlinks_refused() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.txt");
-        write_atomic_mode(&p, b"hi", 0o600).unwrap();
-        assert_eq!(
-            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        let target = dir.path().join("elsewhere");
-        std::fs::write(&target, b"keep").unwrap();
-        let link = dir.path().join("link.pdf");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(write_atomic_mode(&link, b"new", 0o600).is_err());
-        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
-        let sub = dir.path().join("d");
-        create_private_dir(&sub).unwrap();
-        assert_eq!(
-            std::fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
     }
 
     #[test]

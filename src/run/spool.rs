@@ -124,7 +124,7 @@ impl PlanFile {
         }
         if self.writer.is_none() && self.earlier.is_none() && self.line == 0 {
             // No document: still leave an (empty) plan behind.
-            crate::run::runstate::create_file(&self.path, self.mode)?;
+            crate::files::create_file(&self.path, self.mode)?;
         }
         Ok(())
     }
@@ -142,7 +142,7 @@ impl EntrySpool {
     pub fn create(dir: &Path, mode: u32) -> std::io::Result<EntrySpool> {
         let path = dir.join(".entries.jsonl.tmp");
         let _ = std::fs::remove_file(&path);
-        let file = crate::run::runstate::create_file(&path, mode)?;
+        let file = crate::files::create_file(&path, mode)?;
         Ok(EntrySpool {
             writer: BufWriter::new(file),
             path,

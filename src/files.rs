@@ -1,0 +1,323 @@
+//! Files the batch writes: owner-only modes, atomic writes, safe file
+//! names, hashes, formula-safe spreadsheet cells.
+//!
+//! A leaf: it uses no other module of the crate, so that every stage that
+//! writes (mail packages, the run directory, the rejects files) shares one
+//! copy of these rules.
+
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Permission bits for files and directories the batch creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Modes {
+    /// Mode of files (default 0o600).
+    pub file: u32,
+    /// Mode of directories (default 0o700).
+    pub dir: u32,
+}
+
+impl Default for Modes {
+    fn default() -> Self {
+        Modes {
+            file: 0o600,
+            dir: 0o700,
+        }
+    }
+}
+
+/// Creates a directory (and parents) with owner-only permissions; refuses a
+/// symlink in place of the directory.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    create_dir_with(dir, Modes::default().dir)
+}
+
+/// Creates a directory (and parents) with the given mode for new directories.
+pub fn create_dir_with(dir: &Path, mode: u32) -> std::io::Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(dir) {
+        if meta.file_type().is_symlink() {
+            return Err(std::io::Error::other(format!(
+                "シンボリックリンクには出力しません (refusing to write through a symlink): {}",
+                dir.display()
+            )));
+        }
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    b.create(dir)
+}
+
+/// Opens a new file for writing with the given mode, never following a
+/// symlink and never reusing an existing file.
+pub fn create_file(path: &Path, mode: u32) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    o.open(path)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
+/// fsynced, then renamed over the target. A reader never sees a partial file.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let mut f = AtomicFile::create(path, mode)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// A file written in pieces that appears at its name only when complete:
+/// [`write_atomic_mode`] for output too large to build in memory. Dropped
+/// without [`AtomicFile::commit`], it leaves nothing behind.
+pub struct AtomicFile {
+    file: Option<std::io::BufWriter<File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (through a temporary dot-file beside it).
+    pub fn create(path: &Path, mode: u32) -> std::io::Result<AtomicFile> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let file = create_file(&tmp, mode)?;
+        Ok(AtomicFile {
+            file: Some(std::io::BufWriter::with_capacity(64 * 1024, file)),
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Syncs the file and renames it to its name (never through a symlink
+    /// or over a folder).
+    pub fn commit(mut self) -> std::io::Result<()> {
+        let Some(w) = self.file.take() else {
+            return Err(std::io::Error::other("already committed"));
+        };
+        let result = (|| {
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            drop(f);
+            if let Ok(meta) = std::fs::symlink_metadata(&self.path) {
+                if meta.file_type().is_symlink() || meta.is_dir() {
+                    return Err(std::io::Error::other(
+                        "出力先がシンボリックリンクかフォルダです (target is a symlink or a directory)",
+                    ));
+                }
+            }
+            std::fs::rename(&self.tmp, &self.path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        result
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Longest file name [`sanitize_file_name`] returns, in UTF-8 bytes (below
+/// the 255-byte limit of Linux file systems and SMB shares, leaving room for
+/// a collision suffix and temporary-file prefixes).
+pub const MAX_FILE_NAME_BYTES: usize = 200;
+
+/// Makes a file name safe on Linux and on Windows shares.
+///
+/// NFC-normalised; path separators, control characters and
+/// `\ / : * ? " < > |` become `_`; leading dots become `_` (no hidden
+/// files, no `..`); trailing dots and spaces become `_` (Windows drops
+/// them); a Windows reserved device name (`CON`, `PRN`, `AUX`, `NUL`,
+/// `COM1`–`COM9`, `LPT1`–`LPT9`, any case, also with an extension such as
+/// `nul.pdf`) gets a `_` prefix; at most [`MAX_FILE_NAME_BYTES`] bytes, cut
+/// at a character boundary before the extension so `.pdf` is kept; never
+/// empty.
+pub fn sanitize_file_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut s: String = name
+        .nfc()
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    // Bounded length: keep a short extension, cut the stem at a char boundary.
+    if s.len() > MAX_FILE_NAME_BYTES {
+        let ext = match s.rfind('.') {
+            Some(i) if s.len() - i <= 16 && i > 0 => s[i..].to_string(),
+            _ => String::new(),
+        };
+        let mut cut = MAX_FILE_NAME_BYTES - ext.len();
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str(&ext);
+    }
+    let dots = s.len() - s.trim_start_matches('.').len();
+    s.replace_range(0..dots, &"_".repeat(dots));
+    let trail = s.len() - s.trim_end_matches(['.', ' ']).len();
+    let keep = s.len() - trail;
+    s.replace_range(keep.., &"_".repeat(trail));
+    let stem = s.split('.').next().unwrap_or("").trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    let reserved = matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && matches!(upper.as_bytes()[3], b'1'..=b'9'));
+    if reserved {
+        s.insert(0, '_');
+        if s.len() > MAX_FILE_NAME_BYTES {
+            let mut cut = MAX_FILE_NAME_BYTES;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+        }
+    }
+    if s.is_empty() {
+        s.push('_');
+    }
+    s
+}
+
+/// SHA-256 as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Neutralises a cell that a spreadsheet would run as a formula.
+pub fn neutralize_formula(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_owner_only_and_symlinks_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.txt");
+        write_atomic_mode(&p, b"hi", 0o600).unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"keep").unwrap();
+        let link = dir.path().join("link.pdf");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(write_atomic_mode(&link, b"new", 0o600).is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        let sub = dir.path().join("d");
+        create_private_dir(&sub).unwrap();
+        assert_eq!(
+            std::fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+
+    #[test]
+    fn file_names_are_safe_on_windows_shares() {
+        for (given, want) in [
+            ("..", "__"),
+            ("../../etc/passwd", "___.._etc_passwd"),
+            ("a\\b:c*d?e\"f<g>h|i", "a_b_c_d_e_f_g_h_i"),
+            ("tab\there\n", "tab_here_"),
+            ("CON", "_CON"),
+            ("con.pdf", "_con.pdf"),
+            ("Nul.tar.gz", "_Nul.tar.gz"),
+            ("COM1.pdf", "_COM1.pdf"),
+            ("lpt9", "_lpt9"),
+            ("COM0.pdf", "COM0.pdf"),
+            ("CONSOLE.pdf", "CONSOLE.pdf"),
+            ("name. ", "name__"),
+            ("name...", "name___"),
+            ("", "_"),
+            // NFD か + combining voiced mark → NFC が.
+            ("\u{304B}\u{3099}.pdf", "\u{304C}.pdf"),
+        ] {
+            assert_eq!(sanitize_file_name(given), want, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn long_file_names_are_cut_at_a_char_boundary_keeping_the_extension() {
+        let long = format!("{}.pdf", "山".repeat(300));
+        let s = sanitize_file_name(&long);
+        assert!(s.len() <= MAX_FILE_NAME_BYTES, "{}", s.len());
+        assert!(s.ends_with(".pdf") && s.starts_with("山山"), "{s}");
+        let s = sanitize_file_name(&"a".repeat(10_000));
+        assert_eq!(s.len(), MAX_FILE_NAME_BYTES);
+        // Every output is a fixed point.
+        for n in ["CON", "a. ", &long, "..", "x/y"] {
+            let once = sanitize_file_name(n);
+            assert_eq!(sanitize_file_name(&once), once, "{n:?}");
+        }
+    }
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(
+            neutralize_formula("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(neutralize_formula("山田"), "山田");
+    }
+}
