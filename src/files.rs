@@ -81,6 +81,11 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resul
     f.commit()
 }
 
+/// Writes `bytes` to `path` atomically, owner-only (0600).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_mode(path, bytes, Modes::default().file)
+}
+
 /// A file written in pieces that appears at its name only when complete:
 /// [`write_atomic_mode`] for output too large to build in memory. Dropped
 /// without [`AtomicFile::commit`], it leaves nothing behind.

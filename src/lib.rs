@@ -15,6 +15,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod error;
 pub mod files;
 pub mod input;
 pub mod japan;

@@ -7,5 +7,5 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    std::process::exit(chohyo::cli::main());
+    std::process::exit(chohyo::cli::main().code());
 }

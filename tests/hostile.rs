@@ -167,7 +167,7 @@ fn markup_nesting_and_page_count_are_bounded() {
             "</b>".repeat(n)
         )
     };
-    let depth = chohyo::input::limits::MAX_MARKUP_DEPTH;
+    let depth = chohyo::render::form::MAX_DEPTH;
     chohyo::render::form::parse(&nested(depth)).unwrap();
     let e = chohyo::render::form::parse(&nested(depth + 1))
         .unwrap_err()
@@ -186,12 +186,12 @@ fn markup_nesting_and_page_count_are_bounded() {
     let page = "<page><text x=\"1mm\" y=\"1mm\">a</text></page>";
     let ok = format!(
         "<form>{}</form>",
-        page.repeat(chohyo::input::limits::MAX_FORM_PAGES)
+        page.repeat(chohyo::render::form::MAX_PAGES)
     );
     assert_eq!(chohyo::render::form::parse(&ok).unwrap().pages.len(), 100);
     let many = format!(
         "<form>{}</form>",
-        page.repeat(chohyo::input::limits::MAX_FORM_PAGES + 1)
+        page.repeat(chohyo::render::form::MAX_PAGES + 1)
     );
     let e = chohyo::render::form::parse(&many).unwrap_err().to_string();
     assert!(e.contains("too many pages"), "{e}");
@@ -205,15 +205,12 @@ fn an_image_over_10000_px_is_refused() {
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("wide.png");
     let f = std::fs::File::create(&p).unwrap();
-    let mut enc = png::Encoder::new(f, chohyo::input::limits::MAX_IMAGE_SIDE + 1, 1);
+    let mut enc = png::Encoder::new(f, chohyo::render::image::MAX_SIDE + 1, 1);
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
     let mut w = enc.write_header().unwrap();
-    w.write_image_data(&vec![
-        0u8;
-        chohyo::input::limits::MAX_IMAGE_SIDE as usize + 1
-    ])
-    .unwrap();
+    w.write_image_data(&vec![0u8; chohyo::render::image::MAX_SIDE as usize + 1])
+        .unwrap();
     w.finish().unwrap();
     let mut set = chohyo::render::image::ImageSet::default();
     let e = set.load("wide", &p).unwrap_err().to_string();
@@ -225,7 +222,7 @@ fn an_image_over_10000_px_is_refused() {
 /// the page limit, `C` exactly the limit.
 #[test]
 fn a_record_whose_table_continues_past_the_page_limit_is_a_reject() {
-    let limit = chohyo::input::limits::MAX_DOCUMENT_PAGES;
+    let limit = chohyo::render::layout::MAX_PAGES;
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
     std::fs::write(dir.join("main.csv"), "番号\nA\nB\nC\nD\n").unwrap();
@@ -342,7 +339,9 @@ fn png_file(p: &Path, w: u32, h: u32, pixels: bool) {
 
 #[test]
 fn image_height_and_decoded_size_are_bounded() {
-    use chohyo::input::limits::{MAX_IMAGE_DECODED_BYTES, MAX_IMAGE_SIDE};
+    use chohyo::render::image::{
+        MAX_DECODED_BYTES as MAX_IMAGE_DECODED_BYTES, MAX_SIDE as MAX_IMAGE_SIDE,
+    };
     let t = tempfile::tempdir().unwrap();
     let load = |name: &str| {
         let mut set = chohyo::render::image::ImageSet::default();

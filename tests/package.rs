@@ -3,10 +3,10 @@
 
 mod common;
 
-use chohyo::mail::mailorder::{self, MailItem, Thresholds};
+use chohyo::job::{Compression, Thresholds};
+use chohyo::mail::mailorder::{self, MailItem};
 use chohyo::mail::package::{
-    self, Compression, PackageEntry, PackageInfo, PackageOptions, PackageWriter, Password,
-    VerifyOptions,
+    self, PackageEntry, PackageInfo, PackageOptions, PackageWriter, Password, VerifyOptions,
 };
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -413,7 +413,7 @@ fn sample_run_packages_by_group_and_verifies() {
             .to_string()
     };
     let manifest = common::read_json(&outcome.run_dir.join("manifest.json"));
-    let documents: Vec<run::ManifestEntry> =
+    let documents: Vec<chohyo::mail::manifest::ManifestEntry> =
         serde_json::from_value(manifest["documents"].clone()).unwrap();
     assert_eq!(documents.len(), outcome.documents);
     let mut items: Vec<MailItem> = documents

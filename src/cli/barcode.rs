@@ -15,6 +15,7 @@
 //! [`crate::japan::barcode::Geometry`]. Exit codes: 0 encoded, 1 cannot encode
 //! (message says why), 2 usage, data or file error.
 
+use crate::error::ExitCode;
 use crate::japan::barcode::{self, CustomerBarcode, Geometry, QUIET_ZONE_MM};
 use crate::japan::postal::PostalData;
 use crate::pdf::{self, DocInfo};
@@ -55,12 +56,12 @@ pub struct BarcodeArgs {
 }
 
 /// Runs the subcommand; returns the exit code.
-pub fn execute(args: &BarcodeArgs) -> i32 {
+pub fn execute(args: &BarcodeArgs) -> ExitCode {
     let geometry = match Geometry::at(args.point_size) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     let addr_b = match (&args.address, &args.address_b) {
@@ -70,7 +71,7 @@ pub fn execute(args: &BarcodeArgs) -> i32 {
                 Ok(d) => d,
                 Err(e) => {
                     eprintln!("chohyo: {e}");
-                    return 2;
+                    return ExitCode::Input;
                 }
             };
             match data.split_address(&args.postal, full) {
@@ -86,13 +87,13 @@ pub fn execute(args: &BarcodeArgs) -> i32 {
                             v.suggestions.join(", ")
                         );
                     }
-                    return 1;
+                    return ExitCode::Rejects;
                 }
             }
         }
         (None, None) => {
             eprintln!("chohyo: --address か --address-b を指定してください (give --address or --address-b)");
-            return 2;
+            return ExitCode::Input;
         }
     };
     println!("住所B (address B): {addr_b}");
@@ -100,7 +101,7 @@ pub fn execute(args: &BarcodeArgs) -> i32 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 1;
+            return ExitCode::Rejects;
         }
     };
     print_code(&code);
@@ -124,10 +125,10 @@ pub fn execute(args: &BarcodeArgs) -> i32 {
         let result = bytes.and_then(|b| write_file(path, &b));
         if let Err(e) = result {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     }
-    0
+    ExitCode::Success
 }
 
 fn print_code(code: &CustomerBarcode) {

@@ -19,6 +19,7 @@
 //! start-up): `chohyo bench --n 10000,100000 --threads 1,2 --sink null`
 //! shows them all.
 
+use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run::runlog::{RunLog, Verbosity};
 use crate::run::{self, RunOptions, StageClock};
@@ -201,18 +202,18 @@ fn cpu_ms() -> f64 {
 }
 
 /// Runs the subcommand; returns the exit code.
-pub fn execute(args: &BenchArgs) -> i32 {
+pub fn execute(args: &BenchArgs) -> ExitCode {
     if args.sink != "disk" && args.sink != "null" {
         eprintln!("chohyo: --sink は disk か null です");
-        return 2;
+        return ExitCode::Input;
     }
     if args.n.is_empty() || args.n.contains(&0) || args.threads.contains(&0) {
         eprintln!("chohyo: --n と --threads は 1 以上です (--n and --threads must be at least 1)");
-        return 2;
+        return ExitCode::Input;
     }
     if let Err(e) = crate::files::create_private_dir(&args.dir) {
         eprintln!("chohyo: {}: {e}", args.dir.display());
-        return 3;
+        return ExitCode::Failure;
     }
     let dir = std::fs::canonicalize(&args.dir).unwrap_or_else(|_| args.dir.clone());
     if args.measure {
@@ -223,7 +224,7 @@ pub fn execute(args: &BenchArgs) -> i32 {
         Ok(e) => e,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 3;
+            return ExitCode::Failure;
         }
     };
     let thread_counts: Vec<Option<usize>> = if args.threads.is_empty() {
@@ -238,7 +239,7 @@ pub fn execute(args: &BenchArgs) -> i32 {
             eprintln!("chohyo: 入力を生成しています (generating {n} rows)…");
             if let Err(e) = generate_input(&input, n) {
                 eprintln!("chohyo: {e}");
-                return 3;
+                return ExitCode::Failure;
             }
         }
         for &threads in &thread_counts {
@@ -258,17 +259,17 @@ pub fn execute(args: &BenchArgs) -> i32 {
                 Ok(o) => o,
                 Err(e) => {
                     eprintln!("chohyo: {e}");
-                    return 3;
+                    return ExitCode::Failure;
                 }
             };
             if !out.status.success() {
-                return out.status.code().unwrap_or(3);
+                return ExitCode::of_child(out.status.code());
             }
             let run: serde_json::Value = match serde_json::from_slice(&out.stdout) {
                 Ok(v) => v,
                 Err(e) => {
                     eprintln!("chohyo: bench child: {e}");
-                    return 3;
+                    return ExitCode::Failure;
                 }
             };
             if !args.json {
@@ -283,7 +284,7 @@ pub fn execute(args: &BenchArgs) -> i32 {
     } else {
         print_targets(&targets);
     }
-    0
+    ExitCode::Success
 }
 
 /// The performance targets of the reference certificate (issue 8), each
@@ -427,11 +428,11 @@ fn print_run(r: &serde_json::Value) {
 }
 
 /// The child: runs the batch once and prints its measurements as JSON.
-fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> i32 {
+fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> ExitCode {
     let job_path = args.dir.join("bench-job.toml");
     if let Err(e) = std::fs::write(&job_path, job_text(input)) {
         eprintln!("chohyo: {e}");
-        return 3;
+        return ExitCode::Failure;
     }
     let out = args.dir.join(format!("out-{n}-{}", args.sink));
     let _ = std::fs::remove_dir_all(&out);
@@ -447,14 +448,14 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
         Ok(j) => j,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     // Start-up alone: fonts, images, template.
     let startup = Instant::now();
     if let Err(e) = run::Assets::load(&job, None) {
         eprintln!("chohyo: {e}");
-        return 2;
+        return ExitCode::Input;
     }
     let startup_ms = startup.elapsed().as_secs_f64() * 1e3;
     let clock = Arc::new(StageClock::default());
@@ -502,5 +503,5 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
         "run_dir": outcome.run_dir,
     });
     println!("{result}");
-    0
+    ExitCode::Success
 }

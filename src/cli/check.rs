@@ -8,6 +8,7 @@
 //! path with the extension `.xlsx`). Exit codes: 0 no rejects, 1 rejects
 //! found, 2 job or input error, 3 the reports cannot be written.
 
+use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run;
 use clap::Args;
@@ -29,12 +30,12 @@ pub struct CheckArgs {
 }
 
 /// Runs the subcommand; returns the exit code.
-pub fn execute(args: &CheckArgs) -> i32 {
+pub fn execute(args: &CheckArgs) -> ExitCode {
     let job = match Job::load(&args.job) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     let checked = match run::read_and_check(&job, args.input.as_deref()) {
@@ -50,7 +51,7 @@ pub fn execute(args: &CheckArgs) -> i32 {
             "chohyo: --rejects は .csv のファイル名にしてください (the rejects path must not end in .xlsx): {}",
             args.rejects.display()
         );
-        return 2;
+        return ExitCode::Input;
     }
     let written =
         crate::run::rejects::write_rejects_csv(&args.rejects, &checked.rejects).and_then(|()| {
@@ -89,8 +90,8 @@ pub fn execute(args: &CheckArgs) -> i32 {
         );
     }
     if checked.rejects.is_empty() {
-        0
+        ExitCode::Success
     } else {
-        1
+        ExitCode::Rejects
     }
 }

@@ -25,6 +25,7 @@
 //! the batch); 2 the manifest or an option cannot be used. Duplicates are
 //! reported but do not fail the check on their own.
 
+use crate::error::ExitCode;
 use crate::mail::docid;
 use crate::mail::package;
 use chrono::{DateTime, FixedOffset};
@@ -245,7 +246,8 @@ pub fn write_reconciliation(base: &Path, r: &Reconciliation) -> Result<(), Strin
     let mut json = serde_json::to_vec_pretty(r).map_err(|e| e.to_string())?;
     json.push(b'\n');
     let jp = with_ext(".json");
-    crate::run::write_atomic(&jp, &json).map_err(|e| e.to_string())?;
+    crate::files::write_atomic(&jp, &json)
+        .map_err(|e| crate::error::BatchError::write(&jp, e).to_string())?;
     let mut buf = Vec::new();
     {
         let mut w = csv::WriterBuilder::new()
@@ -270,7 +272,11 @@ pub fn write_reconciliation(base: &Path, r: &Reconciliation) -> Result<(), Strin
         }
         w.flush().map_err(|e| e.to_string())?;
     }
-    crate::run::write_atomic(&with_ext(".csv"), &buf).map_err(|e| e.to_string())
+    {
+        let p = with_ext(".csv");
+        crate::files::write_atomic(&p, &buf)
+            .map_err(|e| crate::error::BatchError::write(&p, e).to_string())
+    }
 }
 
 /// The clock: fixed, or the system time in Japan time.
@@ -295,13 +301,13 @@ impl Clock {
 }
 
 /// Runs the subcommand; returns the exit code.
-pub fn execute(args: &DispatchArgs) -> i32 {
+pub fn execute(args: &DispatchArgs) -> ExitCode {
     let clock = match &args.now {
         Some(s) => match DateTime::parse_from_rfc3339(s) {
             Ok(t) => Clock(Some(t)),
             Err(e) => {
                 eprintln!("chohyo: --now は RFC 3339 の日時で指定します (--now must be RFC 3339, e.g. 2025-04-01T10:00:00+09:00): {e}");
-                return 2;
+                return ExitCode::Input;
             }
         },
         None => Clock(None),
@@ -313,21 +319,21 @@ pub fn execute(args: &DispatchArgs) -> i32 {
         Ok(p) => p,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     let expected = match package::expected_doc_ids(&args.manifest, password.as_ref()) {
         Ok(ids) => ids,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     let mut session = match Session::new(expected) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("chohyo: {}: {e}", args.manifest.display());
-            return 2;
+            return ExitCode::Input;
         }
     };
     let base = args.out.clone().unwrap_or_else(|| {
@@ -352,7 +358,7 @@ pub fn execute(args: &DispatchArgs) -> i32 {
             Ok(f) => Box::new(std::io::BufReader::new(f).lines()),
             Err(e) => {
                 eprintln!("chohyo: {}: {e}", p.display());
-                return 2;
+                return ExitCode::Input;
             }
         },
         None => Box::new(stdin.lock().lines()),
@@ -417,7 +423,7 @@ pub fn execute(args: &DispatchArgs) -> i32 {
     let r = session.reconcile(&args.manifest.display().to_string(), &clock.stamp());
     if let Err(e) = write_reconciliation(&base, &r) {
         eprintln!("chohyo: 照合結果を書けません (cannot write the reconciliation): {e}");
-        return 2;
+        return ExitCode::Input;
     }
     let _ = writeln!(
         err,
@@ -441,9 +447,9 @@ pub fn execute(args: &DispatchArgs) -> i32 {
         );
     }
     if r.complete {
-        0
+        ExitCode::Success
     } else {
-        1
+        ExitCode::Rejects
     }
 }
 

@@ -9,6 +9,7 @@
 //! Without `--csv` prints one line per document number; with it writes a
 //! CSV (UTF-8 with BOM, for Excel). Exit codes: 0 ok, 2 job or ledger error.
 
+use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run::ledger::{Ledger, Query};
 use clap::Args;
@@ -49,12 +50,12 @@ pub struct LedgerArgs {
 }
 
 /// Runs the subcommand; returns the exit code.
-pub fn execute(args: &LedgerArgs) -> i32 {
+pub fn execute(args: &LedgerArgs) -> ExitCode {
     let job = match Job::load(&args.job) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     let path = args
@@ -73,13 +74,13 @@ pub fn execute(args: &LedgerArgs) -> i32 {
             "chohyo: 発行台帳がありません (no ledger yet): {}",
             path.display()
         );
-        return 2;
+        return ExitCode::Input;
     }
     let ledger = match Ledger::open(&path) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     let q = Query {
@@ -94,7 +95,7 @@ pub fn execute(args: &LedgerArgs) -> i32 {
         Ok(r) => r,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     match &args.csv {
@@ -117,7 +118,7 @@ pub fn execute(args: &LedgerArgs) -> i32 {
                     "issued_at",
                 ];
                 if w.write_record(header).is_err() {
-                    return 2;
+                    return ExitCode::Input;
                 }
                 for r in &rows {
                     let rec = [
@@ -135,14 +136,16 @@ pub fn execute(args: &LedgerArgs) -> i32 {
                         r.issued_at.clone(),
                     ];
                     if w.write_record(&rec).is_err() {
-                        return 2;
+                        return ExitCode::Input;
                     }
                 }
                 let _ = w.flush();
             }
-            if let Err(e) = crate::run::write_atomic(out, &buf) {
+            if let Err(e) = crate::files::write_atomic(out, &buf)
+                .map_err(|e| crate::error::BatchError::write(out, e))
+            {
                 eprintln!("chohyo: {e}");
-                return 3;
+                return ExitCode::Failure;
             }
             eprintln!(
                 "chohyo: {} 件を書き出しました (rows exported) → {}",
@@ -170,5 +173,5 @@ pub fn execute(args: &LedgerArgs) -> i32 {
             }
         }
     }
-    0
+    ExitCode::Success
 }

@@ -11,6 +11,7 @@
 //! Exit codes: 0 merged without rejects, 1 merged with rejects, 2 a shard is
 //! missing, unfinished or inconsistent, 3 write failure, 4 lock held.
 
+use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run::runlog::{RunLog, Verbosity};
 use crate::run::{self, RunOptions};
@@ -37,12 +38,12 @@ pub struct MergeArgs {
 }
 
 /// Runs the subcommand; returns the exit code.
-pub fn execute(args: &MergeArgs) -> i32 {
+pub fn execute(args: &MergeArgs) -> ExitCode {
     let job = match Job::load(&args.job) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     let log = RunLog::stderr_only(if args.quiet {
@@ -69,16 +70,16 @@ pub fn execute(args: &MergeArgs) -> i32 {
                 serde_json::json!({"documents": o.documents}),
             );
             if o.rejects.is_empty() {
-                0
+                ExitCode::Success
             } else {
-                1
+                ExitCode::Rejects
             }
         }
         Err(e) => {
             log.error(
                 "error",
                 &e.to_string(),
-                serde_json::json!({"exit": e.exit_code()}),
+                serde_json::json!({"exit": e.exit_code().code()}),
             );
             e.exit_code()
         }

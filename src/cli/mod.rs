@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, each starting with its usage.
 
+use crate::error::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod barcode;
@@ -43,7 +44,7 @@ pub enum Command {
 }
 
 /// Parses the command line and runs it; returns the process exit code.
-pub fn main() -> i32 {
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::execute(&args),

@@ -16,6 +16,7 @@
 //! Exit codes: 0 all rendered (or already finished), 1 finished with
 //! rejects, 2 job or input error, 3 failure during rendering, 4 lock held.
 
+use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run::runlog::{RunLog, Verbosity};
 use crate::run::{self, RunOptions};
@@ -101,7 +102,7 @@ pub fn parse_shard(spec: &str) -> Result<(u64, u64), String> {
 }
 
 /// Runs the subcommand; returns the exit code.
-pub fn execute(args: &RunArgs) -> i32 {
+pub fn execute(args: &RunArgs) -> ExitCode {
     let verbosity = if args.quiet {
         Verbosity::Quiet
     } else if args.verbose {
@@ -113,13 +114,13 @@ pub fn execute(args: &RunArgs) -> i32 {
         Ok(j) => j,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     if let Some(d) = &args.issue_date {
         if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
             eprintln!("chohyo: --issue-date は YYYY-MM-DD で指定します (got {d})");
-            return 2;
+            return ExitCode::Input;
         }
         job.batch.issue_date = d.clone();
     }
@@ -127,7 +128,7 @@ pub fn execute(args: &RunArgs) -> i32 {
         Ok(s) => s,
         Err(m) => {
             eprintln!("chohyo: {m}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     if args.strict {
@@ -136,7 +137,7 @@ pub fn execute(args: &RunArgs) -> i32 {
                 eprintln!(
                     "chohyo: --strict: {rejects} 件の不備があるため出力しません (rejects found; nothing rendered). `chohyo check` で一覧を出せます"
                 );
-                return 1;
+                return ExitCode::Rejects;
             }
             Ok(_) => {}
             Err(e) => {
@@ -164,13 +165,13 @@ pub fn execute(args: &RunArgs) -> i32 {
             log.error(
                 "error",
                 &e.to_string(),
-                serde_json::json!({"exit": e.exit_code()}),
+                serde_json::json!({"exit": e.exit_code().code()}),
             );
             return e.exit_code();
         }
     };
     if outcome.already_finished {
-        return 0;
+        return ExitCode::Success;
     }
     if verbosity > Verbosity::Quiet {
         let bytes: u64 = outcome.document_bytes;
@@ -196,9 +197,9 @@ pub fn execute(args: &RunArgs) -> i32 {
         eprintln!("  出力先 (run directory): {}", outcome.run_dir.display());
     }
     if outcome.rejects.is_empty() {
-        0
+        ExitCode::Success
     } else {
-        1
+        ExitCode::Rejects
     }
 }
 

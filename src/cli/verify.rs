@@ -13,6 +13,7 @@
 //! environment variable, never from the command line.
 //! Exit codes: 0 everything matches, 1 problems found, 2 cannot read the target.
 
+use crate::error::ExitCode;
 use crate::mail::package::{self, Password, VerifyOptions};
 use clap::Args;
 use std::path::PathBuf;
@@ -40,7 +41,7 @@ pub struct VerifyArgs {
 pub fn password_from(
     file: Option<&std::path::Path>,
     env: Option<&str>,
-) -> Result<Option<Password>, crate::run::BatchError> {
+) -> Result<Option<Password>, crate::error::BatchError> {
     match (file, env) {
         (Some(f), _) => Password::from_file(f).map(Some),
         (None, Some(v)) => Password::from_env(v).map(Some),
@@ -49,13 +50,13 @@ pub fn password_from(
 }
 
 /// Runs the subcommand; returns the exit code.
-pub fn execute(args: &VerifyArgs) -> i32 {
+pub fn execute(args: &VerifyArgs) -> ExitCode {
     let password = match password_from(args.password_file.as_deref(), args.password_env.as_deref())
     {
         Ok(p) => p,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     let opts = VerifyOptions {
@@ -67,7 +68,7 @@ pub fn execute(args: &VerifyArgs) -> i32 {
         Ok(r) => r,
         Err(e) => {
             eprintln!("chohyo: {e}");
-            return 2;
+            return ExitCode::Input;
         }
     };
     if args.json {
@@ -75,7 +76,7 @@ pub fn execute(args: &VerifyArgs) -> i32 {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("chohyo: {e}");
-                return 2;
+                return ExitCode::Input;
             }
         }
     } else {
@@ -105,8 +106,8 @@ pub fn execute(args: &VerifyArgs) -> i32 {
         }
     }
     if report.ok() {
-        0
+        ExitCode::Success
     } else {
-        1
+        ExitCode::Rejects
     }
 }

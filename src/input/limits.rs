@@ -14,11 +14,13 @@
 //! ([`crate::input::ods_check`]: the cells and the text their repeats expand to,
 //! [`MAX_SHEET_CELLS`], [`MAX_ODS_TEXT_BYTES`], [`MAX_CELL_CHARS`]).
 //!
-//! Other limits live next to the code they guard and are re-exported here
-//! for documentation: markup nesting depth ([`MAX_MARKUP_DEPTH`]), pages of
-//! one form ([`MAX_FORM_PAGES`]), pages of one laid-out document, table
-//! continuation pages included ([`MAX_DOCUMENT_PAGES`]), image side and decoded size
-//! ([`MAX_IMAGE_SIDE`], [`MAX_IMAGE_DECODED_BYTES`]).
+//! The limits of later stages live next to the code they guard (they are
+//! not the readers' business): markup nesting depth and pages of one form
+//! (`render::form::MAX_DEPTH`, `MAX_PAGES`), pages of one laid-out document
+//! (`render::layout::MAX_PAGES`), image side and decoded size
+//! (`render::image::MAX_SIDE`, `MAX_DECODED_BYTES`), file-name length
+//! (`files::MAX_FILE_NAME_BYTES`). The README's Limits table states them all;
+//! a unit test here keeps it true.
 //!
 //! Messages never contain cell values (they may be personal data), only
 //! sizes, counts, row numbers and zip entry names.
@@ -77,23 +79,6 @@ pub const ZIP_RATIO_EXEMPT_BYTES: u64 = 1024 * 1024;
 
 /// Most entries in an xlsx/ods zip.
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
-
-/// Deepest element nesting of form markup (see [`crate::render::form::parse`]).
-pub const MAX_MARKUP_DEPTH: usize = crate::render::form::MAX_DEPTH;
-
-/// Most `<page>` elements of one form (see [`crate::render::form::parse`]).
-pub const MAX_FORM_PAGES: usize = crate::render::form::MAX_PAGES;
-
-/// Most pages of one laid-out document, continuation pages of a long table
-/// included (see [`crate::render::layout::layout`]); passing it rejects the record
-/// with `E_TOO_MANY_PAGES`.
-pub const MAX_DOCUMENT_PAGES: usize = crate::render::layout::MAX_PAGES;
-
-/// Largest image width or height in pixels (see [`crate::render::image`]).
-pub const MAX_IMAGE_SIDE: u32 = crate::render::image::MAX_SIDE;
-
-/// Largest decoded image size in bytes (see [`crate::render::image`]).
-pub const MAX_IMAGE_DECODED_BYTES: u64 = crate::render::image::MAX_DECODED_BYTES;
 
 /// Fails if an input file of `len` bytes is larger than [`MAX_INPUT_BYTES`].
 pub fn check_input_size(len: u64) -> Result<(), String> {
@@ -272,12 +257,16 @@ mod tests {
             ),
             format!("| {} GB |", MAX_ODS_TEXT_BYTES / (1024 * mib)),
             format!("workbook | {} |", grouped(MAX_XLS_SHEETS as u64)),
-            format!("| {} / {} |", MAX_MARKUP_DEPTH, MAX_FORM_PAGES),
-            format!("| {} |", MAX_DOCUMENT_PAGES),
+            format!(
+                "| {} / {} |",
+                crate::render::form::MAX_DEPTH,
+                crate::render::form::MAX_PAGES
+            ),
+            format!("| {} |", crate::render::layout::MAX_PAGES),
             format!(
                 "| {} px a side, {} MB decoded |",
-                grouped(MAX_IMAGE_SIDE as u64),
-                MAX_IMAGE_DECODED_BYTES / mib
+                grouped(crate::render::image::MAX_SIDE as u64),
+                crate::render::image::MAX_DECODED_BYTES / mib
             ),
             format!("| {} bytes, NFC", crate::files::MAX_FILE_NAME_BYTES),
         ] {
@@ -306,9 +295,7 @@ mod tests {
         let zeros = vec![0u8; 50 * 1024 * 1024];
         let z = zip_with(&[("xl/worksheets/sheet1.xml", &zeros)]);
         assert!(z.len() < 200_000, "{}", z.len());
-        let start = std::time::Instant::now();
         let e = check_zip(&z).unwrap_err();
-        assert!(start.elapsed().as_millis() < 100);
         assert!(e.contains("zip 爆弾") && e.contains("sheet1.xml"), "{e}");
     }
 

@@ -72,7 +72,44 @@ pub struct MailSection {
     pub name_field: Option<String>,
     /// Discount thresholds (defaults from Japan Post's rules).
     #[serde(default)]
-    pub thresholds: crate::mail::mailorder::Thresholds,
+    pub thresholds: Thresholds,
+}
+
+/// Discount thresholds (item counts), defaults from `mail-discounts.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// バーコード付郵便物: items with a valid barcode, posted at once.
+    pub barcode: usize,
+    /// 区内特別: items to one delivery district (first five digits).
+    pub district: usize,
+    /// 区分郵便物: items pre-sorted by delivery district.
+    pub presorted: usize,
+    /// 料金後納: items a month (the batch's count is reported; the month's
+    /// total is the mailing room's to add up).
+    pub deferred_payment: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            barcode: 1000,
+            district: 100,
+            presorted: 2000,
+            deferred_payment: 50,
+        }
+    }
+}
+
+/// How documents are stored in a package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Stored as they are (PDFs are already compressed; fastest).
+    #[default]
+    Stored,
+    /// Deflated (level 6).
+    Deflated,
 }
 
 fn postal_field() -> String {
@@ -85,7 +122,7 @@ fn postal_field() -> String {
 pub struct PackageSection {
     /// `stored` (default) or `deflated`.
     #[serde(default)]
-    pub compression: crate::mail::package::Compression,
+    pub compression: Compression,
     /// Split a group's zip after this many documents.
     pub max_documents: Option<usize>,
     /// Split a group's zip after this many megabytes of documents.

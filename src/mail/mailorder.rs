@@ -13,6 +13,7 @@
 //! eligibility, never yen: prices change, the rules' shapes rarely do.
 //! Thresholds are data ([`Thresholds`]) so a job can follow a rule change.
 
+use crate::job::Thresholds;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use unicode_normalization::UnicodeNormalization;
@@ -82,32 +83,6 @@ pub fn group_ranges(items: &[MailItem]) -> Vec<(String, std::ops::Range<usize>)>
         }
     }
     out
-}
-
-/// Discount thresholds (item counts), defaults from `mail-discounts.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Thresholds {
-    /// バーコード付郵便物: items with a valid barcode, posted at once.
-    pub barcode: usize,
-    /// 区内特別: items to one delivery district (first five digits).
-    pub district: usize,
-    /// 区分郵便物: items pre-sorted by delivery district.
-    pub presorted: usize,
-    /// 料金後納: items a month (the batch's count is reported; the month's
-    /// total is the mailing room's to add up).
-    pub deferred_payment: usize,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            barcode: 1000,
-            district: 100,
-            presorted: 2000,
-            deferred_payment: 50,
-        }
-    }
 }
 
 /// One discount's verdict for a group.

@@ -7,5 +7,6 @@
 
 pub mod docid;
 pub mod mailorder;
+pub mod manifest;
 pub mod package;
 pub mod printfile;

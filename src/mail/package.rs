@@ -38,9 +38,11 @@
 //! inconsistent manifests; packages missing from or changed since
 //! `packages.json`.
 
+use crate::error::BatchError;
 use crate::files::neutralize_formula;
 use crate::files::sanitize_file_name;
-use crate::run::{write_atomic, BatchError, ManifestEntry};
+use crate::job::Compression;
+use crate::mail::manifest::ManifestEntry;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -62,17 +64,6 @@ pub const PACKAGES_JSON: &str = "packages.json";
 pub const MANIFEST_FORMAT: &str = "chohyo-package-manifest/1";
 /// Format tag of `packages.json`.
 pub const PACKAGES_FORMAT: &str = "chohyo-packages/1";
-
-/// How documents are stored in a package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// Stored as they are (PDFs are already compressed; fastest).
-    #[default]
-    Stored,
-    /// Deflated (level 6).
-    Deflated,
-}
 
 /// A package password. Its `Debug` output is redacted so it never reaches a
 /// log; it is only ever read from a file or an environment variable.
@@ -671,7 +662,8 @@ pub fn write_packages_json(dir: &Path, packages: &[PackageInfo]) -> Result<(), B
     };
     let mut text = serde_json::to_vec_pretty(&file).map_err(|e| io_err(dir, e))?;
     text.push(b'\n');
-    write_atomic(&dir.join(PACKAGES_JSON), &text)
+    crate::files::write_atomic(&dir.join(PACKAGES_JSON), &text)
+        .map_err(|e| BatchError::write(&dir.join(PACKAGES_JSON), e))
 }
 
 // ───────────────────────────── checking ─────────────────────────────

@@ -311,57 +311,6 @@ pub fn split_list(s: &str, sep: Option<&str>) -> Vec<String> {
     items
 }
 
-/// The 47 prefectures, for finding the end of the prefecture in an address.
-pub const PREFECTURES: [&str; 47] = [
-    "北海道",
-    "青森県",
-    "岩手県",
-    "宮城県",
-    "秋田県",
-    "山形県",
-    "福島県",
-    "茨城県",
-    "栃木県",
-    "群馬県",
-    "埼玉県",
-    "千葉県",
-    "東京都",
-    "神奈川県",
-    "新潟県",
-    "富山県",
-    "石川県",
-    "福井県",
-    "山梨県",
-    "長野県",
-    "岐阜県",
-    "静岡県",
-    "愛知県",
-    "三重県",
-    "滋賀県",
-    "京都府",
-    "大阪府",
-    "兵庫県",
-    "奈良県",
-    "和歌山県",
-    "鳥取県",
-    "島根県",
-    "岡山県",
-    "広島県",
-    "山口県",
-    "徳島県",
-    "香川県",
-    "愛媛県",
-    "高知県",
-    "福岡県",
-    "佐賀県",
-    "長崎県",
-    "熊本県",
-    "大分県",
-    "宮崎県",
-    "鹿児島県",
-    "沖縄県",
-];
-
 /// Display width of a character in full-width cells: ASCII and half-width
 /// katakana count ½.
 pub fn char_width(c: char) -> f32 {
@@ -405,7 +354,10 @@ pub fn address_lines(address: &str, width: f32) -> Vec<String> {
     let mut strong: Vec<usize> = Vec::new();
     let text: String = chars.iter().collect();
     let mut start_muni = 0;
-    if let Some(p) = PREFECTURES.iter().find(|p| text.starts_with(*p)) {
+    if let Some(p) = crate::japan::postal::PREFECTURES
+        .iter()
+        .find(|p| text.starts_with(*p))
+    {
         start_muni = p.chars().count();
         breaks.push(start_muni);
         strong.push(start_muni);

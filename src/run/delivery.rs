@@ -9,15 +9,17 @@
 //! them gets exactly the run directory it had before.
 
 use crate::check::Record;
+use crate::error::BatchError;
 use crate::job::Job;
 use crate::mail::mailorder::{self, MailItem};
+use crate::mail::manifest::ManifestEntry;
 use crate::mail::package::{self, PackageEntry, PackageOptions, PackageWriter, Password};
 use crate::mail::printfile::{self, CoverInfo, PrintFileBuilder, PrintOptions};
 use crate::pdf;
 use crate::render::form;
 use crate::render::layout;
 use crate::render::template::Template;
-use crate::run::{self, Assets, BatchError, ManifestEntry};
+use crate::run::{self, Assets};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -108,7 +110,8 @@ pub fn deliver(
         }
         .with_issue_date(&job.batch.issue_date)?;
         let pkg_dir = run_dir.join("packages");
-        crate::files::create_dir_with(&pkg_dir, modes.dir).map_err(|e| run::io_err(&pkg_dir, e))?;
+        crate::files::create_dir_with(&pkg_dir, modes.dir)
+            .map_err(|e| crate::error::BatchError::write(&pkg_dir, e))?;
         let name_field = job.mail.as_ref().and_then(|m| m.name_field.as_deref());
         let mut infos = Vec::new();
         for (group, range) in mailorder::group_ranges(&items) {
@@ -131,7 +134,7 @@ pub fn deliver(
     if let Some(pr) = &job.print {
         let print_dir = run_dir.join("print");
         crate::files::create_dir_with(&print_dir, modes.dir)
-            .map_err(|e| run::io_err(&print_dir, e))?;
+            .map_err(|e| crate::error::BatchError::write(&print_dir, e))?;
         let mut files = Vec::new();
         for ((group, range), summary) in mailorder::group_ranges(&items).into_iter().zip(&summaries)
         {
@@ -178,7 +181,7 @@ pub fn deliver(
             let name = crate::files::sanitize_file_name(&format!("{group}.pdf"));
             let path = print_dir.join(&name);
             crate::files::write_atomic_mode(&path, &bytes, modes.file)
-                .map_err(|e| run::io_err(&path, e))?;
+                .map_err(|e| crate::error::BatchError::write(&path, e))?;
             files.push(serde_json::json!({"file": format!("print/{name}"), "group": group, "sha256": crate::files::sha256_hex(&bytes), "bytes": bytes.len(), "stats": stats}));
         }
         report["print"] = serde_json::Value::Array(files);
@@ -227,7 +230,7 @@ pub fn deliver(
         .map_err(|e| BatchError::Render(e.message))?;
         let path = run_dir.join(&d.file_name);
         crate::files::write_atomic_mode(&path, &bytes, modes.file)
-            .map_err(|e| run::io_err(&path, e))?;
+            .map_err(|e| crate::error::BatchError::write(&path, e))?;
         batch_docs.push(serde_json::json!({"file": d.file_name, "kind": d.title, "pages": laid.pages.len(), "sha256": crate::files::sha256_hex(&bytes), "bytes": bytes.len()}));
     }
     if !batch_docs.is_empty() {

@@ -22,11 +22,11 @@ pub mod runstate;
 pub mod spool;
 
 use crate::check::{self, Record, Reject};
-use crate::files::neutralize_formula;
-use crate::files::Modes;
+pub use crate::error::BatchError;
 use crate::files::{sanitize_file_name, sha256_hex, AtomicFile};
 use crate::input::{self, SheetSelector};
 use crate::job::Job;
+use crate::mail::manifest::{ManifestEntry, ManifestWriter};
 use crate::pdf::{self, DocInfo};
 use crate::render::fonts::FontSet;
 use crate::render::form;
@@ -40,7 +40,6 @@ use crate::run::runlog::{Progress, RunLog};
 use crate::run::runstate::{Journal, JournalEntry, Plan, PlannedDoc, RunDir, RunLock};
 use crate::run::spool::{Entries, EntrySpool, PlanError, PlanFile};
 use rayon::prelude::*;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -117,31 +116,6 @@ impl StageClock {
     }
 }
 
-/// One rendered document as listed in the manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct ManifestEntry {
-    /// File name inside `docs/`.
-    pub file: String,
-    /// SHA-256 of the file, hex.
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// Number of pages.
-    pub pages: usize,
-    /// The record id.
-    pub record_id: String,
-    /// Document number within the batch's series.
-    pub number: u64,
-    /// Document kind (the job title).
-    pub kind: String,
-    /// Source file name.
-    pub source_file: String,
-    /// Source sheet ("" for CSV).
-    pub source_sheet: String,
-    /// 1-based source row.
-    pub source_row: u32,
-}
-
 /// What a finished run produced.
 #[derive(Debug)]
 pub struct Outcome {
@@ -161,51 +135,6 @@ pub struct Outcome {
     pub already_finished: bool,
     /// Documents rendered by this execution.
     pub rendered_now: usize,
-}
-
-/// Why a batch failed. Each maps to a documented exit code.
-#[derive(Debug)]
-pub enum BatchError {
-    /// The job, its template/fonts/images or the input cannot be used (exit 2).
-    Input(String),
-    /// Another run of the same batch holds the lock (exit 4).
-    Locked(String),
-    /// Rendering failed for a reason that is not the record's data (exit 3).
-    Render(String),
-    /// Writing outputs failed (exit 3).
-    Io(String),
-}
-
-impl BatchError {
-    /// The process exit code documented in the README.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            BatchError::Input(_) => 2,
-            BatchError::Locked(_) => 4,
-            BatchError::Render(_) | BatchError::Io(_) => 3,
-        }
-    }
-}
-
-impl std::fmt::Display for BatchError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BatchError::Input(m)
-            | BatchError::Locked(m)
-            | BatchError::Render(m)
-            | BatchError::Io(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for BatchError {}
-
-/// An I/O error naming the file.
-pub(crate) fn io_err(path: &Path, e: std::io::Error) -> BatchError {
-    BatchError::Io(format!(
-        "書き込めません (cannot write) {}: {e}",
-        path.display()
-    ))
 }
 
 /// Everything shared read-only by the rendering threads.
@@ -549,12 +478,6 @@ pub fn file_name(pattern: &str, record: &Record, number: u64) -> String {
     sanitize_file_name(&out)
 }
 
-/// Writes bytes to `path` atomically with owner-only permissions (see
-/// [`crate::files::write_atomic_mode`]).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BatchError> {
-    crate::files::write_atomic_mode(path, bytes, Modes::default().file).map_err(|e| io_err(path, e))
-}
-
 /// SHA-256 of a file, hex.
 fn file_sha256(path: &Path) -> Result<String, BatchError> {
     let err = |e: std::io::Error| {
@@ -652,12 +575,12 @@ fn wipe_run_dir(dir: &RunDir) -> Result<(), BatchError> {
     ] {
         let p = dir.path.join(f);
         if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| io_err(&p, e))?;
+            std::fs::remove_file(&p).map_err(|e| BatchError::write(&p, e))?;
         }
     }
     let docs = dir.docs();
     if docs.exists() {
-        std::fs::remove_dir_all(&docs).map_err(|e| io_err(&docs, e))?;
+        std::fs::remove_dir_all(&docs).map_err(|e| BatchError::write(&docs, e))?;
     }
     Ok(())
 }
@@ -693,18 +616,19 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     let dir = RunDir {
         path: run_dir_of(&out_root, job, &batch_id, opts.shard),
     };
-    crate::files::create_dir_with(&dir.path, modes.dir).map_err(|e| io_err(&dir.path, e))?;
+    crate::files::create_dir_with(&dir.path, modes.dir)
+        .map_err(|e| BatchError::write(&dir.path, e))?;
     let _lock = RunLock::acquire(&dir.path).map_err(|e| match e {
         runstate::LockError::Held(holder) => BatchError::Locked(format!(
             "このバッチは別のプロセスが実行中です (batch is locked by another run: {holder}): {}",
             dir.path.display()
         )),
-        runstate::LockError::Io(e) => io_err(&dir.path, e),
+        runstate::LockError::Io(e) => BatchError::write(&dir.path, e),
     })?;
     log.attach(&dir.path.join("run.log"), modes.file)
-        .map_err(|e| io_err(&dir.path, e))?;
+        .map_err(|e| BatchError::write(&dir.path, e))?;
     for d in [dir.path.clone(), dir.docs()] {
-        runstate::remove_stale_temporaries(&d).map_err(|e| io_err(&d, e))?;
+        runstate::remove_stale_temporaries(&d).map_err(|e| BatchError::write(&d, e))?;
     }
     log.info(
         "start",
@@ -714,7 +638,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
 
     let input = opts.input.clone().unwrap_or_else(|| job.input.file.clone());
     let inputs = input_hashes(job, &input)?;
-    let existing = Plan::load(&dir.path).map_err(|e| io_err(&dir.path, e))?;
+    let existing = Plan::load(&dir.path).map_err(|e| BatchError::write(&dir.path, e))?;
     if let Some(plan) = &existing {
         if plan.inputs != inputs {
             if !opts.restart {
@@ -763,21 +687,23 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         None => {
             let plan = plan_header(job, &batch_id, inputs)?;
             plan.save(&dir.path, modes.file)
-                .map_err(|e| io_err(&dir.path, e))?;
+                .map_err(|e| BatchError::write(&dir.path, e))?;
             plan
         }
     };
 
     let docs_dir = dir.docs();
-    crate::files::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
-    let journal = Journal::read(&dir.path).map_err(|e| io_err(&dir.path, e))?;
+    crate::files::create_dir_with(&docs_dir, modes.dir)
+        .map_err(|e| BatchError::write(&docs_dir, e))?;
+    let journal = Journal::read(&dir.path).map_err(|e| BatchError::write(&dir.path, e))?;
     let writer = runstate::DocWriter::new(
         &docs_dir,
         modes.file,
-        Journal::open(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?,
+        Journal::open(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?,
         128,
     );
-    let mut spool = EntrySpool::create(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?;
+    let mut spool =
+        EntrySpool::create(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?;
     let progress = Progress::new(0, log.verbosity());
     let source_file = input
         .file_name()
@@ -856,7 +782,9 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         None => read_result,
     };
     progress.finish();
-    writer.finish().map_err(|e| io_err(&docs_dir, e))?;
+    writer
+        .finish()
+        .map_err(|e| BatchError::write(&docs_dir, e))?;
     let read = read_result?;
     stages.insert("read_check".into(), read.read_check_ms);
     stages.insert("plan".into(), read.plan_ms);
@@ -875,7 +803,9 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
             serde_json::json!({"reused": reused, "rendered": rendered_now}),
         );
     }
-    let entries = spool.finish().map_err(|e| io_err(&dir.path, e))?;
+    let entries = spool
+        .finish()
+        .map_err(|e| BatchError::write(&dir.path, e))?;
 
     let outcome = Outcome {
         run_dir: dir.path.clone(),
@@ -908,7 +838,9 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         log,
         &ledger_path,
     )?;
-    entries.remove().map_err(|e| io_err(&dir.path, e))?;
+    entries
+        .remove()
+        .map_err(|e| BatchError::write(&dir.path, e))?;
     Ok(Outcome {
         document_bytes: bytes,
         ..outcome
@@ -985,7 +917,7 @@ impl Collector<'_> {
             match slot {
                 Slot::Document(entry, w) => {
                     if let Err(e) = self.spool.push(&entry, &w) {
-                        self.failed = Some(io_err(self.run_dir, e));
+                        self.failed = Some(BatchError::write(self.run_dir, e));
                         return false;
                     }
                     for msg in w {
@@ -1148,7 +1080,7 @@ impl<'a> Planner<'a> {
             ledger: Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?,
             issue_date,
             file: PlanFile::open(run_dir, job.output.modes().file)
-                .map_err(|e| io_err(run_dir, e))?,
+                .map_err(|e| BatchError::write(run_dir, e))?,
             taken: std::collections::HashSet::new(),
         })
     }
@@ -1307,7 +1239,7 @@ fn render_chunk(
                             };
                             writer
                                 .write(entry, &bytes)
-                                .map_err(|e| io_err(&docs_dir.join(&pd.file), e))?;
+                                .map_err(|e| BatchError::write(&docs_dir.join(&pd.file), e))?;
                         }
                         if let Some(c) = clock {
                             StageClock::add(&c.write, t);
@@ -1413,7 +1345,8 @@ fn finalize(
     // One pass: the journal in plan order (identical whatever the thread
     // count), the manifests, the ledger's file hashes, the counts.
     let jpath = dir.path.join("journal.jsonl");
-    let mut journal = AtomicFile::create(&jpath, modes.file).map_err(|e| io_err(&jpath, e))?;
+    let mut journal =
+        AtomicFile::create(&jpath, modes.file).map_err(|e| BatchError::write(&jpath, e))?;
     let mut manifests = ManifestWriter::create(&dir.path, job, &plan.batch)?;
     let mut ledger = Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?;
     let mut issued: Vec<(String, String, String)> = Vec::new();
@@ -1427,8 +1360,11 @@ fn finalize(
     let (mut pages, mut total_bytes) = (0usize, 0u64);
     let (mut first, mut last): (Option<u64>, Option<u64>) = (None, None);
     let mut warnings = 0;
-    for d in entries.iter().map_err(|e| io_err(&dir.path, e))? {
-        let (d, w) = d.map_err(|e| io_err(&dir.path, e))?;
+    for d in entries
+        .iter()
+        .map_err(|e| BatchError::write(&dir.path, e))?
+    {
+        let (d, w) = d.map_err(|e| BatchError::write(&dir.path, e))?;
         warnings += w.len();
         serde_json::to_writer(
             &mut journal,
@@ -1441,7 +1377,9 @@ fn finalize(
             },
         )
         .map_err(|e| BatchError::Io(e.to_string()))?;
-        journal.write_all(b"\n").map_err(|e| io_err(&jpath, e))?;
+        journal
+            .write_all(b"\n")
+            .map_err(|e| BatchError::write(&jpath, e))?;
         manifests.push(&d)?;
         pages += d.pages;
         total_bytes += d.bytes;
@@ -1452,13 +1390,15 @@ fn finalize(
             mark(&mut ledger, &mut issued)?;
         }
     }
-    journal.commit().map_err(|e| io_err(&jpath, e))?;
+    journal.commit().map_err(|e| BatchError::write(&jpath, e))?;
     manifests.commit()?;
 
     // Mail order, packages, print files and whole-batch documents; a shard
     // leaves them to the merge.
     let delivery = if shard.is_none() && crate::run::delivery::configured(job) {
-        let documents = entries.load().map_err(|e| io_err(&dir.path, e))?;
+        let documents = entries
+            .load()
+            .map_err(|e| BatchError::write(&dir.path, e))?;
         let records = read_and_check(job, input)?.records;
         crate::run::delivery::deliver(job, assets, &records, &documents, &dir.path, &plan.batch)?
     } else {
@@ -1514,12 +1454,13 @@ fn finalize(
     let html = report::html(&summary, &outcome.rejects);
     let rpath = dir.path.join("report.html");
     crate::files::write_atomic_mode(&rpath, html.as_bytes(), modes.file)
-        .map_err(|e| io_err(&rpath, e))?;
+        .map_err(|e| BatchError::write(&rpath, e))?;
     let mut json =
         serde_json::to_vec_pretty(&summary).map_err(|e| BatchError::Io(e.to_string()))?;
     json.push(b'\n');
     let spath = dir.path.join("summary.json");
-    crate::files::write_atomic_mode(&spath, &json, modes.file).map_err(|e| io_err(&spath, e))?;
+    crate::files::write_atomic_mode(&spath, &json, modes.file)
+        .map_err(|e| BatchError::write(&spath, e))?;
     log.info(
         "finished",
         "",
@@ -1568,7 +1509,7 @@ pub fn merge(
             )));
         }
         let sp = Plan::load(&sdir.path)
-            .map_err(|e| io_err(&sdir.path, e))?
+            .map_err(|e| BatchError::write(&sdir.path, e))?
             .ok_or_else(|| {
                 BatchError::Input(format!("plan.json がありません: {}", sdir.path.display()))
             })?;
@@ -1586,12 +1527,13 @@ pub fn merge(
             }
         }
         let manifest: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(sdir.path.join("manifest.json")).map_err(|e| io_err(&sdir.path, e))?,
+            &std::fs::read(sdir.path.join("manifest.json"))
+                .map_err(|e| BatchError::write(&sdir.path, e))?,
         )
         .map_err(|e| BatchError::Input(e.to_string()))?;
         let entries: Vec<ManifestEntry> = serde_json::from_value(manifest["documents"].clone())
             .map_err(|e| BatchError::Input(e.to_string()))?;
-        let journal = Journal::read(&sdir.path).map_err(|e| io_err(&sdir.path, e))?;
+        let journal = Journal::read(&sdir.path).map_err(|e| BatchError::write(&sdir.path, e))?;
         for e in entries {
             let src = sdir.docs().join(&e.file);
             let warnings = journal
@@ -1601,7 +1543,8 @@ pub fn merge(
             documents.insert(e.number, (e, src, warnings));
         }
         let summary: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(sdir.path.join("summary.json")).map_err(|e| io_err(&sdir.path, e))?,
+            &std::fs::read(sdir.path.join("summary.json"))
+                .map_err(|e| BatchError::write(&sdir.path, e))?,
         )
         .map_err(|e| BatchError::Input(e.to_string()))?;
         rows_read = summary["counts"]["rows_read"].as_u64().unwrap_or(0) as usize;
@@ -1616,29 +1559,33 @@ pub fn merge(
     let dir = RunDir {
         path: run_dir_of(&out_root, job, &batch_id, None),
     };
-    crate::files::create_dir_with(&dir.path, modes.dir).map_err(|e| io_err(&dir.path, e))?;
+    crate::files::create_dir_with(&dir.path, modes.dir)
+        .map_err(|e| BatchError::write(&dir.path, e))?;
     let _lock = RunLock::acquire(&dir.path).map_err(|e| match e {
         runstate::LockError::Held(h) => BatchError::Locked(format!("locked by {h}")),
-        runstate::LockError::Io(e) => io_err(&dir.path, e),
+        runstate::LockError::Io(e) => BatchError::write(&dir.path, e),
     })?;
     log.attach(&dir.path.join("run.log"), modes.file)
-        .map_err(|e| io_err(&dir.path, e))?;
+        .map_err(|e| BatchError::write(&dir.path, e))?;
     plan.save(&dir.path, modes.file)
-        .map_err(|e| io_err(&dir.path, e))?;
+        .map_err(|e| BatchError::write(&dir.path, e))?;
     let ppath = dir.path.join(crate::run::spool::PLAN_FILE);
     let mut plan_lines = std::fs::File::open(first_shard.join(crate::run::spool::PLAN_FILE))
-        .map_err(|e| io_err(&first_shard, e))?;
-    let mut copy = AtomicFile::create(&ppath, modes.file).map_err(|e| io_err(&ppath, e))?;
-    std::io::copy(&mut plan_lines, &mut copy).map_err(|e| io_err(&ppath, e))?;
-    copy.commit().map_err(|e| io_err(&ppath, e))?;
+        .map_err(|e| BatchError::write(&first_shard, e))?;
+    let mut copy =
+        AtomicFile::create(&ppath, modes.file).map_err(|e| BatchError::write(&ppath, e))?;
+    std::io::copy(&mut plan_lines, &mut copy).map_err(|e| BatchError::write(&ppath, e))?;
+    copy.commit().map_err(|e| BatchError::write(&ppath, e))?;
     let docs_dir = dir.docs();
-    crate::files::create_dir_with(&docs_dir, modes.dir).map_err(|e| io_err(&docs_dir, e))?;
+    crate::files::create_dir_with(&docs_dir, modes.dir)
+        .map_err(|e| BatchError::write(&docs_dir, e))?;
     // Plan order = record order; numbers rise with it (`documents` is
     // keyed by number).
-    let mut spool = EntrySpool::create(&dir.path, modes.file).map_err(|e| io_err(&dir.path, e))?;
+    let mut spool =
+        EntrySpool::create(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?;
     let mut warnings = Vec::new();
     for (e, src, w) in documents.into_values() {
-        let bytes = std::fs::read(&src).map_err(|err| io_err(&src, err))?;
+        let bytes = std::fs::read(&src).map_err(|err| BatchError::write(&src, err))?;
         if sha256_hex(&bytes) != e.sha256 {
             return Err(BatchError::Input(format!(
                 "分割の文書がマニフェストと一致しません (shard document does not match its manifest): {}",
@@ -1647,11 +1594,15 @@ pub fn merge(
         }
         let dst = docs_dir.join(&e.file);
         crate::files::write_atomic_mode(&dst, &bytes, modes.file)
-            .map_err(|err| io_err(&dst, err))?;
-        spool.push(&e, &w).map_err(|err| io_err(&dir.path, err))?;
+            .map_err(|err| BatchError::write(&dst, err))?;
+        spool
+            .push(&e, &w)
+            .map_err(|err| BatchError::write(&dir.path, err))?;
         warnings.extend(w.into_iter().map(|m| (e.record_id.clone(), m)));
     }
-    let entries = spool.finish().map_err(|e| io_err(&dir.path, e))?;
+    let entries = spool
+        .finish()
+        .map_err(|e| BatchError::write(&dir.path, e))?;
     // The rejects workbook shows each rejected row's original values: read
     // them from the input again (the shards read the same file).
     let checked = read_and_check(job, opts.input.as_deref())?;
@@ -1686,120 +1637,13 @@ pub fn merge(
         log,
         &ledger,
     )?;
-    entries.remove().map_err(|e| io_err(&dir.path, e))?;
+    entries
+        .remove()
+        .map_err(|e| BatchError::write(&dir.path, e))?;
     Ok(Outcome {
         document_bytes: bytes,
         ..outcome
     })
-}
-
-/// Writes `manifest.csv` and `manifest.json` one entry at a time; they
-/// appear at their names when committed.
-pub struct ManifestWriter {
-    csv: csv::Writer<AtomicFile>,
-    json: AtomicFile,
-    csv_path: PathBuf,
-    json_path: PathBuf,
-    count: usize,
-}
-
-impl ManifestWriter {
-    /// Starts both manifests of a run directory.
-    pub fn create(run_dir: &Path, job: &Job, batch_id: &str) -> Result<ManifestWriter, BatchError> {
-        let modes = job.output.modes();
-        let csv_path = run_dir.join("manifest.csv");
-        let json_path = run_dir.join("manifest.json");
-        let file = AtomicFile::create(&csv_path, modes.file).map_err(|e| io_err(&csv_path, e))?;
-        let mut csv = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(file);
-        csv.write_record([
-            "file",
-            "sha256",
-            "bytes",
-            "pages",
-            "record_id",
-            "number",
-            "kind",
-            "source_file",
-            "source_sheet",
-            "source_row",
-        ])
-        .map_err(|e| BatchError::Io(e.to_string()))?;
-        let mut json =
-            AtomicFile::create(&json_path, modes.file).map_err(|e| io_err(&json_path, e))?;
-        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
-        write!(
-            json,
-            "{{\n  \"job\": {},\n  \"kind\": {},\n  \"batch\": {},\n  \"issue_date\": {},\n  \"documents\": [",
-            q(&job.job.name),
-            q(&job.job.title),
-            q(batch_id),
-            q(&job.batch.issue_date)
-        )
-        .map_err(|e| io_err(&json_path, e))?;
-        Ok(ManifestWriter {
-            csv,
-            json,
-            csv_path,
-            json_path,
-            count: 0,
-        })
-    }
-
-    /// Adds one document to both manifests.
-    pub fn push(&mut self, d: &ManifestEntry) -> Result<(), BatchError> {
-        self.csv
-            .write_record([
-                d.file.as_str(),
-                d.sha256.as_str(),
-                &d.bytes.to_string(),
-                &d.pages.to_string(),
-                &neutralize_formula(&d.record_id),
-                &d.number.to_string(),
-                d.kind.as_str(),
-                d.source_file.as_str(),
-                d.source_sheet.as_str(),
-                &d.source_row.to_string(),
-            ])
-            .map_err(|e| BatchError::Io(e.to_string()))?;
-        // The layout of `serde_json`'s pretty printer, entry by entry.
-        let pretty = serde_json::to_string_pretty(d).map_err(|e| BatchError::Io(e.to_string()))?;
-        let sep = if self.count == 0 { "\n" } else { ",\n" };
-        let mut text = String::with_capacity(pretty.len() + 64);
-        text.push_str(sep);
-        for (i, line) in pretty.lines().enumerate() {
-            if i > 0 {
-                text.push('\n');
-            }
-            text.push_str("    ");
-            text.push_str(line);
-        }
-        self.json
-            .write_all(text.as_bytes())
-            .map_err(|e| io_err(&self.json_path, e))?;
-        self.count += 1;
-        Ok(())
-    }
-
-    /// Finishes and renames both files into place.
-    pub fn commit(self) -> Result<(), BatchError> {
-        let ManifestWriter {
-            csv,
-            mut json,
-            csv_path,
-            json_path,
-            count,
-        } = self;
-        let file = csv
-            .into_inner()
-            .map_err(|e| BatchError::Io(format!("{}: {e}", csv_path.display())))?;
-        file.commit().map_err(|e| io_err(&csv_path, e))?;
-        let end = if count == 0 { "]\n}\n" } else { "\n  ]\n}\n" };
-        json.write_all(end.as_bytes())
-            .map_err(|e| io_err(&json_path, e))?;
-        json.commit().map_err(|e| io_err(&json_path, e))
-    }
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@
 //! deterministic (the workbook's creation date is fixed).
 
 use crate::check::{Originals, Reject};
+use crate::error::BatchError;
 use crate::files::neutralize_formula;
-use crate::run::{io_err, write_atomic, BatchError};
 use rust_xlsxwriter::{
     Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
 };
@@ -44,15 +44,15 @@ pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), BatchErr
             ])
             .map_err(|e| BatchError::Io(e.to_string()))?;
         }
-        w.flush().map_err(|e| io_err(path, e))?;
+        w.flush().map_err(|e| BatchError::write(path, e))?;
     }
-    write_atomic(path, &buf)
+    crate::files::write_atomic(path, &buf).map_err(|e| BatchError::write(path, e))
 }
 
 /// Reads a `rejects.csv` written by [`write_rejects_csv`] back (used when
 /// merging shards; the neutralising apostrophe is kept as written).
 pub fn read_rejects_csv(path: &Path) -> Result<Vec<Reject>, BatchError> {
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| BatchError::write(path, e))?;
     let body = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(&bytes);
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(body);
     let mut out = Vec::new();
@@ -254,7 +254,7 @@ pub fn write_rejects_xlsx(
             path.display()
         ))
     })?;
-    write_atomic(path, &bytes)
+    crate::files::write_atomic(path, &bytes).map_err(|e| BatchError::write(path, e))
 }
 
 /// The `.xlsx` sibling of a rejects CSV path (`out/r.csv` → `out/r.xlsx`).

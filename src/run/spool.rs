@@ -13,8 +13,8 @@
 //!   stage (journal, manifests, ledger, delivery). It is a dot-file ending
 //!   in `.tmp`, so a killed run's spool is removed by the next run.
 
+use crate::mail::manifest::ManifestEntry;
 use crate::run::runstate::PlannedDoc;
-use crate::run::ManifestEntry;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,112 @@
+//! Why a command failed, and the exit code each failure gives.
+//!
+//! A leaf (it uses no other module of the crate): every stage returns a
+//! [`BatchError`] or an error of its own that converts into one, and the
+//! command line turns it into an [`ExitCode`] in one place, as the README's
+//! exit-code table documents. Messages are Japanese with an English gloss
+//! and never contain cell values.
+
+use std::path::{Path, PathBuf};
+
+/// The process exit codes, a contract with the scripts and schedulers that
+/// run chohyo (README, "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Every row rendered, or the batch had already finished (0).
+    Success = 0,
+    /// Finished, with rejects; for `barcode`: the address cannot be encoded;
+    /// for `verify` and `dispatch-check`: something does not match (1).
+    Rejects = 1,
+    /// Job file, template, font or input error, or the input changed since
+    /// the batch was planned: nothing rendered (2).
+    Input = 2,
+    /// Failure while rendering or writing (3).
+    Failure = 3,
+    /// Another run of the same batch holds its lock (4).
+    Locked = 4,
+}
+
+impl ExitCode {
+    /// The number the process exits with.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The code a child chohyo process exited with (a signal or an unknown
+    /// number is a failure).
+    pub fn of_child(code: Option<i32>) -> ExitCode {
+        match code {
+            Some(0) => ExitCode::Success,
+            Some(1) => ExitCode::Rejects,
+            Some(2) => ExitCode::Input,
+            Some(4) => ExitCode::Locked,
+            _ => ExitCode::Failure,
+        }
+    }
+}
+
+/// Why a batch (or another command) failed.
+#[derive(Debug)]
+pub enum BatchError {
+    /// The job, its template/fonts/images or the input cannot be used (exit 2).
+    Input(String),
+    /// Another run of the same batch holds the lock (exit 4).
+    Locked(String),
+    /// Rendering failed for a reason that is not the record's data (exit 3).
+    Render(String),
+    /// Writing outputs failed for a reason that is not one file's I/O (exit 3).
+    Io(String),
+    /// A file could not be written (exit 3).
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+impl BatchError {
+    /// The file named in a failed write.
+    pub fn write(path: &Path, source: std::io::Error) -> BatchError {
+        BatchError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The process exit code documented in the README.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            BatchError::Input(_) => ExitCode::Input,
+            BatchError::Locked(_) => ExitCode::Locked,
+            BatchError::Render(_) | BatchError::Io(_) | BatchError::Write { .. } => {
+                ExitCode::Failure
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::Input(m)
+            | BatchError::Locked(m)
+            | BatchError::Render(m)
+            | BatchError::Io(m) => f.write_str(m),
+            BatchError::Write { path, source } => write!(
+                f,
+                "書き込めません (cannot write) {}: {source}",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BatchError::Write { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
