@@ -94,6 +94,18 @@ pub const TIMING_END: &str = "<!-- timing:end -->";
 /// Renders `report.html`.
 pub fn html(s: &Summary, rejects: &[Reject]) -> String {
     let mut h = String::with_capacity(8192);
+    html_head(&mut h, s);
+    html_counts(&mut h, s);
+    html_rejects(&mut h, s, rejects);
+    html_outputs(&mut h, s);
+    html_delivery(&mut h, s);
+    html_timing(&mut h, s);
+    h.push_str("\n</body></html>\n");
+    h
+}
+
+/// The page head, title and what ran.
+fn html_head(h: &mut String, s: &Summary) {
     h.push_str("<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\n");
     h.push_str(&format!(
         "<title>{} {} バッチ報告</title>\n",
@@ -116,6 +128,10 @@ td.n{text-align:right}.ok{color:#060}.ng{color:#a00}</style></head><body>\n",
             .map(|k| format!("、分割 {}", esc(k)))
             .unwrap_or_default()
     ));
+}
+
+/// The status line and the counts table.
+fn html_counts(h: &mut String, s: &Summary) {
     let c = &s.counts;
     let status = if c.rejects == 0 {
         "<p class=\"ok\" id=\"status\">すべての行を出力しました (all rows rendered)</p>"
@@ -141,6 +157,11 @@ td.n{text-align:right}.ok{color:#060}.ng{color:#a00}</style></head><body>\n",
         ));
     }
     h.push_str("</table>\n");
+}
+
+/// Rejects by code and the rejected rows (without values: those stay in the
+/// rejects files).
+fn html_rejects(h: &mut String, s: &Summary, rejects: &[Reject]) {
     if !s.rejects_by_code.is_empty() {
         h.push_str(
             "<h2>不備の内訳 (rejects by code)</h2>\n<table><tr><th>コード</th><th>件数</th></tr>\n",
@@ -164,6 +185,10 @@ td.n{text-align:right}.ok{color:#060}.ng{color:#a00}</style></head><body>\n",
         }
         h.push_str("</table>\n<p>理由と値は rejects.csv / rejects.xlsx にあります (reasons and values are in the rejects files only).</p>\n");
     }
+}
+
+/// The output files with their hashes.
+fn html_outputs(h: &mut String, s: &Summary) {
     h.push_str("<h2>出力 (outputs)</h2>\n<table>\n");
     if let Some(map) = s.outputs.as_object() {
         for (k, v) in map {
@@ -179,6 +204,10 @@ td.n{text-align:right}.ok{color:#060}.ng{color:#a00}</style></head><body>\n",
         }
     }
     h.push_str("</table>\n");
+}
+
+/// Mailing groups and packages, when the job delivers.
+fn html_delivery(h: &mut String, s: &Summary) {
     if let Some(groups) = s.delivery.get("groups").and_then(|g| g.as_array()) {
         h.push_str("<h2>発送区分 (mailing groups)</h2>\n<table id=\"groups\"><tr><th>区分</th><th>件数</th><th>郵便番号なし</th><th>バーコード付</th></tr>\n");
         for g in groups {
@@ -204,6 +233,10 @@ td.n{text-align:right}.ok{color:#060}.ng{color:#a00}</style></head><body>\n",
         }
         h.push_str("</table>\n");
     }
+}
+
+/// The timings, between markers so that comparisons can leave them out.
+fn html_timing(h: &mut String, s: &Summary) {
     h.push_str(TIMING_BEGIN);
     h.push_str("\n<h2>処理時間 (timings)</h2>\n<table>\n");
     let t = &s.timing;
@@ -219,6 +252,4 @@ td.n{text-align:right}.ok{color:#060}.ng{color:#a00}</style></head><body>\n",
     }
     h.push_str("</table>\n");
     h.push_str(TIMING_END);
-    h.push_str("\n</body></html>\n");
-    h
 }
