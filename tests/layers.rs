@@ -5,9 +5,10 @@
 //! The layer order is declared once, in docs/architecture.md, between the
 //! `layers:begin` and `layers:end` markers: one line per layer, lowest first,
 //! listing the top-level modules of that layer. Modules of the same layer may
-//! not import each other (each is a leaf for the others). Unit-test modules
-//! (`#[cfg(test)]` to the end of the file) and comments are not read: a test
-//! may reach for anything, and a doc link is no dependency.
+//! not import each other (each is a leaf for the others). Test-only items
+//! (what follows `#[cfg(test)]`: a `mod tests { … }` body or a `mod support;`
+//! line) and comments are not read: a test may reach for anything, and a doc
+//! link is no dependency.
 
 mod common;
 
@@ -72,9 +73,10 @@ fn module_of(src: &Path, file: &Path) -> String {
 /// this code base; the test refuses them so that nothing slips past.
 fn crate_paths(text: &str) -> Vec<(usize, Vec<String>)> {
     let mut out = Vec::new();
+    let mut skip = TestItems::default();
     for (i, line) in text.lines().enumerate() {
-        if line.trim_start().starts_with("#[cfg(test)]") {
-            break;
+        if skip.is_test_code(line) {
+            continue;
         }
         let code = match line.find("//") {
             Some(at) => &line[..at],
@@ -104,6 +106,44 @@ fn crate_paths(text: &str) -> Vec<(usize, Vec<String>)> {
         }
     }
     out
+}
+
+/// Finds the test-only items of a file as its lines go by: the line after a
+/// `#[cfg(test)]` attribute, and when that item has a body (`mod tests {`),
+/// every line up to its closing brace. A `#[cfg(test)] mod support;`
+/// declaration among the imports hides only itself.
+#[derive(Default)]
+struct TestItems {
+    /// Saw `#[cfg(test)]`; the next line is the item it guards.
+    armed: bool,
+    /// Brace depth inside a test item's body (0 when outside).
+    depth: i64,
+}
+
+impl TestItems {
+    fn is_test_code(&mut self, line: &str) -> bool {
+        let braces = |l: &str| {
+            l.chars().filter(|&c| c == '{').count() as i64
+                - l.chars().filter(|&c| c == '}').count() as i64
+        };
+        if self.depth > 0 {
+            self.depth += braces(line);
+            return true;
+        }
+        if line.trim_start().starts_with("#[cfg(test)]") {
+            self.armed = true;
+            return true;
+        }
+        if self.armed {
+            if line.trim_start().starts_with("#[") {
+                return true; // another attribute on the same item
+            }
+            self.armed = false;
+            self.depth = braces(line).max(0);
+            return true;
+        }
+        false
+    }
 }
 
 struct Source {
@@ -294,5 +334,20 @@ fn the_check_itself_finds_a_back_edge_and_a_cycle() {
     assert_eq!(
         cycles(&sources),
         vec![vec!["input::csv".to_owned(), "run".to_owned()]]
+    );
+}
+
+#[test]
+fn imports_after_a_test_only_declaration_are_still_read() {
+    let text = "//! doc\n#[cfg(test)]\nmod support;\nuse crate::run::Outcome;\n\
+                #[cfg(test)]\nmod tests {\n    use crate::cli::x;\n    fn f() { }\n}\n\
+                use crate::job::Job;\n";
+    let paths: Vec<(usize, String)> = crate_paths(text)
+        .into_iter()
+        .map(|(line, p)| (line, p.join("::")))
+        .collect();
+    assert_eq!(
+        paths,
+        vec![(4, "run::Outcome".to_string()), (10, "job::Job".to_string())]
     );
 }
