@@ -348,6 +348,9 @@ fn imports_after_a_test_only_declaration_are_still_read() {
         .collect();
     assert_eq!(
         paths,
-        vec![(4, "run::Outcome".to_string()), (10, "job::Job".to_string())]
+        vec![
+            (4, "run::Outcome".to_string()),
+            (10, "job::Job".to_string())
+        ]
     );
 }
