@@ -20,6 +20,7 @@ use crate::files::neutralize_formula;
 use rust_xlsxwriter::{
     Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
 };
+use std::collections::hash_map::{Entry, HashMap};
 use std::path::Path;
 
 /// Writes `rejects.csv`: UTF-8 with BOM (Excel opens it), formula-safe.
@@ -146,6 +147,24 @@ fn header(
     Ok(())
 }
 
+/// The rejects of each problem row, rows in the order they were first seen.
+/// Linear: a file where every row is bad has as many rows as rejects, and
+/// a nightly run must not stall on writing its report.
+fn by_row(rejects: &[Reject]) -> Vec<(&Reject, Vec<&Reject>)> {
+    let mut rows: Vec<(&Reject, Vec<&Reject>)> = Vec::new();
+    let mut index: HashMap<(&str, &str, u32), usize> = HashMap::new();
+    for r in rejects {
+        match index.entry((r.file.as_str(), r.sheet.as_str(), r.row)) {
+            Entry::Occupied(at) => rows[*at.get()].1.push(r),
+            Entry::Vacant(slot) => {
+                slot.insert(rows.len());
+                rows.push((r, vec![r]));
+            }
+        }
+    }
+    rows
+}
+
 fn xlsx_bytes(rejects: &[Reject], originals: &Originals) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     wb.set_properties(
@@ -189,16 +208,7 @@ fn xlsx_bytes(rejects: &[Reject], originals: &Originals) -> Result<Vec<u8>, Xlsx
     widths.apply(ws)?;
 
     // Sheet 2: one line per rejected row, for correcting and resubmitting.
-    let mut grouped: Vec<(&Reject, Vec<&Reject>)> = Vec::new();
-    for r in rejects {
-        match grouped
-            .iter_mut()
-            .find(|(k, _)| k.file == r.file && k.sheet == r.sheet && k.row == r.row)
-        {
-            Some((_, v)) => v.push(r),
-            None => grouped.push((r, vec![r])),
-        }
-    }
+    let grouped = by_row(rejects);
     let ws = wb.add_worksheet();
     ws.set_name("修正用")?;
     let mut names2: Vec<(String, bool)> = ["ファイル", "シート", "行", "不備"]
@@ -274,5 +284,42 @@ mod tests {
         );
         assert_eq!(neutralize_formula("-1"), "'-1");
         assert_eq!(neutralize_formula("山田"), "山田");
+    }
+
+    fn reject(file: &str, sheet: &str, row: u32, code: &str) -> Reject {
+        Reject {
+            file: file.into(),
+            sheet: sheet.into(),
+            row,
+            column: String::new(),
+            value: String::new(),
+            code: code.into(),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn rejects_are_grouped_by_file_sheet_and_row_in_first_seen_order() {
+        let all = [
+            reject("a.csv", "", 3, "E1"),
+            reject("a.csv", "", 2, "E2"),
+            reject("a.csv", "", 3, "E3"),
+            reject("b.csv", "", 3, "E4"),
+            reject("a.csv", "x", 3, "E5"),
+            reject("a.csv", "", 2, "E6"),
+        ];
+        let rows: Vec<(u32, Vec<&str>)> = by_row(&all)
+            .iter()
+            .map(|(first, all)| (first.row, all.iter().map(|r| r.code.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (3, vec!["E1", "E3"]),
+                (2, vec!["E2", "E6"]),
+                (3, vec!["E4"]),
+                (3, vec!["E5"]),
+            ]
+        );
     }
 }
