@@ -10,6 +10,8 @@
 //! certificate to the same person in another batch is a new number; the
 //! ledger shows both.
 
+use crate::run::runstate::{Plan, PlannedDoc};
+use crate::run::spool::PLAN_FILE;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
@@ -254,6 +256,16 @@ impl Ledger {
         Ok(())
     }
 
+    /// The highest number of a series in a fiscal year, if it has any.
+    pub fn highest(&self, series: &str, fiscal_year: i32) -> Result<Option<u64>, LedgerError> {
+        let max: Option<i64> = self.conn.query_row(
+            "SELECT MAX(number) FROM issues WHERE series = ?1 AND fiscal_year = ?2",
+            params![series, fiscal_year],
+            |r| r.get(0),
+        )?;
+        Ok(max.map(|m| m as u64))
+    }
+
     /// Rows matching the filters, ordered by series, year and number.
     pub fn search(&self, q: &Query) -> Result<Vec<Issue>, LedgerError> {
         let mut sql = String::from(
@@ -304,6 +316,114 @@ impl Ledger {
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+/// The highest number a series used in a fiscal year, as the run
+/// directories under an output folder show it (`<out>/<job>/<batch>/`,
+/// shards and runs moved aside included): the proof of issue that survives
+/// when the ledger does not. Returns the number and the run directory.
+pub fn highest_in_run_dirs(
+    out_root: &Path,
+    series: &str,
+    fiscal_year: i32,
+) -> std::io::Result<Option<(u64, PathBuf)>> {
+    let mut best: Option<(u64, PathBuf)> = None;
+    for job_dir in sorted_dirs(out_root)? {
+        for run_dir in sorted_dirs(&job_dir)? {
+            let Ok(Some(plan)) = Plan::load(&run_dir) else {
+                continue;
+            };
+            if plan.series != series || plan.fiscal_year != fiscal_year {
+                continue;
+            }
+            if let Some(n) = highest_planned(&run_dir)? {
+                if best.as_ref().is_none_or(|(b, _)| n > *b) {
+                    best = Some((n, run_dir));
+                }
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// The sub-folders of a folder, by name (none when it does not exist).
+fn sorted_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e?;
+        // A symlinked folder is not one of ours.
+        if e.file_type()?.is_dir() {
+            out.push(e.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The highest document number in a run directory's `plan.jsonl`.
+fn highest_planned(run_dir: &Path) -> std::io::Result<Option<u64>> {
+    let file = match std::fs::File::open(run_dir.join(PLAN_FILE)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut best = None;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(file)) {
+        // A torn last line (a killed run) has no number to count.
+        if let Ok(doc) = serde_json::from_str::<PlannedDoc>(&line?) {
+            best = best.max(Some(doc.number));
+        }
+    }
+    Ok(best)
+}
+
+/// Refuses to give out numbers when the ledger is behind what the run
+/// directories show was issued: a ledger deleted, emptied or restored from
+/// an old backup would otherwise hand out the same numbers again.
+/// `first_number` is where an empty series starts (the job's
+/// `number_start`), so setting it above the highest issued number is a way
+/// to continue a series whose ledger is lost.
+pub fn check_not_behind(
+    ledger_path: &Path,
+    out_root: &Path,
+    series: &str,
+    fiscal_year: i32,
+    first_number: u64,
+) -> Result<(), LedgerError> {
+    let found = highest_in_run_dirs(out_root, series, fiscal_year).map_err(|e| LedgerError {
+        message: format!("{}: {e}", out_root.display()),
+    })?;
+    let Some((issued, run_dir)) = found else {
+        return Ok(());
+    };
+    let recorded = if ledger_path.exists() {
+        Ledger::open(ledger_path)?.highest(series, fiscal_year)?
+    } else {
+        None
+    };
+    let next = recorded.map(|n| n + 1).unwrap_or(first_number);
+    if next > issued {
+        return Ok(());
+    }
+    Err(LedgerError {
+        message: format!(
+            "台帳 {ledger} では番号系列「{series}」{fiscal_year}年度の最大番号が{recorded}ですが、\
+             {run} で {issued} 番まで発行済みです。台帳が削除・初期化されたか古いものに戻された可能性があり、\
+             このまま実行すると同じ番号を二度発行するため中止しました。台帳をバックアップから戻すか、\
+             台帳を失った場合はジョブファイルの batch.number_start を {resume} 以上にしてください \
+             (the ledger is behind the run directories: numbers up to {issued} were issued; \
+             restore the ledger, or set batch.number_start to {resume} or more)",
+            ledger = ledger_path.display(),
+            recorded = recorded.map_or("なし (none)".to_string(), |n| n.to_string()),
+            run = run_dir.display(),
+            resume = issued + 1,
+        ),
+    })
 }
 
 /// Filters for [`Ledger::search`]; `None` means any.
@@ -374,5 +494,65 @@ mod tests {
             fiscal_year(NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()),
             2025
         );
+    }
+
+    /// A run directory `<out>/<job>/<batch>/` that planned `numbers`.
+    fn planted_run(out: &Path, batch: &str, numbers: &[u64]) {
+        let dir = out.join("zaishoku").join(batch);
+        std::fs::create_dir_all(&dir).unwrap();
+        Plan {
+            job: "zaishoku".into(),
+            batch: batch.into(),
+            inputs: Default::default(),
+            series: "見人".into(),
+            fiscal_year: 2025,
+        }
+        .save(&dir, 0o600)
+        .unwrap();
+        let lines: String = numbers
+            .iter()
+            .map(|&number| {
+                let doc = PlannedDoc {
+                    number,
+                    record_id: format!("R{number}"),
+                    ..PlannedDoc::default()
+                };
+                serde_json::to_string(&doc).unwrap() + "\n"
+            })
+            .collect();
+        std::fs::write(dir.join(PLAN_FILE), lines).unwrap();
+    }
+
+    #[test]
+    fn a_lost_or_old_ledger_is_refused_while_run_dirs_show_higher_numbers() {
+        let out = tempfile::tempdir().unwrap();
+        let ledger = out.path().join("zaishoku").join("ledger.sqlite");
+        // Nothing issued yet: any ledger state is fine.
+        check_not_behind(&ledger, out.path(), "見人", 2025, 101).unwrap();
+
+        planted_run(out.path(), "2025-04-01", &[101, 102, 103]);
+        planted_run(out.path(), "2025-04-02.replaced-20250402T000000", &[104]);
+        // The ledger file is gone: refused, naming the highest number.
+        let e = check_not_behind(&ledger, out.path(), "見人", 2025, 101).unwrap_err();
+        assert!(e.message.contains("104"), "{e}");
+        assert!(e.message.contains("number_start"), "{e}");
+        // Another series or fiscal year is not concerned.
+        check_not_behind(&ledger, out.path(), "見総", 2025, 101).unwrap();
+        check_not_behind(&ledger, out.path(), "見人", 2026, 101).unwrap();
+        // The documented recovery: start the series above what was issued.
+        check_not_behind(&ledger, out.path(), "見人", 2025, 105).unwrap();
+
+        // An empty ledger (or one restored from an older backup) is behind too.
+        let mut l = Ledger::open(&ledger).unwrap();
+        check_not_behind(&ledger, out.path(), "見人", 2025, 101).unwrap_err();
+        let ids: Vec<String> = ["A", "B"].iter().map(|s| s.to_string()).collect();
+        let mut a = alloc("old", "2025-04-01", &ids);
+        a.first_number = 101;
+        assert_eq!(l.allocate(&a).unwrap(), vec![101, 102]);
+        check_not_behind(&ledger, out.path(), "見人", 2025, 101).unwrap_err();
+        // A ledger that knows every number is fine.
+        let more: Vec<String> = ["C", "D"].iter().map(|s| s.to_string()).collect();
+        l.allocate(&alloc("new", "2025-04-01", &more)).unwrap();
+        check_not_behind(&ledger, out.path(), "見人", 2025, 101).unwrap();
     }
 }
