@@ -170,18 +170,22 @@ pub const MAX_FILE_NAME_BYTES: usize = 200;
 
 /// Makes a file name safe on Linux and on Windows shares.
 ///
-/// NFC-normalised; path separators, control characters and
-/// `\ / : * ? " < > |` become `_`; leading dots become `_` (no hidden
-/// files, no `..`); trailing dots and spaces become `_` (Windows drops
-/// them); a Windows reserved device name (`CON`, `PRN`, `AUX`, `NUL`,
-/// `COM1`–`COM9`, `LPT1`–`LPT9`, any case, also with an extension such as
+/// NFC-normalised; invisible characters (zero-width spaces and joiners,
+/// bidirectional controls such as U+202E that would make `男<U+202E>gpj.exe`
+/// read as `男exe.jpg`, the BOM, soft hyphens) are removed; path separators, control
+/// characters and `\ / : * ? " < > |` become `_`; the extension (the last
+/// `.` and up to 15 ASCII letters or digits after it) is kept whatever the
+/// stem is; leading dots of the stem become `_` (no hidden files, no `..`);
+/// trailing dots and spaces become `_` (Windows drops them); a Windows
+/// reserved device name ([`is_reserved_name`], also with an extension such as
 /// `nul.pdf`) gets a `_` prefix; at most [`MAX_FILE_NAME_BYTES`] bytes, cut
-/// at a character boundary before the extension so `.pdf` is kept; never
-/// empty.
+/// at a character boundary before the extension; never empty. The result is
+/// a fixed point.
 pub fn sanitize_file_name(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let mut s: String = name
+    let s: String = name
         .nfc()
+        .filter(|&c| !is_invisible(c))
         .map(|c| {
             if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
                 '_'
@@ -190,44 +194,77 @@ pub fn sanitize_file_name(name: &str) -> String {
             }
         })
         .collect();
-    // Bounded length: keep a short extension, cut the stem at a char boundary.
-    if s.len() > MAX_FILE_NAME_BYTES {
-        let ext = match s.rfind('.') {
-            Some(i) if s.len() - i <= 16 && i > 0 => s[i..].to_string(),
-            _ => String::new(),
-        };
+    let (stem, ext) = split_extension(&s);
+    let mut stem = stem.to_string();
+    // Bounded length: keep the extension, cut the stem at a char boundary.
+    if stem.len() + ext.len() > MAX_FILE_NAME_BYTES {
         let mut cut = MAX_FILE_NAME_BYTES - ext.len();
-        while !s.is_char_boundary(cut) {
+        while !stem.is_char_boundary(cut) {
             cut -= 1;
         }
-        s.truncate(cut);
-        s.push_str(&ext);
+        stem.truncate(cut);
     }
-    let dots = s.len() - s.trim_start_matches('.').len();
-    s.replace_range(0..dots, &"_".repeat(dots));
-    let trail = s.len() - s.trim_end_matches(['.', ' ']).len();
-    let keep = s.len() - trail;
-    s.replace_range(keep.., &"_".repeat(trail));
-    let stem = s.split('.').next().unwrap_or("").trim_end_matches(' ');
-    let upper = stem.to_ascii_uppercase();
-    let reserved = matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
-        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
-            && upper.len() == 4
-            && matches!(upper.as_bytes()[3], b'1'..=b'9'));
-    if reserved {
-        s.insert(0, '_');
-        if s.len() > MAX_FILE_NAME_BYTES {
-            let mut cut = MAX_FILE_NAME_BYTES;
-            while !s.is_char_boundary(cut) {
+    let dots = stem.len() - stem.trim_start_matches('.').len();
+    stem.replace_range(0..dots, &"_".repeat(dots));
+    if ext.is_empty() {
+        let trail = stem.len() - stem.trim_end_matches(['.', ' ']).len();
+        let keep = stem.len() - trail;
+        stem.replace_range(keep.., &"_".repeat(trail));
+    }
+    if stem.is_empty() {
+        stem.push('_');
+    }
+    let first = stem.split('.').next().unwrap_or("").trim_end_matches(' ');
+    if is_reserved_name(first) {
+        stem.insert(0, '_');
+        if stem.len() + ext.len() > MAX_FILE_NAME_BYTES {
+            let mut cut = MAX_FILE_NAME_BYTES - ext.len();
+            while !stem.is_char_boundary(cut) {
                 cut -= 1;
             }
-            s.truncate(cut);
+            stem.truncate(cut);
         }
     }
-    if s.is_empty() {
-        s.push('_');
+    stem + ext
+}
+
+/// A name's stem and extension: the extension is the last `.` with 1 to 15
+/// ASCII letters or digits after it (`a.tar.gz` → `a.tar` + `.gz`; `..`,
+/// `name.` and `a._b` have none).
+fn split_extension(name: &str) -> (&str, &str) {
+    match name.rfind('.') {
+        Some(i)
+            if (2..=16).contains(&(name.len() - i))
+                && name[i + 1..].bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            name.split_at(i)
+        }
+        _ => (name, ""),
     }
-    s
+}
+
+/// A Windows reserved device name (`CON`, `PRN`, `AUX`, `NUL`, `COM1`–`COM9`,
+/// `LPT1`–`LPT9`, any case), which no file or folder may be called on a
+/// Windows share, whatever its extension.
+pub fn is_reserved_name(stem: &str) -> bool {
+    let upper = stem.to_ascii_uppercase();
+    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && matches!(upper.as_bytes()[3], b'1'..=b'9'))
+}
+
+/// Characters that show nothing but change how a name reads or compares:
+/// zero-width spaces and joiners, bidirectional marks, embeddings,
+/// overrides and isolates, the BOM, soft hyphens, invisible operators and
+/// tag characters. (Ideographic variation selectors are kept: they choose
+/// a kanji's form in a person's name.)
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// SHA-256 as lower-case hex.
@@ -295,6 +332,14 @@ mod tests {
             ("name. ", "name__"),
             ("name...", "name___"),
             ("", "_"),
+            // The extension survives a stem of dots; a lone extension gets a stem.
+            ("...pdf", "__.pdf"),
+            (".pdf", "_.pdf"),
+            ("a._b", "a._b"),
+            // Invisible and bidirectional characters are dropped.
+            ("男\u{202E}gpj.exe-1.pdf", "男gpj.exe-1.pdf"),
+            ("山\u{200B}田\u{200D}\u{FEFF}.pdf", "山田.pdf"),
+            ("\u{2066}CON\u{2069}.pdf", "_CON.pdf"),
             // NFD か + combining voiced mark → NFC が.
             ("\u{304B}\u{3099}.pdf", "\u{304C}.pdf"),
         ] {
@@ -311,7 +356,9 @@ mod tests {
         let s = sanitize_file_name(&"a".repeat(10_000));
         assert_eq!(s.len(), MAX_FILE_NAME_BYTES);
         // Every output is a fixed point.
-        for n in ["CON", "a. ", &long, "..", "x/y"] {
+        for n in [
+            "CON", "a. ", &long, "..", "x/y", "...pdf", ".pdf", "nul.", "a.b.c ",
+        ] {
             let once = sanitize_file_name(n);
             assert_eq!(sanitize_file_name(&once), once, "{n:?}");
         }
