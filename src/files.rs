@@ -35,14 +35,25 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     create_dir_with(dir, Modes::default().dir)
 }
 
-/// Creates a directory (and parents) with the given mode for new directories.
+/// Creates a directory (and parents) for the batch's files. New folders get
+/// `mode`; the folder itself, when it exists already, is brought down to
+/// `mode` (a reused 0777 folder would let anyone read the certificates).
+/// A symlink in place of the folder or of its parent (the job's folder of a
+/// run directory) is refused: the batch writes where its operator pointed
+/// it, never where someone else's link leads.
 pub fn create_dir_with(dir: &Path, mode: u32) -> std::io::Result<()> {
-    if let Ok(meta) = std::fs::symlink_metadata(dir) {
-        if meta.file_type().is_symlink() {
-            return Err(std::io::Error::other(format!(
-                "シンボリックリンクには出力しません (refusing to write through a symlink): {}",
-                dir.display()
-            )));
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        refuse_symlink(parent)?;
+    }
+    refuse_symlink(dir)?;
+    if std::fs::symlink_metadata(dir).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let now = std::fs::metadata(dir)?.permissions().mode() & 0o7777;
+            if now & !mode != 0 {
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
+            }
         }
         return Ok(());
     }
@@ -56,6 +67,56 @@ pub fn create_dir_with(dir: &Path, mode: u32) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = mode;
     b.create(dir)
+}
+
+/// An error when `path` is a symlink (a missing path is fine).
+pub fn refuse_symlink(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(std::io::Error::other(format!(
+            "シンボリックリンクには出力しません (refusing to write through a symlink): {}",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// How [`open_for_write`] opens a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Append to the file, creating it (logs, the journal).
+    Append,
+    /// Read and write in place, creating it, not truncating (the lock, the
+    /// plan's document list).
+    Update,
+}
+
+/// Opens a file the batch keeps writing to, creating it with `mode`, and
+/// never through a symlink (`O_NOFOLLOW`): a link planted at `run.log` or
+/// `journal.jsonl` would otherwise have the batch append to, or truncate,
+/// whatever it points at.
+pub fn open_for_write(path: &Path, how: WriteMode, mode: u32) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    match how {
+        WriteMode::Append => o.append(true).create(true),
+        WriteMode::Update => o.read(true).write(true).create(true).truncate(false),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(mode).custom_flags(libc::O_NOFOLLOW);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    o.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return std::io::Error::other(format!(
+                "シンボリックリンクには出力しません (refusing to write through a symlink): {}",
+                path.display()
+            ));
+        }
+        e
+    })
 }
 
 /// Opens a new file for writing with the given mode, never following a

@@ -121,6 +121,10 @@ impl Ledger {
                 message: format!("{}: {e}", dir.display()),
             })?;
         }
+        // The ledger is opened by SQLite, which follows links: refuse one.
+        crate::files::refuse_symlink(path).map_err(|e| LedgerError {
+            message: e.to_string(),
+        })?;
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.execute_batch(

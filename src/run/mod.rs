@@ -1685,6 +1685,6 @@ mod tests {
         };
         assert_eq!(file_name("{id}_{name}.pdf", &r, 7), "R-1_.._山田_太郎.pdf");
         assert_eq!(file_name("{no}.pdf", &r, 7), "7.pdf");
-        assert_eq!(sanitize_file_name("..x"), "__x");
+        assert_eq!(sanitize_file_name("..x"), "_.x");
     }
 }

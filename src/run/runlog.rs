@@ -53,16 +53,7 @@ impl RunLog {
 
     /// Starts appending JSON lines to `path` as well.
     pub fn attach(&self, path: &Path, mode: u32) -> std::io::Result<()> {
-        let mut o = std::fs::OpenOptions::new();
-        o.append(true).create(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(mode);
-        }
-        #[cfg(not(unix))]
-        let _ = mode;
-        let f = o.open(path)?;
+        let f = crate::files::open_for_write(path, crate::files::WriteMode::Append, mode)?;
         *self.file.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
         Ok(())
     }

@@ -14,10 +14,10 @@
 //! Files are created owner-only (0600, directories 0700) unless the job says
 //! otherwise.
 
-use crate::files::{create_file, write_atomic_mode};
+use crate::files::{create_file, open_for_write, write_atomic_mode, WriteMode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -60,14 +60,7 @@ impl RunLock {
     /// Takes the lock of `dir` without waiting.
     pub fn acquire(dir: &Path) -> Result<RunLock, LockError> {
         let path = dir.join("run.lock");
-        let mut o = OpenOptions::new();
-        o.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let mut file = o.open(&path).map_err(LockError::Io)?;
+        let mut file = open_for_write(&path, WriteMode::Update, 0o600).map_err(LockError::Io)?;
         match file.try_lock() {
             Ok(()) => {
                 let _ = file.set_len(0);
@@ -187,14 +180,7 @@ impl Journal {
 
     /// Opens the journal of `dir` for appending.
     pub fn open(dir: &Path, mode: u32) -> std::io::Result<Journal> {
-        let mut o = OpenOptions::new();
-        o.append(true).create(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(mode);
-        }
-        let file = o.open(dir.join("journal.jsonl"))?;
+        let file = open_for_write(&dir.join("journal.jsonl"), WriteMode::Append, mode)?;
         Ok(Journal { file, unsynced: 0 })
     }
 
@@ -375,7 +361,7 @@ mod tests {
         j.append(&e).unwrap();
         j.sync().unwrap();
         drop(j);
-        let mut f = OpenOptions::new()
+        let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(dir.path().join("journal.jsonl"))
             .unwrap();

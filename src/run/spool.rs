@@ -15,7 +15,7 @@
 
 use crate::mail::manifest::ManifestEntry;
 use crate::run::runstate::PlannedDoc;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -92,14 +92,11 @@ impl PlanFile {
             self.earlier = None;
         }
         if self.writer.is_none() {
-            let mut o = OpenOptions::new();
-            o.write(true).create(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                o.mode(self.mode);
-            }
-            let mut f = o.open(&self.path)?;
+            let mut f = crate::files::open_for_write(
+                &self.path,
+                crate::files::WriteMode::Update,
+                self.mode,
+            )?;
             f.set_len(self.offset)?;
             f.seek(SeekFrom::Start(self.offset))?;
             self.writer = Some(BufWriter::new(f));
