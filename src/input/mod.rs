@@ -74,9 +74,15 @@
 //! Error messages are in Japanese with an English gloss, name the file (and
 //! sheet) and never contain cell values, which may be personal data.
 
+mod cell;
 pub mod cfb_check;
+mod delimited;
+mod header;
 pub mod limits;
 pub mod ods_check;
+mod shared_file;
+mod table;
+mod workbook;
 pub mod xls_check;
 pub mod xlsx_check;
 
@@ -84,40 +90,13 @@ use std::fmt;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Sheets, Xls, Xlsb, Xlsx};
-use unicode_normalization::UnicodeNormalization;
+pub use crate::input::cell::{serial_to_date, Cell};
+pub(crate) use crate::input::header::{closest_header, normalize_header};
+pub use crate::input::table::column_letters;
 
-/// One cell as the spreadsheet holds it, before any field checking.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// No value.
-    Empty,
-    /// Text (CSV cells are always text).
-    Text(String),
-    /// A number that is not formatted as a date.
-    Number(f64),
-    /// A boolean.
-    Bool(bool),
-    /// A cell holding a date/time serial (Excel's or LibreOffice's), in the
-    /// workbook's date system (see [`Sheet::date1904`]).
-    Date(f64),
-    /// An ISO 8601 date or date-time string stored as such (ODS).
-    IsoDate(String),
-    /// An error value such as `#N/A`.
-    Error(String),
-}
-
-impl Cell {
-    /// Whether the cell is empty or holds only white space (including
-    /// U+3000 IDEOGRAPHIC SPACE).
-    pub fn is_blank(&self) -> bool {
-        match self {
-            Cell::Empty => true,
-            Cell::Text(s) => s.trim().is_empty(),
-            _ => false,
-        }
-    }
-}
+use crate::input::delimited::read_delimited;
+use crate::input::shared_file::SharedFile;
+use crate::input::workbook::{check_ole, read_workbook_guarded, WorkbookKind};
 
 /// Which sheet of a workbook to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +150,7 @@ pub struct SheetHead {
 
 impl Sheet {
     /// A sheet from its head and rows.
-    pub fn from_head(head: SheetHead, rows: Vec<Row>) -> Sheet {
+    pub(crate) fn from_head(head: SheetHead, rows: Vec<Row>) -> Sheet {
         Sheet {
             file: head.file,
             sheet: head.sheet,
@@ -182,7 +161,7 @@ impl Sheet {
     }
 
     /// The sheet without its rows.
-    pub fn head(&self) -> SheetHead {
+    pub(crate) fn head(&self) -> SheetHead {
         SheetHead {
             file: self.file.clone(),
             sheet: self.sheet.clone(),
@@ -195,7 +174,7 @@ impl Sheet {
 
 /// Called with each data row, in sheet order, by [`stream_sheet`]; returns
 /// `false` to stop reading.
-pub type OnRow<'a> = dyn FnMut(&SheetHead, Row) -> bool + 'a;
+pub(crate) type OnRow<'a> = dyn FnMut(&SheetHead, Row) -> bool + 'a;
 
 /// Why a file could not be read.
 #[derive(Debug)]
@@ -244,7 +223,7 @@ pub enum HeaderRow {
 }
 
 /// How many rows [`HeaderRow::Find`] looks at.
-pub const HEADER_SEARCH_ROWS: usize = 20;
+pub(crate) const HEADER_SEARCH_ROWS: usize = 20;
 
 /// Reads one sheet of `path`; `header_row` is 1-based.
 ///
@@ -260,7 +239,7 @@ pub fn read_sheet(
 }
 
 /// Reads one sheet of `path` with the header row given or searched for.
-pub fn read_sheet_with(
+pub(crate) fn read_sheet_with(
     path: &Path,
     sheet: Option<&SheetSelector>,
     header: &HeaderRow,
@@ -280,7 +259,7 @@ pub fn read_sheet_with(
 /// sheet's head; the same rules, limits and errors as [`read_sheet_with`].
 /// Rows handed out before an error stay handed out: the caller decides what
 /// a failed read means for them.
-pub fn stream_sheet(
+pub(crate) fn stream_sheet(
     path: &Path,
     sheet: Option<&SheetSelector>,
     header: &HeaderRow,
@@ -320,75 +299,6 @@ pub fn stream_sheet(
     }
 }
 
-/// A file read by position, cheap to clone (each clone keeps its own
-/// position): the spreadsheet readers open a workbook several times.
-#[derive(Clone)]
-struct SharedFile {
-    file: std::sync::Arc<std::fs::File>,
-    pos: u64,
-    len: u64,
-}
-
-impl SharedFile {
-    fn open(path: &Path) -> std::io::Result<SharedFile> {
-        let file = std::fs::File::open(path)?;
-        let len = file.metadata()?.len();
-        Ok(SharedFile {
-            file: std::sync::Arc::new(file),
-            pos: 0,
-            len,
-        })
-    }
-
-    fn read_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let mut done = 0;
-        while done < buf.len() {
-            match self.file.read_at(&mut buf[done..], at + done as u64) {
-                Ok(0) => break,
-                Ok(n) => done += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(done)
-    }
-}
-
-impl std::io::Read for SharedFile {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let n = loop {
-            match self.file.read_at(buf, self.pos) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                other => break other?,
-            }
-        };
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl std::io::Seek for SharedFile {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
-        let target = match to {
-            std::io::SeekFrom::Start(n) => Some(n),
-            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
-            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        match target {
-            Some(t) => {
-                self.pos = t;
-                Ok(t)
-            }
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "seek before the start of the file",
-            )),
-        }
-    }
-}
-
 /// Reads one sheet from the bytes of a file (`path` only names it in
 /// errors): the same as [`read_sheet_with`] after the file was read. The
 /// input limits ([`crate::input::limits`]) apply.
@@ -407,7 +317,7 @@ pub fn read_sheet_bytes(
 }
 
 /// [`stream_sheet`] on the bytes of a file.
-pub fn stream_sheet_bytes(
+fn stream_sheet_bytes(
     path: &Path,
     bytes: &[u8],
     sheet: Option<&SheetSelector>,
@@ -446,80 +356,6 @@ pub fn stream_sheet_bytes(
     }
 }
 
-/// Normalises a header for matching: trimmed, full-width ASCII to half-width,
-/// half-width katakana to full-width, inner white space removed.
-///
-/// This is Unicode NFKC followed by removal of every white-space character,
-/// so `"　氏　名 "` and `"氏名"` give the same key, `"ﾌﾘｶﾞﾅ"` gives
-/// `"フリガナ"` and `"郵便番号（〒）"` gives `"郵便番号(〒)"`. Meant for
-/// header texts and sheet names only: NFKC also folds characters such as
-/// `①` → `1`, which must not happen to data.
-pub fn normalize_header(s: &str) -> String {
-    s.nfkc().filter(|c| !c.is_whitespace()).collect()
-}
-
-/// The header among `headers` closest to `want` (compared after
-/// [`normalize_header`]) by edit distance, if reasonably close: at most half
-/// the longer text's characters differ.
-pub fn closest_header<'a>(want: &str, headers: &'a [String]) -> Option<&'a str> {
-    let want = normalize_header(want);
-    headers
-        .iter()
-        .filter(|h| !h.trim().is_empty())
-        .map(|h| (levenshtein(&want, &normalize_header(h)), h))
-        .filter(|(d, h)| *d <= (h.chars().count().max(want.chars().count()) / 2).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, h)| h.as_str())
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// Converts a date serial (as in [`Cell::Date`]) to a calendar date.
-///
-/// Uses the 1900 date system (serial 1 = 1900-01-01, with Excel's fictitious
-/// 1900-02-29 at serial 60, so serials from 61 on are correct) or, with
-/// `date1904`, the 1904 system (serial 0 = 1904-01-01). The time of day is
-/// dropped. Returns `None` for serials before the epoch (or the fictitious
-/// 1900-02-29) and beyond 9999-12-31.
-pub fn serial_to_date(serial: f64, date1904: bool) -> Option<chrono::NaiveDate> {
-    if !serial.is_finite() {
-        return None;
-    }
-    let days = serial.floor();
-    let (epoch, days) = if date1904 {
-        ((1904, 1, 1), days)
-    } else if days == 60.0 {
-        return None;
-    } else if days < 60.0 {
-        // Serial 1 = 1900-01-01.
-        ((1900, 1, 1), days - 1.0)
-    } else {
-        // Excel counts a 1900-02-29 that never was.
-        ((1900, 1, 1), days - 2.0)
-    };
-    if !(0.0..=3_000_000.0).contains(&days) {
-        return None;
-    }
-    chrono::NaiveDate::from_ymd_opt(epoch.0, epoch.1, epoch.2)?
-        .checked_add_days(chrono::Days::new(days as u64))
-        .filter(|d| d.year() <= 9999)
-}
-
-use chrono::Datelike;
-
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
@@ -533,777 +369,11 @@ fn io_gloss(e: &std::io::Error) -> String {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Workbooks
-
-#[derive(Clone, Copy)]
-enum WorkbookKind {
-    Zip,
-    Ole,
-}
-
-/// What a workbook is read from: a file or bytes in memory.
-trait WorkbookInput: std::io::Read + std::io::Seek + Clone {}
-impl<T: std::io::Read + std::io::Seek + Clone> WorkbookInput for T {}
-
-fn open_book<R: WorkbookInput>(
-    path: &Path,
-    rs: R,
-    kind: WorkbookKind,
-) -> Result<(Sheets<R>, bool), SourceError> {
-    match kind {
-        WorkbookKind::Ole => match Xls::new(rs) {
-            Ok(x) => {
-                let d1904 = x.has_1904_epoch();
-                Ok((Sheets::Xls(x), d1904))
-            }
-            Err(e) => Err(SourceError::new(
-                path,
-                format!(
-                    "xls ブックとして読めません。パスワード付きのファイルかもしれません \
-                     (cannot read as an .xls workbook; it may be password-protected): {e}"
-                ),
-            )),
-        },
-        WorkbookKind::Zip => {
-            // calamine reserves room for the declared shared strings first.
-            crate::input::xlsx_check::check_shared_strings(rs.clone())
-                .map_err(|m| SourceError::new(path, m))?;
-            let xlsx_err = match Xlsx::new(rs.clone()) {
-                Ok(x) => {
-                    let d1904 = x.has_1904_epoch();
-                    return Ok((Sheets::Xlsx(x), d1904));
-                }
-                Err(e) => e,
-            };
-            if let Ok(x) = Xlsb::new(rs.clone()) {
-                let d1904 = x.has_1904_epoch();
-                return Ok((Sheets::Xlsb(x), d1904));
-            }
-            // calamine expands every table while opening: size them first.
-            if let Err(r) = crate::input::ods_check::check_ods(rs.clone()) {
-                return Err(SourceError::in_sheet(path, &r.sheet, r.message));
-            }
-            if let Ok(x) = Ods::new(rs) {
-                return Ok((Sheets::Ods(x), false));
-            }
-            Err(SourceError::new(
-                path,
-                format!(
-                    "ブック (xlsx/xlsm/xlsb/ods) として読めません \
-                     (zip file is not a readable workbook): {xlsx_err}"
-                ),
-            ))
-        }
-    }
-}
-
-/// Checks an OLE compound file before calamine opens it: its structure
-/// ([`cfb_check`]), then what its sheets would allocate ([`xls_check`]).
-fn check_ole<R: std::io::Read + std::io::Seek>(path: &Path, reader: R) -> Result<(), SourceError> {
-    let stream = cfb_check::check_compound_file(reader).map_err(|m| SourceError::new(path, m))?;
-    if let Some(stream) = stream {
-        let len = stream.len();
-        xls_check::check_xls(stream, len)
-            .map_err(|r| SourceError::in_sheet(path, &r.sheet, r.message))?;
-    }
-    Ok(())
-}
-
-/// [`read_workbook`], turning a panic inside the spreadsheet library (seen
-/// on corrupt `.xls` files while fuzzing) into an ordinary error.
-fn read_workbook_guarded<R: WorkbookInput>(
-    path: &Path,
-    bytes: R,
-    kind: WorkbookKind,
-    selector: Option<&SheetSelector>,
-    header_row: &HeaderRow,
-    on_row: &mut OnRow<'_>,
-) -> Result<SheetHead, SourceError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_workbook(path, bytes, kind, selector, header_row, on_row)
-    }))
-    .unwrap_or_else(|_| {
-        Err(SourceError::new(
-            path,
-            "ワークブックが壊れているため読めません (corrupt workbook: the reader failed)",
-        ))
-    })
-}
-
-fn read_workbook<R: WorkbookInput>(
-    path: &Path,
-    bytes: R,
-    kind: WorkbookKind,
-    selector: Option<&SheetSelector>,
-    header_row: &HeaderRow,
-    on_row: &mut OnRow<'_>,
-) -> Result<SheetHead, SourceError> {
-    let (mut book, date1904) = open_book(path, bytes, kind)?;
-    let worksheets: Vec<(String, bool)> = book
-        .sheets_metadata()
-        .iter()
-        .filter(|s| s.typ == SheetType::WorkSheet)
-        .map(|s| (s.name.clone(), s.visible == SheetVisible::Visible))
-        .collect();
-    let name = choose_sheet(path, &worksheets, selector)?;
-    let (layout, span) =
-        sheet_extent(&mut book, &name).map_err(|m| SourceError::in_sheet(path, &name, m))?;
-    let head = SheetHead {
-        file: path.to_path_buf(),
-        sheet: name.clone(),
-        headers: Vec::new(),
-        date1904,
-        rows_hint: span,
-    };
-    let read_err = |e: &dyn fmt::Display| {
-        SourceError::in_sheet(
-            path,
-            &name,
-            format!("シートを読めません (cannot read sheet): {e}"),
-        )
-    };
-    // Cells in row order are streamed row by row; anything else goes
-    // through calamine's dense range.
-    if layout == CellOrder::Rows {
-        let mut failed: Option<String> = None;
-        let head = match &mut book {
-            Sheets::Xlsx(x) => {
-                let mut cells = x.worksheet_cells_reader(&name).map_err(|e| read_err(&e))?;
-                let next = std::iter::from_fn(|| match cells.next_cell() {
-                    Ok(Some(c)) => Some(Some((c.get_position(), convert_data_ref(c.get_value())))),
-                    Ok(None) => None,
-                    Err(e) => {
-                        failed = Some(e.to_string());
-                        None
-                    }
-                });
-                build_table(head, header_row, rows_of_cells(next.flatten()), on_row)
-            }
-            Sheets::Xlsb(x) => {
-                let mut cells = x.worksheet_cells_reader(&name).map_err(|e| read_err(&e))?;
-                let next = std::iter::from_fn(|| match cells.next_cell() {
-                    Ok(Some(c)) => Some(Some((c.get_position(), convert_data_ref(c.get_value())))),
-                    Ok(None) => None,
-                    Err(e) => {
-                        failed = Some(e.to_string());
-                        None
-                    }
-                });
-                build_table(head, header_row, rows_of_cells(next.flatten()), on_row)
-            }
-            _ => unreachable!("only xlsx and xlsb sheets are streamed"),
-        };
-        if let Some(e) = failed {
-            return Err(read_err(&e));
-        }
-        return head;
-    }
-    let range = book.worksheet_range(&name).map_err(|e| read_err(&e))?;
-    let is_ods = matches!(book, Sheets::Ods(_));
-    let (row0, col0) = range.start().unwrap_or((0, 0));
-    let last = u64::from(col0) + (range.width() as u64).saturating_sub(1);
-    limits::check_columns(last).map_err(|m| SourceError::in_sheet(path, &name, m))?;
-    let col0 = col0 as usize;
-    let rows = range.rows().enumerate().map(|(i, cells)| {
-        let mut out = Vec::with_capacity(col0 + cells.len());
-        out.resize(col0, Cell::Empty);
-        out.extend(cells.iter().map(|d| match convert_data(d) {
-            // calamine reads ODS error cells as their display text.
-            Cell::Text(s) if is_ods && ERROR_LITERALS.contains(&s.as_str()) => Cell::Error(s),
-            c => c,
-        }));
-        (row0.saturating_add(i as u32).saturating_add(1), out)
-    });
-    build_table(head, header_row, rows, on_row)
-}
-
-/// Groups cells given in row order (`(row, column)` 0-based, as calamine's
-/// cell readers give them) into `(1-based row number, cells)`; empty cells
-/// are skipped and gaps padded with [`Cell::Empty`].
-fn rows_of_cells(
-    cells: impl Iterator<Item = ((u32, u32), Cell)>,
-) -> impl Iterator<Item = NumberedCells> {
-    let mut cells = cells.filter(|(_, c)| *c != Cell::Empty).peekable();
-    std::iter::from_fn(move || {
-        let ((row, _), _) = cells.peek()?;
-        let row = *row;
-        let mut out: Vec<Cell> = Vec::new();
-        while let Some(((_, col), cell)) = cells.next_if(|((r, _), _)| *r == row) {
-            let col = col as usize;
-            if out.len() < col {
-                out.resize(col, Cell::Empty);
-            }
-            out.push(cell);
-        }
-        Some((row.saturating_add(1), out))
-    })
-}
-
-/// How a sheet's cells are stored, as far as streaming is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CellOrder {
-    /// `.xlsx`/`.xlsb` cells in row order, each column once per row: the
-    /// sheet can be read row by row.
-    Rows,
-    /// Anything else (other formats, or cells out of order): read the
-    /// sheet whole.
-    Whole,
-}
-
-/// Refuses a sheet whose non-empty cells span more than
-/// [`limits::MAX_SHEET_CELLS`] before calamine allocates its dense grid,
-/// and says whether its cells come in row order. Streams the cells of xlsx
-/// and xlsb sheets (a first, cheap pass); a sheet that cannot be streamed is
-/// left to `worksheet_range` to report.
-fn sheet_extent<R: WorkbookInput>(
-    book: &mut Sheets<R>,
-    name: &str,
-) -> Result<(CellOrder, Option<usize>), String> {
-    #[derive(Default)]
-    struct Scan {
-        bounds: Option<(u32, u32, u32, u32)>,
-        last: Option<(u32, u32)>,
-        ordered: bool,
-    }
-    impl Scan {
-        fn cell(&mut self, pos: (u32, u32), empty: bool) {
-            if self.last.is_some_and(|last| pos <= last) {
-                self.ordered = false;
-            }
-            self.last = Some(pos);
-            if empty {
-                return;
-            }
-            let (r, c) = pos;
-            self.bounds = Some(match self.bounds {
-                None => (r, r, c, c),
-                Some((r0, r1, c0, c1)) => (r0.min(r), r1.max(r), c0.min(c), c1.max(c)),
-            });
-        }
-    }
-    let mut scan = Scan {
-        ordered: true,
-        ..Scan::default()
-    };
-    let streamable = match book {
-        Sheets::Xlsx(x) => match x.worksheet_cells_reader(name) {
-            Ok(mut cells) => loop {
-                match cells.next_cell() {
-                    Ok(Some(cell)) => {
-                        scan.cell(cell.get_position(), *cell.get_value() == DataRef::Empty)
-                    }
-                    Ok(None) => break true,
-                    Err(_) => break false,
-                }
-            },
-            Err(_) => false,
-        },
-        Sheets::Xlsb(x) => match x.worksheet_cells_reader(name) {
-            Ok(mut cells) => loop {
-                match cells.next_cell() {
-                    Ok(Some(cell)) => {
-                        scan.cell(cell.get_position(), *cell.get_value() == DataRef::Empty)
-                    }
-                    Ok(None) => break true,
-                    Err(_) => break false,
-                }
-            },
-            Err(_) => false,
-        },
-        _ => false,
-    };
-    if let Some((r0, r1, c0, c1)) = scan.bounds {
-        limits::check_columns(u64::from(c1))?;
-        limits::check_extent(u64::from(r1 - r0) + 1, u64::from(c1 - c0) + 1)?;
-    }
-    let span = scan.bounds.map(|(r0, r1, _, _)| (r1 - r0) as usize + 1);
-    Ok(if streamable && scan.ordered {
-        (CellOrder::Rows, span)
-    } else {
-        (CellOrder::Whole, span)
-    })
-}
-
-fn choose_sheet(
-    path: &Path,
-    worksheets: &[(String, bool)],
-    selector: Option<&SheetSelector>,
-) -> Result<String, SourceError> {
-    let list = || {
-        worksheets
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match selector {
-        None => worksheets
-            .iter()
-            .find(|(_, visible)| *visible)
-            .or_else(|| worksheets.first())
-            .map(|(n, _)| n.clone())
-            .ok_or_else(|| {
-                SourceError::new(
-                    path,
-                    "ワークシートがありません (no worksheet in the workbook)",
-                )
-            }),
-        Some(SheetSelector::Index(i)) => {
-            worksheets.get(*i).map(|(n, _)| n.clone()).ok_or_else(|| {
-                SourceError::new(
-                    path,
-                    format!(
-                        "シート番号 {i} (0 起点) がありません (no sheet at index {i}); シート: {}",
-                        list()
-                    ),
-                )
-            })
-        }
-        Some(SheetSelector::Name(want)) => {
-            if let Some((n, _)) = worksheets.iter().find(|(n, _)| n == want) {
-                return Ok(n.clone());
-            }
-            let key = normalize_header(want);
-            let mut close = worksheets
-                .iter()
-                .filter(|(n, _)| normalize_header(n) == key);
-            match (close.next(), close.next()) {
-                (Some((n, _)), None) => Ok(n.clone()),
-                _ => Err(SourceError::new(
-                    path,
-                    format!(
-                        "シート「{want}」がありません (no such sheet); シート: {}",
-                        list()
-                    ),
-                )),
-            }
-        }
-    }
-}
-
-/// Error values as spreadsheets display them.
-const ERROR_LITERALS: [&str; 8] = [
-    "#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "Err:502",
-];
-
-fn convert_data(d: &Data) -> Cell {
-    match d {
-        Data::Empty => Cell::Empty,
-        Data::String(s) if s.is_empty() => Cell::Empty,
-        Data::String(s) => Cell::Text(s.clone()),
-        Data::Int(i) => Cell::Number(*i as f64),
-        Data::Float(f) => Cell::Number(*f),
-        Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(dt) if dt.is_datetime() => Cell::Date(dt.as_f64()),
-        Data::DateTime(dt) => Cell::Number(dt.as_f64()),
-        Data::DateTimeIso(s) => Cell::IsoDate(s.clone()),
-        Data::DurationIso(s) => Cell::Text(s.clone()),
-        Data::Error(e) => Cell::Error(e.to_string()),
-    }
-}
-
-/// [`convert_data`] for the cell readers' borrowed values.
-fn convert_data_ref(d: &DataRef<'_>) -> Cell {
-    match d {
-        DataRef::Empty => Cell::Empty,
-        DataRef::String(s) if s.is_empty() => Cell::Empty,
-        DataRef::SharedString("") => Cell::Empty,
-        DataRef::String(s) => Cell::Text(s.clone()),
-        DataRef::SharedString(s) => Cell::Text((*s).to_string()),
-        DataRef::Int(i) => Cell::Number(*i as f64),
-        DataRef::Float(f) => Cell::Number(*f),
-        DataRef::Bool(b) => Cell::Bool(*b),
-        DataRef::DateTime(dt) if dt.is_datetime() => Cell::Date(dt.as_f64()),
-        DataRef::DateTime(dt) => Cell::Number(dt.as_f64()),
-        DataRef::DateTimeIso(s) => Cell::IsoDate(s.clone()),
-        DataRef::DurationIso(s) => Cell::Text(s.clone()),
-        DataRef::Error(e) => Cell::Error(e.to_string()),
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The table (shared by workbooks and delimited text)
-
-/// Builds headers and data rows from `(row number, cells)` pairs in row order.
-/// A row's 1-based number and its cells.
-type NumberedCells = (u32, Vec<Cell>);
-
-/// Builds the head and hands each data row to `on_row`.
-fn build_table(
-    mut head: SheetHead,
-    header: &HeaderRow,
-    rows: impl Iterator<Item = (u32, Vec<Cell>)>,
-    on_row: &mut OnRow<'_>,
-) -> Result<SheetHead, SourceError> {
-    let path = head.file.clone();
-    let path = path.as_path();
-    let sheet = head.sheet.clone();
-    let sheet = sheet.as_str();
-    let (header_row, rows): (u32, Box<dyn Iterator<Item = NumberedCells>>) = match header {
-        HeaderRow::At(n) => (*n, Box::new(rows)),
-        HeaderRow::Find(wanted) => {
-            let wanted: Vec<String> = wanted.iter().map(|w| normalize_header(w)).collect();
-            let mut head = Vec::new();
-            let mut rows = rows.peekable();
-            let mut found = None;
-            for (n, cells) in rows.by_ref() {
-                let blank = cells.iter().all(Cell::is_blank);
-                let texts: Vec<String> = cells
-                    .iter()
-                    .map(|c| normalize_header(&header_text(c)))
-                    .collect();
-                head.push((n, cells));
-                if blank {
-                    continue;
-                }
-                if wanted.iter().all(|w| texts.contains(w)) {
-                    found = Some(n);
-                    break;
-                }
-                if head
-                    .iter()
-                    .filter(|(_, c)| !c.iter().all(Cell::is_blank))
-                    .count()
-                    >= HEADER_SEARCH_ROWS
-                {
-                    break;
-                }
-            }
-            let n = found.ok_or_else(|| {
-                // The row with most of the wanted headers is probably the
-                // header row: say which are missing there, with the closest
-                // header texts of that row.
-                let best = head
-                    .iter()
-                    .map(|(n, cells)| {
-                        let texts: Vec<String> = cells.iter().map(header_text).collect();
-                        let hits = wanted
-                            .iter()
-                            .filter(|w| texts.iter().any(|t| normalize_header(t) == **w))
-                            .count();
-                        (hits, *n, texts)
-                    })
-                    .filter(|(hits, _, _)| *hits > 0)
-                    .max_by_key(|(hits, n, _)| (*hits, std::cmp::Reverse(*n)));
-                let hint = match best {
-                    Some((_, n, texts)) => wanted
-                        .iter()
-                        .filter(|w| !texts.iter().any(|t| normalize_header(t) == **w))
-                        .map(|w| {
-                            let guess = closest_header(w, &texts)
-                                .map(|h| format!("もしかして「{h}」? (did you mean)"))
-                                .unwrap_or_default();
-                            format!("; {n} 行目に「{w}」がありません{guess}")
-                        })
-                        .collect::<String>(),
-                    None => String::new(),
-                };
-                SourceError::in_sheet(
-                    path,
-                    sheet,
-                    format!(
-                        "先頭 {HEADER_SEARCH_ROWS} 行に見出し行が見つかりません (no header row with all mapped columns): {}{hint}",
-                        wanted.join(", ")
-                    ),
-                )
-            })?;
-            (n, Box::new(head.into_iter().chain(rows)))
-        }
-    };
-    let mut rows = rows.skip_while(|(n, _)| *n < header_row).peekable();
-    let empty_header = || {
-        SourceError::in_sheet(
-            path,
-            sheet,
-            format!("ヘッダー行 {header_row} が空です (header row is empty)"),
-        )
-    };
-    let header_cells = match rows.next() {
-        Some((n, cells)) if n == header_row => cells,
-        _ => return Err(empty_header()),
-    };
-    let first = header_cells.iter().position(|c| !c.is_blank());
-    let last = header_cells.iter().rposition(|c| !c.is_blank());
-    let (first, last) = match (first, last) {
-        (Some(f), Some(l)) => (f, l),
-        _ => return Err(empty_header()),
-    };
-    head.headers = header_cells[first..=last].iter().map(header_text).collect();
-    let width = head.headers.len();
-
-    let mut count = 0;
-    for (number, mut cells) in rows {
-        if cells.iter().all(Cell::is_blank) {
-            continue;
-        }
-        if let Some(col) = cells
-            .iter()
-            .enumerate()
-            .position(|(j, c)| (j < first || j > last) && !c.is_blank())
-        {
-            return Err(SourceError::in_sheet(
-                path,
-                sheet,
-                format!(
-                    "{number} 行目 {} 列: 見出しのない列に値があります \
-                     (value in a column without header)",
-                    column_letters(col)
-                ),
-            ));
-        }
-        cells.truncate(last + 1);
-        cells.drain(..first.min(cells.len()));
-        cells.resize(width, Cell::Empty);
-        for (j, c) in cells.iter().enumerate() {
-            if let Cell::Text(t) = c {
-                limits::check_cell_chars(t, number, &column_letters(first + j))
-                    .map_err(|m| SourceError::in_sheet(path, sheet, m))?;
-            }
-        }
-        count += 1;
-        limits::check_rows(count).map_err(|m| SourceError::in_sheet(path, sheet, m))?;
-        if !on_row(&head, Row { number, cells }) {
-            break;
-        }
-    }
-    Ok(head)
-}
-
-/// A header cell as text: numbers without a trailing `.0`, dates as `y/m/d`.
-fn header_text(c: &Cell) -> String {
-    match c {
-        Cell::Empty => String::new(),
-        Cell::Text(s) | Cell::IsoDate(s) | Cell::Error(s) => s.clone(),
-        Cell::Number(f) => format_number(*f),
-        Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-        // Headers are not expected to be dates; the 1900 system is assumed.
-        Cell::Date(f) => match serial_to_date(*f, false) {
-            Some(d) => format!("{}/{}/{}", d.year(), d.month(), d.day()),
-            None => format_number(*f),
-        },
-    }
-}
-
-fn format_number(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{}", f as i64)
-    } else {
-        format!("{f}")
-    }
-}
-
-/// Spreadsheet column letters for a 0-based column index (0 → `A`, 26 → `AA`).
-pub fn column_letters(mut col: usize) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(b'A' + (col % 26) as u8);
-        if col < 26 {
-            break;
-        }
-        col = col / 26 - 1;
-    }
-    s.reverse();
-    String::from_utf8(s).unwrap_or_default()
-}
-
-// ---------------------------------------------------------------------------
-// Delimited text
-
-fn read_delimited(
-    path: &Path,
-    bytes: &[u8],
-    header: &HeaderRow,
-    on_row: &mut OnRow<'_>,
-) -> Result<SheetHead, SourceError> {
-    let text = decode_text(bytes).map_err(|e| SourceError::new(path, e.message()))?;
-    let header_line = match header {
-        HeaderRow::At(n) => text.split('\n').nth(*n as usize - 1).unwrap_or(""),
-        HeaderRow::Find(wanted) => {
-            let first = wanted
-                .first()
-                .map(|w| normalize_header(w))
-                .unwrap_or_default();
-            text.split('\n')
-                .take(HEADER_SEARCH_ROWS * 2)
-                .find(|l| normalize_header(l).contains(&first))
-                .unwrap_or("")
-        }
-    };
-    let delimiter = if header_line.contains('\t') && !header_line.contains(',') {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    // Line numbers are computed from byte offsets: the csv crate's own line
-    // count lags by one after a CRLF (it consumes the LF with the next record).
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let line_at = |byte: u64| -> u32 {
-        let mut b = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
-        // Skip the line terminators (and blank lines) before the record.
-        b += text.as_bytes()[b..]
-            .iter()
-            .take_while(|&&c| c == b'\r' || c == b'\n')
-            .count();
-        u32::try_from(line_starts.partition_point(|&s| s <= b)).unwrap_or(u32::MAX)
-    };
-    let mut record = csv::StringRecord::new();
-    let mut failed: Option<u32> = None;
-    let records = std::iter::from_fn(|| match reader.read_record(&mut record) {
-        Ok(false) => None,
-        Ok(true) => {
-            let line = line_at(record.position().map_or(0, |p| p.byte()));
-            let cells = record
-                .iter()
-                .map(|f| {
-                    if f.is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(f.to_string())
-                    }
-                })
-                .collect();
-            Some((line, cells))
-        }
-        Err(e) => {
-            failed = Some(line_at(e.position().map_or(0, |p| p.byte())));
-            None
-        }
-    });
-    let head = SheetHead {
-        file: path.to_path_buf(),
-        sheet: String::new(),
-        headers: Vec::new(),
-        date1904: false,
-        rows_hint: Some(line_starts.len()),
-    };
-    let head = build_table(head, header, records, on_row);
-    if let Some(line) = failed {
-        return Err(SourceError::new(
-            path,
-            format!("{line} 行目付近を読めません (cannot parse near line {line})"),
-        ));
-    }
-    head
-}
-
-/// Why bytes could not be decoded as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct DecodeError {
-    /// Name of the encoding that was tried.
-    encoding: &'static str,
-    /// 0-based byte offset of the first undecodable sequence in the file.
-    offset: usize,
-    /// 1-based line of that offset (0 where lines cannot be counted in bytes).
-    line: usize,
-}
-
-impl DecodeError {
-    fn message(&self) -> String {
-        let line = if self.line > 0 {
-            format!(" ({} 行目 / line {})", self.line, self.line)
-        } else {
-            String::new()
-        };
-        format!(
-            "文字コードを判別できません: 先頭から {} バイト目の位置{line}が {} として不正です \
-             (undecodable byte at offset {} as {})",
-            self.offset, self.encoding, self.offset, self.encoding
-        )
-    }
-}
-
-/// Decodes delimited text by content (see the module documentation).
-fn decode_text(bytes: &[u8]) -> Result<String, DecodeError> {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return std::str::from_utf8(rest)
-            .map(str::to_string)
-            .map_err(|e| utf8_error(bytes, 3 + e.valid_up_to()));
-    }
-    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
-        return decode_strict(rest, encoding_rs::UTF_16LE, "UTF-16LE", 2, false);
-    }
-    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
-        return decode_strict(rest, encoding_rs::UTF_16BE, "UTF-16BE", 2, false);
-    }
-    let utf8_err = match std::str::from_utf8(bytes) {
-        Ok(s) => return Ok(s.to_string()),
-        Err(e) => e.valid_up_to(),
-    };
-    match decode_strict(bytes, encoding_rs::SHIFT_JIS, "Shift_JIS (CP932)", 0, true) {
-        Ok(s) => Ok(s),
-        // A file whose valid prefix already holds non-ASCII UTF-8 is most
-        // likely broken UTF-8: report that offset rather than the CP932 one.
-        Err(_) if !bytes[..utf8_err].is_ascii() => Err(utf8_error(bytes, utf8_err)),
-        Err(e) => Err(e),
-    }
-}
-
-fn utf8_error(bytes: &[u8], offset: usize) -> DecodeError {
-    DecodeError {
-        encoding: "UTF-8",
-        offset,
-        line: line_of(bytes, offset),
-    }
-}
-
-/// 1-based line of `offset`, counting LF bytes (valid for UTF-8 and CP932,
-/// where 0x0A never occurs inside a multi-byte character).
-fn line_of(bytes: &[u8], offset: usize) -> usize {
-    bytes[..offset.min(bytes.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// Decodes `src` in one pass without replacement; on a malformed sequence,
-/// reports its offset (plus `base`, the length of a stripped BOM).
-fn decode_strict(
-    src: &[u8],
-    encoding: &'static encoding_rs::Encoding,
-    name: &'static str,
-    base: usize,
-    count_lines: bool,
-) -> Result<String, DecodeError> {
-    let mut decoder = encoding.new_decoder_without_bom_handling();
-    let capacity = decoder
-        .max_utf8_buffer_length_without_replacement(src.len())
-        .unwrap_or(src.len().saturating_mul(3));
-    let mut out = String::with_capacity(capacity);
-    let mut pos = 0;
-    loop {
-        let (result, read) =
-            decoder.decode_to_string_without_replacement(&src[pos..], &mut out, true);
-        pos += read;
-        match result {
-            encoding_rs::DecoderResult::InputEmpty => return Ok(out),
-            encoding_rs::DecoderResult::OutputFull => {
-                // Cannot happen with the worst-case capacity; grow and go on.
-                out.reserve(src.len() - pos + 16);
-            }
-            encoding_rs::DecoderResult::Malformed(bad, after) => {
-                let offset = pos - after as usize - bad as usize;
-                return Err(DecodeError {
-                    encoding: name,
-                    offset: base + offset,
-                    line: if count_lines { line_of(src, offset) } else { 0 },
-                });
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::table::format_number;
+    use chrono::Datelike;
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1349,40 +419,6 @@ mod tests {
             }
             other => panic!("unexpected cell {other:?}"),
         }
-    }
-
-    #[test]
-    fn serial_dates() {
-        let d = |y, m, dd| chrono::NaiveDate::from_ymd_opt(y, m, dd);
-        assert_eq!(serial_to_date(45748.0, false), d(2025, 4, 1));
-        assert_eq!(serial_to_date(1.0, false), d(1900, 1, 1));
-        assert_eq!(serial_to_date(59.0, false), d(1900, 2, 28));
-        assert_eq!(serial_to_date(60.0, false), None);
-        assert_eq!(serial_to_date(61.0, false), d(1900, 3, 1));
-        assert_eq!(serial_to_date(45748.75, false), d(2025, 4, 1));
-        assert_eq!(serial_to_date(45748.0 - 1462.0, true), d(2025, 4, 1));
-        assert_eq!(serial_to_date(0.0, true), d(1904, 1, 1));
-        assert_eq!(serial_to_date(-1.0, false), None);
-    }
-
-    #[test]
-    fn header_normalisation() {
-        assert_eq!(normalize_header("　氏　名 "), "氏名");
-        assert_eq!(normalize_header("氏名"), "氏名");
-        assert_eq!(normalize_header("ﾌﾘｶﾞﾅ"), "フリガナ");
-        assert_eq!(normalize_header("郵便番号（〒）"), "郵便番号(〒)");
-        assert_eq!(normalize_header("ＩＤ　No．"), "IDNo.");
-        assert_eq!(normalize_header("生年\n月日\t"), "生年月日");
-    }
-
-    #[test]
-    fn column_letter_names() {
-        assert_eq!(column_letters(0), "A");
-        assert_eq!(column_letters(25), "Z");
-        assert_eq!(column_letters(26), "AA");
-        assert_eq!(column_letters(27), "AB");
-        assert_eq!(column_letters(701), "ZZ");
-        assert_eq!(column_letters(702), "AAA");
     }
 
     #[test]
