@@ -12,7 +12,7 @@
 //! `docs/job.md`.
 
 use crate::input::{self, normalize_header, Cell, Row, Sheet, SheetHead, SheetSelector};
-use crate::japan::era;
+use crate::japan::{era, jtext};
 use crate::job::rules;
 use crate::job::{Bound, FieldSpec, FieldType, Job, JoinSpec, Normalize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -782,13 +782,13 @@ fn check_cell(
         FieldType::Text => {
             let t = match spec.normalize.unwrap_or_default() {
                 Normalize::None => text,
-                Normalize::Width => fold_width(&text),
+                Normalize::Width => jtext::fold_width(&text),
                 Normalize::Nfkc => text.nfkc().collect(),
             };
             check_text(t, spec)?
         }
         FieldType::Kana => {
-            let t = to_katakana(&fold_width(&text));
+            let t = to_katakana(&jtext::fold_width(&text));
             if !t.chars().all(is_kana_char) {
                 return Err((
                     "E_KANA",
@@ -927,32 +927,6 @@ fn check_text(t: String, spec: &FieldSpec) -> Result<serde_json::Value, CellErro
     Ok(serde_json::Value::String(t))
 }
 
-/// Width folding: full-width ASCII (U+FF01–FF5E) → ASCII, half-width
-/// katakana (U+FF61–FF9F, voiced marks joined) → full-width. Everything else
-/// (kanji, U+3000, ①, ㈱) is kept.
-pub fn fold_width(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut run = String::new();
-    for c in s.chars() {
-        if ('\u{FF61}'..='\u{FF9F}').contains(&c) {
-            run.push(c);
-            continue;
-        }
-        if !run.is_empty() {
-            out.extend(run.nfkc());
-            run.clear();
-        }
-        match c {
-            '\u{FF01}'..='\u{FF5E}' => {
-                out.push(char::from_u32(c as u32 - 0xFEE0).unwrap_or(c));
-            }
-            _ => out.push(c),
-        }
-    }
-    out.extend(run.nfkc());
-    out
-}
-
 /// Hiragana (ぁ–ゖ, ゝゞ) → katakana; everything else is kept.
 pub fn to_katakana(s: &str) -> String {
     s.chars()
@@ -972,10 +946,7 @@ fn is_kana_char(c: char) -> bool {
 
 /// Dash look-alikes written in numbers (after NFKC).
 fn is_dash(c: char) -> bool {
-    matches!(
-        c,
-        '-' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' | 'ー' | 'ｰ'
-    )
+    matches!(c, '-' | 'ー' | 'ｰ') || jtext::is_dash(c)
 }
 
 /// `153-0051`, `1530051`, `〒153-0051`, full-width forms → `153-0051`.

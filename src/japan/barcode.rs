@@ -19,6 +19,7 @@
 //! never a barcode that might be wrong. Error messages never contain the
 //! address or the postal code (they may be logged).
 
+use crate::japan::jtext;
 use std::fmt;
 
 /// Number of data characters in a customer barcode.
@@ -254,55 +255,16 @@ pub fn is_representative(postal7: &str) -> bool {
     postal7.len() == 7 && postal7.ends_with("00")
 }
 
-/// Full-width ASCII letters/digits → ASCII (NFKC restricted to those), and
-/// hyphen-like dashes → `-`. Other characters are returned unchanged.
+/// Full-width ASCII letters/digits and `＆ ／ ．` → ASCII (NFKC restricted
+/// to those, as the spec asks), and hyphen-like dashes → `-`. Other
+/// characters are returned unchanged.
 fn ascii_fold(ch: char) -> char {
     match ch {
-        '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '＆' | '／' | '．' => {
-            char::from_u32(ch as u32 - 0xFEE0).unwrap_or(ch)
-        }
-        '－' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' | '﹣' => '-',
-        _ => ch,
+        '＆' | '／' | '．' => jtext::fold_full_width_ascii(ch),
+        '－' | '﹣' => '-',
+        _ if jtext::is_dash(ch) => '-',
+        _ => jtext::fold_full_width_alnum(ch),
     }
-}
-
-fn is_kanji_numeral(ch: char) -> bool {
-    crate::japan::era::kanji_digit(ch).is_some() || matches!(ch, '十' | '百' | '千')
-}
-
-/// Value of a run of kanji numerals: positional with 十/百/千 (二十一 → 21,
-/// 百五 → 105), or digit by digit without them (一〇五 → 105).
-fn kanji_number(run: &[char]) -> Option<u64> {
-    if run.is_empty() {
-        return None;
-    }
-    if !run.iter().any(|c| matches!(c, '十' | '百' | '千')) {
-        let mut n: u64 = 0;
-        for &c in run {
-            n = n
-                .checked_mul(10)?
-                .checked_add(u64::from(crate::japan::era::kanji_digit(c)?))?;
-        }
-        return Some(n);
-    }
-    let mut total: u64 = 0;
-    let mut pending: Option<u64> = None;
-    for &c in run {
-        if let Some(d) = crate::japan::era::kanji_digit(c) {
-            if pending.is_some() {
-                return None; // 二三十: not a well-formed numeral
-            }
-            pending = Some(u64::from(d));
-        } else {
-            let unit = match c {
-                '十' => 10,
-                '百' => 100,
-                _ => 1000,
-            };
-            total += pending.take().unwrap_or(1) * unit;
-        }
-    }
-    Some(total + pending.unwrap_or(0))
 }
 
 /// Markers after which a kanji-numeral run becomes digits (補足1). 丁 covers
@@ -336,15 +298,15 @@ fn normalize_b(addr_b: &str) -> Vec<char> {
     let mut out: Vec<char> = Vec::with_capacity(chars.len());
     let mut i = 0;
     while i < chars.len() {
-        if is_kanji_numeral(chars[i]) {
+        if jtext::is_kanji_numeral(chars[i]) {
             let start = i;
-            while i < chars.len() && is_kanji_numeral(chars[i]) {
+            while i < chars.len() && jtext::is_kanji_numeral(chars[i]) {
                 i += 1;
             }
             let run = &chars[start..i];
             let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
             let before_marker = NUMERAL_MARKERS.iter().any(|m| rest.starts_with(m));
-            match kanji_number(run) {
+            match jtext::kanji_number_lenient(run) {
                 Some(n) if before_marker => out.extend(n.to_string().chars()),
                 _ => out.extend_from_slice(run),
             }
@@ -537,18 +499,6 @@ impl Geometry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kanji_numbers() {
-        let v = |s: &str| kanji_number(&s.chars().collect::<Vec<_>>());
-        assert_eq!(v("十"), Some(10));
-        assert_eq!(v("十一"), Some(11));
-        assert_eq!(v("二十一"), Some(21));
-        assert_eq!(v("四"), Some(4));
-        assert_eq!(v("百五"), Some(105));
-        assert_eq!(v("一〇五"), Some(105));
-        assert_eq!(v("二三十"), None);
-    }
 
     #[test]
     fn numerals_only_before_markers() {

@@ -15,6 +15,7 @@
 //! Every failure is a [`DateError`] with a stable `code` and a Japanese
 //! `reason` ending in a short English gloss in parentheses.
 
+use crate::japan::jtext;
 use std::fmt;
 
 use chrono::{Datelike, Days, NaiveDate};
@@ -288,67 +289,6 @@ fn kanji_number(n: u32) -> String {
     out
 }
 
-/// Value of one kanji digit (`〇`/`零` to `九`).
-pub(crate) fn kanji_digit(c: char) -> Option<u32> {
-    Some(match c {
-        '〇' | '零' => 0,
-        '一' => 1,
-        '二' => 2,
-        '三' => 3,
-        '四' => 4,
-        '五' => 5,
-        '六' => 6,
-        '七' => 7,
-        '八' => 8,
-        '九' => 9,
-        _ => return None,
-    })
-}
-
-/// Value of a kanji unit (`十`, `百`, `千`).
-fn kanji_unit(c: char) -> Option<u32> {
-    match c {
-        '十' => Some(10),
-        '百' => Some(100),
-        '千' => Some(1000),
-        _ => None,
-    }
-}
-
-/// Reads a run of kanji numerals. Two forms: with units (`二十一`, `百`,
-/// `千九百八十九`; units strictly descending, at most one digit before
-/// each) or positional digits (`二〇二五`, at most four).
-fn parse_kanji_number(run: &[char]) -> Option<u32> {
-    if run.iter().any(|&c| kanji_unit(c).is_some()) {
-        let mut total = 0;
-        let mut pending: Option<u32> = None;
-        let mut last_unit = u32::MAX;
-        for &c in run {
-            if let Some(unit) = kanji_unit(c) {
-                if unit >= last_unit {
-                    return None;
-                }
-                total += pending.unwrap_or(1) * unit;
-                pending = None;
-                last_unit = unit;
-            } else {
-                let d = kanji_digit(c)?;
-                if pending.is_some() || d == 0 {
-                    return None;
-                }
-                pending = Some(d);
-            }
-        }
-        Some(total + pending.unwrap_or(0))
-    } else {
-        if run.is_empty() || run.len() > 4 {
-            return None;
-        }
-        run.iter()
-            .try_fold(0, |acc, &c| kanji_digit(c).map(|d| acc * 10 + d))
-    }
-}
-
 /// Quotes the input for an error reason: control characters escaped and
 /// anything past [`MAX_SHOWN_CHARS`] characters cut off with `…`.
 fn shown(input: &str) -> String {
@@ -375,10 +315,9 @@ fn normalize(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     for c in input.chars() {
         match c {
-            '\u{FF01}'..='\u{FF5E}' => {
-                out.push(char::from_u32(c as u32 - 0xFEE0).unwrap_or(c));
-            }
-            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' | '\u{FF70}' => out.push('-'),
+            '\u{FF01}'..='\u{FF5E}' => out.push(jtext::fold_full_width_ascii(c)),
+            '\u{30FC}' | '\u{FF70}' => out.push('-'),
+            _ if jtext::is_dash(c) => out.push('-'),
             '\u{32FF}' => out.push_str("令和"),
             '\u{337B}' => out.push_str("平成"),
             '\u{337C}' => out.push_str("昭和"),
@@ -470,14 +409,12 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
                 value,
                 ascii_digits: len,
             });
-        } else if kanji_digit(c).is_some() || kanji_unit(c).is_some() {
+        } else if jtext::is_kanji_numeral(c) {
             let start = i;
-            while i < chars.len()
-                && (kanji_digit(chars[i]).is_some() || kanji_unit(chars[i]).is_some())
-            {
+            while i < chars.len() && jtext::is_kanji_numeral(chars[i]) {
                 i += 1;
             }
-            let value = parse_kanji_number(&chars[start..i])?;
+            let value = jtext::kanji_number_strict(&chars[start..i])?;
             toks.push(Tok::Num {
                 value,
                 ascii_digits: 0,
@@ -1175,15 +1112,15 @@ mod tests {
         }
         for n in 1..10_000 {
             let chars: Vec<char> = kanji_number(n).chars().collect();
-            assert_eq!(parse_kanji_number(&chars), Some(n), "{n}");
+            assert_eq!(jtext::kanji_number_strict(&chars), Some(n), "{n}");
         }
         let bad = ["十十", "二十三四", "十百", "二〇十", "五五五五五", ""];
         for s in bad {
             let chars: Vec<char> = s.chars().collect();
-            assert_eq!(parse_kanji_number(&chars), None, "{s}");
+            assert_eq!(jtext::kanji_number_strict(&chars), None, "{s}");
         }
         let positional: Vec<char> = "二〇二五".chars().collect();
-        assert_eq!(parse_kanji_number(&positional), Some(2025));
+        assert_eq!(jtext::kanji_number_strict(&positional), Some(2025));
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! in 京都市 the town may follow a street description (`…通…下る稲荷町`).
 
 use crate::japan::barcode;
+use crate::japan::jtext;
 use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -625,47 +626,18 @@ struct Canon {
 
 fn canon_char(c: char) -> char {
     match c {
-        '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => char::from_u32(c as u32 - 0xFEE0)
-            .unwrap_or(c)
-            .to_ascii_uppercase(),
         'ヶ' | 'が' | 'ガ' | 'ヵ' | 'ｹ' => 'ケ',
         'ノ' | '之' => 'の',
         '－' | '‐' | '−' | '―' | 'ー' => '-',
-        _ => c.to_ascii_uppercase(),
+        _ => jtext::fold_full_width_alnum(c).to_ascii_uppercase(),
     }
-}
-
-fn kanji_value(run: &[char]) -> Option<u64> {
-    let digit = |c: char| "〇一二三四五六七八九".chars().position(|d| d == c);
-    if !run.iter().any(|c| matches!(c, '十' | '百' | '千')) {
-        let mut n: u64 = 0;
-        for &c in run {
-            n = n.checked_mul(10)?.checked_add(digit(c)? as u64)?;
-        }
-        return Some(n);
-    }
-    let (mut total, mut pending) = (0u64, None::<u64>);
-    for &c in run {
-        if let Some(d) = digit(c) {
-            if pending.is_some() {
-                return None;
-            }
-            pending = Some(d as u64);
-        } else {
-            let unit = match c {
-                '十' => 10,
-                '百' => 100,
-                _ => 1000,
-            };
-            total += pending.take().unwrap_or(1) * unit;
-        }
-    }
-    Some(total + pending.unwrap_or(0))
 }
 
 impl Canon {
     fn new(s: &str) -> Canon {
-        let is_num = |c: char| "〇一二三四五六七八九十百千".contains(c);
+        // 零 is not read as a numeral here (unlike the barcode): addresses
+        // match exactly as they did before the helpers were shared.
+        let is_num = |c: char| c != '零' && jtext::is_kanji_numeral(c);
         let src: Vec<(usize, char)> = s.char_indices().collect();
         let mut chars = Vec::with_capacity(src.len());
         let mut starts = Vec::with_capacity(src.len() + 1);
@@ -681,7 +653,7 @@ impl Canon {
                     .find(|&j| !is_num(src[j].1))
                     .unwrap_or(src.len());
                 let run: Vec<char> = src[i..j].iter().map(|x| x.1).collect();
-                if let Some(v) = kanji_value(&run) {
+                if let Some(v) = jtext::kanji_number_lenient(&run) {
                     for (k, d) in v.to_string().chars().enumerate() {
                         chars.push(d);
                         starts.push(if k == 0 { Some(off) } else { None });
@@ -722,9 +694,9 @@ impl Canon {
 fn strip_postal_mark(address: &str) -> &str {
     let t = address.trim_start();
     match t.strip_prefix('〒') {
-        Some(rest) => rest.trim_start_matches(|c: char| {
-            c.is_ascii_digit() || ('０'..='９').contains(&c) || "-－‐ー　 ".contains(c)
-        }),
+        Some(rest) => {
+            rest.trim_start_matches(|c: char| jtext::is_digit(c) || "-－‐ー　 ".contains(c))
+        }
         None => t,
     }
 }

@@ -217,7 +217,7 @@ mod tests {
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() {
-                    char::from_u32(c as u32 + 0xFEE0).unwrap()
+                    crate::japan::jtext::widen_ascii(c)
                 } else {
                     c
                 }

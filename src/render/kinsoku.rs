@@ -6,6 +6,8 @@
 //! not end one, pairs that must not be split, and the punctuation that may
 //! hang past the line end (ぶら下げ).
 
+use crate::japan::jtext;
+
 /// Characters that must not start a line (行頭禁則): closing brackets (cl-02),
 /// hyphens (cl-03), dividing punctuation (cl-04), middle dots (cl-05), full
 /// stops (cl-06), commas (cl-07), iteration marks (cl-09), the prolonged sound
@@ -58,10 +60,6 @@ pub fn may_hang(c: char) -> bool {
     HANGING.contains(&c)
 }
 
-fn is_digit(c: char) -> bool {
-    c.is_ascii_digit() || ('０'..='９').contains(&c)
-}
-
 /// Whether a line may break between `before` and `after` under the strict
 /// rules (UAX #14 decides first whether there is an opportunity at all).
 pub fn may_break_between(before: char, after: char) -> bool {
@@ -71,10 +69,10 @@ pub fn may_break_between(before: char, after: char) -> bool {
     if INSEPARABLE.contains(&before) && before == after {
         return false;
     }
-    if is_digit(before) && UNIT_AFTER.contains(&after) {
+    if jtext::is_digit(before) && UNIT_AFTER.contains(&after) {
         return false;
     }
-    if UNIT_BEFORE.contains(&before) && is_digit(after) {
+    if UNIT_BEFORE.contains(&before) && jtext::is_digit(after) {
         return false;
     }
     true

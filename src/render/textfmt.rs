@@ -8,7 +8,7 @@
 //! glue lives in [`crate::render::template`]; the user documentation with examples is
 //! `docs/templates.md`.
 
-use unicode_normalization::UnicodeNormalization;
+use crate::japan::jtext;
 
 const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
 /// Units of ten thousand, from 10^4 up (u64 reaches 1.8 × 10^19, i.e. 京).
@@ -247,29 +247,13 @@ pub fn yen(n: i64, style: YenStyle) -> Result<String, AmountError> {
 /// half-width katakana (with ﾞ/ﾟ combined) → full-width katakana.
 /// Everything else is unchanged.
 pub fn zenkaku(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    let mut kana = String::new();
-    let flush = |kana: &mut String, out: &mut String| {
-        if !kana.is_empty() {
-            out.extend(kana.nfkc());
-            kana.clear();
-        }
-    };
-    for c in s.chars() {
-        match c {
-            '\u{FF61}'..='\u{FF9F}' => kana.push(c),
-            _ => {
-                flush(&mut kana, &mut out);
-                match c {
-                    ' ' => out.push('\u{3000}'),
-                    '!'..='~' => out.push(char::from_u32(c as u32 + 0xFEE0).unwrap_or(c)),
-                    _ => out.push(c),
-                }
-            }
-        }
-    }
-    flush(&mut kana, &mut out);
-    out
+    jtext::widen_half_width_kana(s)
+        .chars()
+        .map(|c| match c {
+            ' ' => '\u{3000}',
+            _ => jtext::widen_ascii(c),
+        })
+        .collect()
 }
 
 /// Full-width → half-width for ASCII-range characters: `１２３ＡＢ！` →
@@ -279,8 +263,7 @@ pub fn hankaku(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '\u{3000}' => ' ',
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
+            _ => jtext::fold_full_width_ascii(c),
         })
         .collect()
 }

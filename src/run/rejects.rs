@@ -17,6 +17,7 @@
 use crate::check::{Originals, Reject};
 use crate::error::BatchError;
 use crate::files::neutralize_formula;
+use crate::japan::jtext;
 use rust_xlsxwriter::{
     Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
 };
@@ -85,7 +86,7 @@ fn display_width(s: &str) -> usize {
         .map(|l| {
             l.chars()
                 .map(|c| {
-                    if (c as u32) < 0x1100 || ('\u{FF61}'..='\u{FF9F}').contains(&c) {
+                    if (c as u32) < 0x1100 || jtext::is_half_width_kana(c) {
                         1
                     } else {
                         2
