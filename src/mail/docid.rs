@@ -109,11 +109,6 @@ fn body_of(record_id: &str) -> Result<String, DocIdError> {
     Ok(body)
 }
 
-/// The check character of a record id.
-pub fn check_char(record_id: &str) -> Result<char, DocIdError> {
-    Ok(check_char_of(&body_of(record_id)?))
-}
-
 /// The document id of a record id: the upper-cased record id followed by its
 /// check character, e.g. `R-2025-0001` → `R-2025-0001` + check.
 pub fn doc_id(record_id: &str) -> Result<String, DocIdError> {

@@ -171,93 +171,99 @@ const MAX_PREFIX_LINES: usize = 60;
 
 /// The cover sheet's markup (one A4 page).
 pub fn cover_markup(c: &CoverInfo) -> String {
-    let s = c.summary;
-    let st = &c.stats;
-    let mut m = String::new();
-    let mut y = 20.0f32;
-    let line = |m: &mut String, y: &mut f32, size: f32, text: &str| {
+    let mut t = CoverText {
+        markup: String::new(),
+        y: 20.0,
+    };
+    t.markup
+        .push_str("<form size=\"A4\" font=\"gothic\" font-size=\"11pt\">\n  <page>\n");
+    t.line(22.0, &format!("区分シート　{}", c.summary.group));
+    t.y += 3.0;
+    cover_counts(&mut t, c);
+    cover_discounts(&mut t, c.summary);
+    t.y += 2.0;
+    cover_prefixes(&mut t, c.summary);
+    t.markup.push_str("  </page>\n</form>\n");
+    t.markup
+}
+
+/// The cover's markup as it is written, top to bottom.
+struct CoverText {
+    markup: String,
+    /// Where the next line goes, in millimetres from the top.
+    y: f32,
+}
+
+impl CoverText {
+    /// One line of text at `size` points; moves down by 1.6 line heights.
+    fn line(&mut self, size: f32, text: &str) {
+        let y = self.y;
         let _ = writeln!(
-            m,
+            self.markup,
             r#"    <text x="20mm" y="{y:.1}mm" w="170mm" font-size="{size}pt">{}</text>"#,
             esc(text)
         );
-        *y += size * 0.3528 * 1.6;
-    };
-    m.push_str("<form size=\"A4\" font=\"gothic\" font-size=\"11pt\">\n  <page>\n");
-    line(&mut m, &mut y, 22.0, &format!("区分シート　{}", s.group));
-    y += 3.0;
-    line(&mut m, &mut y, 12.0, &format!("文書 (kind): {}", c.kind));
-    line(
-        &mut m,
-        &mut y,
-        12.0,
-        &format!("バッチ (batch): {}", c.batch_id),
-    );
-    line(
-        &mut m,
-        &mut y,
-        12.0,
-        &format!("通数 (documents): {} 通", st.documents),
-    );
-    line(
-        &mut m,
-        &mut y,
+        self.y += size * 0.3528 * 1.6;
+    }
+}
+
+/// Kind, batch, documents, pages and sheets, barcode counts.
+fn cover_counts(t: &mut CoverText, c: &CoverInfo) {
+    let (s, st) = (c.summary, &c.stats);
+    t.line(12.0, &format!("文書 (kind): {}", c.kind));
+    t.line(12.0, &format!("バッチ (batch): {}", c.batch_id));
+    t.line(12.0, &format!("通数 (documents): {} 通", st.documents));
+    t.line(
         12.0,
         &format!(
             "ページ (pages): 文書 {} ＋ 白紙 {} ＋ 表紙 {} ＝ {}　用紙 (sheets) {} 枚",
             st.document_pages, st.blank_pages, st.cover_pages, st.total_pages, st.sheets
         ),
     );
-    line(
-        &mut m,
-        &mut y,
+    t.line(
         12.0,
         &format!(
             "バーコード付 {} 通　代表番号 {} 通　郵便番号なし {} 通",
             s.with_barcode, s.representative, s.without_postal
         ),
     );
-    if !s.discounts.is_empty() {
-        y += 2.0;
-        line(
-            &mut m,
-            &mut y,
-            12.0,
-            "割引の条件 (discount thresholds, counts only):",
-        );
-        for d in &s.discounts {
-            let verdict = if d.eligible {
-                "満たす"
-            } else {
-                "満たさない"
-            };
-            line(
-                &mut m,
-                &mut y,
-                11.0,
-                &format!(
-                    "　{}: {} 通 ／ 基準 {} 通 — {verdict}",
-                    d.name, d.count, d.threshold
-                ),
-            );
-        }
+}
+
+/// The discount thresholds and whether the group meets them (if any).
+fn cover_discounts(t: &mut CoverText, s: &GroupSummary) {
+    if s.discounts.is_empty() {
+        return;
     }
-    y += 2.0;
-    line(
-        &mut m,
-        &mut y,
-        12.0,
-        "郵便番号の上3桁ごとの通数 (items per postal prefix):",
-    );
+    t.y += 2.0;
+    t.line(12.0, "割引の条件 (discount thresholds, counts only):");
+    for d in &s.discounts {
+        let verdict = if d.eligible {
+            "満たす"
+        } else {
+            "満たさない"
+        };
+        t.line(
+            11.0,
+            &format!(
+                "　{}: {} 通 ／ 基準 {} 通 — {verdict}",
+                d.name, d.count, d.threshold
+            ),
+        );
+    }
+}
+
+/// Items per postal prefix in four columns, the rest summed in one line.
+fn cover_prefixes(t: &mut CoverText, s: &GroupSummary) {
+    t.line(12.0, "郵便番号の上3桁ごとの通数 (items per postal prefix):");
     let entries: Vec<(&String, &usize)> = s.by_prefix.iter().collect();
     let shown = entries.len().min(MAX_PREFIX_LINES);
     let rows = shown.div_ceil(4).max(1);
-    let top = y;
+    let top = t.y;
     for (i, (prefix, n)) in entries.iter().take(shown).enumerate() {
         let col = i / rows;
         let row = i % rows;
         let _ = writeln!(
-            m,
+            t.markup,
             r#"    <text x="{:.1}mm" y="{:.1}mm" w="40mm" font-size="10pt">{}：{} 通</text>"#,
             22.0 + col as f32 * 42.0,
             top + row as f32 * 5.2,
@@ -265,12 +271,10 @@ pub fn cover_markup(c: &CoverInfo) -> String {
             n
         );
     }
-    y = top + rows as f32 * 5.2 + 2.0;
+    t.y = top + rows as f32 * 5.2 + 2.0;
     if entries.len() > shown {
         let rest: usize = entries[shown..].iter().map(|(_, n)| **n).sum();
-        line(
-            &mut m,
-            &mut y,
+        t.line(
             10.0,
             &format!(
                 "ほか {} 区分 {} 通 (more prefixes)",
@@ -279,8 +283,6 @@ pub fn cover_markup(c: &CoverInfo) -> String {
             ),
         );
     }
-    m.push_str("  </page>\n</form>\n");
-    m
 }
 
 /// Lays out the cover sheet.
