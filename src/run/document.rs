@@ -1,0 +1,224 @@
+//! One record to one document: the [`Assets`] every document shares
+//! (fonts, images, the compiled template and the fonts' constant cores),
+//! the template context of a record, and template → markup → layout → PDF.
+//!
+//! A document is a pure function of its record, its number and the assets,
+//! so rendering can run on any thread in any order. Uses `check` (records),
+//! `render`, `pdf` and the run's [`StageClock`].
+
+use crate::check::Record;
+use crate::error::BatchError;
+use crate::job::Job;
+use crate::pdf::{self, DocInfo};
+use crate::render::fonts::FontSet;
+use crate::render::form;
+use crate::render::image::ImageSet;
+use crate::render::layout::{self, LayoutError};
+use crate::render::template::Template;
+use crate::run::fonts_dir::default_fonts_dir;
+use crate::run::StageClock;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Everything shared read-only by the rendering threads.
+pub struct Assets {
+    /// Fonts.
+    pub fonts: FontSet,
+    /// Images.
+    pub images: ImageSet,
+    /// The fonts' cores: the template's constant glyphs, compressed once
+    /// for every document's font streams (see [`pdf::FontCores`]).
+    pub cores: pdf::FontCores,
+    /// The compiled template.
+    pub template: Template,
+}
+
+impl Assets {
+    /// Loads fonts, images and the template of a job.
+    pub fn load(job: &Job, fonts_dir: Option<&Path>) -> Result<Assets, BatchError> {
+        let slots = if job.fonts.is_empty() {
+            let dir = fonts_dir
+                .map(Path::to_owned)
+                .unwrap_or_else(default_fonts_dir);
+            FontSet::default_slots(&dir)
+        } else {
+            let mut slots = FontSet::default_slots(
+                &fonts_dir
+                    .map(Path::to_owned)
+                    .unwrap_or_else(default_fonts_dir),
+            );
+            slots.extend(job.fonts.clone());
+            slots
+        };
+        let fonts = FontSet::load(&slots).map_err(|e| BatchError::Input(e.to_string()))?;
+        let mut images = ImageSet::default();
+        if let Some(dir) = &job.template.assets {
+            images = ImageSet::load_dir(dir).map_err(|e| BatchError::Input(e.message))?;
+        }
+        let template =
+            Template::load(&job.template.file).map_err(|e| BatchError::Input(e.to_string()))?;
+        let mut assets = Assets {
+            fonts,
+            images,
+            cores: pdf::FontCores::default(),
+            template,
+        };
+        assets.cores = pdf::FontCores::build(&assets.fonts, core_glyphs(job, &assets));
+        Ok(assets)
+    }
+}
+
+/// The glyphs, per font, of the job's template laid out for a blank
+/// record: its constant text, which (nearly) every document of the batch
+/// prints, as the fonts' [`pdf::FontCore`]s. The blank record has empty
+/// text fields, the issue date in date fields (so date filters work) and
+/// empty joined lists; it depends on the job alone, never on the input,
+/// threads, shards or resumption. A template that cannot lay it out gets
+/// no core (documents are then written as without one).
+fn core_glyphs(job: &Job, assets: &Assets) -> BTreeMap<crate::render::page::FontId, Vec<u16>> {
+    let mut fields = BTreeMap::new();
+    for f in &job.fields {
+        let v = match f.kind {
+            crate::job::FieldType::Date => job.batch.issue_date.clone(),
+            _ => String::new(),
+        };
+        fields.insert(f.name.clone(), serde_json::Value::String(v));
+    }
+    for j in &job.input.join {
+        fields.insert(j.field.clone(), serde_json::Value::Array(Vec::new()));
+    }
+    let blank = Record {
+        id: String::new(),
+        row: 0,
+        fields,
+    };
+    let mut out: BTreeMap<crate::render::page::FontId, Vec<u16>> = BTreeMap::new();
+    let Ok(laid) = layout_record(job, assets, &blank, 0, None) else {
+        return out;
+    };
+    for page in &laid.pages {
+        for op in &page.ops {
+            if let crate::render::page::Op::Text(run) = op {
+                out.entry(run.font)
+                    .or_default()
+                    .extend(run.glyphs.iter().map(|g| g.gid));
+            }
+        }
+    }
+    out
+}
+
+/// The template context of one record: its fields, `values` and `doc`
+/// (`number`, `record_id`, `doc_id` — the document id of
+/// [`crate::mail::docid::doc_id`], empty when the record id cannot make one —
+/// `issue_date`, `kind`).
+pub fn context(job: &Job, record: &Record, number: u64) -> serde_json::Value {
+    let mut fields = serde_json::Map::new();
+    for (k, v) in &record.fields {
+        fields.insert(k.clone(), v.clone());
+    }
+    let values = serde_json::to_value(&job.values).unwrap_or(serde_json::Value::Null);
+    fields.insert("values".into(), values);
+    fields.insert(
+        "doc".into(),
+        serde_json::json!({
+            "number": number,
+            "record_id": record.id,
+            // A record id that cannot make a document id leaves it empty.
+            "doc_id": crate::mail::docid::doc_id(&record.id).unwrap_or_default(),
+            "issue_date": job.batch.issue_date,
+            "kind": job.job.title,
+        }),
+    );
+    serde_json::Value::Object(fields)
+}
+
+/// Renders one record to PDF bytes and its page count.
+pub fn render_record(
+    job: &Job,
+    assets: &Assets,
+    record: &Record,
+    number: u64,
+) -> Result<(Vec<u8>, usize, Vec<String>), RenderFailure> {
+    render_record_timed(job, assets, record, number, None)
+}
+
+/// [`render_record`], adding the time of each stage to `clock`.
+pub fn render_record_timed(
+    job: &Job,
+    assets: &Assets,
+    record: &Record,
+    number: u64,
+    clock: Option<&StageClock>,
+) -> Result<(Vec<u8>, usize, Vec<String>), RenderFailure> {
+    let laid = layout_record(job, assets, record, number, clock)?;
+    let t = std::time::Instant::now();
+    let bytes = pdf::write_pdf_with(
+        &laid.pages,
+        &assets.fonts,
+        &assets.cores,
+        &assets.images,
+        &doc_info(job),
+        &pdf::PdfOptions::default(),
+    )
+    .map_err(|e| RenderFailure::Template(format!("PDF: {}", e.message)))?;
+    if let Some(c) = clock {
+        StageClock::add(&c.pdf, t);
+    }
+    Ok((bytes, laid.pages.len(), laid.warnings))
+}
+
+/// The PDF document information of a job's documents (title and the issue
+/// date as creation date, so output does not depend on the clock).
+pub fn doc_info(job: &Job) -> DocInfo {
+    DocInfo {
+        title: job.job.title.clone(),
+        created: format!("{}000000", job.batch.issue_date.replace('-', "")),
+    }
+}
+
+/// Template → markup → layout of one record: its pages, not yet written.
+pub fn layout_record(
+    job: &Job,
+    assets: &Assets,
+    record: &Record,
+    number: u64,
+    clock: Option<&StageClock>,
+) -> Result<layout::Laid, RenderFailure> {
+    let mut t = std::time::Instant::now();
+    let mut tick = |c: fn(&StageClock) -> &std::sync::atomic::AtomicU64| {
+        if let Some(clock) = clock {
+            t = StageClock::add(c(clock), t);
+        }
+    };
+    let markup = assets
+        .template
+        .render(&context(job, record, number))
+        .map_err(|e| RenderFailure::Template(e.to_string()))?;
+    tick(|c| &c.template);
+    let form = form::parse(&markup).map_err(|e| {
+        RenderFailure::Template(format!(
+            "{}: 出力されたマークアップ (rendered markup) {e}",
+            assets.template.path.display()
+        ))
+    })?;
+    tick(|c| &c.markup);
+    let laid = layout::layout(&form, &assets.fonts, &assets.images).map_err(|e| {
+        if e.is_data_error() {
+            RenderFailure::Data(e)
+        } else {
+            RenderFailure::Template(format!("{}: {e}", assets.template.path.display()))
+        }
+    })?;
+    tick(|c| &c.layout);
+    Ok(laid)
+}
+
+/// Why one record did not render.
+#[derive(Debug)]
+pub enum RenderFailure {
+    /// The record's data cannot be laid out (a reject).
+    Data(LayoutError),
+    /// The template is broken (fails the batch).
+    Template(String),
+}

@@ -1,0 +1,111 @@
+//! Reading the job's input and checking its rows: all at once (the `check`
+//! command, merging shards, delivery) or streamed row by row (a batch).
+//!
+//! Uses `input` (the readers) and `check`; knows nothing of rendering.
+
+use crate::check;
+use crate::error::BatchError;
+use crate::input::{self, SheetSelector};
+use crate::job::Job;
+use std::path::Path;
+
+/// The sheet the job reads (a sheet option names a workbook tab; delimited
+/// text has none and ignores it).
+fn input_selector(job: &Job) -> Option<SheetSelector> {
+    match (&job.input.sheet, job.input.sheet_index) {
+        (Some(name), _) => Some(SheetSelector::Name(name.clone())),
+        (None, Some(i)) => Some(SheetSelector::Index(i)),
+        (None, None) => None,
+    }
+}
+
+/// Where the job's header row is: given, or searched by the mapped columns.
+fn input_header(job: &Job) -> input::HeaderRow {
+    match job.input.header_row {
+        Some(n) => input::HeaderRow::At(n),
+        None => input::HeaderRow::Find(job.fields.iter().map(|f| f.column.clone()).collect()),
+    }
+}
+
+/// Reads and checks the job's whole input at once (the `check` command,
+/// merging shards, delivery). A batch streams instead.
+pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked, BatchError> {
+    let path = input.unwrap_or(&job.input.file);
+    let sheet = input::read_sheet_with(path, input_selector(job).as_ref(), &input_header(job))
+        .map_err(|e| BatchError::Input(e.to_string()))?;
+    check::check_sheet(&sheet, job)
+        .map_err(|e| BatchError::Input(format!("{}: {}", path.display(), e.message)))
+}
+
+/// Reads and checks the job's input row by row, keeping nothing but the
+/// count of problems: `(rows read, rejects)`. For `run --strict`, which
+/// renders only an input without any problem (and so also finds a
+/// structural error late in a large input before anything is written).
+pub fn count_rejects(job: &Job, input: Option<&Path>) -> Result<(usize, usize), BatchError> {
+    let path = input.unwrap_or(&job.input.file);
+    let mut rejects = 0;
+    let checker = stream_checked(job, path, &mut |_, _| {}, &mut |o| {
+        if let Err(rs) = o.result {
+            rejects += rs.len();
+        }
+        Ok(true)
+    })?;
+    let fin = checker.finish();
+    Ok((fin.rows_read, rejects + fin.rejects.len()))
+}
+
+/// Streams the job's input sheet at `path` through a [`check::Checker`]:
+/// `on_head` once, when the checker is made from the sheet's head (also for
+/// a sheet without data rows, whose mapping is still checked); `on_row` with
+/// each row's outcome, returning `false` to stop. Returns the checker, for
+/// [`check::Checker::finish`].
+pub(super) fn stream_checked(
+    job: &Job,
+    path: &Path,
+    on_head: &mut dyn FnMut(&input::SheetHead, &check::Checker),
+    on_row: &mut dyn FnMut(check::RowOutcome) -> Result<bool, BatchError>,
+) -> Result<check::Checker, BatchError> {
+    let mapping =
+        |e: check::MappingError| BatchError::Input(format!("{}: {}", path.display(), e.message));
+    let mut checker: Option<check::Checker> = None;
+    let mut failed: Option<BatchError> = None;
+    let head = input::stream_sheet(
+        path,
+        input_selector(job).as_ref(),
+        &input_header(job),
+        &mut |head, row| {
+            let c = match &mut checker {
+                Some(c) => c,
+                None => match check::Checker::new(job, head) {
+                    Ok(c) => {
+                        on_head(head, &c);
+                        checker.insert(c)
+                    }
+                    Err(e) => {
+                        failed = Some(mapping(e));
+                        return false;
+                    }
+                },
+            };
+            match on_row(c.check(&row)) {
+                Ok(go_on) => go_on,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        },
+    )
+    .map_err(|e| BatchError::Input(e.to_string()))?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    match checker {
+        Some(c) => Ok(c),
+        None => {
+            let c = check::Checker::new(job, &head).map_err(mapping)?;
+            on_head(&head, &c);
+            Ok(c)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Where a batch lives: the batch id's rules, the run directory's name
+//! (of a batch or one of its shards), the ledger's location, and clearing a
+//! run directory for `--restart`.
+//!
+//! Uses the run state's [`RunDir`] and the job's output settings.
+
+use crate::error::BatchError;
+use crate::job::Job;
+use crate::run::runstate::RunDir;
+use crate::run::RunOptions;
+use std::path::{Path, PathBuf};
+
+/// The run directory of a batch (or of one shard of it).
+pub fn run_dir_of(
+    out_root: &Path,
+    job: &Job,
+    batch_id: &str,
+    shard: Option<(u64, u64)>,
+) -> PathBuf {
+    let name = match shard {
+        Some((k, n)) => format!("{batch_id}.shard-{}-of-{n}", k + 1),
+        None => batch_id.to_string(),
+    };
+    out_root.join(&job.job.name).join(name)
+}
+
+/// Validates a batch id: ASCII letters, digits, `-` and `_`.
+pub fn check_batch_id(batch_id: &str) -> Result<(), BatchError> {
+    if batch_id.is_empty()
+        || batch_id.len() > 64
+        || !batch_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(BatchError::Input(format!(
+            "バッチIDは64文字以内の英数字・-・_ で書きます (batch id must be ASCII letters, digits, - or _): {batch_id}"
+        )));
+    }
+    Ok(())
+}
+
+/// Removes a run directory's state and outputs for `--restart`.
+pub(super) fn wipe_run_dir(dir: &RunDir) -> Result<(), BatchError> {
+    for f in [
+        "plan.json",
+        crate::run::spool::PLAN_FILE,
+        "journal.jsonl",
+        "manifest.csv",
+        "manifest.json",
+        "rejects.csv",
+        "rejects.xlsx",
+        "summary.json",
+        "report.html",
+    ] {
+        let p = dir.path.join(f);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| BatchError::write(&p, e))?;
+        }
+    }
+    let docs = dir.docs();
+    if docs.exists() {
+        std::fs::remove_dir_all(&docs).map_err(|e| BatchError::write(&docs, e))?;
+    }
+    Ok(())
+}
+
+/// The ledger of a job: `--ledger`, the job's `output.ledger`, or
+/// `<out>/<job>/ledger.sqlite`.
+pub fn ledger_path(job: &Job, opts: &RunOptions, out_root: &Path) -> PathBuf {
+    opts.ledger
+        .clone()
+        .or_else(|| job.ledger_path())
+        .unwrap_or_else(|| out_root.join(&job.job.name).join("ledger.sqlite"))
+}

@@ -1,0 +1,200 @@
+//! Merging shards: the run directories of all N shards of a batch become
+//! the batch's own run directory, identical to a run on one machine (but
+//! for timings).
+//!
+//! Uses `location`, `finalize` and the shards' run state.
+
+use crate::check::Reject;
+use crate::error::BatchError;
+use crate::files::{sha256_hex, AtomicFile};
+use crate::job::Job;
+use crate::mail::manifest::ManifestEntry;
+use crate::run::document::Assets;
+use crate::run::finalize::{finalize, sort_rejects};
+use crate::run::inputs::read_and_check;
+use crate::run::location::{check_batch_id, ledger_path, run_dir_of};
+use crate::run::plan::file_sha256;
+use crate::run::report;
+use crate::run::runlog::RunLog;
+use crate::run::runstate::{self, Journal, Plan, RunDir, RunLock};
+use crate::run::spool::EntrySpool;
+use crate::run::{Outcome, RunOptions};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Combines the run directories of all N shards of a batch into the batch's
+/// own run directory, identical to a run on one machine (but for timings).
+pub fn merge(
+    job: &Job,
+    opts: &RunOptions,
+    shards: u64,
+    log: &RunLog,
+) -> Result<Outcome, BatchError> {
+    let started = std::time::Instant::now();
+    let batch_id = opts
+        .batch_id
+        .clone()
+        .unwrap_or_else(|| job.batch.issue_date.clone());
+    check_batch_id(&batch_id)?;
+    if shards == 0 {
+        return Err(BatchError::Input(
+            "--shards は 1 以上です (need at least one shard)".into(),
+        ));
+    }
+    let modes = job.output.modes();
+    let out_root = opts
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| job.output.dir.clone());
+    let mut plan: Option<(Plan, String)> = None;
+    let mut documents: BTreeMap<u64, (ManifestEntry, PathBuf, Vec<String>)> = BTreeMap::new();
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut rows_read = 0;
+    for k in 0..shards {
+        let sdir = RunDir {
+            path: run_dir_of(&out_root, job, &batch_id, Some((k, shards))),
+        };
+        if !sdir.is_finished() {
+            return Err(BatchError::Input(format!(
+                "分割 {}/{shards} が完了していません (shard not finished): {}",
+                k + 1,
+                sdir.path.display()
+            )));
+        }
+        let sp = Plan::load(&sdir.path)
+            .map_err(|e| BatchError::write(&sdir.path, e))?
+            .ok_or_else(|| {
+                BatchError::Input(format!("plan.json がありません: {}", sdir.path.display()))
+            })?;
+        // Every shard planned every document: the same header and lines.
+        let lines = file_sha256(&sdir.path.join(crate::run::spool::PLAN_FILE))?;
+        match &plan {
+            None => plan = Some((sp, lines)),
+            Some((p, l)) if *p == sp && *l == lines => {}
+            Some(_) => {
+                return Err(BatchError::Input(format!(
+                    "分割 {}/{shards} の計画が他と異なります (shards were planned differently): {}",
+                    k + 1,
+                    sdir.path.display()
+                )))
+            }
+        }
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(sdir.path.join("manifest.json"))
+                .map_err(|e| BatchError::write(&sdir.path, e))?,
+        )
+        .map_err(|e| BatchError::Input(e.to_string()))?;
+        let entries: Vec<ManifestEntry> = serde_json::from_value(manifest["documents"].clone())
+            .map_err(|e| BatchError::Input(e.to_string()))?;
+        let journal = Journal::read(&sdir.path).map_err(|e| BatchError::write(&sdir.path, e))?;
+        for e in entries {
+            let src = sdir.docs().join(&e.file);
+            let warnings = journal
+                .get(&e.file)
+                .map(|j| j.warnings.clone())
+                .unwrap_or_default();
+            documents.insert(e.number, (e, src, warnings));
+        }
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(sdir.path.join("summary.json"))
+                .map_err(|e| BatchError::write(&sdir.path, e))?,
+        )
+        .map_err(|e| BatchError::Input(e.to_string()))?;
+        rows_read = summary["counts"]["rows_read"].as_u64().unwrap_or(0) as usize;
+        for r in crate::run::rejects::read_rejects_csv(&sdir.path.join("rejects.csv"))? {
+            if !rejects.contains(&r) {
+                rejects.push(r);
+            }
+        }
+    }
+    let (plan, _) = plan.expect("at least one shard");
+    let first_shard = run_dir_of(&out_root, job, &batch_id, Some((0, shards)));
+    let dir = RunDir {
+        path: run_dir_of(&out_root, job, &batch_id, None),
+    };
+    crate::files::create_dir_with(&dir.path, modes.dir)
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    let _lock = RunLock::acquire(&dir.path).map_err(|e| match e {
+        runstate::LockError::Held(h) => BatchError::Locked(format!("locked by {h}")),
+        runstate::LockError::Io(e) => BatchError::write(&dir.path, e),
+    })?;
+    log.attach(&dir.path.join("run.log"), modes.file)
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    plan.save(&dir.path, modes.file)
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    let ppath = dir.path.join(crate::run::spool::PLAN_FILE);
+    let mut plan_lines = std::fs::File::open(first_shard.join(crate::run::spool::PLAN_FILE))
+        .map_err(|e| BatchError::write(&first_shard, e))?;
+    let mut copy =
+        AtomicFile::create(&ppath, modes.file).map_err(|e| BatchError::write(&ppath, e))?;
+    std::io::copy(&mut plan_lines, &mut copy).map_err(|e| BatchError::write(&ppath, e))?;
+    copy.commit().map_err(|e| BatchError::write(&ppath, e))?;
+    let docs_dir = dir.docs();
+    crate::files::create_dir_with(&docs_dir, modes.dir)
+        .map_err(|e| BatchError::write(&docs_dir, e))?;
+    // Plan order = record order; numbers rise with it (`documents` is
+    // keyed by number).
+    let mut spool =
+        EntrySpool::create(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?;
+    let mut warnings = Vec::new();
+    for (e, src, w) in documents.into_values() {
+        let bytes = std::fs::read(&src).map_err(|err| BatchError::write(&src, err))?;
+        if sha256_hex(&bytes) != e.sha256 {
+            return Err(BatchError::Input(format!(
+                "分割の文書がマニフェストと一致しません (shard document does not match its manifest): {}",
+                src.display()
+            )));
+        }
+        let dst = docs_dir.join(&e.file);
+        crate::files::write_atomic_mode(&dst, &bytes, modes.file)
+            .map_err(|err| BatchError::write(&dst, err))?;
+        spool
+            .push(&e, &w)
+            .map_err(|err| BatchError::write(&dir.path, err))?;
+        warnings.extend(w.into_iter().map(|m| (e.record_id.clone(), m)));
+    }
+    let entries = spool
+        .finish()
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    // The rejects workbook shows each rejected row's original values: read
+    // them from the input again (the shards read the same file).
+    let checked = read_and_check(job, opts.input.as_deref())?;
+    sort_rejects(&mut rejects, &checked.sheet);
+    let outcome = Outcome {
+        run_dir: dir.path.clone(),
+        rows_read,
+        documents: entries.len(),
+        document_bytes: 0,
+        rejects,
+        warnings,
+        already_finished: false,
+        rendered_now: 0,
+    };
+    let timing = report::Timing {
+        threads: 1,
+        ..Default::default()
+    };
+    let ledger = ledger_path(job, opts, &out_root);
+    let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
+    drop(checked.records);
+    let bytes = finalize(
+        job,
+        &plan,
+        &dir,
+        (&outcome, &entries),
+        &checked.originals,
+        (&assets, opts.input.as_deref()),
+        None,
+        timing,
+        started,
+        log,
+        &ledger,
+    )?;
+    entries
+        .remove()
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    Ok(Outcome {
+        document_bytes: bytes,
+        ..outcome
+    })
+}

@@ -1,0 +1,330 @@
+//! Planning a batch: the plan's header (what the batch is made from, its
+//! number series), then, while the input is read, each good row's number
+//! from the ledger, file name and shard key, written to `plan.jsonl`; the
+//! reader hands rows to rendering in chunks.
+//!
+//! Uses `inputs` (streaming and checking), the `ledger`, the run state and
+//! the spool of planned documents.
+
+use crate::check::{self, Record, Reject};
+use crate::error::BatchError;
+use crate::files::sanitize_file_name;
+use crate::job::Job;
+use crate::run::inputs::stream_checked;
+use crate::run::ledger::{self, Ledger};
+use crate::run::runstate::{self, Plan, PlannedDoc};
+use crate::run::spool::{PlanError, PlanFile};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Makes a file name from a pattern and a record: placeholders replaced,
+/// characters unsafe on Linux or Windows shares replaced by `_`.
+pub fn file_name(pattern: &str, record: &Record, number: u64) -> String {
+    let mut out = String::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let key = &after[..end];
+        let value = match key {
+            "id" => record.id.clone(),
+            "no" => number.to_string(),
+            k => record.text(k),
+        };
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    sanitize_file_name(&out)
+}
+
+/// SHA-256 of a file, hex.
+pub(super) fn file_sha256(path: &Path) -> Result<String, BatchError> {
+    let err = |e: std::io::Error| {
+        BatchError::Input(format!(
+            "読み込めません (cannot read) {}: {e}",
+            path.display()
+        ))
+    };
+    // Streamed: a manifest of 100,000 documents is tens of megabytes.
+    let mut file = std::fs::File::open(path).map_err(err)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(err)?;
+    let mut out = String::with_capacity(64);
+    for b in hasher.finalize() {
+        let _ = write!(out, "{b:02x}");
+    }
+    Ok(out)
+}
+
+/// Hashes of everything a plan depends on, by role.
+pub(super) fn input_hashes(
+    job: &Job,
+    input: &Path,
+) -> Result<BTreeMap<String, String>, BatchError> {
+    let mut m = BTreeMap::new();
+    m.insert("job".to_string(), file_sha256(&job.path)?);
+    m.insert("template".to_string(), file_sha256(&job.template.file)?);
+    m.insert("input".to_string(), file_sha256(input)?);
+    // The issue date may come from the command line rather than the job file.
+    m.insert("issue_date".to_string(), job.batch.issue_date.clone());
+    Ok(m)
+}
+
+/// The plan's header: what the batch is made from and its number series.
+/// Its documents are planned while reading ([`Planner`]).
+pub(super) fn plan_header(
+    job: &Job,
+    batch_id: &str,
+    inputs: BTreeMap<String, String>,
+) -> Result<Plan, BatchError> {
+    let issue_date = chrono::NaiveDate::parse_from_str(&job.batch.issue_date, "%Y-%m-%d")
+        .map_err(|e| BatchError::Input(e.to_string()))?;
+    let series = job
+        .batch
+        .series
+        .clone()
+        .unwrap_or_else(|| job.job.name.clone());
+    Ok(Plan {
+        job: job.job.name.clone(),
+        batch: batch_id.to_string(),
+        inputs,
+        series,
+        fiscal_year: ledger::fiscal_year(issue_date),
+    })
+}
+
+/// Rows per chunk handed from the reader to rendering.
+const CHUNK_ROWS: usize = 512;
+
+/// What the reader thread sends to rendering.
+pub(super) enum Feed {
+    /// The sheet's name and the rejects report's columns (first).
+    Head { sheet: String, columns: Vec<String> },
+    /// Checked and planned rows.
+    Chunk(Chunk),
+}
+
+/// A chunk of checked rows: the rejected ones with their texts and
+/// problems, the good ones with their texts and plan.
+#[derive(Default)]
+pub(super) struct Chunk {
+    pub(super) rejected: Vec<(u32, Vec<String>, Vec<Reject>)>,
+    pub(super) docs: Vec<(Record, Vec<String>, PlannedDoc)>,
+}
+
+/// What the reader thread reports at the end.
+pub(super) struct ReadStats {
+    pub(super) finished: check::Finished,
+    pub(super) read_check_ms: u64,
+    pub(super) plan_ms: u64,
+}
+
+/// The reader: streams the input sheet through the [`check::Checker`],
+/// plans the good rows (numbers from the ledger, file names, `plan.jsonl`)
+/// and delivers them in chunks of [`CHUNK_ROWS`] (to the rendering thread
+/// through a channel, or straight to rendering with one thread); `deliver`
+/// says false once rendering has stopped.
+pub(super) fn read_check_plan(
+    job: &Job,
+    input: &Path,
+    plan: &Plan,
+    ledger_path: &Path,
+    run_dir: &Path,
+    deliver: &mut dyn FnMut(Feed) -> bool,
+) -> Result<ReadStats, BatchError> {
+    let mut planner = Planner::new(job, plan, ledger_path, run_dir)?;
+    let mut chunk = Chunk::default();
+    let mut rows = 0;
+    let mut plan_ns = 0u128;
+    let t0 = std::time::Instant::now();
+    // Time spent waiting for rendering to take a chunk (or rendering it,
+    // with one thread) is not the reader's.
+    let wait_ns = std::cell::Cell::new(0u128);
+    // Both callbacks below deliver, one at a time.
+    let deliver = std::cell::RefCell::new(deliver);
+    let send =
+        |chunk: Chunk, planner: &mut Planner, plan_ns: &mut u128| -> Result<bool, BatchError> {
+            let t = std::time::Instant::now();
+            let chunk = planner.plan(chunk)?;
+            *plan_ns += t.elapsed().as_nanos();
+            let t = std::time::Instant::now();
+            let sent = (deliver.borrow_mut())(Feed::Chunk(chunk));
+            wait_ns.set(wait_ns.get() + t.elapsed().as_nanos());
+            Ok(sent)
+        };
+    // The planner is shared by the two callbacks, one at a time.
+    let planner_cell = std::cell::RefCell::new(&mut planner);
+    let checker = stream_checked(
+        job,
+        input,
+        &mut |head, c| {
+            planner_cell.borrow_mut().reserve(head.rows_hint);
+            (deliver.borrow_mut())(Feed::Head {
+                sheet: head.sheet.clone(),
+                columns: c.columns().to_vec(),
+            });
+        },
+        &mut |o| {
+            rows += 1;
+            match o.result {
+                Ok(record) => chunk.docs.push((record, o.texts, PlannedDoc::default())),
+                Err(rs) => chunk.rejected.push((o.number, o.texts, rs)),
+            }
+            if rows % CHUNK_ROWS == 0 {
+                return send(
+                    std::mem::take(&mut chunk),
+                    &mut planner_cell.borrow_mut(),
+                    &mut plan_ns,
+                );
+            }
+            Ok(true)
+        },
+    )?;
+    if !send(chunk, &mut planner, &mut plan_ns)? {
+        // Rendering stopped; its error is the one to report.
+        return Err(BatchError::Render("rendering stopped".into()));
+    }
+    let t = std::time::Instant::now();
+    planner.finish()?;
+    plan_ns += t.elapsed().as_nanos();
+    let finished = checker.finish();
+    let total = (t0.elapsed().as_nanos().saturating_sub(wait_ns.get()) / 1_000_000) as u64;
+    let plan_ms = (plan_ns / 1_000_000) as u64;
+    Ok(ReadStats {
+        finished,
+        read_check_ms: total.saturating_sub(plan_ms),
+        plan_ms,
+    })
+}
+
+/// Plans documents chunk by chunk: numbers from the ledger, file names
+/// (a collision gets the first free suffix), shard keys; each planned
+/// document goes to `plan.jsonl` (or is checked against it on resume).
+struct Planner<'a> {
+    job: &'a Job,
+    plan: &'a Plan,
+    ledger: Ledger,
+    issue_date: chrono::NaiveDate,
+    file: PlanFile,
+    /// Names taken so far, compared case-insensitively (Windows shares
+    /// are), as 128-bit hashes: a few bytes per document however long the
+    /// names are.
+    taken: std::collections::HashSet<u64>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(
+        job: &'a Job,
+        plan: &'a Plan,
+        ledger_path: &Path,
+        run_dir: &Path,
+    ) -> Result<Planner<'a>, BatchError> {
+        let issue_date = chrono::NaiveDate::parse_from_str(&job.batch.issue_date, "%Y-%m-%d")
+            .map_err(|e| BatchError::Input(e.to_string()))?;
+        Ok(Planner {
+            job,
+            plan,
+            ledger: Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?,
+            issue_date,
+            file: PlanFile::open(run_dir, job.output.modes().file)
+                .map_err(|e| BatchError::write(run_dir, e))?,
+            taken: std::collections::HashSet::new(),
+        })
+    }
+
+    /// Sizes the table of names for about `rows` documents.
+    fn reserve(&mut self, rows: Option<usize>) {
+        if let Some(n) = rows {
+            self.taken.reserve(n.min(crate::input::limits::MAX_ROWS));
+        }
+    }
+
+    /// Fills in the plan of the chunk's documents.
+    fn plan(&mut self, mut chunk: Chunk) -> Result<Chunk, BatchError> {
+        let ids: Vec<String> = chunk.docs.iter().map(|(r, _, _)| r.id.clone()).collect();
+        let numbers = self
+            .ledger
+            .allocate(&ledger::Allocation {
+                job: &self.job.job.name,
+                batch: &self.plan.batch,
+                kind: &self.job.job.title,
+                series: &self.plan.series,
+                issue_date: self.issue_date,
+                first_number: self.job.batch.number_start,
+                record_ids: &ids,
+            })
+            .map_err(|e| BatchError::Io(e.to_string()))?;
+        for ((r, _, pd), number) in chunk.docs.iter_mut().zip(numbers) {
+            let base = file_name(&self.job.job.file_name, r, number);
+            let (stem, ext) = match base.rfind('.') {
+                Some(p) if p > 0 => (base[..p].to_string(), base[p..].to_string()),
+                _ => (base.clone(), String::new()),
+            };
+            let mut name = base.clone();
+            let mut n = 1;
+            // A collision gets the first free suffix -2, -3, …: never a
+            // name that another record has or will be given.
+            while !self.taken.insert(name_key(&name)) {
+                n += 1;
+                name = sanitize_file_name(&format!("{stem}-{n}{ext}"));
+            }
+            *pd = PlannedDoc {
+                number,
+                record_id: r.id.clone(),
+                file: name,
+                row: r.row,
+                shard_key: runstate::shard_key(&r.id),
+            };
+            self.file.push(pd).map_err(plan_error)?;
+        }
+        Ok(chunk)
+    }
+
+    fn finish(self) -> Result<(), BatchError> {
+        self.file.finish().map_err(plan_error)
+    }
+}
+
+/// A file name's collision key: its lower-case form, hashed to 64 bits (a
+/// false collision only gives a name a suffix it did not need).
+fn name_key(name: &str) -> u64 {
+    let d = Sha256::digest(name.to_lowercase().as_bytes());
+    u64::from_be_bytes(d[..8].try_into().unwrap_or([0; 8]))
+}
+
+fn plan_error(e: PlanError) -> BatchError {
+    match e {
+        PlanError::Io(e) => BatchError::Io(format!("plan.jsonl: {e}")),
+        PlanError::Differs(line) => BatchError::Input(format!(
+            "前回の計画と異なります (plan.jsonl の {line} 行目)。台帳か入力が変わった可能性があります。--restart でやり直してください (the plan differs from the earlier execution's at line {line}; use --restart)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn file_names_are_safe() {
+        let mut fields = BTreeMap::new();
+        fields.insert("name".into(), serde_json::json!("../山田/太郎"));
+        let r = Record {
+            id: "R-1".into(),
+            row: 2,
+            fields,
+        };
+        assert_eq!(file_name("{id}_{name}.pdf", &r, 7), "R-1_.._山田_太郎.pdf");
+        assert_eq!(file_name("{no}.pdf", &r, 7), "7.pdf");
+        assert_eq!(sanitize_file_name("..x"), "_.x");
+    }
+}
