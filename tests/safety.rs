@@ -87,3 +87,35 @@ fn files_and_folders_planted_as_symlinks_are_never_written_through() {
     let mode = std::fs::metadata(&run_dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
 }
+
+#[test]
+fn names_made_from_data_or_options_are_safe_on_a_windows_share() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lines = sample_lines();
+    // A record id that is only dots (the file name's extension survives;
+    // invisible characters in names are the unit tests' of
+    // files::sanitize_file_name: the template prints the id, so such a row
+    // is already a glyph reject here).
+    let (_, rest) = lines[1].split_once(',').unwrap();
+    lines[1] = format!("..,{rest}");
+    let input = write_csv(&tmp.path().join("in.csv"), &lines);
+    let out = tmp.path().join("out");
+    let ran = run(&out, &["--input", input.to_str().unwrap()]);
+    assert!(ran.code <= 1, "{}", ran.stderr);
+    let files: Vec<String> = common::docs(&out.join("zaishoku/2025-04-01"))
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(files.contains(&"__.pdf".to_string()), "{files:?}");
+    assert!(files.iter().all(|f| f.ends_with(".pdf")), "{files:?}");
+
+    for reserved in ["con", "NUL", "com1", "Lpt9"] {
+        let ran = run(
+            &out,
+            &["--input", input.to_str().unwrap(), "--batch-id", reserved],
+        );
+        assert_eq!(ran.code, 2, "{reserved}: {}", ran.stderr);
+        assert!(ran.stderr.contains("予約名"), "{}", ran.stderr);
+        assert!(!out.join("zaishoku").join(reserved).exists());
+    }
+}

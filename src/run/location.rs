@@ -24,7 +24,8 @@ pub fn run_dir_of(
     out_root.join(&job.job.name).join(name)
 }
 
-/// Validates a batch id: ASCII letters, digits, `-` and `_`.
+/// Validates a batch id: ASCII letters, digits, `-` and `_`, at most 64,
+/// and not a Windows reserved name (`con`, `NUL`, `com1` …).
 pub fn check_batch_id(batch_id: &str) -> Result<(), BatchError> {
     if batch_id.is_empty()
         || batch_id.len() > 64
@@ -34,6 +35,13 @@ pub fn check_batch_id(batch_id: &str) -> Result<(), BatchError> {
     {
         return Err(BatchError::Input(format!(
             "バッチIDは64文字以内の英数字・-・_ で書きます (batch id must be ASCII letters, digits, - or _): {batch_id}"
+        )));
+    }
+    // The batch id names a folder, which a Windows share refuses to create
+    // (or silently maps to a device) for these names.
+    if crate::files::is_reserved_name(batch_id) {
+        return Err(BatchError::Input(format!(
+            "バッチID {batch_id} は Windows の予約名のため使えません (batch id is a reserved Windows name)"
         )));
     }
     Ok(())
