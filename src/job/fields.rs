@@ -195,9 +195,11 @@ impl FieldSpec {
                     .build()
                     .map_err(|e| format!("{key}.pattern の正規表現が不正です (bad regex): {e}"))?,
             ),
-            None if self.pattern_message.is_some() => return Err(format!(
+            None if self.pattern_message.is_some() => {
+                return Err(format!(
                 "{key}.pattern_message には pattern が必要です (pattern_message without pattern)"
-            )),
+            ))
+            }
             None => None,
         };
         let min = self.bound(key, "min", self.min.as_ref(), kinds)?;
