@@ -155,98 +155,103 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
         let c = chars[i];
         if c.is_whitespace() {
             i += 1;
-        } else if c.is_ascii_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            out.push(Tok::Ident(chars[start..i].iter().collect()));
+            continue;
+        }
+        let (tok, next) = if c.is_ascii_alphabetic() || c == '_' {
+            let len = chars[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                .count();
+            (Tok::Ident(chars[i..i + len].iter().collect()), i + len)
         } else if c.is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-                i += 1;
-            }
-            let digits: String = chars[start..i].iter().collect();
-            // A date literal: 4 digits - 2 digits - 2 digits.
-            if digits.len() == 4
-                && !digits.contains('.')
-                && chars.get(i) == Some(&'-')
-                && chars.len() >= i + 6
-                && chars[i + 1..i + 3].iter().all(char::is_ascii_digit)
-                && chars[i + 3] == '-'
-                && chars[i + 4..i + 6].iter().all(char::is_ascii_digit)
-            {
-                let text: String = chars[start..i + 6].iter().collect();
-                let d = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-                    .map_err(|_| format!("日付「{text}」がありません (no such date)"))?;
-                out.push(Tok::Date(d));
-                i += 6;
-                continue;
-            }
-            match chars.get(i) {
-                Some(u @ ('y' | 'm' | 'd'))
-                    if !chars
-                        .get(i + 1)
-                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') =>
-                {
-                    let n: i32 = digits.parse().map_err(|_| {
-                        format!("期間「{digits}{u}」は整数で書きます (offsets are integers)")
-                    })?;
-                    out.push(match u {
-                        'y' => Tok::Offset(n, 0, 0),
-                        'm' => Tok::Offset(0, n, 0),
-                        _ => Tok::Offset(0, 0, n),
-                    });
-                    i += 1;
-                }
-                _ => {
-                    let n: f64 = digits
-                        .parse()
-                        .map_err(|_| format!("数値「{digits}」が読めません (bad number)"))?;
-                    out.push(Tok::Number(n));
-                }
-            }
+            number_token(&chars, i)?
         } else if c == '\'' || c == '"' {
             let start = i + 1;
             let end = chars[start..]
                 .iter()
                 .position(|&x| x == c)
                 .ok_or("文字列の終わりの引用符がありません (unterminated string)")?;
-            out.push(Tok::Text(chars[start..start + end].iter().collect()));
-            i = start + end + 1;
+            (
+                Tok::Text(chars[start..start + end].iter().collect()),
+                start + end + 1,
+            )
         } else {
-            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-            let op = match two.as_str() {
-                "==" => Some("=="),
-                "!=" => Some("!="),
-                "<=" => Some("<="),
-                ">=" => Some(">="),
-                _ => None,
-            };
-            if let Some(op) = op {
-                out.push(Tok::Op(op));
-                i += 2;
-                continue;
-            }
-            let op = match c {
-                '<' => "<",
-                '>' => ">",
-                '+' => "+",
-                '-' => "-",
-                '(' => "(",
-                ')' => ")",
-                '=' => return Err("等しいは == と書きます (use == for equality)".into()),
-                _ => {
-                    return Err(format!(
-                        "使えない文字「{c}」があります (unexpected character)"
-                    ))
-                }
-            };
-            out.push(Tok::Op(op));
-            i += 1;
-        }
+            operator_token(&chars, i)?
+        };
+        out.push(tok);
+        i = next;
     }
     Ok(out)
+}
+
+/// The number, date (`2025-04-01`) or offset (`15y`) starting at `start`,
+/// and the index after it.
+fn number_token(chars: &[char], start: usize) -> Result<(Tok, usize), String> {
+    let mut i = start;
+    while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+        i += 1;
+    }
+    let digits: String = chars[start..i].iter().collect();
+    // A date literal: 4 digits - 2 digits - 2 digits.
+    if digits.len() == 4
+        && !digits.contains('.')
+        && chars.get(i) == Some(&'-')
+        && chars.len() >= i + 6
+        && chars[i + 1..i + 3].iter().all(char::is_ascii_digit)
+        && chars[i + 3] == '-'
+        && chars[i + 4..i + 6].iter().all(char::is_ascii_digit)
+    {
+        let text: String = chars[start..i + 6].iter().collect();
+        let d = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|_| format!("日付「{text}」がありません (no such date)"))?;
+        return Ok((Tok::Date(d), i + 6));
+    }
+    match chars.get(i) {
+        Some(u @ ('y' | 'm' | 'd'))
+            if !chars
+                .get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') =>
+        {
+            let n: i32 = digits.parse().map_err(|_| {
+                format!("期間「{digits}{u}」は整数で書きます (offsets are integers)")
+            })?;
+            let tok = match u {
+                'y' => Tok::Offset(n, 0, 0),
+                'm' => Tok::Offset(0, n, 0),
+                _ => Tok::Offset(0, 0, n),
+            };
+            Ok((tok, i + 1))
+        }
+        _ => {
+            let n: f64 = digits
+                .parse()
+                .map_err(|_| format!("数値「{digits}」が読めません (bad number)"))?;
+            Ok((Tok::Number(n), i))
+        }
+    }
+}
+
+/// The operator or parenthesis at `i`, and the index after it.
+fn operator_token(chars: &[char], i: usize) -> Result<(Tok, usize), String> {
+    let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+    if let Some(op) = ["==", "!=", "<=", ">="].into_iter().find(|op| *op == two) {
+        return Ok((Tok::Op(op), i + 2));
+    }
+    let op = match chars[i] {
+        '<' => "<",
+        '>' => ">",
+        '+' => "+",
+        '-' => "-",
+        '(' => "(",
+        ')' => ")",
+        '=' => return Err("等しいは == と書きます (use == for equality)".into()),
+        c => {
+            return Err(format!(
+                "使えない文字「{c}」があります (unexpected character)"
+            ))
+        }
+    };
+    Ok((Tok::Op(op), i + 1))
 }
 
 struct Parser<'a> {
@@ -647,6 +652,41 @@ mod tests {
         let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert_eq!(shift(d("2024-02-29"), 1, 0, 0), Some(d("2025-02-28")));
         assert_eq!(shift(d("2025-03-31"), 0, -1, 1), Some(d("2025-03-01")));
+    }
+
+    #[test]
+    fn tokens_of_every_kind() {
+        let d = NaiveDate::from_ymd_opt(2025, 4, 1).unwrap();
+        assert_eq!(
+            tokenize("a_1>=2025-04-01 + 15y-6m+30d!=(1.5) <'x y' and \"z\"").unwrap(),
+            vec![
+                Tok::Ident("a_1".into()),
+                Tok::Op(">="),
+                Tok::Date(d),
+                Tok::Op("+"),
+                Tok::Offset(15, 0, 0),
+                Tok::Op("-"),
+                Tok::Offset(0, 6, 0),
+                Tok::Op("+"),
+                Tok::Offset(0, 0, 30),
+                Tok::Op("!="),
+                Tok::Op("("),
+                Tok::Number(1.5),
+                Tok::Op(")"),
+                Tok::Op("<"),
+                Tok::Text("x y".into()),
+                Tok::Ident("and".into()),
+                Tok::Text("z".into()),
+            ]
+        );
+        assert_eq!(
+            tokenize("12ya").unwrap(),
+            vec![Tok::Number(12.0), Tok::Ident("ya".into())]
+        );
+        assert!(tokenize("1.5y").unwrap_err().contains("整数"));
+        assert!(tokenize("1..2").unwrap_err().contains("1..2"));
+        assert!(tokenize("a = b").unwrap_err().contains("=="));
+        assert!(tokenize("a ; b").unwrap_err().contains("「;」"));
     }
 
     #[test]
