@@ -1,0 +1,237 @@
+//! One cell checked against its field: read as text the way a person sees
+//! it, parsed by the field's type (text, kana, postal code, phone, date,
+//! number), normalised and checked by the field's own rules. Each problem is
+//! a reject code with its reason. Uses `input` (cells), `job` (field specs),
+//! `japan` (dates, width folding) and the stage's normalisations.
+
+use crate::check::normalize::{
+    is_kana_char, normalize_phone, normalize_postal, parse_number, to_katakana,
+};
+use crate::input::Cell;
+use crate::japan::{era, jtext};
+use crate::job::{Bound, FieldSpec, FieldType, Normalize};
+use unicode_normalization::UnicodeNormalization;
+
+/// A cell as text, date cells read in the given date system.
+pub(super) fn cell_text_in(c: &Cell, date1904: bool) -> String {
+    match c {
+        Cell::Empty => String::new(),
+        Cell::Text(s) => s.clone(),
+        Cell::Number(n) => format_number(*n),
+        Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
+        Cell::Date(serial) => era::from_excel_serial(*serial, date1904)
+            .map(|d| d.format("%Y/%-m/%-d").to_string())
+            .unwrap_or_else(|_| format_number(*serial)),
+        Cell::IsoDate(s) => s.clone(),
+        Cell::Error(e) => e.clone(),
+    }
+}
+
+fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// A number as a JSON value: integral values as integers (`1234`, not
+/// `1234.0`).
+fn json_number(n: f64) -> Option<serde_json::Value> {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Some(serde_json::Value::from(n as i64))
+    } else {
+        serde_json::Number::from_f64(n).map(serde_json::Value::Number)
+    }
+}
+
+/// A reject code and its reason.
+pub(super) type CellError = (&'static str, String);
+
+/// Parses and checks one cell; `Ok(None)` is an allowed empty cell.
+pub(super) fn check_cell(
+    cell: &Cell,
+    spec: &FieldSpec,
+    date1904: bool,
+) -> Result<Option<serde_json::Value>, CellError> {
+    let raw = cell_text_in(cell, date1904);
+    let text = if spec.trim {
+        raw.trim().to_string()
+    } else {
+        raw.clone()
+    };
+    if text.trim().is_empty() {
+        return if spec.required {
+            Err((
+                "E_REQUIRED",
+                "必須項目が空欄です (required value missing)".into(),
+            ))
+        } else {
+            Ok(None)
+        };
+    }
+    if let Cell::Error(e) = cell {
+        return Err((
+            "E_CELL_ERROR",
+            format!("セルがエラー値 {e} です (cell holds an error value)"),
+        ));
+    }
+    let value = match spec.kind {
+        FieldType::Text => {
+            let t = match spec.normalize.unwrap_or_default() {
+                Normalize::None => text,
+                Normalize::Width => jtext::fold_width(&text),
+                Normalize::Nfkc => text.nfkc().collect(),
+            };
+            check_text(t, spec)?
+        }
+        FieldType::Kana => {
+            let t = to_katakana(&jtext::fold_width(&text));
+            if !t.chars().all(is_kana_char) {
+                return Err((
+                    "E_KANA",
+                    "カタカナで入力してください (reading must be katakana)".into(),
+                ));
+            }
+            check_text(t, spec)?
+        }
+        FieldType::Postal => {
+            let p = normalize_postal(&text).ok_or((
+                "E_POSTAL_FORMAT",
+                "郵便番号は7桁の数字で入力してください（例: 153-0051） (postal code must have 7 digits)".to_string(),
+            ))?;
+            check_text(p, spec)?
+        }
+        FieldType::Phone => {
+            let p = normalize_phone(&text).ok_or((
+                "E_PHONE",
+                "電話番号は0で始まる10桁か11桁で入力してください（例: 03-1234-5678） (phone number must be 10-11 digits starting with 0)".to_string(),
+            ))?;
+            check_text(p, spec)?
+        }
+        FieldType::Date => check_date(cell, &text, spec, date1904)?,
+        FieldType::Number | FieldType::Integer => check_number(cell, &text, spec)?,
+    };
+    Ok(Some(value))
+}
+
+/// A date cell or a date written as text (Western or 和暦), within the
+/// field's fixed bounds, as `YYYY-MM-DD`.
+fn check_date(
+    cell: &Cell,
+    text: &str,
+    spec: &FieldSpec,
+    date1904: bool,
+) -> Result<serde_json::Value, CellError> {
+    let d = match cell {
+        Cell::Date(serial) | Cell::Number(serial) => era::from_excel_serial(*serial, date1904),
+        Cell::IsoDate(s) => era::parse_date(s.get(..10).unwrap_or(s)),
+        _ => era::parse_date(text),
+    }
+    .map_err(|e| (e.code, e.reason))?;
+    let out_of_range = |b: &Option<Bound>, min: bool| match b {
+        Some(Bound::Date(x)) if (min && d < *x) || (!min && d > *x) => Some(*x),
+        _ => None,
+    };
+    if let Some(x) = out_of_range(&spec.compiled.min, true) {
+        return Err((
+            "E_DATE_RANGE",
+            format!(
+                "{}以降の日付にしてください (date before minimum)",
+                x.format("%Y-%m-%d")
+            ),
+        ));
+    }
+    if let Some(x) = out_of_range(&spec.compiled.max, false) {
+        return Err((
+            "E_DATE_RANGE",
+            format!(
+                "{}以前の日付にしてください (date after maximum)",
+                x.format("%Y-%m-%d")
+            ),
+        ));
+    }
+    Ok(serde_json::Value::String(d.format("%Y-%m-%d").to_string()))
+}
+
+/// A number cell or a number written as text, whole when the field is an
+/// integer, within the field's bounds.
+fn check_number(cell: &Cell, text: &str, spec: &FieldSpec) -> Result<serde_json::Value, CellError> {
+    let not_number = || ("E_NUMBER", "数値ではありません (not a number)".to_string());
+    let n = match cell {
+        Cell::Number(n) => *n,
+        Cell::Text(_) => parse_number(text).ok_or_else(not_number)?,
+        _ => return Err(not_number()),
+    };
+    if spec.kind == FieldType::Integer && n.fract() != 0.0 {
+        return Err((
+            "E_NOT_INTEGER",
+            "整数で入力してください (must be a whole number)".into(),
+        ));
+    }
+    let lo = match spec.compiled.min {
+        Some(Bound::Number(x)) => Some(x),
+        _ => None,
+    };
+    let hi = match spec.compiled.max {
+        Some(Bound::Number(x)) => Some(x),
+        _ => None,
+    };
+    if lo.is_some_and(|x| n < x) || hi.is_some_and(|x| n > x) {
+        let range = match (lo, hi) {
+            (Some(a), Some(b)) => {
+                format!("{}以上{}以下", format_number(a), format_number(b))
+            }
+            (Some(a), None) => format!("{}以上", format_number(a)),
+            (None, Some(b)) => format!("{}以下", format_number(b)),
+            (None, None) => String::new(),
+        };
+        return Err((
+            "E_NUMBER_RANGE",
+            format!("{range}で入力してください (number out of range)"),
+        ));
+    }
+    json_number(n).ok_or_else(not_number)
+}
+
+/// The rules shared by text-like values (text, kana, postal, phone): length,
+/// allowed values, pattern.
+fn check_text(t: String, spec: &FieldSpec) -> Result<serde_json::Value, CellError> {
+    let n = t.chars().count();
+    if let Some(max) = spec.max_length {
+        if n > max {
+            return Err((
+                "E_TOO_LONG",
+                format!("{n}文字あります。{max}文字以内にしてください (too long)"),
+            ));
+        }
+    }
+    if let Some(min) = spec.min_length {
+        if n < min {
+            return Err((
+                "E_TOO_SHORT",
+                format!("{n}文字です。{min}文字以上にしてください (too short)"),
+            ));
+        }
+    }
+    if !spec.one_of.is_empty() && !spec.one_of.contains(&t) {
+        return Err((
+            "E_NOT_ALLOWED",
+            format!(
+                "使える値は {} のいずれかです (value not in the allowed list)",
+                spec.one_of.join("・")
+            ),
+        ));
+    }
+    if let Some(re) = &spec.compiled.pattern {
+        if !re.is_match(&t) {
+            return Err((
+                "E_PATTERN",
+                spec.pattern_message.clone().unwrap_or_else(|| {
+                    "書式が決まりに合いません (value does not match the pattern)".into()
+                }),
+            ));
+        }
+    }
+    Ok(serde_json::Value::String(t))
+}
