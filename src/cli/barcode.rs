@@ -10,18 +10,16 @@
 //! `--address` is a full address, split into 住所A/住所B with the postal
 //! data (the code must agree with the address); `--address-b` is only the
 //! part after the town name. Prints 住所B, the address number, the data
-//! symbols with the check digit, the sum and the bars. The drawings have
-//! the 2 mm quiet zone around the symbol and the exact geometry of
-//! [`crate::japan::barcode::Geometry`]. Exit codes: 0 encoded, 1 cannot encode
-//! (message says why), 2 usage, data or file error.
+//! symbols with the check digit, the sum and the bars. The drawings are
+//! [`crate::mail::address_barcode`]'s: the 2 mm quiet zone around the
+//! symbol and the exact geometry of [`crate::japan::barcode::Geometry`].
+//! Exit codes: 0 encoded, 1 cannot encode (message says why), 2 usage,
+//! data or file error.
 
 use crate::error::ExitCode;
-use crate::japan::barcode::{self, CustomerBarcode, Geometry, QUIET_ZONE_MM};
+use crate::japan::barcode::{self, CustomerBarcode, Geometry};
 use crate::japan::postal::PostalData;
-use crate::pdf::{self, DocInfo};
-use crate::render::fonts::FontSet;
-use crate::render::image::ImageSet;
-use crate::render::page::{Op, Page, PT_PER_MM};
+use crate::mail::address_barcode;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -64,37 +62,9 @@ pub fn execute(args: &BarcodeArgs) -> ExitCode {
             return ExitCode::Input;
         }
     };
-    let addr_b = match (&args.address, &args.address_b) {
-        (_, Some(b)) => b.clone(),
-        (Some(full), None) => {
-            let data = match PostalData::embedded() {
-                Ok(d) => d,
-                Err(e) => {
-                    eprintln!("chohyo: {e}");
-                    return ExitCode::Input;
-                }
-            };
-            match data.split_address(&args.postal, full) {
-                Ok(split) => {
-                    println!("住所A (address A): {}", split.a);
-                    split.b
-                }
-                Err(v) => {
-                    eprintln!("chohyo: {}", v.reason);
-                    if !v.suggestions.is_empty() {
-                        eprintln!(
-                            "  住所に合う郵便番号 (codes matching the address): {}",
-                            v.suggestions.join(", ")
-                        );
-                    }
-                    return ExitCode::Rejects;
-                }
-            }
-        }
-        (None, None) => {
-            eprintln!("chohyo: --address か --address-b を指定してください (give --address or --address-b)");
-            return ExitCode::Input;
-        }
+    let addr_b = match address_b(args) {
+        Ok(b) => b,
+        Err(code) => return code,
     };
     println!("住所B (address B): {addr_b}");
     let code = match barcode::encode(&args.postal, &addr_b) {
@@ -106,18 +76,21 @@ pub fn execute(args: &BarcodeArgs) -> ExitCode {
     };
     print_code(&code);
     let rendered = [
-        (&args.svg, Ok(svg(&code, geometry).into_bytes())),
+        (
+            &args.svg,
+            Ok(address_barcode::svg(&code, geometry).into_bytes()),
+        ),
         (
             &args.png,
-            args.png
-                .as_ref()
-                .map_or(Ok(Vec::new()), |_| png(&code, geometry, args.px_per_mm)),
+            args.png.as_ref().map_or(Ok(Vec::new()), |_| {
+                address_barcode::png(&code, geometry, args.px_per_mm)
+            }),
         ),
         (
             &args.pdf,
-            args.pdf
-                .as_ref()
-                .map_or(Ok(Vec::new()), |_| pdf_bytes(&code, args.point_size)),
+            args.pdf.as_ref().map_or(Ok(Vec::new()), |_| {
+                address_barcode::pdf(&code, args.point_size)
+            }),
         ),
     ];
     for (path, bytes) in rendered {
@@ -129,6 +102,39 @@ pub fn execute(args: &BarcodeArgs) -> ExitCode {
         }
     }
     ExitCode::Success
+}
+
+/// 住所B: given, or split from the full address with the postal data
+/// (printing 住所A); the exit code when it cannot be had.
+fn address_b(args: &BarcodeArgs) -> Result<String, ExitCode> {
+    let full = match (&args.address, &args.address_b) {
+        (_, Some(b)) => return Ok(b.clone()),
+        (Some(full), None) => full,
+        (None, None) => {
+            eprintln!("chohyo: --address か --address-b を指定してください (give --address or --address-b)");
+            return Err(ExitCode::Input);
+        }
+    };
+    let data = PostalData::embedded().map_err(|e| {
+        eprintln!("chohyo: {e}");
+        ExitCode::Input
+    })?;
+    match data.split_address(&args.postal, full) {
+        Ok(split) => {
+            println!("住所A (address A): {}", split.a);
+            Ok(split.b)
+        }
+        Err(v) => {
+            eprintln!("chohyo: {}", v.reason);
+            if !v.suggestions.is_empty() {
+                eprintln!(
+                    "  住所に合う郵便番号 (codes matching the address): {}",
+                    v.suggestions.join(", ")
+                );
+            }
+            Err(ExitCode::Rejects)
+        }
+    }
 }
 
 fn print_code(code: &CustomerBarcode) {
@@ -149,95 +155,4 @@ fn print_code(code: &CustomerBarcode) {
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes)
         .map_err(|e| format!("{} に書き込めません (cannot write): {e}", path.display()))
-}
-
-/// Bars as (x, y, w, h) in millimetres, with the quiet zone as margin.
-fn bar_boxes(code: &CustomerBarcode, g: Geometry) -> Vec<(f32, f32, f32, f32)> {
-    code.bars
-        .iter()
-        .enumerate()
-        .map(|(i, bar)| {
-            let (top, bottom) = bar.units();
-            (
-                QUIET_ZONE_MM + i as f32 * g.pitch,
-                QUIET_ZONE_MM + f32::from(top) * g.unit,
-                g.bar_width,
-                f32::from(bottom - top) * g.unit,
-            )
-        })
-        .collect()
-}
-
-/// The symbol as an SVG document in millimetres.
-fn svg(code: &CustomerBarcode, g: Geometry) -> String {
-    let w = g.width() + 2.0 * QUIET_ZONE_MM;
-    let h = g.height() + 2.0 * QUIET_ZONE_MM;
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w:.3}mm\" height=\"{h:.3}mm\" viewBox=\"0 0 {w:.3} {h:.3}\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
-    );
-    for (x, y, bw, bh) in bar_boxes(code, g) {
-        out.push_str(&format!(
-            "<rect x=\"{x:.3}\" y=\"{y:.3}\" width=\"{bw:.3}\" height=\"{bh:.3}\"/>\n"
-        ));
-    }
-    out.push_str("</svg>\n");
-    out
-}
-
-/// The symbol as an 8-bit greyscale PNG at `px_per_mm` (with pHYs set).
-fn png(code: &CustomerBarcode, g: Geometry, px_per_mm: u32) -> Result<Vec<u8>, String> {
-    if !(1..=100).contains(&px_per_mm) {
-        return Err("--px-per-mm は1〜100です (must be 1–100)".into());
-    }
-    let k = px_per_mm as f32;
-    let px = |mm: f32| (mm * k).round() as usize;
-    let width = px(g.width() + 2.0 * QUIET_ZONE_MM);
-    let height = px(g.height() + 2.0 * QUIET_ZONE_MM);
-    let mut pixels = vec![255u8; width * height];
-    for (x, y, w, h) in bar_boxes(code, g) {
-        for row in px(y)..px(y + h).min(height) {
-            let start = row * width + px(x);
-            let end = row * width + px(x + w).min(width);
-            pixels[start..end].fill(0);
-        }
-    }
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, width as u32, height as u32);
-        enc.set_color(png::ColorType::Grayscale);
-        enc.set_depth(png::BitDepth::Eight);
-        enc.set_pixel_dims(Some(png::PixelDimensions {
-            xppu: px_per_mm * 1000,
-            yppu: px_per_mm * 1000,
-            unit: png::Unit::Meter,
-        }));
-        let mut w = enc
-            .write_header()
-            .map_err(|e| format!("PNG を書けません (cannot encode PNG): {e}"))?;
-        w.write_image_data(&pixels)
-            .map_err(|e| format!("PNG を書けません (cannot encode PNG): {e}"))?;
-    }
-    Ok(out)
-}
-
-/// The symbol on a page just large enough for it and its quiet zone.
-pub fn page(code: &CustomerBarcode, point_size: f32) -> Result<Page, barcode::BarcodeError> {
-    let g = Geometry::at(point_size)?;
-    let q = QUIET_ZONE_MM * PT_PER_MM;
-    let ops: Vec<Op> = crate::render::barcode::draw(code, q, q, point_size)?;
-    Ok(Page {
-        width: g.width() * PT_PER_MM + 2.0 * q,
-        height: g.height() * PT_PER_MM + 2.0 * q,
-        ops,
-    })
-}
-
-fn pdf_bytes(code: &CustomerBarcode, point_size: f32) -> Result<Vec<u8>, String> {
-    let page = page(code, point_size).map_err(|e| e.to_string())?;
-    let info = DocInfo {
-        title: "郵便カスタマバーコード".into(),
-        created: String::new(),
-    };
-    pdf::write_pdf(&[page], &FontSet::default(), &ImageSet::default(), &info)
-        .map_err(|e| format!("PDF を書けません (cannot write PDF): {e}"))
 }

@@ -5,6 +5,7 @@
 //! check characters for `dispatch-check`. May use every stage below it
 //! (`render` and `pdf` for print files); knows nothing of runs or ledgers.
 
+pub mod address_barcode;
 pub mod dispatch;
 pub mod docid;
 pub mod mailorder;
