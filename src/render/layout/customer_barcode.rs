@@ -1,0 +1,78 @@
+//! The Japan Post customer barcode as a page element. This is also where a
+//! record's postal code is checked against its address (through the postal
+//! table) when the barcode is made from the full address: a data check that
+//! belongs to the check stage and is to move there; until then it lives
+//! here, in one place.
+//!
+//! May use `crate::japan` (postal data, the barcode's code) and
+//! `crate::render` (form, barcode drawing, page).
+
+use super::{Ctx, LayoutError};
+use crate::japan::barcode;
+use crate::japan::postal::{BarcodeFailure, PostalData};
+use crate::render::form::{BarcodeAddress, BarcodeEl, OnBarcodeError};
+
+/// A reason for a failed customer barcode that names neither the address nor
+/// the postal code (the postal table's own reasons name the code's place).
+pub(super) fn barcode_reason(f: &BarcodeFailure) -> String {
+    match f {
+        BarcodeFailure::Address(v) => format!(
+            "郵便番号と住所が一致しません (postal code and address disagree: {})",
+            v.status.name()
+        ),
+        BarcodeFailure::Barcode(e) => e.to_string(),
+    }
+}
+
+impl Ctx<'_> {
+    /// Draws a customer barcode, or applies its `on-error` rule when the
+    /// record's address cannot be encoded. Never draws a guessed barcode.
+    pub(super) fn barcode(&mut self, b: &BarcodeEl) -> Result<(), LayoutError> {
+        let g = barcode::Geometry::at(b.point_size)
+            .map_err(|_| LayoutError::BarcodePlacement { pos: b.pos })?;
+        let k = crate::render::page::PT_PER_MM;
+        let q = barcode::QUIET_ZONE_MM * k;
+        let (x0, y0) = (b.x - q, b.y - q);
+        let (x1, y1) = (b.x + g.width() * k + q, b.y + g.height() * k + q);
+        let m = self.margins;
+        let tol = 0.01;
+        if x0 < m.left - tol
+            || y0 < m.top - tol
+            || x1 > self.page_w - m.right + tol
+            || y1 > self.page_h - m.bottom + tol
+        {
+            return Err(LayoutError::BarcodePlacement { pos: b.pos });
+        }
+        let code = match &b.address {
+            BarcodeAddress::Full(address) => {
+                let data = PostalData::embedded().map_err(|e| LayoutError::PostalData {
+                    message: e.message.clone(),
+                })?;
+                data.customer_barcode(&b.postal, address)
+                    .map_err(|f| barcode_reason(&f))
+            }
+            BarcodeAddress::B(addr_b) => {
+                barcode::encode(&b.postal, addr_b).map_err(|e| e.to_string())
+            }
+        };
+        match code {
+            Ok(code) => {
+                let ops = crate::render::barcode::draw(&code, b.x, b.y, b.point_size)
+                    .map_err(|_| LayoutError::BarcodePlacement { pos: b.pos })?;
+                self.ops.extend(ops);
+                Ok(())
+            }
+            Err(reason) => match b.on_error {
+                OnBarcodeError::Reject => Err(LayoutError::Barcode { pos: b.pos, reason }),
+                OnBarcodeError::Warn => {
+                    self.warnings.push(format!(
+                        "カスタマバーコードを付けませんでした (customer barcode left out): {reason} [{}]",
+                        b.pos
+                    ));
+                    Ok(())
+                }
+                OnBarcodeError::Omit => Ok(()),
+            },
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! Lines: breaking shaped items into lines (UAX #14 with the JLREQ kinsoku
+//! rules on top, hanging punctuation) and placing them on the page with
+//! their alignment, underlines and ruby.
+//!
+//! May use `crate::render` (kinsoku, form, page).
+
+use super::shaping::{Item, GLYPH_TOP, RUBY_GAP};
+use super::Ctx;
+use crate::render::form::Align;
+use crate::render::kinsoku;
+use crate::render::page::{Color, Glyph, GlyphRun, Op, Stroke};
+
+/// Text laid into lines.
+pub(super) struct Lines {
+    pub(super) lines: Vec<Line>,
+}
+
+pub(super) struct Line {
+    pub(super) items: Vec<Item>,
+    /// x of each glyph origin relative to the line start.
+    pub(super) xs: Vec<f32>,
+    /// Line width (hanging punctuation included, so it may exceed the box).
+    pub(super) width: f32,
+    pub(super) ascent: f32,
+    pub(super) descent: f32,
+    pub(super) size: f32,
+    /// Whether the line ends a paragraph (last line, or before `<br/>`):
+    /// such lines are not stretched by `justify`.
+    pub(super) para_end: bool,
+}
+
+/// Computes glyph offsets and the line's metrics. Letter spacing follows every
+/// character but the last, so spaced titles stay centred.
+pub(super) fn make_line(items: Vec<Item>) -> Line {
+    let mut xs = Vec::with_capacity(items.len());
+    let mut x = 0.0;
+    let (mut ascent, mut descent, mut size) = (0.0f32, 0.0f32, 0.0f32);
+    for (i, it) in items.iter().enumerate() {
+        x += it.pre;
+        xs.push(x);
+        x += it.advance + it.post;
+        if i + 1 < items.len() {
+            x += it.spacing;
+        }
+        ascent = ascent.max(it.ascent);
+        descent = descent.min(it.descent);
+        size = size.max(it.size);
+    }
+    Line {
+        items,
+        xs,
+        width: x,
+        ascent,
+        descent,
+        size,
+        para_end: false,
+    }
+}
+
+/// Whether a line fits `w`, allowing one hanging 。、．， when enabled.
+pub(super) fn line_fits(line: &Line, w: f32, hanging: bool) -> bool {
+    if line.width <= w + 0.01 {
+        return true;
+    }
+    if hanging {
+        if let Some(last) = line.items.last() {
+            return kinsoku::may_hang(last.ch) && line.width - last.advance <= w + 0.01;
+        }
+    }
+    false
+}
+
+pub(super) fn lines_height(lines: &Lines, line_height: f32) -> f32 {
+    lines
+        .lines
+        .iter()
+        .map(|l| l.size.max(1.0) * line_height)
+        .sum()
+}
+
+/// Finds where the line starting at `start` ends (exclusive).
+pub(super) fn find_line_end(items: &[Item], start: usize, avail: f32, hanging: bool) -> usize {
+    let mut x = 0.0;
+    let mut i = start;
+    while i < items.len() {
+        let it = &items[i];
+        let end = x + it.pre + it.advance + it.post;
+        if end > avail + 0.01 && !it.is_space() {
+            // ぶら下げ: a closing 。、 may hang past the edge.
+            if hanging && kinsoku::may_hang(it.ch) && i > start {
+                return i + 1;
+            }
+            // Last allowed break at or before i (追い出し when kinsoku moved it).
+            let mut b = i;
+            while b > start && !items[b].break_before {
+                b -= 1;
+            }
+            if b > start {
+                return b;
+            }
+            // No break opportunity (a long word or number): keep it whole;
+            // the line is overfull and the box's fit rule decides.
+            let mut f = i + 1;
+            while f < items.len() && !items[f].break_before {
+                f += 1;
+            }
+            return f;
+        }
+        x = end + it.spacing;
+        i += 1;
+    }
+    items.len()
+}
+
+impl Ctx<'_> {
+    /// Breaks items into lines no wider than `width` (the first line `indent`
+    /// narrower). A word longer than the line is not split: its line comes out
+    /// too wide and the caller's fit rule decides.
+    pub(super) fn break_lines(
+        &self,
+        items: Vec<Item>,
+        width: f32,
+        indent: f32,
+        hanging: bool,
+    ) -> Lines {
+        let mut lines = Vec::new();
+        let mut paragraphs: Vec<Vec<Item>> = vec![Vec::new()];
+        for it in items {
+            if it.hard_break {
+                paragraphs.push(Vec::new());
+            } else {
+                paragraphs.last_mut().expect("never empty").push(it);
+            }
+        }
+        let mut first_line = true;
+        for para in paragraphs {
+            let mut start = 0;
+            if para.is_empty() {
+                let mut l = make_line(Vec::new());
+                l.para_end = true;
+                lines.push(l);
+                first_line = false;
+                continue;
+            }
+            while start < para.len() {
+                let avail = if first_line { width - indent } else { width };
+                let end = find_line_end(&para, start, avail, hanging);
+                let mut slice: Vec<Item> = para[start..end].to_vec();
+                while slice.last().is_some_and(|i| i.is_space()) {
+                    slice.pop();
+                }
+                let mut line = make_line(slice);
+                if first_line && indent != 0.0 {
+                    for x in &mut line.xs {
+                        *x += indent;
+                    }
+                    line.width += indent;
+                }
+                first_line = false;
+                start = end;
+                // Spaces at the start of a continuation line vanish.
+                while start < para.len() && para[start].is_space() {
+                    start += 1;
+                }
+                line.para_end = start >= para.len();
+                lines.push(line);
+            }
+        }
+        Lines { lines }
+    }
+
+    /// Places lines starting at `top`, each `line_height` × its size apart.
+    /// With `clip` (width, height), lines below the height and glyphs past
+    /// the width are left out.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn place_lines(
+        &mut self,
+        lines: Lines,
+        x: f32,
+        top: f32,
+        w: f32,
+        line_height: f32,
+        align: Align,
+        clip: Option<(f32, f32)>,
+    ) {
+        let mut y = top;
+        for line in lines.lines {
+            let lh = line.size.max(1.0) * line_height;
+            if let Some((_, h)) = clip {
+                if y + lh > top + h + 0.01 {
+                    break;
+                }
+            }
+            let glyph_h = line.ascent - line.descent;
+            let baseline = y + (lh - glyph_h) / 2.0 + line.ascent;
+            self.place_line(line, x, w, baseline, align, clip.map(|c| c.0));
+            y += lh;
+        }
+    }
+
+    /// Places one line at `baseline` within `[x, x + w]`; ruby after the base
+    /// text so that text extraction reads the base first.
+    pub(super) fn place_line(
+        &mut self,
+        line: Line,
+        x: f32,
+        w: f32,
+        baseline: f32,
+        align: Align,
+        clip_w: Option<f32>,
+    ) {
+        if line.items.is_empty() {
+            return;
+        }
+        let n = line.items.len();
+        let extra = w - line.width;
+        let (start, gap) = match align {
+            Align::Left => (0.0, 0.0),
+            Align::Center => (extra / 2.0, 0.0),
+            Align::Right => (extra, 0.0),
+            Align::Distribute => {
+                if n > 1 {
+                    (0.0, extra.max(0.0) / (n - 1) as f32)
+                } else {
+                    (extra / 2.0, 0.0)
+                }
+            }
+            Align::Justify => (0.0, 0.0),
+        };
+        // Where extra space may go: between every pair of characters for
+        // 均等割付; for justify only at break opportunities and spaces, so
+        // Latin words and numbers keep their letters together.
+        let mut slots = vec![0usize; n];
+        let mut count = 0;
+        for (i, slot) in slots.iter_mut().enumerate().skip(1) {
+            let open = match align {
+                Align::Justify => {
+                    line.items[i].break_before
+                        || line.items[i].is_space()
+                        || line.items[i - 1].is_space()
+                }
+                _ => true,
+            };
+            if open {
+                count += 1;
+            }
+            *slot = count;
+        }
+        let gap = match align {
+            Align::Justify if !line.para_end && extra > 0.0 && count > 0 => extra / count as f32,
+            _ => gap,
+        };
+        let gxs: Vec<f32> = line
+            .xs
+            .iter()
+            .enumerate()
+            .map(|(i, ix)| x + start + ix + gap * slots[i] as f32)
+            .collect();
+        let mut run: Option<GlyphRun> = None;
+        let mut underline: Option<(f32, f32, f32, Color)> = None; // (x0, x1, size, colour)
+        let mut rubies = Vec::new();
+        for (i, item) in line.items.iter().enumerate() {
+            let gx = gxs[i];
+            if let Some(cw) = clip_w {
+                if gx + item.advance > x + cw + 0.01 {
+                    break;
+                }
+            }
+            if item.underline {
+                let end = gx + item.advance;
+                underline = match underline {
+                    Some((x0, _, s, c)) if c == item.color => Some((x0, end, s.max(item.size), c)),
+                    other => {
+                        if let Some(u) = other {
+                            self.underline(u, baseline);
+                        }
+                        Some((gx, end, item.size, item.color))
+                    }
+                };
+            } else if let Some(u) = underline.take() {
+                self.underline(u, baseline);
+            }
+            if let Some(ruby) = &item.ruby {
+                let last = (i + ruby.len - 1).min(n - 1);
+                let x1 = gxs[last] + line.items[last].advance;
+                rubies.push((ruby.clone(), (gx + x1) / 2.0, item.size));
+            }
+            if item.text.is_empty() {
+                continue;
+            }
+            let same = run.as_ref().is_some_and(|r| {
+                r.font == item.font && r.size == item.size && r.color == item.color
+            });
+            if !same {
+                if let Some(r) = run.take() {
+                    self.ops.push(Op::Text(r));
+                }
+                run = Some(GlyphRun {
+                    font: item.font,
+                    size: item.size,
+                    color: item.color,
+                    baseline,
+                    glyphs: Vec::new(),
+                });
+            }
+            run.as_mut().expect("just set").glyphs.push(Glyph {
+                gid: item.gid,
+                x: gx,
+                text: item.text.clone(),
+            });
+        }
+        if let Some(r) = run.take() {
+            self.ops.push(Op::Text(r));
+        }
+        if let Some(u) = underline {
+            self.underline(u, baseline);
+        }
+        for (ruby, centre, base_size) in rubies {
+            let rb = baseline - GLYPH_TOP * base_size - RUBY_GAP * ruby.size;
+            let x0 = centre - ruby.width / 2.0;
+            let mut out: Option<GlyphRun> = None;
+            for (font, gid, dx, text) in &ruby.glyphs {
+                if out.as_ref().is_some_and(|r| r.font != *font) {
+                    if let Some(r) = out.take() {
+                        self.ops.push(Op::Text(r));
+                    }
+                }
+                out.get_or_insert_with(|| GlyphRun {
+                    font: *font,
+                    size: ruby.size,
+                    color: ruby.color,
+                    baseline: rb,
+                    glyphs: Vec::new(),
+                })
+                .glyphs
+                .push(Glyph {
+                    gid: *gid,
+                    x: x0 + dx,
+                    text: text.clone(),
+                });
+            }
+            if let Some(r) = out {
+                self.ops.push(Op::Text(r));
+            }
+        }
+    }
+
+    pub(super) fn underline(
+        &mut self,
+        (x0, x1, size, color): (f32, f32, f32, Color),
+        baseline: f32,
+    ) {
+        let y = baseline + size * 0.12;
+        self.ops.push(Op::Line {
+            from: (x0, y),
+            to: (x1, y),
+            stroke: Stroke {
+                width: size * 0.05,
+                color,
+                dash: Vec::new(),
+            },
+        });
+    }
+}
