@@ -34,7 +34,7 @@ pub use document::{
     context, doc_info, layout_record, render_record, render_record_timed, Assets, RenderFailure,
 };
 pub use finalize::sort_rejects;
-pub use fonts_dir::default_fonts_dir;
+pub use fonts_dir::{default_fonts_dir, fonts_dir_for_job};
 pub use inputs::{count_rejects, read_and_check};
 pub use location::{check_batch_id, ledger_path, run_dir_of};
 pub use merge::merge;
