@@ -58,17 +58,8 @@ pub fn execute(args: &LedgerArgs) -> ExitCode {
             return ExitCode::Input;
         }
     };
-    let path = args
-        .ledger
-        .clone()
-        .or_else(|| job.ledger_path())
-        .unwrap_or_else(|| {
-            args.out
-                .clone()
-                .unwrap_or_else(|| job.output.dir.clone())
-                .join(&job.job.name)
-                .join("ledger.sqlite")
-        });
+    let out_root = args.out.as_ref().unwrap_or(&job.output.dir);
+    let path = crate::run::ledger_path(&job, args.ledger.as_deref(), out_root);
     if !path.is_file() {
         eprintln!(
             "chohyo: 発行台帳がありません (no ledger yet): {}",

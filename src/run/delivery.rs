@@ -10,7 +10,7 @@
 
 use crate::check::Record;
 use crate::error::BatchError;
-use crate::job::Job;
+use crate::job::{BatchDocument, Job, PackageSection, PrintSection};
 use crate::mail::mailorder::{self, MailItem};
 use crate::mail::manifest::ManifestEntry;
 use crate::mail::package::{self, PackageEntry, PackageOptions, PackageWriter, Password};
@@ -19,7 +19,7 @@ use crate::pdf;
 use crate::render::form;
 use crate::render::layout;
 use crate::render::template::Template;
-use crate::run::{self, Assets};
+use crate::run::document::{context, doc_info, layout_record, Assets, RenderFailure};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -83,7 +83,6 @@ pub fn deliver(
     if !configured(job) {
         return Ok(serde_json::Value::Null);
     }
-    let modes = job.output.modes();
     let by_id: BTreeMap<&str, &Record> = records.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut items = mail_items(job, documents, &by_id);
     let (group_order, posted, thresholds) = match &job.mail {
@@ -93,8 +92,45 @@ pub fn deliver(
     mailorder::mail_order(&mut items, &group_order);
     let summaries = mailorder::summarize(&items, &posted, &thresholds);
     let mut report = serde_json::json!({ "groups": summaries });
-
+    let batch = Delivery {
+        job,
+        assets,
+        documents,
+        by_id,
+        items,
+        run_dir,
+        batch_id,
+    };
     if let Some(p) = &job.package {
+        report["packages"] = batch.write_packages(p)?;
+    }
+    if let Some(pr) = &job.print {
+        report["print"] = batch.write_print_files(pr, &summaries)?;
+    }
+    let batch_docs = batch.write_batch_documents()?;
+    if !batch_docs.is_empty() {
+        report["batch_documents"] = serde_json::Value::Array(batch_docs);
+    }
+    Ok(report)
+}
+
+/// A finished batch in mail order, as the delivery outputs read it.
+struct Delivery<'a> {
+    job: &'a Job,
+    assets: &'a Assets,
+    /// The manifest entries, in plan order (`items` index into them).
+    documents: &'a [ManifestEntry],
+    by_id: BTreeMap<&'a str, &'a Record>,
+    /// The documents in mail order.
+    items: Vec<MailItem>,
+    run_dir: &'a Path,
+    batch_id: &'a str,
+}
+
+impl Delivery<'_> {
+    /// One zip package per mail group under `packages/`, and
+    /// `packages.json`; returns the packages' report.
+    fn write_packages(&self, p: &PackageSection) -> Result<serde_json::Value, BatchError> {
         let password = match (&p.password_env, &p.password_file) {
             (Some(var), _) => Some(Password::from_env(var)?),
             (None, Some(file)) => Some(Password::from_file(file)?),
@@ -108,60 +144,56 @@ pub fn deliver(
             include_names: p.include_names,
             ..PackageOptions::default()
         }
-        .with_issue_date(&job.batch.issue_date)?;
-        let pkg_dir = run_dir.join("packages");
-        crate::files::create_dir_with(&pkg_dir, modes.dir)
-            .map_err(|e| crate::error::BatchError::write(&pkg_dir, e))?;
-        let name_field = job.mail.as_ref().and_then(|m| m.name_field.as_deref());
+        .with_issue_date(&self.job.batch.issue_date)?;
+        let pkg_dir = self.run_dir.join("packages");
+        crate::files::create_dir_with(&pkg_dir, self.job.output.modes().dir)
+            .map_err(|e| BatchError::write(&pkg_dir, e))?;
+        let name_field = self.job.mail.as_ref().and_then(|m| m.name_field.as_deref());
         let mut infos = Vec::new();
-        for (group, range) in mailorder::group_ranges(&items) {
+        for (group, range) in mailorder::group_ranges(&self.items) {
             let mut w = PackageWriter::create(&pkg_dir, &group, &opts)?;
-            for it in &items[range] {
-                let d = &documents[it.index];
+            for it in &self.items[range] {
+                let d = &self.documents[it.index];
                 let name = match (p.include_names, name_field) {
-                    (true, Some(f)) => by_id.get(d.record_id.as_str()).map(|r| r.text(f)),
+                    (true, Some(f)) => self.by_id.get(d.record_id.as_str()).map(|r| r.text(f)),
                     _ => None,
                 };
                 let entry = PackageEntry::from_manifest(d, &group, &it.postal, name.as_deref())?;
-                w.add_file(&entry, &run_dir.join("docs").join(&d.file))?;
+                w.add_file(&entry, &self.run_dir.join("docs").join(&d.file))?;
             }
             infos.extend(w.finish()?);
         }
         package::write_packages_json(&pkg_dir, &infos)?;
-        report["packages"] = serde_json::to_value(&infos).unwrap_or_default();
+        Ok(serde_json::to_value(&infos).unwrap_or_default())
     }
 
-    if let Some(pr) = &job.print {
-        let print_dir = run_dir.join("print");
+    /// One print file per mail group under `print/`, each with its cover
+    /// sheet; returns the print files' report.
+    fn write_print_files(
+        &self,
+        pr: &PrintSection,
+        summaries: &[mailorder::GroupSummary],
+    ) -> Result<serde_json::Value, BatchError> {
+        let modes = self.job.output.modes();
+        let print_dir = self.run_dir.join("print");
         crate::files::create_dir_with(&print_dir, modes.dir)
-            .map_err(|e| crate::error::BatchError::write(&print_dir, e))?;
+            .map_err(|e| BatchError::write(&print_dir, e))?;
+        let (job, assets) = (self.job, self.assets);
         let mut files = Vec::new();
-        for ((group, range), summary) in mailorder::group_ranges(&items).into_iter().zip(&summaries)
+        for ((group, range), summary) in mailorder::group_ranges(&self.items)
+            .into_iter()
+            .zip(summaries)
         {
-            // Lay the group's documents out again, in parallel, collected in mail order.
-            let laid: Vec<Result<layout::Laid, BatchError>> = items[range]
-                .par_iter()
-                .map(|it| {
-                    let d = &documents[it.index];
-                    let r = by_id.get(d.record_id.as_str()).ok_or_else(|| {
-                        BatchError::Render(format!("record {} missing", d.record_id))
-                    })?;
-                    run::layout_record(job, assets, r, d.number, None).map_err(|e| match e {
-                        run::RenderFailure::Data(e) => BatchError::Render(e.to_string()),
-                        run::RenderFailure::Template(m) => BatchError::Render(m),
-                    })
-                })
-                .collect();
             let mut builder = PrintFileBuilder::new(PrintOptions {
                 duplex_pad: pr.duplex_pad,
             });
-            for l in laid {
+            for l in self.lay_out_again(&self.items[range]) {
                 builder.push_document(l?.pages);
             }
             let cover = printfile::cover_pages(
                 &CoverInfo {
                     kind: &job.job.title,
-                    batch_id,
+                    batch_id: self.batch_id,
                     summary,
                     stats: builder.stats(1),
                 },
@@ -175,27 +207,59 @@ pub fn deliver(
                     &assets.fonts,
                     &assets.cores,
                     &assets.images,
-                    &run::doc_info(job),
+                    &doc_info(job),
                 )
                 .map_err(|e| BatchError::Render(e.message))?;
             let name = crate::files::sanitize_file_name(&format!("{group}.pdf"));
             let path = print_dir.join(&name);
             crate::files::write_atomic_mode(&path, &bytes, modes.file)
-                .map_err(|e| crate::error::BatchError::write(&path, e))?;
+                .map_err(|e| BatchError::write(&path, e))?;
             files.push(serde_json::json!({"file": format!("print/{name}"), "group": group, "sha256": crate::files::sha256_hex(&bytes), "bytes": bytes.len(), "stats": stats}));
         }
-        report["print"] = serde_json::Value::Array(files);
+        Ok(serde_json::Value::Array(files))
     }
 
-    let mut batch_docs = Vec::new();
-    for d in &job.documents {
+    /// Lays a group's documents out again, in parallel, collected in mail
+    /// order.
+    fn lay_out_again(&self, items: &[MailItem]) -> Vec<Result<layout::Laid, BatchError>> {
+        items
+            .par_iter()
+            .map(|it| {
+                let d = &self.documents[it.index];
+                let r = self
+                    .by_id
+                    .get(d.record_id.as_str())
+                    .ok_or_else(|| BatchError::Render(format!("record {} missing", d.record_id)))?;
+                layout_record(self.job, self.assets, r, d.number, None).map_err(|e| match e {
+                    RenderFailure::Data(e) => BatchError::Render(e.to_string()),
+                    RenderFailure::Template(m) => BatchError::Render(m),
+                })
+            })
+            .collect()
+    }
+
+    /// The job's `[[documents]]`, each made from all records at once
+    /// (labels, the dispatch list); returns their reports.
+    fn write_batch_documents(&self) -> Result<Vec<serde_json::Value>, BatchError> {
+        let mut batch_docs = Vec::new();
+        for d in &self.job.documents {
+            batch_docs.push(self.write_batch_document(d)?);
+        }
+        Ok(batch_docs)
+    }
+
+    /// One whole-batch document: its template gets every record in mail
+    /// order (with its group) and the batch's facts.
+    fn write_batch_document(&self, d: &BatchDocument) -> Result<serde_json::Value, BatchError> {
+        let (job, assets) = (self.job, self.assets);
         let template = Template::load(&d.template).map_err(|e| BatchError::Input(e.to_string()))?;
-        let recs: Vec<serde_json::Value> = items
+        let recs: Vec<serde_json::Value> = self
+            .items
             .iter()
             .filter_map(|it| {
-                let doc = &documents[it.index];
-                let r = by_id.get(doc.record_id.as_str())?;
-                let mut ctx = run::context(job, r, doc.number);
+                let doc = &self.documents[it.index];
+                let r = self.by_id.get(doc.record_id.as_str())?;
+                let mut ctx = context(job, r, doc.number);
                 if let Some(obj) = ctx.as_object_mut() {
                     obj.remove("values");
                     obj.insert("group".into(), serde_json::Value::String(it.group.clone()));
@@ -206,7 +270,7 @@ pub fn deliver(
         let ctx = serde_json::json!({
             "records": recs,
             "values": serde_json::to_value(&job.values).unwrap_or_default(),
-            "batch": {"issue_date": job.batch.issue_date, "count": items.len(), "kind": job.job.title, "id": batch_id},
+            "batch": {"issue_date": job.batch.issue_date, "count": self.items.len(), "kind": job.job.title, "id": self.batch_id},
         });
         let markup = template
             .render(&ctx)
@@ -217,7 +281,7 @@ pub fn deliver(
             .map_err(|e| BatchError::Render(format!("{}: {e}", d.template.display())))?;
         let info = pdf::DocInfo {
             title: d.title.clone(),
-            ..run::doc_info(job)
+            ..doc_info(job)
         };
         let bytes = pdf::write_pdf_with(
             &laid.pages,
@@ -228,13 +292,11 @@ pub fn deliver(
             &pdf::PdfOptions::default(),
         )
         .map_err(|e| BatchError::Render(e.message))?;
-        let path = run_dir.join(&d.file_name);
-        crate::files::write_atomic_mode(&path, &bytes, modes.file)
-            .map_err(|e| crate::error::BatchError::write(&path, e))?;
-        batch_docs.push(serde_json::json!({"file": d.file_name, "kind": d.title, "pages": laid.pages.len(), "sha256": crate::files::sha256_hex(&bytes), "bytes": bytes.len()}));
+        let path = self.run_dir.join(&d.file_name);
+        crate::files::write_atomic_mode(&path, &bytes, self.job.output.modes().file)
+            .map_err(|e| BatchError::write(&path, e))?;
+        Ok(
+            serde_json::json!({"file": d.file_name, "kind": d.title, "pages": laid.pages.len(), "sha256": crate::files::sha256_hex(&bytes), "bytes": bytes.len()}),
+        )
     }
-    if !batch_docs.is_empty() {
-        report["batch_documents"] = serde_json::Value::Array(batch_docs);
-    }
-    Ok(report)
 }

@@ -15,7 +15,7 @@ use crate::render::form;
 use crate::render::image::ImageSet;
 use crate::render::layout::{self, LayoutError};
 use crate::render::template::Template;
-use crate::run::fonts_dir::default_fonts_dir;
+use crate::run::fonts_dir::fonts_dir_for_job;
 use crate::run::StageClock;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,22 +34,16 @@ pub struct Assets {
 }
 
 impl Assets {
-    /// Loads fonts, images and the template of a job.
+    /// Loads fonts, images and the template of a job. The bundled fonts
+    /// come from `fonts_dir`, else from the search of
+    /// [`fonts_dir_for_job`](crate::run::fonts_dir::fonts_dir_for_job).
     pub fn load(job: &Job, fonts_dir: Option<&Path>) -> Result<Assets, BatchError> {
-        let slots = if job.fonts.is_empty() {
-            let dir = fonts_dir
-                .map(Path::to_owned)
-                .unwrap_or_else(default_fonts_dir);
-            FontSet::default_slots(&dir)
-        } else {
-            let mut slots = FontSet::default_slots(
-                &fonts_dir
-                    .map(Path::to_owned)
-                    .unwrap_or_else(default_fonts_dir),
-            );
-            slots.extend(job.fonts.clone());
-            slots
-        };
+        let dir = fonts_dir
+            .map(Path::to_owned)
+            .unwrap_or_else(|| fonts_dir_for_job(&job.path));
+        // The job's `[fonts]` rebinds slots of the bundled table.
+        let mut slots = FontSet::default_slots(&dir);
+        slots.extend(job.fonts.clone());
         let fonts = FontSet::load(&slots).map_err(|e| BatchError::Input(e.to_string()))?;
         let mut images = ImageSet::default();
         if let Some(dir) = &job.template.assets {

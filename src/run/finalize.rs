@@ -44,60 +44,159 @@ pub fn sort_rejects(rejects: &mut [Reject], main_sheet: &str) {
     });
 }
 
+/// A rendered batch (or a merged one), as finalize takes it: what was
+/// planned, where it is, what rendering gave and what finalizing needs.
+pub(super) struct RenderedBatch<'a> {
+    pub(super) job: &'a Job,
+    pub(super) plan: &'a Plan,
+    pub(super) dir: &'a RunDir,
+    /// Counts and rejects of the run (its `document_bytes` not yet known).
+    pub(super) outcome: &'a Outcome,
+    /// The spooled manifest entries, in plan order.
+    pub(super) entries: &'a Entries,
+    /// The rejected rows' original texts, for `rejects.xlsx`.
+    pub(super) originals: &'a check::Originals,
+    pub(super) assets: &'a Assets,
+    /// The `--input` that replaced the job's input, if any.
+    pub(super) input: Option<&'a Path>,
+    /// The shard rendered, if only one: a shard leaves delivery to the merge.
+    pub(super) shard: Option<(u64, u64)>,
+    pub(super) ledger_path: &'a Path,
+    /// When the run started (for the summary's total time).
+    pub(super) started: std::time::Instant,
+}
+
 /// Writes everything after rendering, in this order: the journal in plan
 /// order, rejects, manifests, the ledger's file hashes, and last
 /// `summary.json` + `report.html` (the batch's "finished" mark). The
 /// documents are read from the spool `entries` in one pass, never all held
 /// (except by the delivery stage, which needs them together). Returns the
 /// documents' bytes in all.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn finalize(
-    job: &Job,
-    plan: &Plan,
-    dir: &RunDir,
-    (outcome, entries): (&Outcome, &Entries),
-    originals: &check::Originals,
-    (assets, input): (&Assets, Option<&Path>),
-    shard: Option<(u64, u64)>,
+    batch: &RenderedBatch,
     mut timing: report::Timing,
-    started: std::time::Instant,
     log: &RunLog,
-    ledger_path: &Path,
 ) -> Result<u64, BatchError> {
-    let modes = job.output.modes();
+    let (job, dir, outcome) = (batch.job, batch.dir, batch.outcome);
     let t_finalize = std::time::Instant::now();
     let rejects_path = dir.path.join("rejects.csv");
     write_rejects_csv(&rejects_path, &outcome.rejects)?;
     crate::run::rejects::write_rejects_xlsx(
         &dir.path.join("rejects.xlsx"),
         &outcome.rejects,
-        originals,
+        batch.originals,
     )?;
+    let (totals, mut issue) = write_journal_and_manifests(batch)?;
 
-    // One pass: the journal in plan order (identical whatever the thread
-    // count), the manifests, the ledger's file hashes, the counts.
-    let jpath = dir.path.join("journal.jsonl");
-    let mut journal =
-        AtomicFile::create(&jpath, modes.file).map_err(|e| BatchError::write(&jpath, e))?;
-    let mut manifests = ManifestWriter::create(&dir.path, job, &plan.batch)?;
-    let mut ledger = Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?;
-    let mut issued: Vec<(String, String, String)> = Vec::new();
-    let mark = |ledger: &mut Ledger, issued: &mut Vec<(String, String, String)>| {
-        ledger
-            .mark_issued(&job.job.name, &plan.batch, &job.job.title, issued)
-            .map_err(|e| BatchError::Io(e.to_string()))?;
-        issued.clear();
-        Ok::<(), BatchError>(())
+    // Mail order, packages, print files and whole-batch documents; a shard
+    // leaves them to the merge.
+    let delivery = if batch.shard.is_none() && delivery::configured(job) {
+        let documents = batch
+            .entries
+            .load()
+            .map_err(|e| BatchError::write(&dir.path, e))?;
+        let records = read_and_check(job, batch.input)?.records;
+        delivery::deliver(
+            job,
+            batch.assets,
+            &records,
+            &documents,
+            &dir.path,
+            &batch.plan.batch,
+        )?
+    } else {
+        serde_json::Value::Null
     };
-    let (mut pages, mut total_bytes) = (0usize, 0u64);
-    let (mut first, mut last): (Option<u64>, Option<u64>) = (None, None);
-    let mut warnings = 0;
-    for d in entries
+    issue.flush()?;
+    drop(issue);
+
+    timing
+        .stages_ms
+        .insert("finalize".into(), t_finalize.elapsed().as_millis() as u64);
+    timing.total_ms = batch.started.elapsed().as_millis() as u64;
+    let summary = summary(batch, &totals, delivery, timing)?;
+    write_summary_and_report(job, dir, &summary, &outcome.rejects)?;
+    log.info(
+        "finished",
+        "",
+        serde_json::json!({"documents": batch.entries.len(), "rejects": outcome.rejects.len(), "rendered_now": outcome.rendered_now}),
+    );
+    Ok(totals.bytes)
+}
+
+/// The documents marked issued in the ledger, a few thousand at a time.
+struct IssueMarks<'a> {
+    ledger: Ledger,
+    job: &'a Job,
+    batch: &'a str,
+    /// `(record id, file, sha256)` not yet marked.
+    pending: Vec<(String, String, String)>,
+}
+
+impl IssueMarks<'_> {
+    fn push(&mut self, record_id: String, file: String, sha256: String) -> Result<(), BatchError> {
+        self.pending.push((record_id, file, sha256));
+        if self.pending.len() >= 4096 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), BatchError> {
+        self.ledger
+            .mark_issued(
+                &self.job.job.name,
+                self.batch,
+                &self.job.job.title,
+                &self.pending,
+            )
+            .map_err(|e| BatchError::Io(e.to_string()))?;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+/// What the one pass over the documents counted.
+struct Totals {
+    pages: usize,
+    bytes: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+    warnings: usize,
+}
+
+/// One pass over the spooled documents: the journal in plan order
+/// (identical whatever the thread count), the manifests, the ledger's file
+/// hashes, the counts. Returns the counts and the ledger with the last
+/// marks still pending (they are made after delivery).
+fn write_journal_and_manifests<'a>(
+    batch: &RenderedBatch<'a>,
+) -> Result<(Totals, IssueMarks<'a>), BatchError> {
+    let dir = batch.dir;
+    let jpath = dir.path.join("journal.jsonl");
+    let mut journal = AtomicFile::create(&jpath, batch.job.output.modes().file)
+        .map_err(|e| BatchError::write(&jpath, e))?;
+    let mut manifests = ManifestWriter::create(&dir.path, batch.job, &batch.plan.batch)?;
+    let mut issue = IssueMarks {
+        ledger: Ledger::open(batch.ledger_path).map_err(|e| BatchError::Io(e.to_string()))?,
+        job: batch.job,
+        batch: &batch.plan.batch,
+        pending: Vec::new(),
+    };
+    let mut totals = Totals {
+        pages: 0,
+        bytes: 0,
+        first: None,
+        last: None,
+        warnings: 0,
+    };
+    for d in batch
+        .entries
         .iter()
         .map_err(|e| BatchError::write(&dir.path, e))?
     {
         let (d, w) = d.map_err(|e| BatchError::write(&dir.path, e))?;
-        warnings += w.len();
+        totals.warnings += w.len();
         serde_json::to_writer(
             &mut journal,
             &JournalEntry {
@@ -113,63 +212,53 @@ pub(super) fn finalize(
             .write_all(b"\n")
             .map_err(|e| BatchError::write(&jpath, e))?;
         manifests.push(&d)?;
-        pages += d.pages;
-        total_bytes += d.bytes;
-        first = Some(first.map_or(d.number, |f| f.min(d.number)));
-        last = Some(last.map_or(d.number, |l| l.max(d.number)));
-        issued.push((d.record_id, d.file, d.sha256));
-        if issued.len() >= 4096 {
-            mark(&mut ledger, &mut issued)?;
-        }
+        totals.pages += d.pages;
+        totals.bytes += d.bytes;
+        totals.first = Some(totals.first.map_or(d.number, |f| f.min(d.number)));
+        totals.last = Some(totals.last.map_or(d.number, |l| l.max(d.number)));
+        issue.push(d.record_id, d.file, d.sha256)?;
     }
     journal.commit().map_err(|e| BatchError::write(&jpath, e))?;
     manifests.commit()?;
+    Ok((totals, issue))
+}
 
-    // Mail order, packages, print files and whole-batch documents; a shard
-    // leaves them to the merge.
-    let delivery = if shard.is_none() && delivery::configured(job) {
-        let documents = entries
-            .load()
-            .map_err(|e| BatchError::write(&dir.path, e))?;
-        let records = read_and_check(job, input)?.records;
-        delivery::deliver(job, assets, &records, &documents, &dir.path, &plan.batch)?
-    } else {
-        serde_json::Value::Null
-    };
-    mark(&mut ledger, &mut issued)?;
-    drop(ledger);
-
+/// The batch's `summary.json` content.
+fn summary(
+    batch: &RenderedBatch,
+    totals: &Totals,
+    delivery: serde_json::Value,
+    timing: report::Timing,
+) -> Result<Summary, BatchError> {
+    let (job, plan, dir, outcome) = (batch.job, batch.plan, batch.dir, batch.outcome);
     let mut rejected_rows: Vec<(&str, u32)> = outcome
         .rejects
         .iter()
         .map(|r| (r.sheet.as_str(), r.row))
         .collect();
     rejected_rows.dedup();
-    let documents = entries.len();
-    timing
-        .stages_ms
-        .insert("finalize".into(), t_finalize.elapsed().as_millis() as u64);
-    timing.total_ms = started.elapsed().as_millis() as u64;
-    let summary = Summary {
+    let documents = batch.entries.len();
+    let total_bytes = totals.bytes;
+    Ok(Summary {
         job: job.job.name.clone(),
         kind: job.job.title.clone(),
         batch: plan.batch.clone(),
         issue_date: job.batch.issue_date.clone(),
-        shard: shard.map(|(k, n)| format!("{}/{n}", k + 1)),
+        shard: batch.shard.map(|(k, n)| format!("{}/{n}", k + 1)),
         counts: report::Counts {
             rows_read: outcome.rows_read,
             documents,
-            pages,
+            pages: totals.pages,
             rejected_rows: rejected_rows.len(),
             rejects: outcome.rejects.len(),
-            warnings,
+            warnings: totals.warnings,
         },
         rejects_by_code: report::by_code(&outcome.rejects),
         numbers: serde_json::json!({
             "series": plan.series,
             "fiscal_year": plan.fiscal_year,
-            "first": first,
-            "last": last,
+            "first": totals.first,
+            "last": totals.last,
         }),
         inputs: plan.inputs.clone(),
         delivery,
@@ -178,27 +267,32 @@ pub(super) fn finalize(
             "bytes_per_document": if documents == 0 { 0 } else { total_bytes / documents as u64 },
             "manifest.json": file_sha256(&dir.path.join("manifest.json"))?,
             "manifest.csv": file_sha256(&dir.path.join("manifest.csv"))?,
-            "rejects.csv": file_sha256(&rejects_path)?,
+            "rejects.csv": file_sha256(&dir.path.join("rejects.csv"))?,
             "rejects.xlsx": file_sha256(&dir.path.join("rejects.xlsx"))?,
         }),
         timing,
-    };
-    let html = report::html(&summary, &outcome.rejects);
+    })
+}
+
+/// Writes `report.html`, then `summary.json`: the summary last, as it marks
+/// the batch finished.
+fn write_summary_and_report(
+    job: &Job,
+    dir: &RunDir,
+    summary: &Summary,
+    rejects: &[Reject],
+) -> Result<(), BatchError> {
+    let modes = job.output.modes();
+    let html = report::html(summary, rejects);
     let rpath = dir.path.join("report.html");
     crate::files::write_atomic_mode(&rpath, html.as_bytes(), modes.file)
         .map_err(|e| BatchError::write(&rpath, e))?;
-    let mut json =
-        serde_json::to_vec_pretty(&summary).map_err(|e| BatchError::Io(e.to_string()))?;
+    let mut json = serde_json::to_vec_pretty(summary).map_err(|e| BatchError::Io(e.to_string()))?;
     json.push(b'\n');
     let spath = dir.path.join("summary.json");
     crate::files::write_atomic_mode(&spath, &json, modes.file)
         .map_err(|e| BatchError::write(&spath, e))?;
-    log.info(
-        "finished",
-        "",
-        serde_json::json!({"documents": documents, "rejects": outcome.rejects.len(), "rendered_now": outcome.rendered_now}),
-    );
-    Ok(total_bytes)
+    Ok(())
 }
 
 #[cfg(test)]

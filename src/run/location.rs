@@ -7,7 +7,6 @@
 use crate::error::BatchError;
 use crate::job::Job;
 use crate::run::runstate::RunDir;
-use crate::run::RunOptions;
 use std::path::{Path, PathBuf};
 
 /// The run directory of a batch (or of one shard of it).
@@ -72,11 +71,13 @@ pub(super) fn wipe_run_dir(dir: &RunDir) -> Result<(), BatchError> {
     Ok(())
 }
 
-/// The ledger of a job: `--ledger`, the job's `output.ledger`, or
-/// `<out>/<job>/ledger.sqlite`.
-pub fn ledger_path(job: &Job, opts: &RunOptions, out_root: &Path) -> PathBuf {
-    opts.ledger
-        .clone()
+/// The ledger of a job: `ledger` (the `--ledger` option), the job's
+/// `output.ledger`, or `<out>/<job>/ledger.sqlite` under the output root
+/// (`--out` or the job's `output.dir`). `chohyo run`, `merge` and `ledger`
+/// all find it here.
+pub fn ledger_path(job: &Job, ledger: Option<&Path>, out_root: &Path) -> PathBuf {
+    ledger
+        .map(Path::to_owned)
         .or_else(|| job.ledger_path())
         .unwrap_or_else(|| out_root.join(&job.job.name).join("ledger.sqlite"))
 }

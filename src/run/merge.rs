@@ -10,17 +10,17 @@ use crate::files::{sha256_hex, AtomicFile};
 use crate::job::Job;
 use crate::mail::manifest::ManifestEntry;
 use crate::run::document::Assets;
-use crate::run::finalize::{finalize, sort_rejects};
+use crate::run::finalize::{finalize, sort_rejects, RenderedBatch};
 use crate::run::inputs::read_and_check;
 use crate::run::location::{check_batch_id, ledger_path, run_dir_of};
 use crate::run::plan::file_sha256;
 use crate::run::report;
 use crate::run::runlog::RunLog;
 use crate::run::runstate::{self, Journal, Plan, RunDir, RunLock};
-use crate::run::spool::EntrySpool;
+use crate::run::spool::{Entries, EntrySpool};
 use crate::run::{Outcome, RunOptions};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Combines the run directories of all N shards of a batch into the batch's
 /// own run directory, identical to a run on one machine (but for timings).
@@ -46,68 +46,14 @@ pub fn merge(
         .out_dir
         .clone()
         .unwrap_or_else(|| job.output.dir.clone());
-    let mut plan: Option<(Plan, String)> = None;
-    let mut documents: BTreeMap<u64, (ManifestEntry, PathBuf, Vec<String>)> = BTreeMap::new();
-    let mut rejects: Vec<Reject> = Vec::new();
-    let mut rows_read = 0;
+    let mut read = ShardsRead::default();
     for k in 0..shards {
         let sdir = RunDir {
             path: run_dir_of(&out_root, job, &batch_id, Some((k, shards))),
         };
-        if !sdir.is_finished() {
-            return Err(BatchError::Input(format!(
-                "分割 {}/{shards} が完了していません (shard not finished): {}",
-                k + 1,
-                sdir.path.display()
-            )));
-        }
-        let sp = Plan::load(&sdir.path)
-            .map_err(|e| BatchError::write(&sdir.path, e))?
-            .ok_or_else(|| {
-                BatchError::Input(format!("plan.json がありません: {}", sdir.path.display()))
-            })?;
-        // Every shard planned every document: the same header and lines.
-        let lines = file_sha256(&sdir.path.join(crate::run::spool::PLAN_FILE))?;
-        match &plan {
-            None => plan = Some((sp, lines)),
-            Some((p, l)) if *p == sp && *l == lines => {}
-            Some(_) => {
-                return Err(BatchError::Input(format!(
-                    "分割 {}/{shards} の計画が他と異なります (shards were planned differently): {}",
-                    k + 1,
-                    sdir.path.display()
-                )))
-            }
-        }
-        let manifest: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(sdir.path.join("manifest.json"))
-                .map_err(|e| BatchError::write(&sdir.path, e))?,
-        )
-        .map_err(|e| BatchError::Input(e.to_string()))?;
-        let entries: Vec<ManifestEntry> = serde_json::from_value(manifest["documents"].clone())
-            .map_err(|e| BatchError::Input(e.to_string()))?;
-        let journal = Journal::read(&sdir.path).map_err(|e| BatchError::write(&sdir.path, e))?;
-        for e in entries {
-            let src = sdir.docs().join(&e.file);
-            let warnings = journal
-                .get(&e.file)
-                .map(|j| j.warnings.clone())
-                .unwrap_or_default();
-            documents.insert(e.number, (e, src, warnings));
-        }
-        let summary: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(sdir.path.join("summary.json"))
-                .map_err(|e| BatchError::write(&sdir.path, e))?,
-        )
-        .map_err(|e| BatchError::Input(e.to_string()))?;
-        rows_read = summary["counts"]["rows_read"].as_u64().unwrap_or(0) as usize;
-        for r in crate::run::rejects::read_rejects_csv(&sdir.path.join("rejects.csv"))? {
-            if !rejects.contains(&r) {
-                rejects.push(r);
-            }
-        }
+        read_shard(&sdir, (k, shards), &mut read)?;
     }
-    let (plan, _) = plan.expect("at least one shard");
+    let (plan, _) = read.plan.expect("at least one shard");
     let first_shard = run_dir_of(&out_root, job, &batch_id, Some((0, shards)));
     let dir = RunDir {
         path: run_dir_of(&out_root, job, &batch_id, None),
@@ -122,18 +68,150 @@ pub fn merge(
         .map_err(|e| BatchError::write(&dir.path, e))?;
     plan.save(&dir.path, modes.file)
         .map_err(|e| BatchError::write(&dir.path, e))?;
+    copy_plan_lines(&first_shard, &dir, modes.file)?;
+    let (entries, warnings) = copy_documents(job, &dir, read.documents)?;
+    // The rejects workbook shows each rejected row's original values: read
+    // them from the input again (the shards read the same file).
+    let checked = read_and_check(job, opts.input.as_deref())?;
+    let mut rejects = read.rejects;
+    sort_rejects(&mut rejects, &checked.sheet);
+    let outcome = Outcome {
+        run_dir: dir.path.clone(),
+        rows_read: read.rows_read,
+        documents: entries.len(),
+        document_bytes: 0,
+        rejects,
+        warnings,
+        already_finished: false,
+        rendered_now: 0,
+    };
+    let timing = report::Timing {
+        threads: 1,
+        ..Default::default()
+    };
+    let ledger = ledger_path(job, opts.ledger.as_deref(), &out_root);
+    let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
+    drop(checked.records);
+    let batch = RenderedBatch {
+        job,
+        plan: &plan,
+        dir: &dir,
+        outcome: &outcome,
+        entries: &entries,
+        originals: &checked.originals,
+        assets: &assets,
+        input: opts.input.as_deref(),
+        shard: None,
+        ledger_path: &ledger,
+        started,
+    };
+    let bytes = finalize(&batch, timing, log)?;
+    entries
+        .remove()
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    Ok(Outcome {
+        document_bytes: bytes,
+        ..outcome
+    })
+}
+
+/// What the shards' run directories hold together.
+#[derive(Default)]
+struct ShardsRead {
+    /// The plan every shard made, with the hash of its `plan.jsonl`.
+    plan: Option<(Plan, String)>,
+    /// Each document with its file in its shard and its warnings, by number.
+    documents: BTreeMap<u64, (ManifestEntry, PathBuf, Vec<String>)>,
+    /// The rejects, each once (every shard checked every row).
+    rejects: Vec<Reject>,
+    rows_read: usize,
+}
+
+/// Reads one finished shard `(k, n)` into `read`, refusing a shard that is
+/// not finished or was planned differently from the others.
+fn read_shard(
+    sdir: &RunDir,
+    (k, shards): (u64, u64),
+    read: &mut ShardsRead,
+) -> Result<(), BatchError> {
+    if !sdir.is_finished() {
+        return Err(BatchError::Input(format!(
+            "分割 {}/{shards} が完了していません (shard not finished): {}",
+            k + 1,
+            sdir.path.display()
+        )));
+    }
+    let sp = Plan::load(&sdir.path)
+        .map_err(|e| BatchError::write(&sdir.path, e))?
+        .ok_or_else(|| {
+            BatchError::Input(format!("plan.json がありません: {}", sdir.path.display()))
+        })?;
+    // Every shard planned every document: the same header and lines.
+    let lines = file_sha256(&sdir.path.join(crate::run::spool::PLAN_FILE))?;
+    match &read.plan {
+        None => read.plan = Some((sp, lines)),
+        Some((p, l)) if *p == sp && *l == lines => {}
+        Some(_) => {
+            return Err(BatchError::Input(format!(
+                "分割 {}/{shards} の計画が他と異なります (shards were planned differently): {}",
+                k + 1,
+                sdir.path.display()
+            )))
+        }
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(sdir.path.join("manifest.json"))
+            .map_err(|e| BatchError::write(&sdir.path, e))?,
+    )
+    .map_err(|e| BatchError::Input(e.to_string()))?;
+    let entries: Vec<ManifestEntry> = serde_json::from_value(manifest["documents"].clone())
+        .map_err(|e| BatchError::Input(e.to_string()))?;
+    let journal = Journal::read(&sdir.path).map_err(|e| BatchError::write(&sdir.path, e))?;
+    for e in entries {
+        let src = sdir.docs().join(&e.file);
+        let warnings = journal
+            .get(&e.file)
+            .map(|j| j.warnings.clone())
+            .unwrap_or_default();
+        read.documents.insert(e.number, (e, src, warnings));
+    }
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(sdir.path.join("summary.json"))
+            .map_err(|e| BatchError::write(&sdir.path, e))?,
+    )
+    .map_err(|e| BatchError::Input(e.to_string()))?;
+    read.rows_read = summary["counts"]["rows_read"].as_u64().unwrap_or(0) as usize;
+    for r in crate::run::rejects::read_rejects_csv(&sdir.path.join("rejects.csv"))? {
+        if !read.rejects.contains(&r) {
+            read.rejects.push(r);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the first shard's `plan.jsonl` (every shard's is the same).
+fn copy_plan_lines(first_shard: &Path, dir: &RunDir, mode: u32) -> Result<(), BatchError> {
     let ppath = dir.path.join(crate::run::spool::PLAN_FILE);
     let mut plan_lines = std::fs::File::open(first_shard.join(crate::run::spool::PLAN_FILE))
-        .map_err(|e| BatchError::write(&first_shard, e))?;
-    let mut copy =
-        AtomicFile::create(&ppath, modes.file).map_err(|e| BatchError::write(&ppath, e))?;
+        .map_err(|e| BatchError::write(first_shard, e))?;
+    let mut copy = AtomicFile::create(&ppath, mode).map_err(|e| BatchError::write(&ppath, e))?;
     std::io::copy(&mut plan_lines, &mut copy).map_err(|e| BatchError::write(&ppath, e))?;
     copy.commit().map_err(|e| BatchError::write(&ppath, e))?;
+    Ok(())
+}
+
+/// Copies the shards' documents into `docs/`, each checked against its
+/// manifest hash, spooling their entries in plan order (= number order);
+/// returns the spool and the warnings per record id.
+fn copy_documents(
+    job: &Job,
+    dir: &RunDir,
+    documents: BTreeMap<u64, (ManifestEntry, PathBuf, Vec<String>)>,
+) -> Result<(Entries, Vec<(String, String)>), BatchError> {
+    let modes = job.output.modes();
     let docs_dir = dir.docs();
     crate::files::create_dir_with(&docs_dir, modes.dir)
         .map_err(|e| BatchError::write(&docs_dir, e))?;
-    // Plan order = record order; numbers rise with it (`documents` is
-    // keyed by number).
     let mut spool =
         EntrySpool::create(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?;
     let mut warnings = Vec::new();
@@ -156,45 +234,5 @@ pub fn merge(
     let entries = spool
         .finish()
         .map_err(|e| BatchError::write(&dir.path, e))?;
-    // The rejects workbook shows each rejected row's original values: read
-    // them from the input again (the shards read the same file).
-    let checked = read_and_check(job, opts.input.as_deref())?;
-    sort_rejects(&mut rejects, &checked.sheet);
-    let outcome = Outcome {
-        run_dir: dir.path.clone(),
-        rows_read,
-        documents: entries.len(),
-        document_bytes: 0,
-        rejects,
-        warnings,
-        already_finished: false,
-        rendered_now: 0,
-    };
-    let timing = report::Timing {
-        threads: 1,
-        ..Default::default()
-    };
-    let ledger = ledger_path(job, opts, &out_root);
-    let assets = Assets::load(job, opts.fonts_dir.as_deref())?;
-    drop(checked.records);
-    let bytes = finalize(
-        job,
-        &plan,
-        &dir,
-        (&outcome, &entries),
-        &checked.originals,
-        (&assets, opts.input.as_deref()),
-        None,
-        timing,
-        started,
-        log,
-        &ledger,
-    )?;
-    entries
-        .remove()
-        .map_err(|e| BatchError::write(&dir.path, e))?;
-    Ok(Outcome {
-        document_bytes: bytes,
-        ..outcome
-    })
+    Ok((entries, warnings))
 }

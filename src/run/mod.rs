@@ -34,23 +34,22 @@ pub use document::{
     context, doc_info, layout_record, render_record, render_record_timed, Assets, RenderFailure,
 };
 pub use finalize::sort_rejects;
-pub use fonts_dir::default_fonts_dir;
+pub use fonts_dir::{default_fonts_dir, fonts_dir_for_job};
 pub use inputs::{count_rejects, read_and_check};
 pub use location::{check_batch_id, ledger_path, run_dir_of};
 pub use merge::merge;
 pub use plan::file_name;
 
-use crate::check::{self, Reject};
+use crate::check::Reject;
 use crate::job::Job;
-use crate::run::finalize::finalize;
+use crate::run::finalize::{finalize, RenderedBatch};
 use crate::run::location::wipe_run_dir;
-use crate::run::plan::{input_hashes, plan_header, read_check_plan, Feed, ReadStats};
-use crate::run::render::Collector;
-use crate::run::runlog::{Progress, RunLog};
-use crate::run::runstate::{Journal, Plan, RunDir, RunLock};
-use crate::run::spool::EntrySpool;
+use crate::run::plan::{input_hashes, plan_header};
+use crate::run::render::{render_batch, BatchToRender};
+use crate::run::runlog::RunLog;
+use crate::run::runstate::{Plan, RunDir, RunLock};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Options of one run that are not in the job file.
 #[derive(Debug, Clone, Default)]
@@ -148,11 +147,121 @@ pub struct Outcome {
 pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchError> {
     let started = std::time::Instant::now();
     let mut stages: BTreeMap<String, u64> = BTreeMap::new();
-    let mut lap = std::time::Instant::now();
-    let mut stage = |name: &str, lap: &mut std::time::Instant| {
-        stages.insert(name.to_string(), lap.elapsed().as_millis() as u64);
-        *lap = std::time::Instant::now();
+    let opened = open_run_dir(job, opts, log)?;
+    let dir = &opened.dir;
+    let input = opts.input.clone().unwrap_or_else(|| job.input.file.clone());
+    let inputs = input_hashes(job, &input)?;
+    let existing = match resume(opts, dir, &inputs, log)? {
+        Resumption::Finished => return Ok(Outcome::already_finished(&dir.path)),
+        Resumption::Plan(p) => p,
     };
+
+    let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| BatchError::Render(e.to_string()))?;
+    let assets = pool.install(|| Assets::load(job, opts.fonts_dir.as_deref()))?;
+    stages.insert("load".into(), started.elapsed().as_millis() as u64);
+
+    let ledger_path = ledger_path(job, opts.ledger.as_deref(), &opened.out_root);
+    let plan = match existing {
+        Some(p) => p,
+        None => {
+            let plan = plan_header(job, &opened.batch_id, inputs)?;
+            plan.save(&dir.path, job.output.modes().file)
+                .map_err(|e| BatchError::write(&dir.path, e))?;
+            plan
+        }
+    };
+    let rendered = render_batch(
+        &BatchToRender {
+            job,
+            opts,
+            assets: &assets,
+            pool: &pool,
+            threads,
+            input: &input,
+            plan: &plan,
+            ledger_path: &ledger_path,
+            dir,
+        },
+        log,
+    )?;
+    stages.insert("read_check".into(), rendered.read.read_check_ms);
+    stages.insert("plan".into(), rendered.read.plan_ms);
+    stages.insert("render".into(), rendered.render_ms);
+
+    let outcome = Outcome {
+        run_dir: dir.path.clone(),
+        rows_read: rendered.read.finished.rows_read,
+        documents: rendered.entries.len(),
+        document_bytes: 0,
+        rejects: rendered.rejects,
+        warnings: rendered.warnings,
+        already_finished: false,
+        rendered_now: rendered.rendered_now,
+    };
+    let timing = report::Timing {
+        threads,
+        total_ms: 0,
+        stages_ms: stages,
+        rendered_now: rendered.rendered_now,
+        reused: rendered.reused,
+    };
+    let entries = rendered.entries;
+    let batch = RenderedBatch {
+        job,
+        plan: &plan,
+        dir,
+        outcome: &outcome,
+        entries: &entries,
+        originals: &rendered.originals,
+        assets: &assets,
+        input: opts.input.as_deref(),
+        shard: opts.shard,
+        ledger_path: &ledger_path,
+        started,
+    };
+    let bytes = finalize(&batch, timing, log)?;
+    entries
+        .remove()
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    Ok(Outcome {
+        document_bytes: bytes,
+        ..outcome
+    })
+}
+
+impl Outcome {
+    /// The outcome of a batch found already finished: nothing done.
+    fn already_finished(run_dir: &Path) -> Outcome {
+        Outcome {
+            run_dir: run_dir.to_owned(),
+            rows_read: 0,
+            documents: 0,
+            document_bytes: 0,
+            rejects: Vec::new(),
+            warnings: Vec::new(),
+            already_finished: true,
+            rendered_now: 0,
+        }
+    }
+}
+
+/// A run directory opened for one execution: created, locked (until this
+/// is dropped), its log attached and stale temporaries removed.
+struct OpenedRunDir {
+    batch_id: String,
+    /// The output root (`--out` or the job's `output.dir`).
+    out_root: PathBuf,
+    dir: RunDir,
+    _lock: RunLock,
+}
+
+/// Checks the batch id and shard, then creates, locks and opens the run
+/// directory of the batch (or shard).
+fn open_run_dir(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<OpenedRunDir, BatchError> {
     let batch_id = opts
         .batch_id
         .clone()
@@ -176,7 +285,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     };
     crate::files::create_dir_with(&dir.path, modes.dir)
         .map_err(|e| BatchError::write(&dir.path, e))?;
-    let _lock = RunLock::acquire(&dir.path).map_err(|e| match e {
+    let lock = RunLock::acquire(&dir.path).map_err(|e| match e {
         runstate::LockError::Held(holder) => BatchError::Locked(format!(
             "このバッチは別のプロセスが実行中です (batch is locked by another run: {holder}): {}",
             dir.path.display()
@@ -193,12 +302,34 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         "",
         serde_json::json!({"job": job.job.name, "batch": batch_id, "shard": opts.shard.map(|(k, n)| format!("{}/{n}", k + 1))}),
     );
+    Ok(OpenedRunDir {
+        batch_id,
+        out_root,
+        dir,
+        _lock: lock,
+    })
+}
 
-    let input = opts.input.clone().unwrap_or_else(|| job.input.file.clone());
-    let inputs = input_hashes(job, &input)?;
+/// What an earlier execution left in the run directory.
+enum Resumption {
+    /// The batch is finished: nothing to do.
+    Finished,
+    /// The plan to continue (none: plan anew).
+    Plan(Option<Plan>),
+}
+
+/// Compares the saved plan's inputs with `inputs`: the same → continue it
+/// (or nothing to do when finished); changed → refused, unless `--restart`,
+/// which clears the run directory. `--restart` always plans anew.
+fn resume(
+    opts: &RunOptions,
+    dir: &RunDir,
+    inputs: &BTreeMap<String, String>,
+    log: &RunLog,
+) -> Result<Resumption, BatchError> {
     let existing = Plan::load(&dir.path).map_err(|e| BatchError::write(&dir.path, e))?;
     if let Some(plan) = &existing {
-        if plan.inputs != inputs {
+        if plan.inputs != *inputs {
             if !opts.restart {
                 return Err(BatchError::Input(format!(
                     "このバッチの計画後に入力・ジョブ・テンプレートが変わりました。やり直すには --restart を付けてください (input changed since the batch was planned; use --restart): {}",
@@ -210,197 +341,15 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
                 "入力が変わったためバッチをやり直します (restarting the batch)",
                 serde_json::json!({}),
             );
-            wipe_run_dir(&dir)?;
+            wipe_run_dir(dir)?;
         } else if dir.is_finished() {
             log.info(
                 "already_finished",
                 "このバッチは完了済みです。何も出力しません (batch already finished; nothing to do)",
                 serde_json::json!({}),
             );
-            return Ok(Outcome {
-                run_dir: dir.path.clone(),
-                rows_read: 0,
-                documents: 0,
-                document_bytes: 0,
-                rejects: Vec::new(),
-                warnings: Vec::new(),
-                already_finished: true,
-                rendered_now: 0,
-            });
+            return Ok(Resumption::Finished);
         }
     }
-    let existing = if opts.restart { None } else { existing };
-
-    let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| BatchError::Render(e.to_string()))?;
-    let assets = pool.install(|| Assets::load(job, opts.fonts_dir.as_deref()))?;
-    stage("load", &mut lap);
-
-    let ledger_path = ledger_path(job, opts, &out_root);
-    let plan = match existing {
-        Some(p) => p,
-        None => {
-            let plan = plan_header(job, &batch_id, inputs)?;
-            plan.save(&dir.path, modes.file)
-                .map_err(|e| BatchError::write(&dir.path, e))?;
-            plan
-        }
-    };
-
-    let docs_dir = dir.docs();
-    crate::files::create_dir_with(&docs_dir, modes.dir)
-        .map_err(|e| BatchError::write(&docs_dir, e))?;
-    let journal = Journal::read(&dir.path).map_err(|e| BatchError::write(&dir.path, e))?;
-    let writer = runstate::DocWriter::new(
-        &docs_dir,
-        modes.file,
-        Journal::open(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?,
-        128,
-    );
-    let mut spool =
-        EntrySpool::create(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?;
-    let progress = Progress::new(0, log.verbosity());
-    let source_file = input
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-
-    // Reading, checking and planning run on their own thread, a few chunks
-    // ahead of rendering: memory holds only the chunks in flight. With one
-    // thread they take turns with rendering on the calling thread instead,
-    // so `--threads 1` keeps the batch on one core.
-    let mut collector = Collector {
-        job,
-        opts,
-        assets: &assets,
-        pool: &pool,
-        writer: &writer,
-        journal: &journal,
-        docs_dir: &docs_dir,
-        progress: &progress,
-        log,
-        spool: &mut spool,
-        run_dir: &dir.path,
-        source_file,
-        sheet_name: String::new(),
-        rejects: Vec::new(),
-        originals: check::Originals::default(),
-        warnings: Vec::new(),
-        rendered_now: 0,
-        reused: 0,
-        failed: None,
-    };
-    let render_started = std::time::Instant::now();
-    let read_result = if threads == 1 {
-        read_check_plan(job, &input, &plan, &ledger_path, &dir.path, &mut |feed| {
-            collector.take(feed)
-        })
-    } else {
-        std::thread::scope(|s| -> Result<ReadStats, BatchError> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(2);
-            let reader = s.spawn(|| {
-                read_check_plan(
-                    job,
-                    &input,
-                    &plan,
-                    &ledger_path,
-                    &dir.path,
-                    &mut move |feed| tx.send(feed).is_ok(),
-                )
-            });
-            for feed in rx.iter() {
-                if !collector.take(feed) {
-                    break;
-                }
-            }
-            // Dropping the receiver stops the reader at its next chunk.
-            drop(rx);
-            reader
-                .join()
-                .unwrap_or_else(|_| Err(BatchError::Render("reader thread panicked".into())))
-        })
-    };
-    let Collector {
-        sheet_name,
-        mut rejects,
-        mut originals,
-        warnings,
-        rendered_now,
-        reused,
-        failed,
-        ..
-    } = collector;
-    // A rendering error is the one to report (the reader then only says
-    // that rendering stopped).
-    let read_result = match failed {
-        Some(e) => Err(e),
-        None => read_result,
-    };
-    progress.finish();
-    writer
-        .finish()
-        .map_err(|e| BatchError::write(&docs_dir, e))?;
-    let read = read_result?;
-    stages.insert("read_check".into(), read.read_check_ms);
-    stages.insert("plan".into(), read.plan_ms);
-    stages.insert("render".into(), render_started.elapsed().as_millis() as u64);
-    lap = std::time::Instant::now();
-    rejects.extend(read.finished.rejects);
-    originals.rows.extend(read.finished.originals.rows);
-    if originals.columns.is_empty() {
-        originals.columns = read.finished.originals.columns;
-    }
-    sort_rejects(&mut rejects, &sheet_name);
-    if reused > 0 {
-        log.info(
-            "resume",
-            &format!("前回の続きから再開しました: {reused} 件は出力済みでした (resumed)"),
-            serde_json::json!({"reused": reused, "rendered": rendered_now}),
-        );
-    }
-    let entries = spool
-        .finish()
-        .map_err(|e| BatchError::write(&dir.path, e))?;
-
-    let outcome = Outcome {
-        run_dir: dir.path.clone(),
-        rows_read: read.finished.rows_read,
-        documents: entries.len(),
-        document_bytes: 0,
-        rejects,
-        warnings,
-        already_finished: false,
-        rendered_now,
-    };
-    let timing = report::Timing {
-        threads,
-        total_ms: 0,
-        stages_ms: stages,
-        rendered_now,
-        reused,
-    };
-    let _ = lap;
-    let bytes = finalize(
-        job,
-        &plan,
-        &dir,
-        (&outcome, &entries),
-        &originals,
-        (&assets, opts.input.as_deref()),
-        opts.shard,
-        timing,
-        started,
-        log,
-        &ledger_path,
-    )?;
-    entries
-        .remove()
-        .map_err(|e| BatchError::write(&dir.path, e))?;
-    Ok(Outcome {
-        document_bytes: bytes,
-        ..outcome
-    })
+    Ok(Resumption::Plan(if opts.restart { None } else { existing }))
 }

@@ -12,44 +12,211 @@ use crate::files::sha256_hex;
 use crate::job::Job;
 use crate::mail::manifest::ManifestEntry;
 use crate::run::document::{render_record_timed, Assets, RenderFailure};
-use crate::run::plan::Feed;
+use crate::run::finalize::sort_rejects;
+use crate::run::plan::{read_check_plan, Feed, ReadStats};
 use crate::run::runlog::{Progress, RunLog};
-use crate::run::runstate::{self, JournalEntry, PlannedDoc};
-use crate::run::spool::EntrySpool;
+use crate::run::runstate::{self, Journal, JournalEntry, Plan, PlannedDoc, RunDir};
+use crate::run::spool::{Entries, EntrySpool};
 use crate::run::{RunOptions, StageClock};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Takes the reader's feed on the rendering side: renders each chunk and
-/// collects what the finalize stage needs, in plan order (spooled manifest
-/// entries, rejects with their rows' texts, warnings, counts).
-pub(super) struct Collector<'a> {
+/// What rendering a planned batch needs.
+pub(super) struct BatchToRender<'a> {
     pub(super) job: &'a Job,
     pub(super) opts: &'a RunOptions,
     pub(super) assets: &'a Assets,
     pub(super) pool: &'a rayon::ThreadPool,
-    pub(super) writer: &'a runstate::DocWriter,
-    pub(super) journal: &'a BTreeMap<String, JournalEntry>,
-    pub(super) docs_dir: &'a Path,
-    pub(super) progress: &'a Progress,
-    pub(super) log: &'a RunLog,
-    pub(super) spool: &'a mut EntrySpool,
-    pub(super) run_dir: &'a Path,
-    pub(super) source_file: String,
-    pub(super) sheet_name: String,
+    /// Rendering threads (1: reading and rendering take turns).
+    pub(super) threads: usize,
+    /// The input file read (the job's or `--input`).
+    pub(super) input: &'a Path,
+    pub(super) plan: &'a Plan,
+    pub(super) ledger_path: &'a Path,
+    pub(super) dir: &'a RunDir,
+}
+
+/// What rendering a batch gave, for finalize.
+pub(super) struct RenderedDocs {
+    /// The spooled manifest entries, in plan order.
+    pub(super) entries: Entries,
+    /// Check and layout rejects, sorted for the report.
     pub(super) rejects: Vec<Reject>,
     pub(super) originals: check::Originals,
     pub(super) warnings: Vec<(String, String)>,
     pub(super) rendered_now: usize,
     pub(super) reused: usize,
+    /// What the reader found and its timings.
+    pub(super) read: ReadStats,
+    /// Wall time of reading and rendering together, ms.
+    pub(super) render_ms: u64,
+}
+
+/// Reads, checks, plans and renders a batch: the documents an earlier
+/// execution finished are reused, the others rendered and journaled, every
+/// manifest entry spooled in plan order.
+pub(super) fn render_batch(
+    batch: &BatchToRender,
+    log: &RunLog,
+) -> Result<RenderedDocs, BatchError> {
+    let (job, dir) = (batch.job, batch.dir);
+    let modes = job.output.modes();
+    let docs_dir = dir.docs();
+    crate::files::create_dir_with(&docs_dir, modes.dir)
+        .map_err(|e| BatchError::write(&docs_dir, e))?;
+    let journal = Journal::read(&dir.path).map_err(|e| BatchError::write(&dir.path, e))?;
+    let writer = runstate::DocWriter::new(
+        &docs_dir,
+        modes.file,
+        Journal::open(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?,
+        128,
+    );
+    let mut spool =
+        EntrySpool::create(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?;
+    let progress = Progress::new(0, log.verbosity());
+    let source_file = batch
+        .input
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut collector = Collector {
+        renderer: Renderer {
+            job,
+            opts: batch.opts,
+            assets: batch.assets,
+            pool: batch.pool,
+            writer: &writer,
+            journal: &journal,
+            docs_dir: &docs_dir,
+            progress: &progress,
+        },
+        log,
+        spool: &mut spool,
+        run_dir: &dir.path,
+        source_file,
+        sheet_name: String::new(),
+        rejects: Vec::new(),
+        originals: check::Originals::default(),
+        warnings: Vec::new(),
+        rendered_now: 0,
+        reused: 0,
+        failed: None,
+    };
+    let render_started = std::time::Instant::now();
+    let read_result = read_and_render(batch, &mut collector);
+    let Collector {
+        sheet_name,
+        mut rejects,
+        mut originals,
+        warnings,
+        rendered_now,
+        reused,
+        failed,
+        ..
+    } = collector;
+    // A rendering error is the one to report (the reader then only says
+    // that rendering stopped).
+    let read_result = match failed {
+        Some(e) => Err(e),
+        None => read_result,
+    };
+    progress.finish();
+    writer
+        .finish()
+        .map_err(|e| BatchError::write(&docs_dir, e))?;
+    let mut read = read_result?;
+    let render_ms = render_started.elapsed().as_millis() as u64;
+    rejects.append(&mut read.finished.rejects);
+    originals
+        .rows
+        .extend(std::mem::take(&mut read.finished.originals.rows));
+    if originals.columns.is_empty() {
+        originals.columns = std::mem::take(&mut read.finished.originals.columns);
+    }
+    sort_rejects(&mut rejects, &sheet_name);
+    if reused > 0 {
+        log.info(
+            "resume",
+            &format!("前回の続きから再開しました: {reused} 件は出力済みでした (resumed)"),
+            serde_json::json!({"reused": reused, "rendered": rendered_now}),
+        );
+    }
+    let entries = spool
+        .finish()
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    Ok(RenderedDocs {
+        entries,
+        rejects,
+        originals,
+        warnings,
+        rendered_now,
+        reused,
+        read,
+        render_ms,
+    })
+}
+
+/// Runs the reader and hands its feed to `collector`. Reading, checking and
+/// planning run on their own thread, a few chunks ahead of rendering:
+/// memory holds only the chunks in flight. With one thread they take turns
+/// with rendering on the calling thread instead, so `--threads 1` keeps the
+/// batch on one core.
+fn read_and_render(
+    batch: &BatchToRender,
+    collector: &mut Collector,
+) -> Result<ReadStats, BatchError> {
+    let read = |deliver: &mut dyn FnMut(Feed) -> bool| {
+        read_check_plan(
+            batch.job,
+            batch.input,
+            batch.plan,
+            batch.ledger_path,
+            &batch.dir.path,
+            deliver,
+        )
+    };
+    if batch.threads == 1 {
+        return read(&mut |feed| collector.take(feed));
+    }
+    std::thread::scope(|s| -> Result<ReadStats, BatchError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(2);
+        let reader = s.spawn(|| read(&mut move |feed| tx.send(feed).is_ok()));
+        for feed in rx.iter() {
+            if !collector.take(feed) {
+                break;
+            }
+        }
+        // Dropping the receiver stops the reader at its next chunk.
+        drop(rx);
+        reader
+            .join()
+            .unwrap_or_else(|_| Err(BatchError::Render("reader thread panicked".into())))
+    })
+}
+
+/// Takes the reader's feed on the rendering side: renders each chunk and
+/// collects what the finalize stage needs, in plan order (spooled manifest
+/// entries, rejects with their rows' texts, warnings, counts).
+struct Collector<'a> {
+    renderer: Renderer<'a>,
+    log: &'a RunLog,
+    spool: &'a mut EntrySpool,
+    run_dir: &'a Path,
+    source_file: String,
+    sheet_name: String,
+    rejects: Vec<Reject>,
+    originals: check::Originals,
+    warnings: Vec<(String, String)>,
+    rendered_now: usize,
+    reused: usize,
     /// The first rendering or spooling error; nothing is taken after it.
-    pub(super) failed: Option<BatchError>,
+    failed: Option<BatchError>,
 }
 
 impl Collector<'_> {
     /// Takes one feed; false once rendering failed (the reader then stops).
-    pub(super) fn take(&mut self, feed: Feed) -> bool {
+    fn take(&mut self, feed: Feed) -> bool {
         if self.failed.is_some() {
             return false;
         }
@@ -61,24 +228,16 @@ impl Collector<'_> {
             }
             Feed::Chunk(c) => c,
         };
-        self.progress.add_total(chunk.docs.len() as u64);
+        self.renderer.progress.add_total(chunk.docs.len() as u64);
         for (number, texts, rs) in chunk.rejected {
             self.keep_texts(number, texts);
             self.rejects.extend(rs);
         }
-        let step = render_chunk(
-            self.job,
-            self.opts,
-            self.assets,
-            self.pool,
-            self.writer,
-            self.journal,
-            self.docs_dir,
-            self.progress,
-            chunk.docs,
-            (&self.source_file, &self.sheet_name),
-        );
-        let step = match step {
+        let source = Source {
+            file: &self.source_file,
+            sheet: &self.sheet_name,
+        };
+        let step = match self.renderer.render_chunk(chunk.docs, source) {
             Ok(s) => s,
             Err(e) => {
                 self.failed = Some(e);
@@ -88,29 +247,38 @@ impl Collector<'_> {
         self.rendered_now += step.rendered;
         self.reused += step.reused;
         for slot in step.slots {
-            match slot {
-                Slot::Document(entry, w) => {
-                    if let Err(e) = self.spool.push(&entry, &w) {
-                        self.failed = Some(BatchError::write(self.run_dir, e));
-                        return false;
-                    }
-                    for msg in w {
-                        self.warnings.push((entry.record_id.clone(), msg));
-                    }
-                }
-                Slot::Rejected(reject, texts) => {
-                    self.log.info(
-                        "reject",
-                        "",
-                        serde_json::json!({"row": reject.row, "code": reject.code}),
-                    );
-                    self.keep_texts(reject.row, texts);
-                    self.rejects.push(reject);
-                }
-                Slot::OtherShard => {}
+            if let Err(e) = self.keep(slot) {
+                self.failed = Some(e);
+                return false;
             }
         }
         true
+    }
+
+    /// Keeps one rendered slot: a document's entry spooled with its
+    /// warnings, or a layout reject with its row's texts.
+    fn keep(&mut self, slot: Slot) -> Result<(), BatchError> {
+        match slot {
+            Slot::Document(entry, w) => {
+                self.spool
+                    .push(&entry, &w)
+                    .map_err(|e| BatchError::write(self.run_dir, e))?;
+                for msg in w {
+                    self.warnings.push((entry.record_id.clone(), msg));
+                }
+            }
+            Slot::Rejected(reject, texts) => {
+                self.log.info(
+                    "reject",
+                    "",
+                    serde_json::json!({"row": reject.row, "code": reject.code}),
+                );
+                self.keep_texts(reject.row, texts);
+                self.rejects.push(reject);
+            }
+            Slot::OtherShard => {}
+        }
+        Ok(())
     }
 
     /// Keeps a rejected row's texts for the rejects report.
@@ -118,6 +286,13 @@ impl Collector<'_> {
         let key = (self.source_file.clone(), self.sheet_name.clone(), row);
         self.originals.rows.insert(key, texts);
     }
+}
+
+/// Where the rows being rendered come from (for manifests and rejects).
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    file: &'a str,
+    sheet: &'a str,
 }
 
 /// One planned document after rendering.
@@ -137,114 +312,141 @@ struct ChunkResult {
     reused: usize,
 }
 
-/// Renders the documents of one chunk in parallel; documents an earlier
-/// execution finished (journaled, same size on disk) are reused.
-#[allow(clippy::too_many_arguments)]
-fn render_chunk(
-    job: &Job,
-    opts: &RunOptions,
-    assets: &Assets,
-    pool: &rayon::ThreadPool,
-    writer: &runstate::DocWriter,
-    journal: &BTreeMap<String, JournalEntry>,
-    docs_dir: &Path,
-    progress: &Progress,
-    docs: Vec<(Record, Vec<String>, PlannedDoc)>,
-    (source_file, sheet_name): (&str, &str),
-) -> Result<ChunkResult, BatchError> {
-    let entry_for = |pd: &PlannedDoc, sha256: String, bytes: u64, pages: usize| ManifestEntry {
-        file: pd.file.clone(),
-        sha256,
-        bytes,
-        pages,
-        record_id: pd.record_id.clone(),
-        number: pd.number,
-        kind: job.job.title.clone(),
-        source_file: source_file.to_string(),
-        source_sheet: sheet_name.to_string(),
-        source_row: pd.row,
-    };
-    // Per document: whether it is this shard's, and if so whether an
-    // earlier execution finished it.
-    let work: Vec<_> = docs
-        .into_iter()
-        .map(|(record, texts, pd)| {
-            let mine = opts.shard.is_none_or(|(k, n)| pd.shard_key % n == k);
-            let done = journal.get(&pd.file).filter(|e| {
-                mine && std::fs::symlink_metadata(docs_dir.join(&pd.file))
-                    .is_ok_and(|m| m.is_file() && m.len() == e.bytes)
-            });
-            (record, texts, pd, mine, done.cloned())
-        })
-        .collect();
-    let reused = work.iter().filter(|w| w.4.is_some()).count();
-    let slots: Vec<Result<Slot, BatchError>> = pool.install(|| {
-        work.into_par_iter()
-            .map(|(record, texts, pd, mine, done)| {
-                if !mine {
-                    return Ok(Slot::OtherShard);
-                }
-                if let Some(e) = done {
-                    return Ok(Slot::Document(
-                        entry_for(&pd, e.sha256, e.bytes, e.pages),
-                        e.warnings,
-                    ));
-                }
-                let clock = opts.clock.as_deref();
-                let out = match render_record_timed(job, assets, &record, pd.number, clock) {
-                    Ok((bytes, pages, warnings)) => {
-                        let t = std::time::Instant::now();
-                        let sha = sha256_hex(&bytes);
-                        if !opts.discard_docs {
-                            let entry = JournalEntry {
-                                file: pd.file.clone(),
-                                sha256: sha.clone(),
-                                bytes: bytes.len() as u64,
-                                pages,
-                                warnings: warnings.clone(),
-                            };
-                            writer
-                                .write(entry, &bytes)
-                                .map_err(|e| BatchError::write(&docs_dir.join(&pd.file), e))?;
-                        }
-                        if let Some(c) = clock {
-                            StageClock::add(&c.write, t);
-                        }
-                        Ok(Slot::Document(
-                            entry_for(&pd, sha, bytes.len() as u64, pages),
-                            warnings,
-                        ))
-                    }
-                    Err(RenderFailure::Data(e)) => Ok(Slot::Rejected(
-                        Reject {
-                            file: source_file.to_string(),
-                            sheet: sheet_name.to_string(),
-                            row: record.row,
-                            column: String::new(),
-                            value: String::new(),
-                            code: e.code().into(),
-                            reason: e.to_string(),
-                        },
-                        texts,
-                    )),
-                    Err(RenderFailure::Template(m)) => Err(BatchError::Render(m)),
-                };
-                progress.inc();
-                out
+/// What the rendering threads share, read-only.
+struct Renderer<'a> {
+    job: &'a Job,
+    opts: &'a RunOptions,
+    assets: &'a Assets,
+    pool: &'a rayon::ThreadPool,
+    writer: &'a runstate::DocWriter,
+    journal: &'a BTreeMap<String, JournalEntry>,
+    docs_dir: &'a Path,
+    progress: &'a Progress,
+}
+
+impl Renderer<'_> {
+    /// Renders the documents of one chunk in parallel; documents an earlier
+    /// execution finished (journaled, same size on disk) are reused.
+    fn render_chunk(
+        &self,
+        docs: Vec<(Record, Vec<String>, PlannedDoc)>,
+        source: Source,
+    ) -> Result<ChunkResult, BatchError> {
+        // Per document: whether it is this shard's, and if so whether an
+        // earlier execution finished it.
+        let work: Vec<_> = docs
+            .into_iter()
+            .map(|(record, texts, pd)| {
+                let mine = self.opts.shard.is_none_or(|(k, n)| pd.shard_key % n == k);
+                let done = self.journal.get(&pd.file).filter(|e| {
+                    mine && std::fs::symlink_metadata(self.docs_dir.join(&pd.file))
+                        .is_ok_and(|m| m.is_file() && m.len() == e.bytes)
+                });
+                (record, texts, pd, mine, done.cloned())
             })
-            .collect()
-    });
-    let out = slots
-        .into_iter()
-        .collect::<Result<Vec<Slot>, BatchError>>()?;
-    let handled = out
-        .iter()
-        .filter(|s| matches!(s, Slot::Document(..) | Slot::Rejected(..)))
-        .count();
-    let rendered = handled - reused;
-    Ok(ChunkResult {
-        slots: out,
-        rendered,
-        reused,
-    })
+            .collect();
+        let reused = work.iter().filter(|w| w.4.is_some()).count();
+        let slots: Vec<Result<Slot, BatchError>> = self.pool.install(|| {
+            work.into_par_iter()
+                .map(|(record, texts, pd, mine, done)| {
+                    if !mine {
+                        return Ok(Slot::OtherShard);
+                    }
+                    if let Some(e) = done {
+                        return Ok(Slot::Document(
+                            self.entry(&pd, source, (e.sha256, e.bytes, e.pages)),
+                            e.warnings,
+                        ));
+                    }
+                    let out = self.render_one(record, texts, &pd, source);
+                    self.progress.inc();
+                    out
+                })
+                .collect()
+        });
+        let out = slots
+            .into_iter()
+            .collect::<Result<Vec<Slot>, BatchError>>()?;
+        let handled = out
+            .iter()
+            .filter(|s| matches!(s, Slot::Document(..) | Slot::Rejected(..)))
+            .count();
+        let rendered = handled - reused;
+        Ok(ChunkResult {
+            slots: out,
+            rendered,
+            reused,
+        })
+    }
+
+    /// Renders and writes one document (unless the benchmark discards it),
+    /// or makes the reject of a record the layout refused.
+    fn render_one(
+        &self,
+        record: Record,
+        texts: Vec<String>,
+        pd: &PlannedDoc,
+        source: Source,
+    ) -> Result<Slot, BatchError> {
+        let clock = self.opts.clock.as_deref();
+        match render_record_timed(self.job, self.assets, &record, pd.number, clock) {
+            Ok((bytes, pages, warnings)) => {
+                let t = std::time::Instant::now();
+                let sha = sha256_hex(&bytes);
+                if !self.opts.discard_docs {
+                    let entry = JournalEntry {
+                        file: pd.file.clone(),
+                        sha256: sha.clone(),
+                        bytes: bytes.len() as u64,
+                        pages,
+                        warnings: warnings.clone(),
+                    };
+                    self.writer
+                        .write(entry, &bytes)
+                        .map_err(|e| BatchError::write(&self.docs_dir.join(&pd.file), e))?;
+                }
+                if let Some(c) = clock {
+                    StageClock::add(&c.write, t);
+                }
+                Ok(Slot::Document(
+                    self.entry(pd, source, (sha, bytes.len() as u64, pages)),
+                    warnings,
+                ))
+            }
+            Err(RenderFailure::Data(e)) => Ok(Slot::Rejected(
+                Reject {
+                    file: source.file.to_string(),
+                    sheet: source.sheet.to_string(),
+                    row: record.row,
+                    column: String::new(),
+                    value: String::new(),
+                    code: e.code().into(),
+                    reason: e.to_string(),
+                },
+                texts,
+            )),
+            Err(RenderFailure::Template(m)) => Err(BatchError::Render(m)),
+        }
+    }
+
+    /// The manifest entry of a written document: `(sha256, bytes, pages)`.
+    fn entry(
+        &self,
+        pd: &PlannedDoc,
+        source: Source,
+        (sha256, bytes, pages): (String, u64, usize),
+    ) -> ManifestEntry {
+        ManifestEntry {
+            file: pd.file.clone(),
+            sha256,
+            bytes,
+            pages,
+            record_id: pd.record_id.clone(),
+            number: pd.number,
+            kind: self.job.job.title.clone(),
+            source_file: source.file.to_string(),
+            source_sheet: source.sheet.to_string(),
+            source_row: pd.row,
+        }
+    }
 }
