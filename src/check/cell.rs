@@ -45,6 +45,37 @@ fn json_number(n: f64) -> Option<serde_json::Value> {
     }
 }
 
+/// A character no document can print and the markup may not hold: a
+/// control character other than tab, line feed and carriage return (C0,
+/// DEL, C1), or a Unicode noncharacter (U+FFFE, U+FFFF, U+FDD0–U+FDEF and the
+/// last two of every plane). Found at check time, such a character is a
+/// reject of its row; left in, it would stop the whole batch with a markup
+/// error at rendering.
+pub(crate) fn is_unprintable(c: char) -> bool {
+    let u = c as u32;
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || (0xFDD0..=0xFDEF).contains(&u)
+        || u & 0xFFFE == 0xFFFE
+}
+
+/// A text with every [unprintable](is_unprintable) character shown as
+/// `<U+0007>`: how such a value is echoed in the rejects report, so that the
+/// clerk sees where it is and no spreadsheet or terminal acts on it.
+pub(crate) fn visible(text: &str) -> String {
+    if !text.chars().any(is_unprintable) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unprintable(c) {
+            out.push_str(&format!("<U+{:04X}>", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A reject code and its reason.
 pub(super) type CellError = (&'static str, String);
 
@@ -74,6 +105,15 @@ pub(super) fn check_cell(
         return Err((
             "E_CELL_ERROR",
             format!("セルがエラー値 {e} です (cell holds an error value)"),
+        ));
+    }
+    if let Some(c) = raw.chars().find(|&c| is_unprintable(c)) {
+        return Err((
+            "E_CHAR",
+            format!(
+                "印刷できない文字 U+{:04X} が含まれています (a character that cannot be printed: U+{:04X})",
+                c as u32, c as u32
+            ),
         ));
     }
     let value = match spec.kind {
@@ -234,4 +274,45 @@ fn check_text(t: String, spec: &FieldSpec) -> Result<serde_json::Value, CellErro
         }
     }
     Ok(serde_json::Value::String(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unprintable_characters_are_found_and_shown() {
+        for c in [
+            '\u{0}',
+            '\u{7}',
+            '\u{8}',
+            '\u{B}',
+            '\u{1B}',
+            '\u{7F}',
+            '\u{85}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{FDD0}',
+            '\u{1FFFF}',
+        ] {
+            assert!(is_unprintable(c), "{:X}", c as u32);
+        }
+        for c in [
+            '\t',
+            '\n',
+            '\r',
+            ' ',
+            '山',
+            '\u{3000}',
+            '\u{FFFD}',
+            '\u{E000}',
+            '\u{20B9F}',
+            '\u{E0100}',
+        ] {
+            assert!(!is_unprintable(c), "{:X}", c as u32);
+        }
+        assert_eq!(visible("山田\u{7}太郎"), "山田<U+0007>太郎");
+        assert_eq!(visible("\u{FFFE}"), "<U+FFFE>");
+        assert_eq!(visible("山田 太郎"), "山田 太郎");
+    }
 }

@@ -111,7 +111,7 @@ impl RowChecker {
             sheet: self.head.sheet.clone(),
             row: row.number,
             column: self.header(col),
-            value: self.text_of(row, col),
+            value: crate::check::cell::visible(&self.text_of(row, col)),
             code: code.to_string(),
             reason,
         }
@@ -122,7 +122,7 @@ impl RowChecker {
     pub(super) fn check(&mut self, row: &Row) -> RowCheck {
         let mut texts = vec![String::new(); self.width];
         for (&c, &slot) in self.cols.iter().zip(&self.slots) {
-            texts[slot] = self.text_of(row, c);
+            texts[slot] = crate::check::cell::visible(&self.text_of(row, c));
         }
         let mut fields = self.check_fields(row);
         self.check_date_bounds(row, &fields.typed, &mut fields.problems);

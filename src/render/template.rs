@@ -31,6 +31,10 @@ pub struct TemplateError {
     pub path: PathBuf,
     /// What went wrong (tera's message chain).
     pub message: String,
+    /// A filter or function refused the value it was given (a date filter
+    /// on text that is no date, say): the record's data is at fault, not the
+    /// template, so the record is rejected and the batch goes on.
+    pub bad_value: bool,
 }
 
 impl std::fmt::Display for TemplateError {
@@ -45,6 +49,23 @@ impl std::fmt::Display for TemplateError {
 }
 
 impl std::error::Error for TemplateError {}
+
+/// Whether a filter or function call failed somewhere in tera's chain.
+fn is_bad_value(e: &tera::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(t) = err.downcast_ref::<tera::Error>() {
+            if matches!(
+                t.kind,
+                tera::ErrorKind::CallFilter(_) | tera::ErrorKind::CallFunction(_)
+            ) {
+                return true;
+            }
+        }
+        next = err.source();
+    }
+    false
+}
 
 fn chain(e: &tera::Error) -> String {
     let mut msg = e.to_string();
@@ -63,6 +84,7 @@ impl Template {
         let text = std::fs::read_to_string(path).map_err(|e| TemplateError {
             path: path.to_owned(),
             message: e.to_string(),
+            bad_value: false,
         })?;
         Template::from_str(path, &text)
     }
@@ -77,6 +99,7 @@ impl Template {
             .map_err(|e| TemplateError {
                 path: path.to_owned(),
                 message: chain(&e),
+                bad_value: false,
             })?;
         Ok(Template {
             tera,
@@ -89,10 +112,12 @@ impl Template {
         let ctx = tera::Context::from_value(context.clone()).map_err(|e| TemplateError {
             path: self.path.clone(),
             message: chain(&e),
+            bad_value: false,
         })?;
         self.tera.render(MAIN, &ctx).map_err(|e| TemplateError {
             path: self.path.clone(),
             message: chain(&e),
+            bad_value: is_bad_value(&e),
         })
     }
 }

@@ -188,7 +188,13 @@ pub fn layout_record(
     let markup = assets
         .template
         .render(&context(job, record, number))
-        .map_err(|e| RenderFailure::Template(e.to_string()))?;
+        .map_err(|e| {
+            if e.bad_value {
+                RenderFailure::Value(e.message)
+            } else {
+                RenderFailure::Template(e.to_string())
+            }
+        })?;
     tick(|c| &c.template);
     let form = form::parse(&markup).map_err(|e| {
         RenderFailure::Template(format!(
@@ -213,6 +219,9 @@ pub fn layout_record(
 pub enum RenderFailure {
     /// The record's data cannot be laid out (a reject).
     Data(LayoutError),
+    /// A template filter refused one of the record's values (a reject
+    /// `E_TEMPLATE_VALUE`: no data value stops a batch).
+    Value(String),
     /// The template is broken (fails the batch).
     Template(String),
 }

@@ -425,6 +425,20 @@ impl Renderer<'_> {
                 },
                 texts,
             )),
+            Err(RenderFailure::Value(m)) => Ok(Slot::Rejected(
+                Reject {
+                    file: source.file.to_string(),
+                    sheet: source.sheet.to_string(),
+                    row: record.row,
+                    column: String::new(),
+                    value: String::new(),
+                    code: "E_TEMPLATE_VALUE".into(),
+                    reason: format!(
+                        "テンプレートの変換で値が使えません (a template filter refused a value): {m}"
+                    ),
+                },
+                texts,
+            )),
             Err(RenderFailure::Template(m)) => Err(BatchError::Render(m)),
         }
     }
