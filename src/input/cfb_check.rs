@@ -238,11 +238,6 @@ impl<R> WorkbookStream<R> {
     pub fn len(&self) -> u64 {
         self.segments.len
     }
-
-    /// Whether the stream is empty.
-    pub fn is_empty(&self) -> bool {
-        self.segments.len == 0
-    }
 }
 
 impl<R: Read + Seek> Read for WorkbookStream<R> {

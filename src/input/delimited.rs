@@ -9,6 +9,8 @@ use crate::input::header::normalize_header;
 use crate::input::table::build_table;
 use crate::input::{HeaderRow, OnRow, SheetHead, SourceError, HEADER_SEARCH_ROWS};
 
+/// Reads the bytes of a delimited text file as one sheet (no sheet name,
+/// no date system) and hands its rows to `on_row`.
 pub(crate) fn read_delimited(
     path: &Path,
     bytes: &[u8],
@@ -16,24 +18,7 @@ pub(crate) fn read_delimited(
     on_row: &mut OnRow<'_>,
 ) -> Result<SheetHead, SourceError> {
     let text = decode_text(bytes).map_err(|e| SourceError::new(path, e.message()))?;
-    let header_line = match header {
-        HeaderRow::At(n) => text.split('\n').nth(*n as usize - 1).unwrap_or(""),
-        HeaderRow::Find(wanted) => {
-            let first = wanted
-                .first()
-                .map(|w| normalize_header(w))
-                .unwrap_or_default();
-            text.split('\n')
-                .take(HEADER_SEARCH_ROWS * 2)
-                .find(|l| normalize_header(l).contains(&first))
-                .unwrap_or("")
-        }
-    };
-    let delimiter = if header_line.contains('\t') && !header_line.contains(',') {
-        b'\t'
-    } else {
-        b','
-    };
+    let delimiter = delimiter(&text, header);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -91,6 +76,30 @@ pub(crate) fn read_delimited(
         ));
     }
     head
+}
+
+/// The delimiter, decided by the header line: a tab if it holds a tab and
+/// no comma, otherwise a comma. With [`HeaderRow::Find`], the header line
+/// is the first early line holding the first wanted header.
+fn delimiter(text: &str, header: &HeaderRow) -> u8 {
+    let header_line = match header {
+        HeaderRow::At(n) => text.split('\n').nth(*n as usize - 1).unwrap_or(""),
+        HeaderRow::Find(wanted) => {
+            let first = wanted
+                .first()
+                .map(|w| normalize_header(w))
+                .unwrap_or_default();
+            text.split('\n')
+                .take(HEADER_SEARCH_ROWS * 2)
+                .find(|l| normalize_header(l).contains(&first))
+                .unwrap_or("")
+        }
+    };
+    if header_line.contains('\t') && !header_line.contains(',') {
+        b'\t'
+    } else {
+        b','
+    }
 }
 
 /// Why bytes could not be decoded as text.

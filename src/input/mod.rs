@@ -75,16 +75,16 @@
 //! sheet) and never contain cell values, which may be personal data.
 
 mod cell;
-pub mod cfb_check;
+pub(crate) mod cfb_check;
 mod delimited;
 mod header;
 pub mod limits;
-pub mod ods_check;
+pub(crate) mod ods_check;
 mod shared_file;
 mod table;
 mod workbook;
-pub mod xls_check;
-pub mod xlsx_check;
+pub(crate) mod xls_check;
+pub(crate) mod xlsx_check;
 
 use std::fmt;
 use std::io::Cursor;

@@ -185,12 +185,6 @@ pub fn check_ods<R: Read + Seek>(reader: R) -> Result<(), Refusal> {
     scan(BufReader::new(content), true).map(|_| ())
 }
 
-/// The extents of every named table of a `content.xml`, without limits (for
-/// tests and measurements).
-pub fn table_extents<B: BufRead>(xml: B) -> Vec<(String, Extent)> {
-    scan(xml, false).unwrap_or_default()
-}
-
 /// Streams `content.xml`; with `enforce`, refuses as soon as a table or
 /// the tables together pass [`limits::MAX_SHEET_CELLS`] (grid or cells kept
 /// while reading).
@@ -610,6 +604,12 @@ fn read_cell<B: BufRead>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The extents of every named table of a `content.xml`, without limits:
+    /// what the tests compare with calamine's own reading.
+    fn table_extents<B: BufRead>(xml: B) -> Vec<(String, Extent)> {
+        scan(xml, false).unwrap_or_default()
+    }
 
     fn extents(table: &str) -> Extent {
         let xml = format!(

@@ -159,12 +159,6 @@ pub fn check_xls<R: Read + Seek>(stream: R, len: u64) -> Result<(), Refusal> {
     }
 }
 
-/// The extents of every sheet of a workbook stream, without limits (for
-/// tests and measurements); `None` if the stream is malformed.
-pub fn sheet_extents<R: Read + Seek>(stream: R, len: u64) -> Option<Vec<(String, Extent)>> {
-    walk(stream, len, false).ok()
-}
-
 /// One record: its type, length and the first bytes of its data (16, or
 /// all of a `BoundSheet8` up to the longest name).
 struct Record<'a> {
@@ -476,6 +470,13 @@ fn sheet<R: Read + Seek>(
 mod tests {
     use super::*;
     use std::io::Cursor;
+
+    /// The extents of every sheet of a workbook stream, without limits (what
+    /// the tests compare with calamine's own reading); `None` if the stream is
+    /// malformed.
+    fn sheet_extents<R: Read + Seek>(stream: R, len: u64) -> Option<Vec<(String, Extent)>> {
+        walk(stream, len, false).ok()
+    }
 
     /// A record: type, length, data.
     fn rec(typ: u16, data: &[u8]) -> Vec<u8> {
