@@ -58,14 +58,7 @@ pub fn merge(
     let dir = RunDir {
         path: run_dir_of(&out_root, job, &batch_id, None),
     };
-    crate::files::create_dir_with(&dir.path, modes.dir)
-        .map_err(|e| BatchError::write(&dir.path, e))?;
-    let _lock = RunLock::acquire(&dir.path).map_err(|e| match e {
-        runstate::LockError::Held(h) => BatchError::Locked(format!("locked by {h}")),
-        runstate::LockError::Io(e) => BatchError::write(&dir.path, e),
-    })?;
-    log.attach(&dir.path.join("run.log"), modes.file)
-        .map_err(|e| BatchError::write(&dir.path, e))?;
+    let _lock = open_merged_run_dir(job, &dir, log)?;
     plan.save(&dir.path, modes.file)
         .map_err(|e| BatchError::write(&dir.path, e))?;
     copy_plan_lines(&first_shard, &dir, modes.file)?;
@@ -113,6 +106,21 @@ pub fn merge(
         document_bytes: bytes,
         ..outcome
     })
+}
+
+/// Creates and locks the batch's own run directory and attaches its log;
+/// the lock holds until the returned value is dropped.
+fn open_merged_run_dir(job: &Job, dir: &RunDir, log: &RunLog) -> Result<RunLock, BatchError> {
+    let modes = job.output.modes();
+    crate::files::create_dir_with(&dir.path, modes.dir)
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    let lock = RunLock::acquire(&dir.path).map_err(|e| match e {
+        runstate::LockError::Held(h) => BatchError::Locked(format!("locked by {h}")),
+        runstate::LockError::Io(e) => BatchError::write(&dir.path, e),
+    })?;
+    log.attach(&dir.path.join("run.log"), modes.file)
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    Ok(lock)
 }
 
 /// What the shards' run directories hold together.

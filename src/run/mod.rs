@@ -167,12 +167,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     let ledger_path = ledger_path(job, opts.ledger.as_deref(), &opened.out_root);
     let plan = match existing {
         Some(p) => p,
-        None => {
-            let plan = plan_header(job, &opened.batch_id, inputs)?;
-            plan.save(&dir.path, job.output.modes().file)
-                .map_err(|e| BatchError::write(&dir.path, e))?;
-            plan
-        }
+        None => new_plan(job, &opened.batch_id, inputs, dir)?,
     };
     let rendered = render_batch(
         &BatchToRender {
@@ -308,6 +303,19 @@ fn open_run_dir(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<OpenedRunD
         dir,
         _lock: lock,
     })
+}
+
+/// Makes the plan's header of a batch planned anew and saves it.
+fn new_plan(
+    job: &Job,
+    batch_id: &str,
+    inputs: BTreeMap<String, String>,
+    dir: &RunDir,
+) -> Result<Plan, BatchError> {
+    let plan = plan_header(job, batch_id, inputs)?;
+    plan.save(&dir.path, job.output.modes().file)
+        .map_err(|e| BatchError::write(&dir.path, e))?;
+    Ok(plan)
 }
 
 /// What an earlier execution left in the run directory.

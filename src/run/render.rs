@@ -95,23 +95,13 @@ pub(super) fn render_batch(
         spool: &mut spool,
         run_dir: &dir.path,
         source_file,
-        sheet_name: String::new(),
-        rejects: Vec::new(),
-        originals: check::Originals::default(),
-        warnings: Vec::new(),
-        rendered_now: 0,
-        reused: 0,
+        collected: Collected::default(),
         failed: None,
     };
     let render_started = std::time::Instant::now();
     let read_result = read_and_render(batch, &mut collector);
     let Collector {
-        sheet_name,
-        mut rejects,
-        mut originals,
-        warnings,
-        rendered_now,
-        reused,
+        mut collected,
         failed,
         ..
     } = collector;
@@ -127,14 +117,8 @@ pub(super) fn render_batch(
         .map_err(|e| BatchError::write(&docs_dir, e))?;
     let mut read = read_result?;
     let render_ms = render_started.elapsed().as_millis() as u64;
-    rejects.append(&mut read.finished.rejects);
-    originals
-        .rows
-        .extend(std::mem::take(&mut read.finished.originals.rows));
-    if originals.columns.is_empty() {
-        originals.columns = std::mem::take(&mut read.finished.originals.columns);
-    }
-    sort_rejects(&mut rejects, &sheet_name);
+    collected.add_finished(&mut read.finished);
+    let (reused, rendered_now) = (collected.reused, collected.rendered_now);
     if reused > 0 {
         log.info(
             "resume",
@@ -147,9 +131,9 @@ pub(super) fn render_batch(
         .map_err(|e| BatchError::write(&dir.path, e))?;
     Ok(RenderedDocs {
         entries,
-        rejects,
-        originals,
-        warnings,
+        rejects: collected.rejects,
+        originals: collected.originals,
+        warnings: collected.warnings,
         rendered_now,
         reused,
         read,
@@ -204,14 +188,35 @@ struct Collector<'a> {
     spool: &'a mut EntrySpool,
     run_dir: &'a Path,
     source_file: String,
+    collected: Collected,
+    /// The first rendering or spooling error; nothing is taken after it.
+    failed: Option<BatchError>,
+}
+
+/// What the collector keeps for finalize, besides the spooled entries.
+#[derive(Default)]
+struct Collected {
     sheet_name: String,
     rejects: Vec<Reject>,
     originals: check::Originals,
     warnings: Vec<(String, String)>,
     rendered_now: usize,
     reused: usize,
-    /// The first rendering or spooling error; nothing is taken after it.
-    failed: Option<BatchError>,
+}
+
+impl Collected {
+    /// Adds what the checker found at the end (the joined sheets' rejects
+    /// and their rows' texts) and sorts the rejects for the report.
+    fn add_finished(&mut self, finished: &mut check::Finished) {
+        self.rejects.append(&mut finished.rejects);
+        self.originals
+            .rows
+            .extend(std::mem::take(&mut finished.originals.rows));
+        if self.originals.columns.is_empty() {
+            self.originals.columns = std::mem::take(&mut finished.originals.columns);
+        }
+        sort_rejects(&mut self.rejects, &self.sheet_name);
+    }
 }
 
 impl Collector<'_> {
@@ -222,8 +227,8 @@ impl Collector<'_> {
         }
         let chunk = match feed {
             Feed::Head { sheet, columns } => {
-                self.sheet_name = sheet;
-                self.originals.columns = columns;
+                self.collected.sheet_name = sheet;
+                self.collected.originals.columns = columns;
                 return true;
             }
             Feed::Chunk(c) => c,
@@ -231,11 +236,11 @@ impl Collector<'_> {
         self.renderer.progress.add_total(chunk.docs.len() as u64);
         for (number, texts, rs) in chunk.rejected {
             self.keep_texts(number, texts);
-            self.rejects.extend(rs);
+            self.collected.rejects.extend(rs);
         }
         let source = Source {
             file: &self.source_file,
-            sheet: &self.sheet_name,
+            sheet: &self.collected.sheet_name,
         };
         let step = match self.renderer.render_chunk(chunk.docs, source) {
             Ok(s) => s,
@@ -244,8 +249,8 @@ impl Collector<'_> {
                 return false;
             }
         };
-        self.rendered_now += step.rendered;
-        self.reused += step.reused;
+        self.collected.rendered_now += step.rendered;
+        self.collected.reused += step.reused;
         for slot in step.slots {
             if let Err(e) = self.keep(slot) {
                 self.failed = Some(e);
@@ -264,7 +269,7 @@ impl Collector<'_> {
                     .push(&entry, &w)
                     .map_err(|e| BatchError::write(self.run_dir, e))?;
                 for msg in w {
-                    self.warnings.push((entry.record_id.clone(), msg));
+                    self.collected.warnings.push((entry.record_id.clone(), msg));
                 }
             }
             Slot::Rejected(reject, texts) => {
@@ -274,7 +279,7 @@ impl Collector<'_> {
                     serde_json::json!({"row": reject.row, "code": reject.code}),
                 );
                 self.keep_texts(reject.row, texts);
-                self.rejects.push(reject);
+                self.collected.rejects.push(reject);
             }
             Slot::OtherShard => {}
         }
@@ -283,8 +288,12 @@ impl Collector<'_> {
 
     /// Keeps a rejected row's texts for the rejects report.
     fn keep_texts(&mut self, row: u32, texts: Vec<String>) {
-        let key = (self.source_file.clone(), self.sheet_name.clone(), row);
-        self.originals.rows.insert(key, texts);
+        let key = (
+            self.source_file.clone(),
+            self.collected.sheet_name.clone(),
+            row,
+        );
+        self.collected.originals.rows.insert(key, texts);
     }
 }
 
