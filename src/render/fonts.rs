@@ -256,11 +256,6 @@ impl FontSet {
         self.slots.get(slot).map(|v| v.as_slice())
     }
 
-    /// Names of all slots.
-    pub fn slot_names(&self) -> impl Iterator<Item = &str> {
-        self.slots.keys().map(|s| s.as_str())
-    }
-
     /// A font by id.
     pub fn font(&self, id: FontId) -> &Font {
         &self.fonts[id.0]

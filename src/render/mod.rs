@@ -6,7 +6,7 @@
 //! elements. May use `japan`, `job` and `check` (the [`crate::check::Record`]
 //! it renders); knows nothing of PDF bytes, runs, ledgers or packages.
 
-pub mod barcode;
+pub(crate) mod barcode;
 pub mod fonts;
 pub mod form;
 pub mod image;

@@ -38,11 +38,6 @@ impl Color {
         g: 0.0,
         b: 0.0,
     };
-
-    /// Whether this colour is pure black (lets the writer skip colour operators).
-    pub fn is_black(&self) -> bool {
-        *self == Self::BLACK
-    }
 }
 
 /// One page, ready to be written.

@@ -330,6 +330,90 @@ pub fn address_lines(address: &str, width: f32) -> Vec<String> {
         return Vec::new();
     }
     let width = width.max(1.0);
+    let (breaks, strong) = address_breaks(&chars);
+
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while start < chars.len() {
+        // Skip spaces at a line start.
+        while start < chars.len() && chars[start].is_whitespace() {
+            start += 1;
+        }
+        if start >= chars.len() {
+            break;
+        }
+        if str_width(&chars[start..]) <= width {
+            lines.push(
+                chars[start..]
+                    .iter()
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string(),
+            );
+            break;
+        }
+        let fits = |end: usize| str_width(&chars[start..end]) <= width;
+        let rest_fits = |from: usize| str_width(&chars[from..]) <= width;
+        let furthest = breaks
+            .iter()
+            .copied()
+            .filter(|&b| b > start && fits(b))
+            .max();
+        // An earlier break after the prefecture/municipality (or at a space)
+        // wins when the rest still fits on one line: same line count, and
+        // the town stays with its block number.
+        let preferred = furthest.and_then(|best| {
+            strong
+                .iter()
+                .copied()
+                .filter(|&s| s > start && s < best && rest_fits(s))
+                .max()
+        });
+        let end = preferred
+            .or(furthest)
+            .unwrap_or_else(|| forced_cut(&chars, start, width));
+        lines.push(
+            chars[start..end]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        start = end;
+    }
+    lines
+}
+
+/// Where to cut a piece of address with no natural break in the first
+/// `width`: at the width, moved back out of a number when that leaves
+/// something on the line.
+fn forced_cut(chars: &[char], start: usize, width: f32) -> usize {
+    let fits = |end: usize| str_width(&chars[start..end]) <= width;
+    // No natural break: cut at the width, moving back out of a number.
+    let mut end = start + 1;
+    while end < chars.len() && fits(end + 1) {
+        end += 1;
+    }
+    let mut e = end;
+    while e > start + 1
+        && e < chars.len()
+        && is_number_char(chars[e])
+        && is_number_char(chars[e - 1])
+    {
+        e -= 1;
+    }
+    if e > start + 1 {
+        e
+    } else {
+        end
+    }
+}
+
+/// Where an address's lines may end: every break opportunity (before a
+/// number run, at spaces, after the prefecture and 市区町村郡), and the
+/// preferred ones among them (after the prefecture or municipality, at
+/// spaces). Index i means "a line may end before chars[i]".
+fn address_breaks(chars: &[char]) -> (Vec<usize>, Vec<usize>) {
     // Break opportunities: index i means "a line may end before chars[i]";
     // the bool says whether chars[i] is a space to drop.
     let mut breaks: Vec<usize> = Vec::new();
@@ -374,74 +458,7 @@ pub fn address_lines(address: &str, width: f32) -> Vec<String> {
     }
     breaks.sort_unstable();
     breaks.dedup();
-
-    let mut lines = Vec::new();
-    let mut start = 0;
-    while start < chars.len() {
-        // Skip spaces at a line start.
-        while start < chars.len() && chars[start].is_whitespace() {
-            start += 1;
-        }
-        if start >= chars.len() {
-            break;
-        }
-        if str_width(&chars[start..]) <= width {
-            lines.push(
-                chars[start..]
-                    .iter()
-                    .collect::<String>()
-                    .trim_end()
-                    .to_string(),
-            );
-            break;
-        }
-        let fits = |end: usize| str_width(&chars[start..end]) <= width;
-        let rest_fits = |from: usize| str_width(&chars[from..]) <= width;
-        let furthest = breaks
-            .iter()
-            .copied()
-            .filter(|&b| b > start && fits(b))
-            .max();
-        // An earlier break after the prefecture/municipality (or at a space)
-        // wins when the rest still fits on one line: same line count, and
-        // the town stays with its block number.
-        let preferred = furthest.and_then(|best| {
-            strong
-                .iter()
-                .copied()
-                .filter(|&s| s > start && s < best && rest_fits(s))
-                .max()
-        });
-        let end = preferred.or(furthest).unwrap_or_else(|| {
-            // No natural break: cut at the width, moving back out of a number.
-            let mut end = start + 1;
-            while end < chars.len() && fits(end + 1) {
-                end += 1;
-            }
-            let mut e = end;
-            while e > start + 1
-                && e < chars.len()
-                && is_number_char(chars[e])
-                && is_number_char(chars[e - 1])
-            {
-                e -= 1;
-            }
-            if e > start + 1 {
-                e
-            } else {
-                end
-            }
-        });
-        lines.push(
-            chars[start..end]
-                .iter()
-                .collect::<String>()
-                .trim_end()
-                .to_string(),
-        );
-        start = end;
-    }
-    lines
+    (breaks, strong)
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@ use super::{
 };
 use crate::render::page::{Color, PT_PER_MM};
 
+/// A row's cells as the grid check sees them: node, colspan, rowspan.
+type GridCells<'b, 'input> = Vec<(Node<'b, 'input>, usize, usize)>;
+
 impl<'input> Parser<'input> {
     pub(super) fn table(&self, node: Node, ctx: &Ctx) -> Result<Table, MarkupError> {
         let mut allowed = vec![
@@ -57,58 +60,10 @@ impl<'input> Parser<'input> {
         let mut rows = Vec::new();
         let mut grid_rows = Vec::new();
         for r in self.elements(node)? {
-            if r.tag_name().name() != "row" {
-                return Err(self.err(
-                    r,
-                    format!(
-                        "<table> の中には <row> だけを書きます (only <row> in <table>, found <{}>)",
-                        r.tag_name().name()
-                    ),
-                ));
-            }
-            let mut allowed = vec!["h", "header"];
-            allowed.extend_from_slice(Self::STYLE_ATTRS);
-            self.check_attrs(r, &allowed)?;
-            let rstyle = self.style(r, ctx, &style)?;
-            let height = self
-                .opt_length(r, "h", ctx, &rstyle, Axis::H)?
-                .unwrap_or(row_height);
-            let header = match r.attribute("header") {
-                Some(v) => self.boolean(r, "header", v)?,
-                None => false,
-            };
-            if header && rows.iter().any(|row: &TableRow| !row.header) {
-                return Err(self.err(
-                    r,
-                    "見出し行は表の先頭に書きます (header rows must come first)".into(),
-                ));
-            }
-            let mut cells: Vec<(Node, TableCell)> = Vec::new();
-            for c in self.elements(r)? {
-                if c.tag_name().name() != "cell" {
-                    return Err(self.err(
-                        c,
-                        format!(
-                            "<row> の中には <cell> だけを書きます (only <cell> in <row>, found <{}>)",
-                            c.tag_name().name()
-                        ),
-                    ));
-                }
-                cells.push((c, self.cell(c, ctx, &rstyle)?));
-            }
-            let cells = cells;
-            grid_rows.push((
-                r,
-                cells
-                    .iter()
-                    .map(|(n, c)| (*n, c.colspan, c.rowspan))
-                    .collect::<Vec<_>>(),
-            ));
-            rows.push(TableRow {
-                height,
-                header,
-                cells: cells.into_iter().map(|(_, c)| c).collect(),
-            });
+            let after_body = rows.iter().any(|row: &TableRow| !row.header);
+            let (row, grid) = self.row(r, ctx, &style, row_height, after_body)?;
+            grid_rows.push((r, grid));
+            rows.push(row);
         }
         self.check_grid(columns.len(), &grid_rows)?;
         Ok(Table {
@@ -128,12 +83,74 @@ impl<'input> Parser<'input> {
         })
     }
 
+    /// One `<row>` and its cells, with each cell's node and spans for the
+    /// grid check. `after_body`: a non-header row came before (header rows
+    /// must come first).
+    fn row<'b>(
+        &self,
+        r: Node<'b, 'input>,
+        ctx: &Ctx,
+        table_style: &Style,
+        row_height: f32,
+        after_body: bool,
+    ) -> Result<(TableRow, GridCells<'b, 'input>), MarkupError> {
+        if r.tag_name().name() != "row" {
+            return Err(self.err(
+                r,
+                format!(
+                    "<table> の中には <row> だけを書きます (only <row> in <table>, found <{}>)",
+                    r.tag_name().name()
+                ),
+            ));
+        }
+        let mut allowed = vec!["h", "header"];
+        allowed.extend_from_slice(Self::STYLE_ATTRS);
+        self.check_attrs(r, &allowed)?;
+        let rstyle = self.style(r, ctx, table_style)?;
+        let height = self
+            .opt_length(r, "h", ctx, &rstyle, Axis::H)?
+            .unwrap_or(row_height);
+        let header = match r.attribute("header") {
+            Some(v) => self.boolean(r, "header", v)?,
+            None => false,
+        };
+        if header && after_body {
+            return Err(self.err(
+                r,
+                "見出し行は表の先頭に書きます (header rows must come first)".into(),
+            ));
+        }
+        let mut cells: Vec<(Node, TableCell)> = Vec::new();
+        for c in self.elements(r)? {
+            if c.tag_name().name() != "cell" {
+                return Err(self.err(
+                    c,
+                    format!(
+                        "<row> の中には <cell> だけを書きます (only <cell> in <row>, found <{}>)",
+                        c.tag_name().name()
+                    ),
+                ));
+            }
+            cells.push((c, self.cell(c, ctx, &rstyle)?));
+        }
+        let cells = cells;
+        let grid = cells
+            .iter()
+            .map(|(n, c)| (*n, c.colspan, c.rowspan))
+            .collect();
+        let row = TableRow {
+            height,
+            header,
+            cells: cells.into_iter().map(|(_, c)| c).collect(),
+        };
+        Ok((row, grid))
+    }
+
     /// Checks that cells fit the column grid, rowspans included.
-    #[allow(clippy::type_complexity)]
     pub(super) fn check_grid(
         &self,
         ncols: usize,
-        rows: &[(Node, Vec<(Node, usize, usize)>)],
+        rows: &[(Node, GridCells<'_, '_>)],
     ) -> Result<(), MarkupError> {
         // Rows still covered by a rowspan from above, per column.
         let mut covered = vec![0usize; ncols];

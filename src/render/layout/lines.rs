@@ -4,11 +4,24 @@
 //!
 //! May use `crate::render` (kinsoku, form, page).
 
-use super::shaping::{Item, GLYPH_TOP, RUBY_GAP};
+use super::shaping::{Item, Ruby, GLYPH_TOP, RUBY_GAP};
 use super::Ctx;
 use crate::render::form::Align;
 use crate::render::kinsoku;
 use crate::render::page::{Color, Glyph, GlyphRun, Op, Stroke};
+
+/// Where a block of lines goes: left edge `x`, `top`, width `w`, line
+/// height as a multiple of each line's size, alignment, and an optional clip
+/// (width, height) past which lines and glyphs are left out.
+#[derive(Clone, Copy)]
+pub(super) struct LineFrame {
+    pub(super) x: f32,
+    pub(super) top: f32,
+    pub(super) w: f32,
+    pub(super) line_height: f32,
+    pub(super) align: Align,
+    pub(super) clip: Option<(f32, f32)>,
+}
 
 /// Text laid into lines.
 pub(super) struct Lines {
@@ -172,17 +185,15 @@ impl Ctx<'_> {
     /// Places lines starting at `top`, each `line_height` × its size apart.
     /// With `clip` (width, height), lines below the height and glyphs past
     /// the width are left out.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn place_lines(
-        &mut self,
-        lines: Lines,
-        x: f32,
-        top: f32,
-        w: f32,
-        line_height: f32,
-        align: Align,
-        clip: Option<(f32, f32)>,
-    ) {
+    pub(super) fn place_lines(&mut self, lines: Lines, frame: &LineFrame) {
+        let LineFrame {
+            x,
+            top,
+            w,
+            line_height,
+            align,
+            clip,
+        } = *frame;
         let mut y = top;
         for line in lines.lines {
             let lh = line.size.max(1.0) * line_height;
@@ -213,49 +224,7 @@ impl Ctx<'_> {
             return;
         }
         let n = line.items.len();
-        let extra = w - line.width;
-        let (start, gap) = match align {
-            Align::Left => (0.0, 0.0),
-            Align::Center => (extra / 2.0, 0.0),
-            Align::Right => (extra, 0.0),
-            Align::Distribute => {
-                if n > 1 {
-                    (0.0, extra.max(0.0) / (n - 1) as f32)
-                } else {
-                    (extra / 2.0, 0.0)
-                }
-            }
-            Align::Justify => (0.0, 0.0),
-        };
-        // Where extra space may go: between every pair of characters for
-        // 均等割付; for justify only at break opportunities and spaces, so
-        // Latin words and numbers keep their letters together.
-        let mut slots = vec![0usize; n];
-        let mut count = 0;
-        for (i, slot) in slots.iter_mut().enumerate().skip(1) {
-            let open = match align {
-                Align::Justify => {
-                    line.items[i].break_before
-                        || line.items[i].is_space()
-                        || line.items[i - 1].is_space()
-                }
-                _ => true,
-            };
-            if open {
-                count += 1;
-            }
-            *slot = count;
-        }
-        let gap = match align {
-            Align::Justify if !line.para_end && extra > 0.0 && count > 0 => extra / count as f32,
-            _ => gap,
-        };
-        let gxs: Vec<f32> = line
-            .xs
-            .iter()
-            .enumerate()
-            .map(|(i, ix)| x + start + ix + gap * slots[i] as f32)
-            .collect();
+        let gxs = glyph_xs(&line, x, w, align);
         let mut run: Option<GlyphRun> = None;
         let mut underline: Option<(f32, f32, f32, Color)> = None; // (x0, x1, size, colour)
         let mut rubies = Vec::new();
@@ -315,6 +284,12 @@ impl Ctx<'_> {
         if let Some(u) = underline {
             self.underline(u, baseline);
         }
+        self.place_rubies(rubies, baseline);
+    }
+
+    /// Draws the ruby of a line: (ruby, centre x, base size) each, above
+    /// `baseline`, one glyph run per font.
+    fn place_rubies(&mut self, rubies: Vec<(Box<Ruby>, f32, f32)>, baseline: f32) {
         for (ruby, centre, base_size) in rubies {
             let rb = baseline - GLYPH_TOP * base_size - RUBY_GAP * ruby.size;
             let x0 = centre - ruby.width / 2.0;
@@ -361,4 +336,51 @@ impl Ctx<'_> {
             },
         });
     }
+}
+
+/// The x of each glyph of `line` set in `[x, x + w]` with `align`.
+fn glyph_xs(line: &Line, x: f32, w: f32, align: Align) -> Vec<f32> {
+    let n = line.items.len();
+    let extra = w - line.width;
+    let (start, gap) = match align {
+        Align::Left => (0.0, 0.0),
+        Align::Center => (extra / 2.0, 0.0),
+        Align::Right => (extra, 0.0),
+        Align::Distribute => {
+            if n > 1 {
+                (0.0, extra.max(0.0) / (n - 1) as f32)
+            } else {
+                (extra / 2.0, 0.0)
+            }
+        }
+        Align::Justify => (0.0, 0.0),
+    };
+    // Where extra space may go: between every pair of characters for
+    // 均等割付; for justify only at break opportunities and spaces, so
+    // Latin words and numbers keep their letters together.
+    let mut slots = vec![0usize; n];
+    let mut count = 0;
+    for (i, slot) in slots.iter_mut().enumerate().skip(1) {
+        let open = match align {
+            Align::Justify => {
+                line.items[i].break_before
+                    || line.items[i].is_space()
+                    || line.items[i - 1].is_space()
+            }
+            _ => true,
+        };
+        if open {
+            count += 1;
+        }
+        *slot = count;
+    }
+    let gap = match align {
+        Align::Justify if !line.para_end && extra > 0.0 && count > 0 => extra / count as f32,
+        _ => gap,
+    };
+    line.xs
+        .iter()
+        .enumerate()
+        .map(|(i, ix)| x + start + ix + gap * slots[i] as f32)
+        .collect()
 }

@@ -3,7 +3,7 @@
 //!
 //! May use `crate::render` (form, page).
 
-use super::lines::{line_fits, lines_height};
+use super::lines::{line_fits, lines_height, LineFrame};
 use super::{Ctx, LayoutError};
 use crate::render::form::{Fit, Table, TableCell, VAlign};
 use crate::render::page::{Op, Stroke};
@@ -258,19 +258,31 @@ impl Ctx<'_> {
                     VAlign::Bottom => y + h - pad_b - height,
                 };
                 if fits {
-                    self.place_lines(lines, x + pad_l, top, inner_w, c.line_height, c.align, None);
+                    self.place_lines(
+                        lines,
+                        &LineFrame {
+                            x: x + pad_l,
+                            top,
+                            w: inner_w,
+                            line_height: c.line_height,
+                            align: c.align,
+                            clip: None,
+                        },
+                    );
                 } else {
                     let top = top.max(y + pad_t);
                     self.ops.push(Op::ClipBegin { x, y, w, h });
                     let bottom_room = y + h - pad_b - top;
                     self.place_lines(
                         lines,
-                        x + pad_l,
-                        top,
-                        inner_w,
-                        c.line_height,
-                        c.align,
-                        Some((inner_w, bottom_room)),
+                        &LineFrame {
+                            x: x + pad_l,
+                            top,
+                            w: inner_w,
+                            line_height: c.line_height,
+                            align: c.align,
+                            clip: Some((inner_w, bottom_room)),
+                        },
                     );
                     self.ops.push(Op::ClipEnd);
                 }

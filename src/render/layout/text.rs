@@ -3,7 +3,7 @@
 //!
 //! May use `crate::render` (form).
 
-use super::lines::{line_fits, lines_height, make_line};
+use super::lines::{line_fits, lines_height, make_line, LineFrame};
 use super::shaping::Item;
 use super::{Ctx, LayoutError};
 use crate::render::form::{Align, Fit, ParaBox, Pos, TextBox, VAlign};
@@ -83,7 +83,17 @@ impl Ctx<'_> {
             let fits = p.h.is_none_or(|h| height <= h + 0.01)
                 && lines.lines.iter().all(|l| line_fits(l, p.w, p.hanging));
             if fits {
-                self.place_lines(lines, p.x, p.y, p.w, p.line_height, p.align, None);
+                self.place_lines(
+                    lines,
+                    &LineFrame {
+                        x: p.x,
+                        top: p.y,
+                        w: p.w,
+                        line_height: p.line_height,
+                        align: p.align,
+                        clip: None,
+                    },
+                );
                 return Ok(());
             }
             if matches!(p.fit, Fit::Clip) {
@@ -94,7 +104,17 @@ impl Ctx<'_> {
                     w: p.w,
                     h,
                 });
-                self.place_lines(lines, p.x, p.y, p.w, p.line_height, p.align, Some((p.w, h)));
+                self.place_lines(
+                    lines,
+                    &LineFrame {
+                        x: p.x,
+                        top: p.y,
+                        w: p.w,
+                        line_height: p.line_height,
+                        align: p.align,
+                        clip: Some((p.w, h)),
+                    },
+                );
                 self.ops.push(Op::ClipEnd);
                 return Ok(());
             }
