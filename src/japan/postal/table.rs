@@ -46,6 +46,47 @@ pub(super) struct Row {
     flags: u8,
 }
 
+impl Row {
+    /// A row from the seven fields of a line (`ranges`: where each is in
+    /// `text`); `None` when a field is malformed or names a city not listed
+    /// before (`cities` were).
+    fn parse(text: &str, ranges: [Range<u32>; 7], cities: usize) -> Option<Row> {
+        let field = |i: usize| &text[ranges[i].start as usize..ranges[i].end as usize];
+        let code: u32 = match (field(0).len(), field(0).parse()) {
+            (7, Ok(c)) => c,
+            _ => return None,
+        };
+        let kind = match field(1) {
+            "a" => Kind::Area,
+            "o" => Kind::Office,
+            _ => return None,
+        };
+        let city: u16 = match field(2).parse() {
+            Ok(c) if usize::from(c) < cities => c,
+            _ => return None,
+        };
+        let mut flags = 0;
+        for ch in field(5).chars() {
+            flags |= match ch {
+                'p' => F_PARTIAL,
+                'm' => F_MULTI,
+                'c' => F_CHOME,
+                'k' => F_KOAZA,
+                'b' => F_BUILDING,
+                _ => return None,
+            };
+        }
+        let [_, _, _, t, k, _, note] = ranges;
+        Some(Row {
+            code,
+            kind,
+            city,
+            fields: [t, k, note],
+            flags,
+        })
+    }
+}
+
 const F_PARTIAL: u8 = 1;
 const F_MULTI: u8 = 2;
 const F_CHOME: u8 = 4;
@@ -185,41 +226,11 @@ impl PostalData {
             if count != 7 {
                 return Err(bad());
             }
-            let code: u32 = match (field(0).len(), field(0).parse()) {
-                (7, Ok(c)) => c,
-                _ => return Err(bad()),
-            };
-            let kind = match field(1) {
-                "a" => Kind::Area,
-                "o" => Kind::Office,
-                _ => return Err(bad()),
-            };
-            let city: u16 = match field(2).parse() {
-                Ok(c) if usize::from(c) < cities.len() => c,
-                _ => return Err(bad()),
-            };
-            let mut flags = 0;
-            for ch in field(5).chars() {
-                flags |= match ch {
-                    'p' => F_PARTIAL,
-                    'm' => F_MULTI,
-                    'c' => F_CHOME,
-                    'k' => F_KOAZA,
-                    'b' => F_BUILDING,
-                    _ => return Err(bad()),
-                };
-            }
-            if rows.last().is_some_and(|r| r.code > code) {
+            let row = Row::parse(&text, ranges, cities.len()).ok_or_else(bad)?;
+            if rows.last().is_some_and(|r| r.code > row.code) {
                 return Err(bad());
             }
-            let [_, _, _, t, k, _, note] = ranges;
-            rows.push(Row {
-                code,
-                kind,
-                city,
-                fields: [t, k, note],
-                flags,
-            });
+            rows.push(row);
         }
         if rows.is_empty() {
             return Err(PostalDataError {
