@@ -9,7 +9,9 @@
 //! `chohyo run` does it: start-up (fonts, template), reading the xlsx,
 //! checking, planning (ledger), template, markup, layout, PDF, writing
 //! (`--sink disk`) or only hashing (`--sink null`, to separate CPU from
-//! disk), journal and manifests. Prints documents per second, CPU ms per
+//! disk), journal and manifests. The sample job, its template and seal are
+//! built into the binary and written into `--dir`, so an installed binary
+//! benchmarks from any folder. Prints documents per second, CPU ms per
 //! document, bytes per document, peak RSS (VmHWM) and each stage's share.
 //!
 //! `--n` and `--threads` take lists: every combination is measured, one
@@ -52,20 +54,24 @@ pub struct BenchArgs {
     pub measure: bool,
 }
 
-const HEADERS: [&str; 12] = [
-    "申請番号",
-    "氏名",
-    "フリガナ",
-    "性別",
-    "生年月日",
-    "郵便番号",
-    "住所",
-    "所属",
-    "職名",
-    "雇用形態",
-    "採用年月日",
-    "提出先",
-];
+/// The sample job the bench runs, with its template and the seal image it
+/// draws: embedded, so that an installed binary needs no checkout.
+const SAMPLE_JOB: &str = include_str!("../../samples/zaishoku/job.toml");
+const SAMPLE_TEMPLATE: &str = include_str!("../../templates/zaishoku.xml");
+const SAMPLE_SEAL: &[u8] = include_bytes!("../../templates/assets/seal.png");
+
+/// The input's column headers, in order: the sample job's field columns, so
+/// that the job is the one place they are written.
+fn sample_headers() -> Result<Vec<String>, String> {
+    let job: toml::Table = toml::from_str(SAMPLE_JOB).map_err(|e| e.to_string())?;
+    let fields = job.get("fields").and_then(|f| f.as_array());
+    Ok(fields
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("column").and_then(|c| c.as_str()))
+        .map(str::to_string)
+        .collect())
+}
 
 /// Writes an xlsx of `n` synthetic requests (deterministic) to `path`.
 pub fn generate_input(path: &Path, n: usize) -> Result<(), String> {
@@ -117,9 +123,8 @@ pub fn generate_input(path: &Path, n: usize) -> Result<(), String> {
     let date = Format::new().set_num_format("yyyy/m/d");
     let ws = wb.add_worksheet();
     ws.set_name("申請一覧").map_err(|e| e.to_string())?;
-    for (c, h) in HEADERS.iter().enumerate() {
-        ws.write_string(0, c as u16, *h)
-            .map_err(|e| e.to_string())?;
+    for (c, h) in sample_headers()?.iter().enumerate() {
+        ws.write_string(0, c as u16, h).map_err(|e| e.to_string())?;
     }
     for i in 0..n {
         let r = (i + 1) as u32;
@@ -155,30 +160,25 @@ pub fn generate_input(path: &Path, n: usize) -> Result<(), String> {
     wb.save(path).map_err(|e| e.to_string())
 }
 
-fn job_text(input: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sample =
-        std::fs::read_to_string(root.join("samples/zaishoku/job.toml")).unwrap_or_default();
-    // The sample job with absolute paths and the generated input.
-    sample
-        .replace(
-            "file = \"requests.xlsx\"",
-            &format!("file = {:?}", input.display().to_string()),
-        )
+/// Writes the embedded template and seal into `dir` and returns the sample
+/// job with absolute paths to them and to the generated input.
+fn write_job_files(dir: &Path, input: &Path) -> std::io::Result<String> {
+    let template = dir.join("zaishoku.xml");
+    let assets = dir.join("assets");
+    std::fs::write(&template, SAMPLE_TEMPLATE)?;
+    crate::files::create_private_dir(&assets)?;
+    std::fs::write(assets.join("seal.png"), SAMPLE_SEAL)?;
+    let quoted = |p: &Path| format!("file = {:?}", p.display().to_string());
+    Ok(SAMPLE_JOB
+        .replace("file = \"requests.xlsx\"", &quoted(input))
         .replace(
             "file = \"../../templates/zaishoku.xml\"",
-            &format!(
-                "file = {:?}",
-                root.join("templates/zaishoku.xml").display().to_string()
-            ),
+            &quoted(&template),
         )
         .replace(
             "assets = \"../../templates/assets\"",
-            &format!(
-                "assets = {:?}",
-                root.join("templates/assets").display().to_string()
-            ),
-        )
+            &format!("assets = {:?}", assets.display().to_string()),
+        ))
 }
 
 /// Peak resident set size of this process in KiB (Linux VmHWM).
@@ -430,7 +430,9 @@ fn print_run(r: &serde_json::Value) {
 /// The child: runs the batch once and prints its measurements as JSON.
 fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> ExitCode {
     let job_path = args.dir.join("bench-job.toml");
-    if let Err(e) = std::fs::write(&job_path, job_text(input)) {
+    let dir = input.parent().unwrap_or(&args.dir);
+    let written = write_job_files(dir, input).and_then(|text| std::fs::write(&job_path, text));
+    if let Err(e) = written {
         eprintln!("chohyo: {e}");
         return ExitCode::Failure;
     }
@@ -504,4 +506,17 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
     });
     println!("{result}");
     ExitCode::Success
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_the_sample_jobs_columns() {
+        let h = sample_headers().unwrap();
+        assert_eq!(h.len(), 12);
+        assert_eq!(h.first().map(String::as_str), Some("申請番号"));
+        assert_eq!(h.last().map(String::as_str), Some("提出先"));
+    }
 }

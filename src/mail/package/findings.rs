@@ -148,7 +148,7 @@ impl VerifyReport {
 }
 
 /// How an entry name is unsafe, if it is.
-pub fn unsafe_name(name: &str) -> Option<FindingKind> {
+pub(crate) fn unsafe_name(name: &str) -> Option<FindingKind> {
     let b = name.as_bytes();
     let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
     if name.starts_with('/') || name.starts_with('\\') || drive {

@@ -43,7 +43,7 @@ impl<W: Write> Write for HashingWriter<'_, W> {
 }
 
 /// SHA-256 and size of everything a reader yields, streamed.
-pub fn sha256_reader(r: &mut impl Read) -> std::io::Result<(String, u64)> {
+pub(crate) fn sha256_reader(r: &mut impl Read) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;

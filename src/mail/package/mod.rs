@@ -61,8 +61,7 @@ pub(crate) mod writer;
 pub(crate) mod zipread;
 
 pub use entry::{PackageEntry, PackageInfo, PackagesFile};
-pub use findings::{unsafe_name, Finding, FindingKind, VerifyOptions, VerifyReport};
-pub use hash::sha256_reader;
+pub use findings::{Finding, FindingKind, VerifyOptions, VerifyReport};
 pub use options::PackageOptions;
 pub use password::Password;
 pub use verify::verify_path;
