@@ -56,6 +56,14 @@ pub enum BatchError {
     Render(String),
     /// Writing outputs failed for a reason that is not one file's I/O (exit 3).
     Io(String),
+    /// A file of the batch's own (plan, journal, manifest, shard) could not
+    /// be read (exit 3).
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// A file could not be written (exit 3).
     Write {
         /// The file.
@@ -66,6 +74,14 @@ pub enum BatchError {
 }
 
 impl BatchError {
+    /// The file named in a failed read.
+    pub fn read(path: &Path, source: std::io::Error) -> BatchError {
+        BatchError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
     /// The file named in a failed write.
     pub fn write(path: &Path, source: std::io::Error) -> BatchError {
         BatchError::Write {
@@ -79,9 +95,10 @@ impl BatchError {
         match self {
             BatchError::Input(_) => ExitCode::Input,
             BatchError::Locked(_) => ExitCode::Locked,
-            BatchError::Render(_) | BatchError::Io(_) | BatchError::Write { .. } => {
-                ExitCode::Failure
-            }
+            BatchError::Render(_)
+            | BatchError::Io(_)
+            | BatchError::Read { .. }
+            | BatchError::Write { .. } => ExitCode::Failure,
         }
     }
 }
@@ -93,6 +110,9 @@ impl std::fmt::Display for BatchError {
             | BatchError::Locked(m)
             | BatchError::Render(m)
             | BatchError::Io(m) => f.write_str(m),
+            BatchError::Read { path, source } => {
+                write!(f, "読めません (cannot read) {}: {source}", path.display())
+            }
             BatchError::Write { path, source } => write!(
                 f,
                 "書き込めません (cannot write) {}: {source}",
@@ -105,7 +125,7 @@ impl std::fmt::Display for BatchError {
 impl std::error::Error for BatchError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            BatchError::Write { source, .. } => Some(source),
+            BatchError::Read { source, .. } | BatchError::Write { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -59,6 +59,7 @@ pub fn merge(
         path: run_dir_of(&out_root, job, &batch_id, None),
     };
     let _lock = open_merged_run_dir(job, &dir, log)?;
+    refuse_another_batch(&dir, &plan)?;
     plan.save(&dir.path, modes.file)
         .map_err(|e| BatchError::write(&dir.path, e))?;
     copy_plan_lines(&first_shard, &dir, modes.file)?;
@@ -106,6 +107,30 @@ pub fn merge(
         document_bytes: bytes,
         ..outcome
     })
+}
+
+/// Refuses to merge into a run directory that holds a batch planned from
+/// other inputs (or documents without a plan): merging would mix the two
+/// batches' documents and mark the other batch's numbers issued. The same
+/// plan merged again is fine (merging is idempotent).
+fn refuse_another_batch(dir: &RunDir, plan: &Plan) -> Result<(), BatchError> {
+    let existing = Plan::load(&dir.path).map_err(|e| BatchError::read(&dir.path, e))?;
+    let has_documents = std::fs::read_dir(dir.docs())
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
+    let other = match &existing {
+        Some(p) => p != plan,
+        None => has_documents,
+    };
+    if other {
+        return Err(BatchError::Input(format!(
+            "このフォルダには別の入力から作ったバッチがあります。分割の結果をまとめると混ざるため中止しました。\
+             まとめ直すには、前のバッチを別の場所に移すか、別のバッチID (--batch-id) で実行してください \
+             (the run directory holds a batch planned from other inputs; refusing to merge shards into it): {}",
+            dir.path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Creates and locks the batch's own run directory and attaches its log;
