@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{run_job, Ran};
+use common::{read_json, read_rejects, run_chohyo, run_job, Ran};
 use std::path::{Path, PathBuf};
 
 fn job() -> PathBuf {
@@ -118,4 +118,260 @@ fn names_made_from_data_or_options_are_safe_on_a_windows_share() {
         assert!(ran.stderr.contains("予約名"), "{}", ran.stderr);
         assert!(!out.join("zaishoku").join(reserved).exists());
     }
+}
+
+/// The record ids of a finished run directory's documents.
+fn documents(run_dir: &Path) -> Vec<String> {
+    read_json(&run_dir.join("manifest.json"))["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["record_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn control_characters_in_a_cell_reject_that_row_and_the_batch_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lines = sample_lines();
+    let clean = write_csv(&tmp.path().join("clean.csv"), &lines);
+    let base = run(
+        &tmp.path().join("base"),
+        &["--input", clean.to_str().unwrap()],
+    );
+    assert!(base.code <= 1, "{}", base.stderr);
+    let good = documents(&tmp.path().join("base/zaishoku/2025-04-01"));
+
+    // Six rows that rendered, each with one character that cannot be
+    // printed in its name.
+    let bad_chars = ['\u{0}', '\u{7}', '\u{8}', '\u{B}', '\u{1B}', '\u{FFFE}'];
+    let mut spoiled = Vec::new();
+    for (ch, id) in bad_chars.iter().zip(&good) {
+        let line = lines
+            .iter_mut()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap();
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        cells[1] = format!("山田{ch}太郎");
+        *line = cells.join(",");
+        spoiled.push(id.clone());
+    }
+    let input = write_csv(&tmp.path().join("spoiled.csv"), &lines);
+    let out = tmp.path().join("out");
+    let ran = run(&out, &["--input", input.to_str().unwrap()]);
+    assert_eq!(
+        ran.code, 1,
+        "the batch finishes with rejects: {}",
+        ran.stderr
+    );
+    let run_dir = out.join("zaishoku/2025-04-01");
+    let now = documents(&run_dir);
+    assert_eq!(now.len(), good.len() - spoiled.len());
+    assert!(spoiled.iter().all(|id| !now.contains(id)));
+
+    // Each spoiled row is a reject naming the file, row and column, with
+    // the character's code point; `check` finds the same ones.
+    let rejects = read_rejects(&run_dir.join("rejects.csv"));
+    let of_char: Vec<&csv::StringRecord> = rejects.iter().filter(|r| &r[5] == "E_CHAR").collect();
+    assert_eq!(of_char.len(), spoiled.len(), "{rejects:?}");
+    for (r, ch) in of_char.iter().zip(bad_chars) {
+        assert_eq!(&r[0], "spoiled.csv");
+        assert_eq!(&r[3], "氏名");
+        assert!(
+            r[6].contains(&format!("U+{:04X}", ch as u32)),
+            "{:?}",
+            &r[6]
+        );
+        assert!(!r[4].chars().any(|c| c.is_control()), "value echoed raw");
+    }
+    let rejects_csv = tmp.path().join("check.csv");
+    let checked = run_chohyo([
+        "check".as_ref(),
+        job().as_os_str(),
+        "--input".as_ref(),
+        input.as_os_str(),
+        "--rejects".as_ref(),
+        rejects_csv.as_os_str(),
+    ]);
+    assert_eq!(checked.code, 1, "{}", checked.stderr);
+    let found = read_rejects(&rejects_csv);
+    assert_eq!(
+        found.iter().filter(|r| &r[5] == "E_CHAR").count(),
+        spoiled.len()
+    );
+}
+
+/// A finished batch of the sample (47 documents) in `out`.
+fn finished_batch(out: &Path, input: &Path) -> Vec<String> {
+    let ran = run(out, &["--input", input.to_str().unwrap()]);
+    assert!(ran.code <= 1, "{}", ran.stderr);
+    documents(&out.join("zaishoku/2025-04-01"))
+}
+
+#[test]
+fn restart_keeps_the_finished_batch_when_the_new_run_cannot_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let lines = sample_lines();
+    let input = write_csv(&tmp.path().join("in.csv"), &lines);
+    let before = finished_batch(&out, &input);
+    let run_dir = out.join("zaishoku/2025-04-01");
+    let snapshot = common::snapshot(&run_dir);
+
+    // A missing input file.
+    let missing = tmp.path().join("missing.csv");
+    let ran = run(&out, &["--input", missing.to_str().unwrap(), "--restart"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    // A missing column.
+    let mut renamed = lines.clone();
+    renamed[0] = renamed[0].replace("氏名", "名前");
+    let renamed = write_csv(&tmp.path().join("renamed.csv"), &renamed);
+    let ran = run(&out, &["--input", renamed.to_str().unwrap(), "--restart"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("氏名"), "{}", ran.stderr);
+    // A new issue date in another fiscal year, same batch id: its numbers
+    // were given in fiscal year 2025.
+    let ran = run(
+        &out,
+        &[
+            "--input",
+            input.to_str().unwrap(),
+            "--issue-date",
+            "2026-04-01",
+            "--batch-id",
+            "2025-04-01",
+            "--restart",
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+
+    // Nothing of the finished batch was touched, nothing moved aside.
+    let after = common::snapshot(&run_dir);
+    let without_log = |s: &std::collections::BTreeMap<String, Vec<u8>>| {
+        s.iter()
+            .filter(|(k, _)| !k.ends_with("run.log"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    common::assert_same(&without_log(&snapshot), &without_log(&after), "kept batch");
+    assert_eq!(documents(&run_dir), before);
+    let folders: Vec<String> = names(&out.join("zaishoku"))
+        .into_iter()
+        .filter(|n| !n.starts_with("ledger.sqlite"))
+        .collect();
+    assert_eq!(folders, ["2025-04-01"]);
+}
+
+#[test]
+fn restart_moves_the_previous_run_aside_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut lines = sample_lines();
+    let input = write_csv(&tmp.path().join("in.csv"), &lines);
+    let before = finished_batch(&out, &input);
+    lines.push("R9999-0001,見本　花子,ミホン　ハナコ,女,1990/4/1,153-0051,東京都目黒区上目黒1丁目1-1,総務部人事課,主事,常勤職員,2015/4/1,テスト".into());
+    write_csv(&input, &lines);
+
+    // Without --restart: refused, and the message says what --restart does.
+    let ran = run(&out, &["--input", input.to_str().unwrap()]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("--restart"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("replaced-"), "{}", ran.stderr);
+
+    let ran = run_job(
+        &job(),
+        &out,
+        &["--input", input.to_str().unwrap(), "--restart"],
+    );
+    assert!(ran.code <= 1, "{}", ran.stderr);
+    let job_dir = out.join("zaishoku");
+    let aside: Vec<String> = names(&job_dir)
+        .into_iter()
+        .filter(|n| n.starts_with("2025-04-01.replaced-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{:?}", names(&job_dir));
+    assert!(ran.stderr.contains(&aside[0]), "{}", ran.stderr);
+    // The previous batch is whole where it was moved; the new one has 48.
+    let old = job_dir.join(&aside[0]);
+    assert_eq!(documents(&old), before);
+    assert_eq!(common::docs(&old).len(), before.len());
+    assert_eq!(
+        documents(&job_dir.join("2025-04-01")).len(),
+        before.len() + 1
+    );
+    let log = std::fs::read_to_string(job_dir.join("2025-04-01/run.log")).unwrap();
+    assert!(log.contains(&aside[0]), "{log}");
+}
+
+#[test]
+fn merge_refuses_to_overwrite_a_batch_from_another_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let lines = sample_lines();
+    let input = write_csv(&tmp.path().join("a.csv"), &lines);
+    let before = finished_batch(&out, &input);
+    let run_dir = out.join("zaishoku/2025-04-01");
+
+    // Two shards of another input (the same rows with new ids).
+    let other: Vec<String> = std::iter::once(lines[0].clone())
+        .chain(lines[1..].iter().map(|l| l.replacen("R2025-", "R2026-", 1)))
+        .collect();
+    let other = write_csv(&tmp.path().join("b.csv"), &other);
+    for k in ["1/2", "2/2"] {
+        let ran = run(&out, &["--input", other.to_str().unwrap(), "--shard", k]);
+        assert!(ran.code <= 1, "{}", ran.stderr);
+    }
+    let ran = run_chohyo([
+        "merge".as_ref(),
+        job().as_os_str(),
+        "--shards".as_ref(),
+        "2".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "-q".as_ref(),
+    ]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert_eq!(documents(&run_dir), before);
+    assert_eq!(common::docs(&run_dir).len(), before.len());
+}
+
+#[test]
+fn a_lost_ledger_never_gives_the_same_numbers_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let input = write_csv(&tmp.path().join("in.csv"), &sample_lines());
+    let input_s = input.to_str().unwrap();
+    let first = finished_batch(&out, &input);
+    let ledger = out.join("zaishoku/ledger.sqlite");
+    std::fs::remove_file(&ledger).unwrap();
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(out.join(format!("zaishoku/ledger.sqlite{side}")));
+    }
+
+    let ran = run(&out, &["--input", input_s, "--batch-id", "B"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    let last = 100 + first.len();
+    assert!(ran.stderr.contains(&last.to_string()), "{}", ran.stderr);
+    assert!(ran.stderr.contains("number_start"), "{}", ran.stderr);
+    assert!(
+        !out.join("zaishoku/B/docs").exists() || common::docs(&out.join("zaishoku/B")).is_empty()
+    );
+
+    // The documented recovery: continue the series above what was issued.
+    let dir = tempfile::tempdir().unwrap();
+    let job = common::sample_copy("zaishoku", dir.path(), |t| {
+        t.replace(
+            "number_start = 101",
+            &format!("number_start = {}", last + 1),
+        )
+    });
+    let ran = run_job(&job, &out, &["-q", "--input", input_s, "--batch-id", "B"]);
+    assert!(ran.code <= 1, "{}", ran.stderr);
+    let numbers: Vec<u64> = read_json(&out.join("zaishoku/B/manifest.json"))["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers.first().copied(), Some(last as u64 + 1));
 }

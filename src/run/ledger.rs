@@ -260,6 +260,27 @@ impl Ledger {
         Ok(())
     }
 
+    /// The series and fiscal year a batch's numbers were given in, when they
+    /// differ from `series` / `fiscal_year` (a batch keeps one series: a new
+    /// issue date in another fiscal year needs a new batch id).
+    pub fn planned_elsewhere(&self, a: &Allocation) -> Result<Option<(String, i32)>, LedgerError> {
+        let fy = fiscal_year(a.issue_date);
+        let found = self
+            .conn
+            .query_row(
+                "SELECT series, fiscal_year FROM issues WHERE job = ?1 AND batch = ?2 AND kind = ?3
+                 AND (series <> ?4 OR fiscal_year <> ?5) LIMIT 1",
+                params![a.job, a.batch, a.kind, a.series, fy],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?)),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        Ok(found)
+    }
+
     /// The highest number of a series in a fiscal year, if it has any.
     pub fn highest(&self, series: &str, fiscal_year: i32) -> Result<Option<u64>, LedgerError> {
         let max: Option<i64> = self.conn.query_row(

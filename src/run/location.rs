@@ -1,6 +1,6 @@
 //! Where a batch lives: the batch id's rules, the run directory's name
-//! (of a batch or one of its shards), the ledger's location, and clearing a
-//! run directory for `--restart`.
+//! (of a batch or one of its shards), the ledger's location, and moving an
+//! earlier run aside for `--restart`.
 //!
 //! Uses the run state's [`RunDir`] and the job's output settings.
 
@@ -46,29 +46,47 @@ pub fn check_batch_id(batch_id: &str) -> Result<(), BatchError> {
     Ok(())
 }
 
-/// Removes a run directory's state and outputs for `--restart`.
-pub(super) fn wipe_run_dir(dir: &RunDir) -> Result<(), BatchError> {
-    for f in [
-        "plan.json",
-        crate::run::spool::PLAN_FILE,
-        "journal.jsonl",
-        "manifest.csv",
-        "manifest.json",
-        "rejects.csv",
-        "rejects.xlsx",
-        "summary.json",
-        "report.html",
-    ] {
-        let p = dir.path.join(f);
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| BatchError::write(&p, e))?;
-        }
+/// Moves everything an earlier execution left in a run directory (but the
+/// lock and the log, which this execution holds) into a new sibling folder
+/// `<run dir>.replaced-<UTC time>/`, for `--restart`: the earlier batch stays
+/// whole and can be recovered; nothing is deleted. Returns that folder.
+pub(super) fn move_aside(dir: &RunDir, mode: u32) -> Result<PathBuf, BatchError> {
+    let name = dir
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // When it was replaced, for the operator: wall-clock time is right here.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let stamp = chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y%m%dT%H%M%SZ").to_string())
+        .unwrap_or_default();
+    let mut aside = dir.path.with_file_name(format!("{name}.replaced-{stamp}"));
+    let mut n = 1;
+    while std::fs::symlink_metadata(&aside).is_ok() {
+        n += 1;
+        aside = dir
+            .path
+            .with_file_name(format!("{name}.replaced-{stamp}-{n}"));
     }
-    let docs = dir.docs();
-    if docs.exists() {
-        std::fs::remove_dir_all(&docs).map_err(|e| BatchError::write(&docs, e))?;
+    crate::files::create_dir_with(&aside, mode).map_err(|e| BatchError::write(&aside, e))?;
+    let entries = std::fs::read_dir(&dir.path).map_err(|e| BatchError::read(&dir.path, e))?;
+    let mut names = Vec::new();
+    for e in entries {
+        names.push(e.map_err(|e| BatchError::read(&dir.path, e))?.file_name());
     }
-    Ok(())
+    names.sort();
+    for n in names
+        .into_iter()
+        .filter(|n| n != "run.lock" && n != "run.log")
+    {
+        let to = aside.join(&n);
+        std::fs::rename(dir.path.join(&n), &to).map_err(|e| BatchError::write(&to, e))?;
+    }
+    Ok(aside)
 }
 
 /// The ledger of a job: `ledger` (the `--ledger` option), the job's

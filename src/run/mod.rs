@@ -43,7 +43,8 @@ pub use plan::file_name;
 use crate::check::Reject;
 use crate::job::Job;
 use crate::run::finalize::{finalize, RenderedBatch};
-use crate::run::location::wipe_run_dir;
+use crate::run::ledger::Ledger;
+use crate::run::location::move_aside;
 use crate::run::plan::{input_hashes, plan_header};
 use crate::run::render::{render_batch, BatchToRender};
 use crate::run::runlog::RunLog;
@@ -151,9 +152,17 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     let dir = &opened.dir;
     let input = opts.input.clone().unwrap_or_else(|| job.input.file.clone());
     let inputs = input_hashes(job, &input)?;
-    let existing = match resume(opts, dir, &inputs, log)? {
-        Resumption::Finished => return Ok(Outcome::already_finished(&dir.path)),
-        Resumption::Plan(p) => p,
+    let (existing, replacing) = match resume(opts, dir, &inputs)? {
+        Resumption::Finished => {
+            log.info(
+                "already_finished",
+                "このバッチは完了済みです。何も出力しません (batch already finished; nothing to do)",
+                serde_json::json!({}),
+            );
+            return Ok(Outcome::already_finished(&dir.path));
+        }
+        Resumption::Continue(p) => (p, false),
+        Resumption::Replace => (None, true),
     };
 
     let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
@@ -167,7 +176,17 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     let ledger_path = ledger_path(job, opts.ledger.as_deref(), &opened.out_root);
     let plan = match existing {
         Some(p) => p,
-        None => new_plan(job, &opened.batch_id, inputs, dir)?,
+        None => {
+            let fresh = NewPlan {
+                job,
+                batch_id: &opened.batch_id,
+                input: &input,
+                ledger_path: &ledger_path,
+                out_root: &opened.out_root,
+                replacing,
+            };
+            fresh.make(inputs, dir, log)?
+        }
     };
     let rendered = render_batch(
         &BatchToRender {
@@ -305,17 +324,87 @@ fn open_run_dir(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<OpenedRunD
     })
 }
 
-/// Makes the plan's header of a batch planned anew and saves it.
-fn new_plan(
-    job: &Job,
-    batch_id: &str,
-    inputs: BTreeMap<String, String>,
-    dir: &RunDir,
-) -> Result<Plan, BatchError> {
-    let plan = plan_header(job, batch_id, inputs)?;
-    plan.save(&dir.path, job.output.modes().file)
-        .map_err(|e| BatchError::write(&dir.path, e))?;
-    Ok(plan)
+/// A batch about to be planned anew (first run, or `--restart` of one
+/// whose input changed).
+struct NewPlan<'a> {
+    job: &'a Job,
+    batch_id: &'a str,
+    input: &'a Path,
+    ledger_path: &'a Path,
+    out_root: &'a Path,
+    /// An earlier execution's outputs are in the run directory
+    /// (`--restart`): they are moved aside once the new plan is known to work.
+    replacing: bool,
+}
+
+impl NewPlan<'_> {
+    /// Checks everything that can refuse the new plan before anything is
+    /// written — the issue date, the ledger (the batch's series and fiscal
+    /// year; a ledger behind the run directories) and, when replacing an
+    /// earlier run, the whole input (readable, its columns there) — then
+    /// moves the earlier run aside and saves the plan's header.
+    fn make(
+        &self,
+        inputs: BTreeMap<String, String>,
+        dir: &RunDir,
+        log: &RunLog,
+    ) -> Result<Plan, BatchError> {
+        let plan = plan_header(self.job, self.batch_id, inputs)?;
+        self.check_ledger(&plan)?;
+        if self.replacing {
+            count_rejects(self.job, Some(self.input))?;
+            let aside = move_aside(dir, self.job.output.modes().dir)?;
+            log.info(
+                "restart",
+                &format!(
+                    "入力が変わったため、前回の出力を {} に移してバッチをやり直します (restarting the batch; the previous run was moved aside)",
+                    aside.display()
+                ),
+                serde_json::json!({ "moved_to": aside.display().to_string() }),
+            );
+        }
+        plan.save(&dir.path, self.job.output.modes().file)
+            .map_err(|e| BatchError::write(&dir.path, e))?;
+        Ok(plan)
+    }
+
+    /// Refuses a plan the ledger would refuse (the batch's numbers are in
+    /// another series or fiscal year) or that would give numbers again (the
+    /// ledger is behind what the run directories show was issued).
+    fn check_ledger(&self, plan: &Plan) -> Result<(), BatchError> {
+        let issue_date = chrono::NaiveDate::parse_from_str(&self.job.batch.issue_date, "%Y-%m-%d")
+            .map_err(|e| BatchError::Input(e.to_string()))?;
+        if self.ledger_path.exists() {
+            let ledger =
+                Ledger::open(self.ledger_path).map_err(|e| BatchError::Io(e.to_string()))?;
+            let asked = ledger::Allocation {
+                job: &self.job.job.name,
+                batch: &plan.batch,
+                kind: &self.job.job.title,
+                series: &plan.series,
+                issue_date,
+                first_number: self.job.batch.number_start,
+                record_ids: &[],
+            };
+            if let Some((series, year)) = ledger
+                .planned_elsewhere(&asked)
+                .map_err(|e| BatchError::Io(e.to_string()))?
+            {
+                return Err(BatchError::Input(format!(
+                    "バッチ {} の番号は番号系列「{series}」{year}年度で発行済みです。発行日の年度や番号系列を変えるときは別のバッチID (--batch-id) で実行してください (the batch's numbers were given in series {series} / fiscal year {year}; use another batch id)",
+                    plan.batch
+                )));
+            }
+        }
+        ledger::check_not_behind(
+            self.ledger_path,
+            self.out_root,
+            &plan.series,
+            plan.fiscal_year,
+            self.job.batch.number_start,
+        )
+        .map_err(|e| BatchError::Input(e.to_string()))
+    }
 }
 
 /// What an earlier execution left in the run directory.
@@ -323,41 +412,42 @@ enum Resumption {
     /// The batch is finished: nothing to do.
     Finished,
     /// The plan to continue (none: plan anew).
-    Plan(Option<Plan>),
+    Continue(Option<Plan>),
+    /// The input changed and `--restart` was given: plan anew and move the
+    /// earlier run aside once the new plan is known to work.
+    Replace,
 }
 
 /// Compares the saved plan's inputs with `inputs`: the same → continue it
-/// (or nothing to do when finished); changed → refused, unless `--restart`,
-/// which clears the run directory. `--restart` always plans anew.
+/// (or nothing to do when finished); changed → refused, unless `--restart`.
+/// `--restart` always plans anew.
 fn resume(
     opts: &RunOptions,
     dir: &RunDir,
     inputs: &BTreeMap<String, String>,
-    log: &RunLog,
 ) -> Result<Resumption, BatchError> {
-    let existing = Plan::load(&dir.path).map_err(|e| BatchError::write(&dir.path, e))?;
-    if let Some(plan) = &existing {
-        if plan.inputs != *inputs {
-            if !opts.restart {
-                return Err(BatchError::Input(format!(
-                    "このバッチの計画後に入力・ジョブ・テンプレートが変わりました。やり直すには --restart を付けてください (input changed since the batch was planned; use --restart): {}",
-                    dir.path.display()
-                )));
-            }
-            log.info(
-                "restart",
-                "入力が変わったためバッチをやり直します (restarting the batch)",
-                serde_json::json!({}),
-            );
-            wipe_run_dir(dir)?;
-        } else if dir.is_finished() {
-            log.info(
-                "already_finished",
-                "このバッチは完了済みです。何も出力しません (batch already finished; nothing to do)",
-                serde_json::json!({}),
-            );
-            return Ok(Resumption::Finished);
+    let existing = Plan::load(&dir.path).map_err(|e| BatchError::read(&dir.path, e))?;
+    let Some(plan) = existing else {
+        return Ok(Resumption::Continue(None));
+    };
+    if plan.inputs != *inputs {
+        if !opts.restart {
+            return Err(BatchError::Input(format!(
+                "このバッチの計画後に入力・ジョブ・テンプレートが変わりました。やり直すには --restart を付けてください。\
+                 --restart は新しい入力を読んで確認・計画できてから、今の出力を {name}.replaced-<日時>/ に移して作り直します（削除はしません） \
+                 (input changed since the batch was planned; --restart reads, checks and plans the new input, then moves the current outputs aside to {name}.replaced-<time>/ and makes the batch anew; nothing is deleted): {dir}",
+                name = dir.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                dir = dir.path.display()
+            )));
         }
+        return Ok(Resumption::Replace);
     }
-    Ok(Resumption::Plan(if opts.restart { None } else { existing }))
+    if dir.is_finished() {
+        return Ok(Resumption::Finished);
+    }
+    Ok(Resumption::Continue(if opts.restart {
+        None
+    } else {
+        Some(plan)
+    }))
 }
