@@ -375,3 +375,46 @@ fn a_lost_ledger_never_gives_the_same_numbers_again() {
         .collect();
     assert_eq!(numbers.first().copied(), Some(last as u64 + 1));
 }
+
+#[test]
+fn a_filter_refusing_one_records_value_rejects_that_record_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The form prints the purpose as a Japanese date: a row whose purpose is
+    // no date is that row's problem, not the template's.
+    let template = std::fs::read_to_string(common::root().join("templates/zaishoku.xml"))
+        .unwrap()
+        .replace("{{ purpose }}", "{{ purpose | wareki }}");
+    let template_path = tmp.path().join("form.xml");
+    std::fs::write(&template_path, template).unwrap();
+    let job = common::sample_copy("zaishoku", tmp.path(), |t| {
+        t.replace(
+            &format!(
+                "{}/zaishoku.xml",
+                common::root().join("templates").display()
+            ),
+            template_path.to_str().unwrap(),
+        )
+    });
+    let mut lines = sample_lines();
+    for line in lines.iter_mut().skip(1) {
+        let (rest, _) = line.rsplit_once(',').unwrap();
+        *line = format!("{rest},2024/4/1");
+    }
+    let (rest, _) = lines[3].rsplit_once(',').unwrap();
+    lines[3] = format!("{rest},保育所入所申請のため");
+    let bad_id = lines[3].split(',').next().unwrap().to_string();
+    let input = write_csv(&tmp.path().join("in.csv"), &lines);
+    let out = tmp.path().join("out");
+    let ran = run_job(&job, &out, &["-q", "--input", input.to_str().unwrap()]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let run_dir = out.join("zaishoku/2025-04-01");
+    assert!(!documents(&run_dir).contains(&bad_id));
+    let rejects = read_rejects(&run_dir.join("rejects.csv"));
+    let refused: Vec<_> = rejects
+        .iter()
+        .filter(|r| &r[5] == "E_TEMPLATE_VALUE")
+        .collect();
+    assert_eq!(refused.len(), 1, "{rejects:?}");
+    assert_eq!(&refused[0][2], "4");
+    assert!(refused[0][6].contains("wareki"), "{:?}", &refused[0][6]);
+}
