@@ -322,26 +322,15 @@ fn write_delimited(rows: &[Vec<String>], sep: u8) -> Vec<u8> {
     w.into_inner().expect("in memory")
 }
 
-/// Headers of the samples/checks request sheet (the 在職証明書 fields plus
-/// phone, pay and a request code).
-const REQ_HEADERS: [&str; 16] = [
-    "申請番号",
-    "氏名",
-    "フリガナ",
-    "性別",
-    "生年月日",
-    "郵便番号",
-    "住所",
-    "所属",
-    "職名",
-    "雇用形態",
-    "採用年月日",
-    "提出先",
-    "電話番号",
-    "月額",
-    "職員番号",
-    "受付日",
-];
+/// Headers of the samples/checks request sheet: the 在職証明書 sample job's
+/// columns plus phone, pay, staff number and a receipt date.
+fn req_headers() -> Vec<String> {
+    let job = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/zaishoku/job.toml");
+    let text = std::fs::read_to_string(&job).expect("samples/zaishoku/job.toml");
+    let mut h = chohyo::job::field_columns(&text).expect("the sample job parses");
+    h.extend(["電話番号", "月額", "職員番号", "受付日"].map(String::from));
+    h
+}
 
 enum V {
     S(&'static str),
@@ -433,8 +422,8 @@ fn write_requests(path: &Path) -> Result<(), XlsxError> {
     let money = Format::new().set_num_format("#,##0");
     let ws = wb.add_worksheet();
     ws.set_name("申請一覧")?;
-    for (c, h) in REQ_HEADERS.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)?;
+    for (c, h) in req_headers().iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, h, &bold)?;
         ws.set_column_width(c as u16, 14)?;
     }
     for (i, row) in requests().iter().enumerate() {

@@ -17,21 +17,12 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook, XlsxError};
 
-/// The column headers, in order.
-const HEADERS: [&str; 12] = [
-    "申請番号",
-    "氏名",
-    "フリガナ",
-    "性別",
-    "生年月日",
-    "郵便番号",
-    "住所",
-    "所属",
-    "職名",
-    "雇用形態",
-    "採用年月日",
-    "提出先",
-];
+/// The column headers, in order: the columns the sample job maps.
+fn headers() -> Vec<String> {
+    let job = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/zaishoku/job.toml");
+    let text = std::fs::read_to_string(&job).expect("samples/zaishoku/job.toml");
+    chohyo::job::field_columns(&text).expect("the sample job parses")
+}
 
 const TITLE: &str = "在職証明書 発行申請一覧（サンプル・架空データ）";
 
@@ -382,8 +373,8 @@ fn write_xlsx(people: &[Person], path: &Path) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
     ws.set_name("申請一覧")?;
     ws.write_string_with_format(0, 0, TITLE, &bold)?;
-    for (c, h) in HEADERS.iter().enumerate() {
-        ws.write_string_with_format(1, c as u16, *h, &bold)?;
+    for (c, h) in headers().iter().enumerate() {
+        ws.write_string_with_format(1, c as u16, h, &bold)?;
     }
     let widths = [
         12.0, 14.0, 18.0, 5.0, 11.0, 10.0, 48.0, 22.0, 10.0, 16.0, 11.0, 26.0,
@@ -447,7 +438,7 @@ fn write_csv(people: &[Person], path: &Path) -> std::io::Result<()> {
         l.push_str("\r\n");
         l
     };
-    text.push_str(&line(&HEADERS.map(String::from)));
+    text.push_str(&line(&headers()));
     for p in people {
         text.push_str(&line(&p.csv_fields()));
     }

@@ -63,14 +63,7 @@ const SAMPLE_SEAL: &[u8] = include_bytes!("../../templates/assets/seal.png");
 /// The input's column headers, in order: the sample job's field columns, so
 /// that the job is the one place they are written.
 fn sample_headers() -> Result<Vec<String>, String> {
-    let job: toml::Table = toml::from_str(SAMPLE_JOB).map_err(|e| e.to_string())?;
-    let fields = job.get("fields").and_then(|f| f.as_array());
-    Ok(fields
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f.get("column").and_then(|c| c.as_str()))
-        .map(str::to_string)
-        .collect())
+    crate::job::field_columns(SAMPLE_JOB).map_err(|e| e.to_string())
 }
 
 /// Writes an xlsx of `n` synthetic requests (deterministic) to `path`.

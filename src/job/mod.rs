@@ -282,6 +282,22 @@ fn lexical_join(base: &Path, rel: &Path) -> PathBuf {
     }
 }
 
+/// The spreadsheet columns a job file maps, in order, read from the job's
+/// text alone (no file it names needs to exist): the headers a sample input
+/// is made with, so generators, the benchmark and the tests take them from
+/// the job rather than keeping their own copy.
+pub fn field_columns(job_text: &str) -> Result<Vec<String>, toml::de::Error> {
+    let job: toml::Table = toml::from_str(job_text)?;
+    Ok(job
+        .get("fields")
+        .and_then(|f| f.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("column").and_then(|c| c.as_str()))
+        .map(str::to_string)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

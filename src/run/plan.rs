@@ -16,7 +16,6 @@ use crate::run::runstate::{self, Plan, PlannedDoc};
 use crate::run::spool::{PlanError, PlanFile};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// Makes a file name from a pattern and a record: placeholders replaced,
@@ -57,11 +56,7 @@ pub(super) fn file_sha256(path: &Path) -> Result<String, BatchError> {
     let mut file = std::fs::File::open(path).map_err(err)?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).map_err(err)?;
-    let mut out = String::with_capacity(64);
-    for b in hasher.finalize() {
-        let _ = write!(out, "{b:02x}");
-    }
-    Ok(out)
+    Ok(crate::files::hex(&hasher.finalize()))
 }
 
 /// Hashes of everything a plan depends on, by role.
