@@ -1,13 +1,18 @@
 //! chohyo (帳票): spreadsheets of HR requests in, checked records, Japanese
 //! PDF certificates and notices out, packaged with manifests.
 //!
-//! The pipeline, one module per stage, data flowing one way:
+//! The pipeline, one folder per stage, data flowing one way (the layer
+//! order is declared in docs/architecture.md and enforced by
+//! `tests/layers.rs`):
 //!
 //! ```text
-//! source (Sheet of Rows) → check (Record | Reject) → template (markup text)
-//!   → form (Form tree) → layout (Pages of positioned ops) → pdf (bytes)
-//!   → batch (run directory, manifests)
+//! input (Sheet of Rows) → check (Record | Reject) → render (template →
+//!   markup Form → layout → Pages) → pdf (bytes) → run (run directory,
+//!   manifests, ledger, report) → mail (packages, print files, labels)
 //! ```
+//!
+//! `error`, `files` and `japan` are leaves every stage may use; `job` is the
+//! configuration, plain data; `cli` is a thin layer over `run`.
 //!
 //! Rendering one document is a pure function of the record, the template,
 //! the batch's fonts and images and the batch options, so documents render in
