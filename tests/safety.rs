@@ -418,3 +418,39 @@ fn a_filter_refusing_one_records_value_rejects_that_record_only() {
     assert_eq!(&refused[0][2], "4");
     assert!(refused[0][6].contains("wareki"), "{:?}", &refused[0][6]);
 }
+
+#[test]
+fn a_replaced_seal_or_font_is_a_changed_input_not_a_mixed_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let assets = tmp.path().join("assets");
+    std::fs::create_dir(&assets).unwrap();
+    for e in std::fs::read_dir(common::root().join("templates/assets")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, assets.join(p.file_name().unwrap())).unwrap();
+    }
+    let job = common::sample_copy("zaishoku", tmp.path(), |t| {
+        t.replace(
+            &common::root()
+                .join("templates/assets")
+                .display()
+                .to_string(),
+            assets.to_str().unwrap(),
+        )
+    });
+    let input = write_csv(&tmp.path().join("in.csv"), &sample_lines());
+    let out = tmp.path().join("out");
+    let args = ["-q", "--input", input.to_str().unwrap()];
+    let first = run_job(&job, &out, &args);
+    assert!(first.code <= 1, "{}", first.stderr);
+
+    // Another seal: the earlier documents were made with the old one, so
+    // the batch may not simply go on (bytes after IEND change the file, not
+    // the image's validity).
+    let seal = assets.join("seal.png");
+    let mut bytes = std::fs::read(&seal).unwrap();
+    bytes.extend_from_slice(b"another seal");
+    std::fs::write(&seal, &bytes).unwrap();
+    let again = run_job(&job, &out, &args);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("--restart"), "{}", again.stderr);
+}

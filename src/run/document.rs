@@ -34,6 +34,32 @@ pub struct Assets {
 }
 
 impl Assets {
+    /// A fingerprint of every asset the documents use but the template
+    /// (hashed with the job's inputs): each font's bytes in the order the
+    /// batch uses them, and each image of the job's assets folder by name
+    /// and bytes. A resume compares it, so a batch is never finished with a
+    /// replaced seal or font beside documents made with the old one.
+    pub fn fingerprint(&self, job: &Job) -> Result<String, BatchError> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for i in 0..self.fonts.len() {
+            let data = &self.fonts.font(crate::render::page::FontId(i)).data;
+            h.update((data.len() as u64).to_be_bytes());
+            h.update(data.as_slice());
+        }
+        if let Some(dir) = &job.template.assets {
+            for name in self.images.names() {
+                let path = dir.join(name);
+                let bytes = std::fs::read(&path).map_err(|e| BatchError::read(&path, e))?;
+                h.update((name.len() as u64).to_be_bytes());
+                h.update(name.as_bytes());
+                h.update((bytes.len() as u64).to_be_bytes());
+                h.update(&bytes);
+            }
+        }
+        Ok(crate::files::hex(&h.finalize()))
+    }
+
     /// Loads fonts, images and the template of a job. The bundled fonts
     /// come from `fonts_dir`, else from the search of
     /// [`fonts_dir_for_job`](crate::run::fonts_dir::fonts_dir_for_job).

@@ -151,7 +151,15 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
     let opened = open_run_dir(job, opts, log)?;
     let dir = &opened.dir;
     let input = opts.input.clone().unwrap_or_else(|| job.input.file.clone());
-    let inputs = input_hashes(job, &input)?;
+    let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| BatchError::Render(e.to_string()))?;
+    let assets = pool.install(|| Assets::load(job, opts.fonts_dir.as_deref()))?;
+    stages.insert("load".into(), started.elapsed().as_millis() as u64);
+    let mut inputs = input_hashes(job, &input)?;
+    inputs.insert("assets".into(), assets.fingerprint(job)?);
     let (existing, replacing) = match resume(opts, dir, &inputs)? {
         Resumption::Finished => {
             log.info(
@@ -164,14 +172,6 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         Resumption::Continue(p) => (p, false),
         Resumption::Replace => (None, true),
     };
-
-    let threads = opts.threads.unwrap_or_else(rayon::current_num_threads);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| BatchError::Render(e.to_string()))?;
-    let assets = pool.install(|| Assets::load(job, opts.fonts_dir.as_deref()))?;
-    stages.insert("load".into(), started.elapsed().as_millis() as u64);
 
     let ledger_path = ledger_path(job, opts.ledger.as_deref(), &opened.out_root);
     let plan = match existing {
