@@ -454,3 +454,57 @@ fn a_replaced_seal_or_font_is_a_changed_input_not_a_mixed_batch() {
     assert_eq!(again.code, 2, "{}", again.stderr);
     assert!(again.stderr.contains("--restart"), "{}", again.stderr);
 }
+
+#[test]
+fn a_number_given_to_a_record_rejected_at_layout_is_recorded_as_void() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lines = sample_lines();
+    // A purpose far too long for its box: found only at layout, after the
+    // record got its number.
+    let (rest, _) = lines[2].rsplit_once(',').unwrap();
+    lines[2] = format!("{rest},{}", "長い提出先".repeat(400));
+    let overflowing = lines[2].split(',').next().unwrap().to_string();
+    let input = write_csv(&tmp.path().join("in.csv"), &lines);
+    let out = tmp.path().join("out");
+    let ran = run(&out, &["--input", input.to_str().unwrap()]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+
+    let run_dir = out.join("zaishoku/2025-04-01");
+    let summary = read_json(&run_dir.join("summary.json"));
+    let voids = summary["voids"]
+        .as_array()
+        .expect("summary lists the voids");
+    assert_eq!(voids.len(), 1, "{voids:?}");
+    assert_eq!(voids[0]["record_id"], overflowing.as_str());
+    assert_eq!(voids[0]["reason"], "E_LAYOUT_OVERFLOW");
+    let void_number = voids[0]["number"].as_u64().unwrap();
+
+    // Documents and voids together cover the series without a gap.
+    let mut numbers: Vec<u64> = read_json(&run_dir.join("manifest.json"))["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["number"].as_u64().unwrap())
+        .collect();
+    numbers.push(void_number);
+    numbers.sort();
+    let first = numbers[0];
+    assert_eq!(
+        numbers,
+        (first..first + numbers.len() as u64).collect::<Vec<_>>()
+    );
+
+    // The ledger says why the number has no document; the report shows it.
+    let conn = rusqlite::Connection::open(out.join("zaishoku/ledger.sqlite")).unwrap();
+    let (void, issued): (String, String) = conn
+        .query_row(
+            "SELECT void, issued_at FROM issues WHERE number = ?1",
+            [void_number as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((void.as_str(), issued.as_str()), ("E_LAYOUT_OVERFLOW", ""));
+    let report = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    assert!(report.contains("欠番"), "report lists the voids");
+    assert!(report.contains(&format!("<td class=\"n\">{void_number}</td>")));
+}

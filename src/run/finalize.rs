@@ -18,9 +18,10 @@ use crate::run::plan::file_sha256;
 use crate::run::rejects::write_rejects_csv;
 use crate::run::report::{self, Summary};
 use crate::run::runlog::RunLog;
-use crate::run::runstate::{JournalEntry, Plan, RunDir};
-use crate::run::spool::Entries;
+use crate::run::runstate::{JournalEntry, Plan, PlannedDoc, RunDir};
+use crate::run::spool::{Entries, PLAN_FILE};
 use crate::run::Outcome;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::Path;
 
@@ -87,6 +88,8 @@ pub(super) fn finalize(
         batch.originals,
     )?;
     let (totals, mut issue) = write_journal_and_manifests(batch)?;
+    let voids = voids(batch, &totals.written)?;
+    issue.void(&voids)?;
 
     // Mail order, packages, print files and whole-batch documents; a shard
     // leaves them to the merge.
@@ -114,7 +117,8 @@ pub(super) fn finalize(
         .stages_ms
         .insert("finalize".into(), t_finalize.elapsed().as_millis() as u64);
     timing.total_ms = batch.started.elapsed().as_millis() as u64;
-    let summary = summary(batch, &totals, delivery, timing)?;
+    let mut summary = summary(batch, &totals, delivery, timing)?;
+    summary.voids = voids;
     write_summary_and_report(job, dir, &summary, &outcome.rejects)?;
     log.info(
         "finished",
@@ -142,6 +146,20 @@ impl IssueMarks<'_> {
         Ok(())
     }
 
+    /// Records the batch's numbers that got no document.
+    fn void(&mut self, voids: &[report::Void]) -> Result<(), BatchError> {
+        if voids.is_empty() {
+            return Ok(());
+        }
+        let marks: Vec<(String, String)> = voids
+            .iter()
+            .map(|v| (v.record_id.clone(), v.reason.clone()))
+            .collect();
+        self.ledger
+            .mark_void(&self.job.job.name, self.batch, &self.job.job.title, &marks)
+            .map_err(|e| BatchError::Io(e.to_string()))
+    }
+
     fn flush(&mut self) -> Result<(), BatchError> {
         self.ledger
             .mark_issued(
@@ -163,6 +181,8 @@ struct Totals {
     first: Option<u64>,
     last: Option<u64>,
     warnings: usize,
+    /// The numbers of the documents written.
+    written: HashSet<u64>,
 }
 
 /// One pass over the spooled documents: the journal in plan order
@@ -189,6 +209,7 @@ fn write_journal_and_manifests<'a>(
         first: None,
         last: None,
         warnings: 0,
+        written: HashSet::new(),
     };
     for d in batch
         .entries
@@ -216,11 +237,43 @@ fn write_journal_and_manifests<'a>(
         totals.bytes += d.bytes;
         totals.first = Some(totals.first.map_or(d.number, |f| f.min(d.number)));
         totals.last = Some(totals.last.map_or(d.number, |l| l.max(d.number)));
+        totals.written.insert(d.number);
         issue.push(d.record_id, d.file, d.sha256)?;
     }
     journal.commit().map_err(|e| BatchError::write(&jpath, e))?;
     manifests.commit()?;
     Ok((totals, issue))
+}
+
+/// The numbers this run directory planned (its shard's, for a shard) that
+/// got no document: records rejected after their number was given (at
+/// layout, or by a template filter), each with its row's reject codes.
+fn voids(batch: &RenderedBatch, written: &HashSet<u64>) -> Result<Vec<report::Void>, BatchError> {
+    let path = batch.dir.path.join(PLAN_FILE);
+    let file = std::fs::File::open(&path).map_err(|e| BatchError::read(&path, e))?;
+    let mut codes: HashMap<u32, Vec<&str>> = HashMap::new();
+    for r in &batch.outcome.rejects {
+        let of_row = codes.entry(r.row).or_default();
+        if !of_row.contains(&r.code.as_str()) {
+            of_row.push(&r.code);
+        }
+    }
+    let mut out = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(file)) {
+        let line = line.map_err(|e| BatchError::read(&path, e))?;
+        let doc: PlannedDoc = serde_json::from_str(&line)
+            .map_err(|e| BatchError::Input(format!("{}: {e}", path.display())))?;
+        let mine = batch.shard.is_none_or(|(k, n)| doc.shard_key % n == k);
+        if mine && !written.contains(&doc.number) {
+            out.push(report::Void {
+                number: doc.number,
+                reason: codes.get(&doc.row).map(|c| c.join(" ")).unwrap_or_default(),
+                record_id: doc.record_id,
+                row: doc.row,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The batch's `summary.json` content.
@@ -270,6 +323,7 @@ fn summary(
             "rejects.csv": file_sha256(&dir.path.join("rejects.csv"))?,
             "rejects.xlsx": file_sha256(&dir.path.join("rejects.xlsx"))?,
         }),
+        voids: Vec::new(),
         timing,
     })
 }

@@ -149,6 +149,13 @@ impl Ledger {
              );
              CREATE INDEX IF NOT EXISTS issues_record ON issues (record_id);",
         )?;
+        // Ledgers made before voids were recorded get the column.
+        let has_void: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('issues') WHERE name = 'void'")?
+            .exists([])?;
+        if !has_void {
+            conn.execute_batch("ALTER TABLE issues ADD COLUMN void TEXT NOT NULL DEFAULT ''")?;
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -249,11 +256,35 @@ impl Ledger {
         let tx = self.conn.transaction()?;
         {
             let mut update = tx.prepare(
-                "UPDATE issues SET file = ?1, sha256 = ?2, issued_at = CASE WHEN sha256 = ?2 AND issued_at <> '' THEN issued_at ELSE ?3 END
+                "UPDATE issues SET file = ?1, sha256 = ?2, void = '', issued_at = CASE WHEN sha256 = ?2 AND issued_at <> '' THEN issued_at ELSE ?3 END
                  WHERE job = ?4 AND batch = ?5 AND kind = ?6 AND record_id = ?7",
             )?;
             for (record_id, file, sha) in done {
                 update.execute(params![file, sha, at, job, batch, kind, record_id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records numbers that were given but printed on no document (欠番):
+    /// `(record id, why)` of a batch's records rejected after planning (at
+    /// layout, say). A later execution that issues the document clears it.
+    pub fn mark_void(
+        &mut self,
+        job: &str,
+        batch: &str,
+        kind: &str,
+        voids: &[(String, String)],
+    ) -> Result<(), LedgerError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut update = tx.prepare(
+                "UPDATE issues SET void = ?1
+                 WHERE job = ?2 AND batch = ?3 AND kind = ?4 AND record_id = ?5 AND issued_at = ''",
+            )?;
+            for (record_id, why) in voids {
+                update.execute(params![why, job, batch, kind, record_id])?;
             }
         }
         tx.commit()?;

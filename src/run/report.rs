@@ -69,8 +69,25 @@ pub struct Summary {
     /// Mail order groups, packages, print files and whole-batch documents
     /// (`null` when the job has none).
     pub delivery: serde_json::Value,
+    /// Numbers given to records that got no document (欠番), with why; an
+    /// auditor sees every gap in the series here and in the ledger.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub voids: Vec<Void>,
     /// This execution only.
     pub timing: Timing,
+}
+
+/// A number planned for a record that was rejected after planning.
+#[derive(Debug, Clone, Serialize)]
+pub struct Void {
+    /// The document number left unused.
+    pub number: u64,
+    /// The record it was planned for.
+    pub record_id: String,
+    /// The record's row in the input.
+    pub row: u32,
+    /// The reject codes of that row.
+    pub reason: String,
 }
 
 /// Reject lines per code.
@@ -97,6 +114,7 @@ pub fn html(s: &Summary, rejects: &[Reject]) -> String {
     html_head(&mut h, s);
     html_counts(&mut h, s);
     html_rejects(&mut h, s, rejects);
+    html_voids(&mut h, s);
     html_outputs(&mut h, s);
     html_delivery(&mut h, s);
     html_timing(&mut h, s);
@@ -185,6 +203,24 @@ fn html_rejects(h: &mut String, s: &Summary, rejects: &[Reject]) {
         }
         h.push_str("</table>\n<p>理由と値は rejects.csv / rejects.xlsx にあります (reasons and values are in the rejects files only).</p>\n");
     }
+}
+
+/// The numbers given but printed on no document (欠番), when there are any.
+fn html_voids(h: &mut String, s: &Summary) {
+    if s.voids.is_empty() {
+        return;
+    }
+    h.push_str("<h2>欠番 (numbers with no document)</h2>\n<table id=\"voids\"><tr><th>番号</th><th>申請</th><th>行</th><th>理由</th></tr>\n");
+    for v in &s.voids {
+        h.push_str(&format!(
+            "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>\n",
+            v.number,
+            esc(&v.record_id),
+            v.row,
+            esc(&v.reason)
+        ));
+    }
+    h.push_str("</table>\n");
 }
 
 /// The output files with their hashes.
