@@ -508,3 +508,38 @@ fn a_number_given_to_a_record_rejected_at_layout_is_recorded_as_void() {
     assert!(report.contains("欠番"), "report lists the voids");
     assert!(report.contains(&format!("<td class=\"n\">{void_number}</td>")));
 }
+
+#[test]
+fn the_row_limit_is_found_before_any_number_is_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lines = sample_lines();
+    // The sample's good rows first, then rows up to one past the limit of
+    // 1,000,000 (short ones, rejected by the check, which does not matter:
+    // the limit counts rows read).
+    let path = tmp.path().join("huge.csv");
+    {
+        use std::io::Write as _;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        for l in &lines {
+            writeln!(w, "{l}").unwrap();
+        }
+        for i in lines.len()..=1_000_001 {
+            writeln!(w, "X{i},,,,,,,,,,,").unwrap();
+        }
+    }
+    let out = tmp.path().join("out");
+    let ran = run(&out, &["--input", path.to_str().unwrap()]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("1000000"), "{}", ran.stderr);
+    // No number was given and nothing was rendered.
+    let ledger = out.join("zaishoku/ledger.sqlite");
+    if ledger.exists() {
+        let conn = rusqlite::Connection::open(&ledger).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM issues", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+    let docs = out.join("zaishoku/2025-04-01/docs");
+    assert!(!docs.exists() || std::fs::read_dir(&docs).unwrap().next().is_none());
+}

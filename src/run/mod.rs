@@ -339,10 +339,10 @@ struct NewPlan<'a> {
 
 impl NewPlan<'_> {
     /// Checks everything that can refuse the new plan before anything is
-    /// written — the issue date, the ledger (the batch's series and fiscal
-    /// year; a ledger behind the run directories) and, when replacing an
-    /// earlier run, the whole input (readable, its columns there) — then
-    /// moves the earlier run aside and saves the plan's header.
+    /// written or numbered — the issue date, the whole input (readable, its
+    /// columns there, within the row limit), the ledger (the batch's series
+    /// and fiscal year; a ledger behind the run directories) — then moves
+    /// an earlier run aside (`--restart`) and saves the plan's header.
     fn make(
         &self,
         inputs: BTreeMap<String, String>,
@@ -350,9 +350,13 @@ impl NewPlan<'_> {
         log: &RunLog,
     ) -> Result<Plan, BatchError> {
         let plan = plan_header(self.job, self.batch_id, inputs)?;
+        // The whole input is read and checked once before any number is
+        // given: a structural error or the row limit late in a large input
+        // would otherwise stop the batch after numbers were used (and, with
+        // --restart, after the earlier run was moved aside).
+        count_rejects(self.job, Some(self.input))?;
         self.check_ledger(&plan)?;
         if self.replacing {
-            count_rejects(self.job, Some(self.input))?;
             let aside = move_aside(dir, self.job.output.modes().dir)?;
             log.info(
                 "restart",
