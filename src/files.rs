@@ -89,8 +89,7 @@ impl std::fmt::Display for ReadRefusal {
         match self {
             ReadRefusal::NotRegular(kind) => write!(
                 f,
-                "通常のファイルではありません: {} です。ファイルを指定してください \
-                 (not a regular file; name a file)",
+                "通常のファイルではありません: {} です (not a regular file)",
                 kind.describe()
             ),
             ReadRefusal::TooLarge { size, limit } => write!(

@@ -184,3 +184,23 @@ fn a_missing_job_file_is_named_by_its_full_path_in_japanese() {
     assert!(ran.stderr.contains("見つかりません"), "{}", ran.stderr);
     assert!(!ran.stderr.contains("No such file"), "{}", ran.stderr);
 }
+
+/// A file of the batch's own that cannot be read is told apart from one
+/// that cannot be written: `plan.json` replaced by a FIFO gives "読めません"
+/// naming that file (exit 3), not "書き込めません", and no hang.
+#[test]
+fn a_run_file_that_cannot_be_read_is_a_read_error() {
+    let t = tempfile::tempdir().unwrap();
+    let job = sample_copy("zaishoku", t.path(), |j| j);
+    let out = t.path().join("out");
+    let run_dir = out.join("zaishoku/2025-04-01");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let plan = fifo(&run_dir.join("plan.json"));
+    let ran = run_bounded(t.path(), &["run", s(&job), "--out", s(&out), "-q"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    for want in ["読めません (cannot read)", s(&plan), "名前付きパイプ"] {
+        assert!(ran.stderr.contains(want), "lacks {want:?}: {}", ran.stderr);
+    }
+    assert!(!ran.stderr.contains("書き込めません"), "{}", ran.stderr);
+    assert!(!run_dir.join("docs").exists(), "documents were rendered");
+}

@@ -335,7 +335,8 @@ fn resume(
     inputs: &BTreeMap<String, String>,
     log: &RunLog,
 ) -> Result<Resumption, BatchError> {
-    let existing = Plan::load(&dir.path).map_err(|e| BatchError::write(&dir.path, e))?;
+    let existing =
+        Plan::load(&dir.path).map_err(|e| BatchError::read(&dir.path.join("plan.json"), e))?;
     if let Some(plan) = &existing {
         if plan.inputs != *inputs {
             if !opts.restart {

@@ -284,8 +284,9 @@ impl<'a> Planner<'a> {
             plan,
             ledger: Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?,
             issue_date,
+            // Opening only reads an earlier execution's lines back.
             file: PlanFile::open(run_dir, job.output.modes().file)
-                .map_err(|e| BatchError::write(run_dir, e))?,
+                .map_err(|e| BatchError::read(&run_dir.join(crate::run::spool::PLAN_FILE), e))?,
             taken: std::collections::HashSet::new(),
         })
     }
