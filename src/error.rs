@@ -110,16 +110,51 @@ impl std::fmt::Display for BatchError {
             | BatchError::Locked(m)
             | BatchError::Render(m)
             | BatchError::Io(m) => f.write_str(m),
-            BatchError::Read { path, source } => {
-                write!(f, "読めません (cannot read) {}: {source}", path.display())
-            }
+            BatchError::Read { path, source } => write!(
+                f,
+                "読めません (cannot read) {}: {}",
+                full_path(path).display(),
+                io_reason(source)
+            ),
             BatchError::Write { path, source } => write!(
                 f,
-                "書き込めません (cannot write) {}: {source}",
-                path.display()
+                "書き込めません (cannot write) {}: {}",
+                full_path(path).display(),
+                io_reason(source)
             ),
         }
     }
+}
+
+/// `path` as an absolute path, for messages: the operator may have started
+/// the command from another folder than the one a relative name is
+/// relative to. Not resolved through symlinks (the name they gave is kept).
+pub fn full_path(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Why the system refused a read or a write, in Japanese with the English
+/// gloss. An error the crate made itself (a refused FIFO, a file over its
+/// cap) already says it in Japanese and is shown as it is.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    if e.get_ref().is_some() {
+        return e.to_string();
+    }
+    let said = match e.kind() {
+        K::NotFound => "見つかりません (not found)",
+        K::PermissionDenied => "権限がありません (permission denied)",
+        K::IsADirectory => "フォルダです (is a directory)",
+        K::NotADirectory => "途中の名前がフォルダではありません (a parent is not a directory)",
+        K::StorageFull => "ディスクの容量が足りません (no space left on device)",
+        K::QuotaExceeded => "容量の割り当てを超えました (disk quota exceeded)",
+        K::ReadOnlyFilesystem => "読み取り専用です (read-only file system)",
+        K::AlreadyExists => "すでにあります (already exists)",
+        K::FileTooLarge => "ファイルが大きすぎます (file too large)",
+        K::InvalidFilename => "名前が長すぎるか使えません (invalid file name)",
+        _ => return format!("システムのエラー (system error): {e}"),
+    };
+    said.to_string()
 }
 
 impl std::error::Error for BatchError {

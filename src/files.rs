@@ -1,15 +1,228 @@
-//! Files the batch writes: owner-only modes, atomic writes, safe file
-//! names, hashes, formula-safe spreadsheet cells.
+//! Files the batch reads and writes: regular files only and bounded reads
+//! ([`RegularFile`], [`read_capped`]), owner-only modes, atomic writes, safe
+//! file names, hashes, formula-safe spreadsheet cells.
 //!
 //! A leaf: it uses no other module of the crate, so that every stage that
-//! writes (mail packages, the run directory, the rejects files) shares one
-//! copy of these rules.
+//! reads a path (job file, template, fonts, images, input, the run's own
+//! files) or writes (mail packages, the run directory, the rejects files)
+//! shares one copy of these rules.
 
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+
+/// Why a path was refused before any of it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadRefusal {
+    /// Not a regular file: a folder, a device such as `/dev/zero`, a FIFO
+    /// or a socket (reading one would never end, or block for ever).
+    NotRegular(FileKind),
+    /// Larger than the cap for what it is (`size` is what the file system
+    /// said, or the cap plus one when the file grew while being read).
+    TooLarge {
+        /// Bytes found.
+        size: u64,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+}
+
+/// What a path that is not a regular file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A folder.
+    Directory,
+    /// A character device (`/dev/zero`, a terminal).
+    CharDevice,
+    /// A block device (a disk).
+    BlockDevice,
+    /// A named pipe (FIFO).
+    Fifo,
+    /// A socket.
+    Socket,
+    /// Anything else the system may report.
+    Other,
+}
+
+impl FileKind {
+    fn of(t: std::fs::FileType) -> FileKind {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if t.is_char_device() {
+                return FileKind::CharDevice;
+            }
+            if t.is_block_device() {
+                return FileKind::BlockDevice;
+            }
+            if t.is_fifo() {
+                return FileKind::Fifo;
+            }
+            if t.is_socket() {
+                return FileKind::Socket;
+            }
+        }
+        if t.is_dir() {
+            FileKind::Directory
+        } else {
+            FileKind::Other
+        }
+    }
+
+    /// Japanese with the English gloss.
+    fn describe(self) -> &'static str {
+        match self {
+            FileKind::Directory => "フォルダ (a directory)",
+            FileKind::CharDevice => "デバイス (a character device)",
+            FileKind::BlockDevice => "デバイス (a block device)",
+            FileKind::Fifo => "名前付きパイプ (a FIFO)",
+            FileKind::Socket => "ソケット (a socket)",
+            FileKind::Other => "特殊なファイル (a special file)",
+        }
+    }
+}
+
+impl std::fmt::Display for ReadRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadRefusal::NotRegular(kind) => write!(
+                f,
+                "通常のファイルではありません: {} です (not a regular file)",
+                kind.describe()
+            ),
+            ReadRefusal::TooLarge { size, limit } => write!(
+                f,
+                "ファイルが大きすぎます: {size} バイト (上限 {limit} バイト) \
+                 (file too large: {size} bytes, limit {limit})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReadRefusal {}
+
+impl From<ReadRefusal> for std::io::Error {
+    fn from(r: ReadRefusal) -> std::io::Error {
+        let kind = match r {
+            ReadRefusal::NotRegular(FileKind::Directory) => std::io::ErrorKind::IsADirectory,
+            ReadRefusal::NotRegular(_) => std::io::ErrorKind::InvalidInput,
+            ReadRefusal::TooLarge { .. } => std::io::ErrorKind::FileTooLarge,
+        };
+        std::io::Error::new(kind, r)
+    }
+}
+
+/// A file opened for reading that is known to be a regular file, with its
+/// size when it was opened.
+#[derive(Debug)]
+pub struct RegularFile {
+    /// The open file.
+    pub file: File,
+    /// Its size in bytes at opening.
+    pub len: u64,
+}
+
+impl RegularFile {
+    /// Opens `path` for reading, only when it is a regular file (symlinks to
+    /// one are followed: operators link their fonts and inputs).
+    ///
+    /// The open uses `O_NONBLOCK`, so that a FIFO at `path` cannot block the
+    /// open itself waiting for a writer, and the type is taken from the
+    /// opened handle (not from the path, which could be swapped between a
+    /// check and the open); the flag is then cleared again, as reads of a
+    /// regular file never block anyway.
+    pub fn open(path: &Path) -> std::io::Result<RegularFile> {
+        let mut o = OpenOptions::new();
+        o.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        }
+        let file = o.open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(ReadRefusal::NotRegular(FileKind::of(meta.file_type())).into());
+        }
+        #[cfg(unix)]
+        clear_nonblocking(&file)?;
+        Ok(RegularFile {
+            file,
+            len: meta.len(),
+        })
+    }
+
+    /// Refuses the file when it is larger than `limit` bytes.
+    pub fn check_size(&self, limit: u64) -> Result<(), ReadRefusal> {
+        if self.len > limit {
+            return Err(ReadRefusal::TooLarge {
+                size: self.len,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads the whole file, refusing it when it is (or grows while being
+    /// read to) more than `limit` bytes: at most `limit + 1` bytes are ever
+    /// read, whatever the file system said about its size.
+    pub fn read_capped(self, limit: u64) -> std::io::Result<Vec<u8>> {
+        self.check_size(limit)?;
+        let mut buf = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
+        self.file
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut buf)?;
+        if buf.len() as u64 > limit {
+            return Err(ReadRefusal::TooLarge {
+                size: buf.len() as u64,
+                limit,
+            }
+            .into());
+        }
+        Ok(buf)
+    }
+}
+
+/// Clears `O_NONBLOCK` on a file opened with it.
+#[cfg(unix)]
+fn clear_nonblocking(file: &File) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is an open descriptor owned by `file` for the whole call;
+    // F_GETFL and F_SETFL only read and set its status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Reads the regular file at `path` whole, at most `limit` bytes (see
+/// [`RegularFile`]): the one way the batch reads a file named by a path.
+pub fn read_capped(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    RegularFile::open(path)?.read_capped(limit)
+}
+
+/// [`read_capped`] of UTF-8 text; other bytes are an `InvalidData` error
+/// saying where the first bad byte is.
+pub fn read_capped_string(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_capped(path, limit)?).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "UTF-8 のテキストではありません ({} バイト目) (not UTF-8 text at byte {})",
+                e.utf8_error().valid_up_to(),
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
 
 /// Permission bits for files and directories the batch creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,6 +591,32 @@ mod tests {
             std::fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
             0o700
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_read_and_reads_are_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        std::fs::write(&p, b"12345").unwrap();
+        assert_eq!(read_capped(&p, 5).unwrap(), b"12345");
+        let e = read_capped(&p, 4).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(e.to_string().contains("上限 4 バイト"), "{e}");
+        let e = read_capped(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert!(e.to_string().contains("デバイス"), "{e}");
+        let e = read_capped(dir.path(), 1 << 20).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::IsADirectory);
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path for the whole call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Would block for ever without O_NONBLOCK (nobody writes to it).
+        let e = RegularFile::open(&fifo).unwrap_err();
+        assert!(e.to_string().contains("名前付きパイプ"), "{e}");
+        std::fs::write(&p, b"ok \xff").unwrap();
+        let e = read_capped_string(&p, 100).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
     }
 
     #[test]

@@ -19,7 +19,11 @@
 //! (`render::form::MAX_DEPTH`, `MAX_PAGES`), pages of one laid-out document
 //! (`render::layout::MAX_PAGES`), image side and decoded size
 //! (`render::image::MAX_SIDE`, `MAX_DECODED_BYTES`), file-name length
-//! (`files::MAX_FILE_NAME_BYTES`). The README's Limits table states them all;
+//! (`files::MAX_FILE_NAME_BYTES`), the size of a job file, template, font or
+//! image file (`job::MAX_JOB_BYTES`, the template loader,
+//! `render::fonts::MAX_FONT_BYTES`, `render::image::MAX_IMAGE_FILE_BYTES`)
+//! and of the run's own files read back
+//! (`run::runstate::MAX_READ_BACK_BYTES`). The README's Limits table states them all;
 //! a unit test here keeps it true.
 //!
 //! Messages never contain cell values (they may be personal data), only
@@ -269,6 +273,16 @@ mod tests {
                 crate::render::image::MAX_DECODED_BYTES / mib
             ),
             format!("| {} bytes, NFC", crate::files::MAX_FILE_NAME_BYTES),
+            format!(
+                "| {} MB / 4 MB / {} MB / {} MB, checked before reading |",
+                crate::job::MAX_JOB_BYTES / mib,
+                crate::render::fonts::MAX_FONT_BYTES / mib,
+                crate::render::image::MAX_IMAGE_FILE_BYTES / mib
+            ),
+            format!(
+                "| {} GB |",
+                crate::run::runstate::MAX_READ_BACK_BYTES / (1024 * mib)
+            ),
         ] {
             assert!(section.contains(&want), "README's limits lack {want:?}");
         }

@@ -94,6 +94,7 @@ pub use crate::input::cell::{serial_to_date, Cell};
 pub(crate) use crate::input::header::{closest_header, normalize_header};
 pub use crate::input::table::column_letters;
 
+use crate::files::RegularFile;
 use crate::input::delimited::read_delimited;
 use crate::input::shared_file::SharedFile;
 use crate::input::workbook::{check_ole, read_workbook_guarded, WorkbookKind};
@@ -183,6 +184,9 @@ pub struct SourceError {
     pub file: PathBuf,
     /// What went wrong, in Japanese with an English gloss.
     pub message: String,
+    /// The system's error, when the file could not be opened or read (the
+    /// caller may add how to name another file).
+    pub source: Option<std::io::Error>,
 }
 
 impl SourceError {
@@ -190,6 +194,16 @@ impl SourceError {
         SourceError {
             file: file.to_path_buf(),
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The file could not be opened or read: named by its full path.
+    fn unreadable(file: &Path, e: std::io::Error) -> Self {
+        SourceError {
+            file: crate::error::full_path(file),
+            message: format!("読めません (cannot read): {}", crate::error::io_reason(&e)),
+            source: Some(e),
         }
     }
 
@@ -209,7 +223,11 @@ impl fmt::Display for SourceError {
     }
 }
 
-impl std::error::Error for SourceError {}
+impl std::error::Error for SourceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
 
 /// Where the header row is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,18 +289,15 @@ pub(crate) fn stream_sheet(
             "ヘッダー行は 1 以上で指定してください (header row must be 1 or more)",
         ));
     }
-    let open_err = |e: std::io::Error| {
-        SourceError::new(
-            path,
-            format!("ファイルを開けません (cannot open file): {}", io_gloss(&e)),
-        )
-    };
-    let len = std::fs::metadata(path).map_err(open_err)?.len();
-    limits::check_input_size(len).map_err(|m| SourceError::new(path, m))?;
+    let open_err = |e: std::io::Error| SourceError::unreadable(path, e);
+    // Only a regular file, checked on the opened handle: a FIFO or a device
+    // such as /dev/zero would block or never end.
+    let opened = RegularFile::open(path).map_err(open_err)?;
+    limits::check_input_size(opened.len).map_err(|m| SourceError::new(path, m))?;
     // Workbooks are read from the file as the spreadsheet library needs
     // them (not copied into memory first); delimited text is read whole,
     // as its encoding is decided on all of it.
-    let file = SharedFile::open(path).map_err(open_err)?;
+    let file = SharedFile::new(opened).map_err(open_err)?;
     let mut magic = [0u8; 8];
     let got = file.read_at(&mut magic, 0).map_err(open_err)?;
     let magic = &magic[..got];
@@ -293,8 +308,9 @@ pub(crate) fn stream_sheet(
         check_ole(path, file.clone())?;
         read_workbook_guarded(path, file, WorkbookKind::Ole, sheet, header, on_row)
     } else {
-        drop(file);
-        let bytes = std::fs::read(path).map_err(open_err)?;
+        let bytes = file
+            .read_capped(limits::MAX_INPUT_BYTES)
+            .map_err(open_err)?;
         stream_sheet_bytes(path, &bytes, sheet, header, on_row)
     }
 }
@@ -358,16 +374,6 @@ fn stream_sheet_bytes(
 
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-
-fn io_gloss(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "ファイルがありません (not found)".to_string(),
-        std::io::ErrorKind::PermissionDenied => {
-            "アクセス権がありません (permission denied)".to_string()
-        }
-        _ => e.to_string(),
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -649,7 +655,11 @@ mod tests {
         assert_eq!(s.headers, ["1", "2"]);
         assert!(s.rows.is_empty());
         let err = read_sheet(Path::new("/nonexistent/x.csv"), None, 1).unwrap_err();
-        assert!(err.message.contains("ファイルを開けません"));
+        assert!(err.message.contains("読めません"), "{}", err.message);
+        assert!(err.message.contains("見つかりません"), "{}", err.message);
+        assert!(err.source.is_some());
+        let err = read_sheet(Path::new("/dev/zero"), None, 1).unwrap_err();
+        assert!(err.message.contains("デバイス"), "{}", err.message);
     }
 
     #[test]

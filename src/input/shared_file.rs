@@ -1,8 +1,9 @@
 //! A file read by position ([`SharedFile`]): the spreadsheet library opens a
 //! workbook several times, and each opening gets a clone with its own
-//! position instead of a copy of the file in memory. Uses nothing of ours.
+//! position instead of a copy of the file in memory. Uses the `files` leaf
+//! (a handle checked to be a regular file).
 
-use std::path::Path;
+use crate::files::RegularFile;
 
 /// A file read by position, cheap to clone (each clone keeps its own
 /// position): the spreadsheet readers open a workbook several times.
@@ -14,14 +15,36 @@ pub(crate) struct SharedFile {
 }
 
 impl SharedFile {
-    pub(crate) fn open(path: &Path) -> std::io::Result<SharedFile> {
-        let file = std::fs::File::open(path)?;
-        let len = file.metadata()?.len();
+    /// A file opened and checked by [`RegularFile::open`] (its size is the
+    /// one the caller checked against the input limits).
+    pub(crate) fn new(opened: RegularFile) -> std::io::Result<SharedFile> {
         Ok(SharedFile {
-            file: std::sync::Arc::new(file),
+            file: std::sync::Arc::new(opened.file),
             pos: 0,
-            len,
+            len: opened.len,
         })
+    }
+
+    /// The whole file, refused past `limit` bytes: at most `limit + 1`
+    /// are read, also when the file grew since it was opened.
+    pub(crate) fn read_capped(&self, limit: u64) -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut buf = Vec::with_capacity(usize::try_from(self.len.min(limit)).unwrap_or(0));
+        let mut from_start = SharedFile {
+            pos: 0,
+            ..self.clone()
+        };
+        (&mut from_start)
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut buf)?;
+        if buf.len() as u64 > limit {
+            return Err(crate::files::ReadRefusal::TooLarge {
+                size: buf.len() as u64,
+                limit,
+            }
+            .into());
+        }
+        Ok(buf)
     }
 
     pub(crate) fn read_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<usize> {

@@ -106,6 +106,11 @@ struct RawJob {
     #[serde(default)]
     documents: Vec<BatchDocument>,
 }
+/// Largest job file read: 1 MB. A job is a few kilobytes of TOML; the cap
+/// leaves room for long `[values]` and many fields, and keeps a wrong path
+/// (a spreadsheet, a device) from being read whole and parsed as TOML.
+pub const MAX_JOB_BYTES: u64 = 1024 * 1024;
+
 /// An error in the job file itself: the run stops at once (exit code 2).
 #[derive(Debug)]
 pub struct JobError {
@@ -113,6 +118,8 @@ pub struct JobError {
     pub path: PathBuf,
     /// What is wrong, naming the key.
     pub message: String,
+    /// The system's error, when the file could not be read.
+    pub source: Option<std::io::Error>,
 }
 
 impl std::fmt::Display for JobError {
@@ -126,13 +133,22 @@ impl std::fmt::Display for JobError {
     }
 }
 
-impl std::error::Error for JobError {}
+impl std::error::Error for JobError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
 impl Job {
     /// Reads and validates a job file.
     pub fn load(path: &Path) -> Result<Job, JobError> {
-        let text = std::fs::read_to_string(path).map_err(|e| JobError {
-            path: path.to_owned(),
-            message: format!("読み込めません (cannot read): {e}"),
+        let text = crate::files::read_capped_string(path, MAX_JOB_BYTES).map_err(|e| JobError {
+            path: crate::error::full_path(path),
+            message: format!(
+                "読めません (cannot read): {}。コマンドに渡したジョブファイルのパスを確認してください \
+                 (check the job file path given to the command)",
+                crate::error::io_reason(&e)
+            ),
+            source: Some(e),
         })?;
         Job::parse(path, &text)
     }
@@ -142,6 +158,7 @@ impl Job {
         let err = |message: String| JobError {
             path: path.to_owned(),
             message,
+            source: None,
         };
         let mut raw: RawJob = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));

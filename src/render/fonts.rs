@@ -63,12 +63,20 @@ impl std::fmt::Display for FontError {
 
 impl std::error::Error for FontError {}
 
+/// Largest font file read: 256 MB. A font is held in memory for the whole
+/// batch; the largest CJK collections (every weight of a family in one
+/// `.ttc`) are around 120 MB, and the bundled fonts are 5–6 MB.
+pub const MAX_FONT_BYTES: u64 = 256 * 1024 * 1024;
+
 impl Font {
-    /// Parses a font file.
+    /// Parses a font file (a regular file of at most [`MAX_FONT_BYTES`]).
     pub fn load(path: &Path) -> Result<Font, FontError> {
-        let data = std::fs::read(path).map_err(|e| FontError {
-            path: path.to_owned(),
-            message: e.to_string(),
+        let data = crate::files::read_capped(path, MAX_FONT_BYTES).map_err(|e| FontError {
+            path: crate::error::full_path(path),
+            message: format!(
+                "{}。ジョブファイルの [fonts] を確認してください (check [fonts] in the job file)",
+                crate::error::io_reason(&e)
+            ),
         })?;
         Font::from_bytes(path, data)
     }

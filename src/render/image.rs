@@ -32,6 +32,12 @@ pub const MAX_SIDE: u32 = 10_000;
 /// Largest accepted decoded size in bytes (all channels, 8 bits each).
 pub const MAX_DECODED_BYTES: u64 = 100 * 1024 * 1024;
 
+/// Largest image file read: twice [`MAX_DECODED_BYTES`]. No image that
+/// decodes within that limit needs a larger file (PNG stores at worst its
+/// samples uncompressed, plus filter bytes and chunk framing); the rest is
+/// room for metadata. Checked before the file is read.
+pub const MAX_IMAGE_FILE_BYTES: u64 = 2 * MAX_DECODED_BYTES;
+
 /// zlib level used for image samples (done once per batch, so favour size).
 const IMAGE_DEFLATE_LEVEL: u8 = 10;
 
@@ -158,7 +164,8 @@ impl ImageSet {
                 ),
             });
         }
-        let bytes = std::fs::read(path).map_err(|e| file_error(path, &e.to_string()))?;
+        let bytes = crate::files::read_capped(path, MAX_IMAGE_FILE_BYTES)
+            .map_err(|e| file_error(path, &crate::error::io_reason(&e)))?;
         let image = decode(name, bytes).map_err(|m| file_error(path, &m))?;
         self.images.push(image);
         Ok(ImageId(self.images.len() - 1))
@@ -168,10 +175,11 @@ impl ImageSet {
     /// ignored) directly inside `dir`, in sorted file-name order, each under
     /// its file name. Subdirectories and other files are ignored.
     pub fn load_dir(dir: &Path) -> Result<ImageSet, ImageError> {
-        let entries = std::fs::read_dir(dir).map_err(|e| file_error(dir, &e.to_string()))?;
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| file_error(dir, &crate::error::io_reason(&e)))?;
         let mut files = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|e| file_error(dir, &e.to_string()))?;
+            let entry = entry.map_err(|e| file_error(dir, &crate::error::io_reason(&e)))?;
             let path = entry.path();
             let is_image = path
                 .extension()
@@ -232,7 +240,7 @@ fn file_error(path: &Path, message: &str) -> ImageError {
     ImageError {
         message: format!(
             "画像を読み込めません (cannot load image) {}: {message}",
-            path.display()
+            crate::error::full_path(path).display()
         ),
     }
 }

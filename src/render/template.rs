@@ -79,12 +79,22 @@ fn chain(e: &tera::Error) -> String {
 }
 
 impl Template {
-    /// Loads and compiles a template file.
+    /// Loads and compiles a template file (a regular file of at most 4 MB).
     pub fn load(path: &Path) -> Result<Template, TemplateError> {
-        let text = std::fs::read_to_string(path).map_err(|e| TemplateError {
-            path: path.to_owned(),
-            message: e.to_string(),
-            bad_value: false,
+        // A form template is a few kilobytes of markup; 4 MB leaves room for
+        // inlined tables and keeps a wrong path (a spreadsheet, a device)
+        // from being read whole and compiled.
+        const MAX_TEMPLATE_BYTES: u64 = 4 * 1024 * 1024;
+        let text = crate::files::read_capped_string(path, MAX_TEMPLATE_BYTES).map_err(|e| {
+            TemplateError {
+                path: crate::error::full_path(path),
+                message: format!(
+                    "読めません (cannot read): {}。ジョブファイルの template.file を確認してください \
+                     (check template.file in the job file)",
+                    crate::error::io_reason(&e)
+                ),
+                bad_value: false,
+            }
         })?;
         Template::from_str(path, &text)
     }

@@ -97,7 +97,7 @@ pub(super) fn finalize(
         let documents = batch
             .entries
             .load()
-            .map_err(|e| BatchError::write(&dir.path, e))?;
+            .map_err(|e| BatchError::read(batch.entries.path(), e))?;
         let records = read_and_check(job, batch.input)?.records;
         delivery::deliver(
             job,
@@ -214,9 +214,9 @@ fn write_journal_and_manifests<'a>(
     for d in batch
         .entries
         .iter()
-        .map_err(|e| BatchError::write(&dir.path, e))?
+        .map_err(|e| BatchError::read(batch.entries.path(), e))?
     {
-        let (d, w) = d.map_err(|e| BatchError::write(&dir.path, e))?;
+        let (d, w) = d.map_err(|e| BatchError::read(batch.entries.path(), e))?;
         totals.warnings += w.len();
         serde_json::to_writer(
             &mut journal,

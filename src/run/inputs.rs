@@ -27,12 +27,25 @@ fn input_header(job: &Job) -> input::HeaderRow {
     }
 }
 
+/// An input that cannot be used; one that cannot be read at all (missing,
+/// not a file, no permission) says where its name comes from.
+fn input_error(e: input::SourceError) -> BatchError {
+    if e.source.is_some() {
+        BatchError::Input(format!(
+            "{e}。ジョブファイルの input.file か --input を確認してください \
+             (check input.file in the job file or --input)"
+        ))
+    } else {
+        BatchError::Input(e.to_string())
+    }
+}
+
 /// Reads and checks the job's whole input at once (the `check` command,
 /// merging shards, delivery). A batch streams instead.
 pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked, BatchError> {
     let path = input.unwrap_or(&job.input.file);
     let sheet = input::read_sheet_with(path, input_selector(job).as_ref(), &input_header(job))
-        .map_err(|e| BatchError::Input(e.to_string()))?;
+        .map_err(input_error)?;
     check::check_sheet(&sheet, job)
         .map_err(|e| BatchError::Input(format!("{}: {}", path.display(), e.message)))
 }
@@ -96,7 +109,7 @@ pub(super) fn stream_checked(
             }
         },
     )
-    .map_err(|e| BatchError::Input(e.to_string()))?;
+    .map_err(input_error)?;
     if let Some(e) = failed {
         return Err(e);
     }

@@ -10,7 +10,7 @@
 //! certificate to the same person in another batch is a new number; the
 //! ledger shows both.
 
-use crate::run::runstate::{Plan, PlannedDoc};
+use crate::run::runstate::{open_back, Plan, PlannedDoc};
 use crate::run::spool::PLAN_FILE;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{params, Connection};
@@ -423,7 +423,7 @@ fn sorted_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// The highest document number in a run directory's `plan.jsonl`.
 fn highest_planned(run_dir: &Path) -> std::io::Result<Option<u64>> {
-    let file = match std::fs::File::open(run_dir.join(PLAN_FILE)) {
+    let file = match open_back(&run_dir.join(PLAN_FILE)) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -452,7 +452,11 @@ pub fn check_not_behind(
     first_number: u64,
 ) -> Result<(), LedgerError> {
     let found = highest_in_run_dirs(out_root, series, fiscal_year).map_err(|e| LedgerError {
-        message: format!("{}: {e}", out_root.display()),
+        message: format!(
+            "読めません (cannot read) {}: {}",
+            crate::error::full_path(out_root).display(),
+            crate::error::io_reason(&e)
+        ),
     })?;
     let Some((issued, run_dir)) = found else {
         return Ok(());

@@ -114,7 +114,8 @@ pub fn merge(
 /// batches' documents and mark the other batch's numbers issued. The same
 /// plan merged again is fine (merging is idempotent).
 fn refuse_another_batch(dir: &RunDir, plan: &Plan) -> Result<(), BatchError> {
-    let existing = Plan::load(&dir.path).map_err(|e| BatchError::read(&dir.path, e))?;
+    let existing =
+        Plan::load(&dir.path).map_err(|e| BatchError::read(&dir.path.join("plan.json"), e))?;
     let has_documents = std::fs::read_dir(dir.docs())
         .map(|mut d| d.next().is_some())
         .unwrap_or(false);
@@ -175,7 +176,7 @@ fn read_shard(
         )));
     }
     let sp = Plan::load(&sdir.path)
-        .map_err(|e| BatchError::write(&sdir.path, e))?
+        .map_err(|e| BatchError::read(&sdir.path.join("plan.json"), e))?
         .ok_or_else(|| {
             BatchError::Input(format!("plan.json がありません: {}", sdir.path.display()))
         })?;
@@ -192,14 +193,15 @@ fn read_shard(
             )))
         }
     }
+    let manifest_path = sdir.path.join("manifest.json");
     let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(sdir.path.join("manifest.json"))
-            .map_err(|e| BatchError::write(&sdir.path, e))?,
+        &runstate::read_back(&manifest_path).map_err(|e| BatchError::read(&manifest_path, e))?,
     )
     .map_err(|e| BatchError::Input(e.to_string()))?;
     let entries: Vec<ManifestEntry> = serde_json::from_value(manifest["documents"].clone())
         .map_err(|e| BatchError::Input(e.to_string()))?;
-    let journal = Journal::read(&sdir.path).map_err(|e| BatchError::write(&sdir.path, e))?;
+    let journal = Journal::read(&sdir.path)
+        .map_err(|e| BatchError::read(&sdir.path.join("journal.jsonl"), e))?;
     for e in entries {
         let src = sdir.docs().join(&e.file);
         let warnings = journal
@@ -208,9 +210,9 @@ fn read_shard(
             .unwrap_or_default();
         read.documents.insert(e.number, (e, src, warnings));
     }
+    let summary_path = sdir.path.join("summary.json");
     let summary: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(sdir.path.join("summary.json"))
-            .map_err(|e| BatchError::write(&sdir.path, e))?,
+        &runstate::read_back(&summary_path).map_err(|e| BatchError::read(&summary_path, e))?,
     )
     .map_err(|e| BatchError::Input(e.to_string()))?;
     read.rows_read = summary["counts"]["rows_read"].as_u64().unwrap_or(0) as usize;
@@ -225,8 +227,9 @@ fn read_shard(
 /// Copies the first shard's `plan.jsonl` (every shard's is the same).
 fn copy_plan_lines(first_shard: &Path, dir: &RunDir, mode: u32) -> Result<(), BatchError> {
     let ppath = dir.path.join(crate::run::spool::PLAN_FILE);
-    let mut plan_lines = std::fs::File::open(first_shard.join(crate::run::spool::PLAN_FILE))
-        .map_err(|e| BatchError::write(first_shard, e))?;
+    let lines_path = first_shard.join(crate::run::spool::PLAN_FILE);
+    let mut plan_lines =
+        runstate::open_back(&lines_path).map_err(|e| BatchError::read(&lines_path, e))?;
     let mut copy = AtomicFile::create(&ppath, mode).map_err(|e| BatchError::write(&ppath, e))?;
     std::io::copy(&mut plan_lines, &mut copy).map_err(|e| BatchError::write(&ppath, e))?;
     copy.commit().map_err(|e| BatchError::write(&ppath, e))?;
@@ -249,7 +252,7 @@ fn copy_documents(
         EntrySpool::create(&dir.path, modes.file).map_err(|e| BatchError::write(&dir.path, e))?;
     let mut warnings = Vec::new();
     for (e, src, w) in documents.into_values() {
-        let bytes = std::fs::read(&src).map_err(|err| BatchError::write(&src, err))?;
+        let bytes = runstate::read_back(&src).map_err(|err| BatchError::read(&src, err))?;
         if sha256_hex(&bytes) != e.sha256 {
             return Err(BatchError::Input(format!(
                 "分割の文書がマニフェストと一致しません (shard document does not match its manifest): {}",

@@ -430,7 +430,8 @@ fn resume(
     dir: &RunDir,
     inputs: &BTreeMap<String, String>,
 ) -> Result<Resumption, BatchError> {
-    let existing = Plan::load(&dir.path).map_err(|e| BatchError::read(&dir.path, e))?;
+    let existing =
+        Plan::load(&dir.path).map_err(|e| BatchError::read(&dir.path.join("plan.json"), e))?;
     let Some(plan) = existing else {
         return Ok(Resumption::Continue(None));
     };

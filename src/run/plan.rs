@@ -7,8 +7,8 @@
 //! the spool of planned documents.
 
 use crate::check::{self, Record, Reject};
-use crate::error::BatchError;
-use crate::files::sanitize_file_name;
+use crate::error::{full_path, io_reason, BatchError};
+use crate::files::{sanitize_file_name, RegularFile};
 use crate::job::Job;
 use crate::run::inputs::stream_checked;
 use crate::run::ledger::{self, Ledger};
@@ -44,19 +44,45 @@ pub fn file_name(pattern: &str, record: &Record, number: u64) -> String {
     sanitize_file_name(&out)
 }
 
-/// SHA-256 of a file, hex.
-pub(super) fn file_sha256(path: &Path) -> Result<String, BatchError> {
-    let err = |e: std::io::Error| {
-        BatchError::Input(format!(
-            "読み込めません (cannot read) {}: {e}",
-            path.display()
-        ))
-    };
-    // Streamed: a manifest of 100,000 documents is tens of megabytes.
-    let mut file = std::fs::File::open(path).map_err(err)?;
+/// SHA-256 of a regular file, hex. Streamed (a manifest of 100,000
+/// documents is tens of megabytes), so memory is bounded whatever the size;
+/// a FIFO or a device is refused before anything is read.
+fn sha256_regular_file(path: &Path) -> std::io::Result<String> {
+    let mut file = RegularFile::open(path)?.file;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(err)?;
+    std::io::copy(&mut file, &mut hasher)?;
     Ok(crate::files::hex(&hasher.finalize()))
+}
+
+/// SHA-256 of a file of the run's own (manifests, plan lines), hex.
+pub(super) fn file_sha256(path: &Path) -> Result<String, BatchError> {
+    sha256_regular_file(path).map_err(|e| BatchError::read(path, e))
+}
+
+/// A file the job needs, for messages: what it is and which setting names
+/// it, in Japanese and English.
+struct NamedFile<'a> {
+    path: &'a Path,
+    what: (&'static str, &'static str),
+    named_by: (&'static str, &'static str),
+}
+
+impl NamedFile<'_> {
+    /// SHA-256 of the file, hex; one that cannot be read is an input error
+    /// (exit 2) saying which setting names it.
+    fn sha256(&self) -> Result<String, BatchError> {
+        sha256_regular_file(self.path).map_err(|e| {
+            BatchError::Input(format!(
+                "{}を読めません (cannot read the {}) {}: {}。{}を確認してください (check {})",
+                self.what.0,
+                self.what.1,
+                full_path(self.path).display(),
+                io_reason(&e),
+                self.named_by.0,
+                self.named_by.1
+            ))
+        })
+    }
 }
 
 /// Hashes of everything a plan depends on, by role.
@@ -65,9 +91,33 @@ pub(super) fn input_hashes(
     input: &Path,
 ) -> Result<BTreeMap<String, String>, BatchError> {
     let mut m = BTreeMap::new();
-    m.insert("job".to_string(), file_sha256(&job.path)?);
-    m.insert("template".to_string(), file_sha256(&job.template.file)?);
-    m.insert("input".to_string(), file_sha256(input)?);
+    let job_file = NamedFile {
+        path: &job.path,
+        what: ("ジョブファイル", "job file"),
+        named_by: (
+            "コマンドに渡したジョブファイルのパス",
+            "the job file path given",
+        ),
+    };
+    let template = NamedFile {
+        path: &job.template.file,
+        what: ("テンプレート", "template"),
+        named_by: (
+            "ジョブファイルの template.file ",
+            "template.file in the job file",
+        ),
+    };
+    let input = NamedFile {
+        path: input,
+        what: ("入力ファイル", "input file"),
+        named_by: (
+            "ジョブファイルの input.file か --input ",
+            "input.file in the job file or --input",
+        ),
+    };
+    m.insert("job".to_string(), job_file.sha256()?);
+    m.insert("template".to_string(), template.sha256()?);
+    m.insert("input".to_string(), input.sha256()?);
     // The issue date may come from the command line rather than the job file.
     m.insert("issue_date".to_string(), job.batch.issue_date.clone());
     Ok(m)
@@ -229,8 +279,9 @@ impl<'a> Planner<'a> {
             plan,
             ledger: Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?,
             issue_date,
+            // Opening only reads an earlier execution's lines back.
             file: PlanFile::open(run_dir, job.output.modes().file)
-                .map_err(|e| BatchError::write(run_dir, e))?,
+                .map_err(|e| BatchError::read(&run_dir.join(crate::run::spool::PLAN_FILE), e))?,
             taken: std::collections::HashSet::new(),
         })
     }

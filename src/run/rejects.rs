@@ -54,7 +54,7 @@ pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), BatchErr
 /// Reads a `rejects.csv` written by [`write_rejects_csv`] back (used when
 /// merging shards; the neutralising apostrophe is kept as written).
 pub fn read_rejects_csv(path: &Path) -> Result<Vec<Reject>, BatchError> {
-    let bytes = std::fs::read(path).map_err(|e| BatchError::write(path, e))?;
+    let bytes = crate::run::runstate::read_back(path).map_err(|e| BatchError::read(path, e))?;
     let body = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(&bytes);
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(body);
     let mut out = Vec::new();

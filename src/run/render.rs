@@ -65,7 +65,8 @@ pub(super) fn render_batch(
     let docs_dir = dir.docs();
     crate::files::create_dir_with(&docs_dir, modes.dir)
         .map_err(|e| BatchError::write(&docs_dir, e))?;
-    let journal = Journal::read(&dir.path).map_err(|e| BatchError::write(&dir.path, e))?;
+    let journal = Journal::read(&dir.path)
+        .map_err(|e| BatchError::read(&dir.path.join("journal.jsonl"), e))?;
     let writer = runstate::DocWriter::new(
         &docs_dir,
         modes.file,

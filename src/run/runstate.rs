@@ -14,12 +14,37 @@
 //! Files are created owner-only (0600, directories 0700) unless the job says
 //! otherwise.
 
-use crate::files::{create_file, open_for_write, write_atomic_mode, WriteMode};
+use crate::files::{
+    create_file, open_for_write, read_capped, write_atomic_mode, RegularFile, WriteMode,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+
+/// Largest file of the batch's own read back (plan, journal, manifests,
+/// summary, a shard's rejects and documents): 2 GB. The input limits allow
+/// 1,000,000 rows, and the largest of these files, `manifest.json` or the
+/// journal, takes a few hundred bytes a document; the cap is several times
+/// that, and stops a file replaced by something else (a device, a huge
+/// file) from being read without end.
+pub(crate) const MAX_READ_BACK_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Reads a file of the batch's own whole: a regular file, at most
+/// [`MAX_READ_BACK_BYTES`].
+pub(crate) fn read_back(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_capped(path, MAX_READ_BACK_BYTES)
+}
+
+/// Opens a file of the batch's own to read it line by line: a regular file
+/// (a FIFO cannot block the run), never more than [`MAX_READ_BACK_BYTES`]
+/// of it read.
+pub(crate) fn open_back(path: &Path) -> std::io::Result<std::io::Take<File>> {
+    let f = RegularFile::open(path)?;
+    f.check_size(MAX_READ_BACK_BYTES)?;
+    Ok(f.file.take(MAX_READ_BACK_BYTES))
+}
 
 /// Removes temporary files a killed run left behind in `dir` (call only
 /// while holding the run's lock).
@@ -68,8 +93,11 @@ impl RunLock {
                 Ok(RunLock { _file: file })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                Err(LockError::Held(holder.trim().to_string()))
+                // "pid N": a few bytes; whatever else is there is not read.
+                let holder = read_capped(&path, 64).unwrap_or_default();
+                Err(LockError::Held(
+                    String::from_utf8_lossy(&holder).trim().to_string(),
+                ))
             }
             Err(std::fs::TryLockError::Error(e)) => Err(LockError::Io(e)),
         }
@@ -112,7 +140,7 @@ impl Plan {
     /// Reads `plan.json` of a run directory, if there is one.
     pub fn load(dir: &Path) -> std::io::Result<Option<Plan>> {
         let path = dir.join("plan.json");
-        match std::fs::read(&path) {
+        match read_back(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
                 .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
@@ -163,7 +191,7 @@ impl Journal {
     /// Reads the journal of `dir` (a torn last line from a crash is ignored).
     pub fn read(dir: &Path) -> std::io::Result<BTreeMap<String, JournalEntry>> {
         let path = dir.join("journal.jsonl");
-        let f = match File::open(&path) {
+        let f = match open_back(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(e) => return Err(e),

@@ -14,7 +14,7 @@
 //!   in `.tmp`, so a killed run's spool is removed by the next run.
 
 use crate::mail::manifest::ManifestEntry;
-use crate::run::runstate::PlannedDoc;
+use crate::run::runstate::{open_back, PlannedDoc};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -42,7 +42,7 @@ impl From<std::io::Error> for PlanError {
 /// appended to after them.
 pub struct PlanFile {
     /// The earlier lines still to compare with.
-    earlier: Option<BufReader<File>>,
+    earlier: Option<BufReader<std::io::Take<File>>>,
     /// Where new lines go, once the earlier ones are used up.
     writer: Option<BufWriter<File>>,
     path: PathBuf,
@@ -57,7 +57,7 @@ impl PlanFile {
     /// Opens (or creates) `plan.jsonl` in `dir`; files are created with `mode`.
     pub fn open(dir: &Path, mode: u32) -> std::io::Result<PlanFile> {
         let path = dir.join(PLAN_FILE);
-        let earlier = match File::open(&path) {
+        let earlier = match open_back(&path) {
             Ok(f) => Some(BufReader::new(f)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
@@ -196,6 +196,11 @@ pub struct Entries {
 }
 
 impl Entries {
+    /// The spool file (for messages).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// How many entries there are.
     pub fn len(&self) -> usize {
         self.count
@@ -210,7 +215,7 @@ impl Entries {
     pub fn iter(
         &self,
     ) -> std::io::Result<impl Iterator<Item = std::io::Result<(ManifestEntry, Vec<String>)>>> {
-        let r = BufReader::new(File::open(&self.path)?);
+        let r = BufReader::new(open_back(&self.path)?);
         Ok(r.lines().map(|l| {
             l.and_then(|l| {
                 serde_json::from_str::<Spooled>(&l)
