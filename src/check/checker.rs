@@ -3,6 +3,7 @@
 //! time, finished with the joined rows' problems. Uses `input`, `job` and
 //! the stage's row and join checks.
 
+use crate::check::address::AddressFields;
 use crate::check::join::JoinTable;
 use crate::check::row::RowChecker;
 use crate::check::{value_text, MappingError, Originals, Record, Reject};
@@ -29,6 +30,7 @@ pub struct RowOutcome {
 pub struct Checker {
     main: RowChecker,
     joins: Vec<JoinTable>,
+    address: Option<AddressFields>,
     record_id: String,
     rows_read: usize,
     columns: Originals,
@@ -67,6 +69,7 @@ impl Checker {
         Ok(Checker {
             main,
             joins,
+            address: AddressFields::of(job)?,
             record_id: job.job.record_id.clone(),
             rows_read: 0,
             columns: originals,
@@ -84,6 +87,10 @@ impl Checker {
         let mut rc = self.main.check(row);
         for table in &mut self.joins {
             table.attach(&self.main, row, &mut rc);
+        }
+        if let Some(address) = &self.address {
+            rc.rejects
+                .extend(address.check(&self.main, row, &rc.values));
         }
         let result = if rc.rejects.is_empty() {
             Ok(Record {

@@ -12,10 +12,12 @@
 //! `docs/job.md`.
 //!
 //! Files: `checker` (the streaming [`Checker`]), `row` (one row's fields,
-//! bounds and rules), `cell` (one cell by field type), `normalize` (kana,
-//! postal codes, phone numbers, amounts), `columns` (headers to columns),
-//! `join` (joined sheets). The stage uses `input`, `job` and `japan`.
+//! bounds and rules), `address` (the postal code against the address),
+//! `cell` (one cell by field type), `normalize` (kana, postal codes, phone
+//! numbers, amounts), `columns` (headers to columns), `join` (joined
+//! sheets). The stage uses `input`, `job` and `japan`.
 
+mod address;
 mod cell;
 mod checker;
 mod columns;

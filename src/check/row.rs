@@ -226,33 +226,50 @@ impl RowChecker {
         typed: &BTreeMap<String, rules::Value>,
         problems: &mut Vec<Reject>,
     ) {
-        let field_cols = &self.cols[self.extra..];
         for rule in &self.rules {
             if rule.fails(typed) {
-                let involved: Vec<usize> = rule
-                    .fields
-                    .iter()
-                    .filter_map(|n| self.fields.iter().position(|f| f.name == *n))
-                    .map(|i| field_cols[i])
-                    .collect();
-                problems.push(Reject {
-                    file: self.file.clone(),
-                    sheet: self.head.sheet.clone(),
-                    row: row.number,
-                    column: involved
-                        .iter()
-                        .map(|&c| self.header(c))
-                        .collect::<Vec<_>>()
-                        .join(" / "),
-                    value: involved
-                        .iter()
-                        .map(|&c| self.text_of(row, c))
-                        .collect::<Vec<_>>()
-                        .join(" / "),
-                    code: rule.code.clone(),
-                    reason: format!("{} (rule: {})", rule.message, rule.source),
-                });
+                problems.push(self.fields_reject(
+                    row,
+                    &rule.fields,
+                    &rule.code,
+                    format!("{} (rule: {})", rule.message, rule.source),
+                ));
             }
+        }
+    }
+
+    /// A reject of several fields of `row` together (a cross-field
+    /// problem): their headers and their texts as written, each joined
+    /// with ` / `. Names that are not fields of this sheet are left out.
+    pub(super) fn fields_reject(
+        &self,
+        row: &Row,
+        names: &[String],
+        code: &str,
+        reason: String,
+    ) -> Reject {
+        let field_cols = &self.cols[self.extra..];
+        let involved: Vec<usize> = names
+            .iter()
+            .filter_map(|n| self.fields.iter().position(|f| f.name == *n))
+            .map(|i| field_cols[i])
+            .collect();
+        Reject {
+            file: self.file.clone(),
+            sheet: self.head.sheet.clone(),
+            row: row.number,
+            column: involved
+                .iter()
+                .map(|&c| self.header(c))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            value: involved
+                .iter()
+                .map(|&c| self.text_of(row, c))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            code: code.to_string(),
+            reason,
         }
     }
 }
