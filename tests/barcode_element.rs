@@ -236,7 +236,7 @@ fn template_function_gives_the_data_string() {
 fn saiyo() -> (Job, Assets, Vec<chohyo::check::Record>) {
     let job = Job::load(&sample_job("saiyo")).unwrap();
     let assets = Assets::load(&job, None).unwrap();
-    let checked = run::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None, None).unwrap();
     (job, assets, checked.records)
 }
 

@@ -3,7 +3,7 @@
 //! issue 15 item 6: numbers with no document). Through the binary, with a
 //! copy of the 採用通知書 sample reading a small CSV: `check` lists the
 //! reject, and `run` rejects the row with the same code and reason and
-//! numbers the other documents without a gap.
+//! numbers the other documents without a gap (`run --strict` counts it).
 
 mod common;
 
@@ -131,4 +131,43 @@ fn address_check_off_renders_the_row_without_a_barcode() {
     let codes: Vec<&str> = rejects.iter().map(|r| &r[5]).collect();
     assert_eq!(codes, ["E_POSTAL_FORMAT"]);
     assert_no_gap(&numbers, &["H1", "H2"]);
+}
+
+#[test]
+fn a_character_no_font_has_is_rejected_before_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    // U+E000 (private use): no bundled font has it.
+    let rows = [
+        hire("H1", "山田 太郎", "263-0023"),
+        hire("H2", "山田\u{E000}花子", "263-0023"),
+        hire("H3", "鈴木 一郎", "263-0023"),
+        // A variation sequence no font has prints its base (a warning, not
+        // a reject), as layout does.
+        hire("H4", "高橋\u{E0101}三郎", "263-0023"),
+    ];
+    let (job, csv) = job_with(tmp.path(), &rows);
+    let (code, checked) = check(&job, &csv, tmp.path());
+    assert_eq!(code, 1);
+    let (rejects, numbers) = run(&job, &csv, tmp.path());
+    for list in [&checked, &rejects] {
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(
+            fields(&list[0]),
+            (
+                "3",
+                "氏名",
+                "山田\u{E000}花子",
+                "E_GLYPH_MISSING",
+                "文字「\u{E000}」(U+E000) を表示できるフォントがありません \
+                 (no font of the batch has this character)"
+            )
+        );
+    }
+    assert_no_gap(&numbers, &["H1", "H3", "H4"]);
+    // `run --strict` counts it and renders nothing.
+    let out = tmp.path().join("strict");
+    let r = run_job(&job, &out, &["--input", csv.to_str().unwrap(), "--strict"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("1 件の不備"), "{}", r.stderr);
+    assert!(!out.join("saiyo").join("2025-03-10").join("docs").exists());
 }

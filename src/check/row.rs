@@ -5,6 +5,7 @@
 
 use crate::check::cell::{cell_text_in, check_cell};
 use crate::check::columns::map_columns;
+use crate::check::glyphs::{first_missing, missing_reason, GlyphCoverage};
 use crate::check::{file_label, MappingError, Originals, Reject};
 use crate::input::{Cell, Row, SheetHead};
 use crate::job::rules;
@@ -236,6 +237,28 @@ impl RowChecker {
                 ));
             }
         }
+    }
+
+    /// An `E_GLYPH_MISSING` reject for each field of `row` whose text
+    /// value has a character no font of the batch has (the first such
+    /// character names it).
+    pub(super) fn glyph_rejects(
+        &self,
+        row: &Row,
+        values: &serde_json::Map<String, serde_json::Value>,
+        coverage: &dyn GlyphCoverage,
+    ) -> Vec<Reject> {
+        let field_cols = &self.cols[self.extra..];
+        let mut out = Vec::new();
+        for (spec, &col) in self.fields.iter().zip(field_cols) {
+            let Some(serde_json::Value::String(text)) = values.get(&spec.name) else {
+                continue;
+            };
+            if let Some(ch) = first_missing(text, coverage) {
+                out.push(self.reject(row, col, "E_GLYPH_MISSING", missing_reason(ch)));
+            }
+        }
+        out
     }
 
     /// A reject of several fields of `row` together (a cross-field

@@ -31,7 +31,8 @@ pub mod spool;
 
 pub use crate::error::BatchError;
 pub use document::{
-    context, doc_info, layout_record, render_record, render_record_timed, Assets, RenderFailure,
+    context, doc_info, layout_record, load_fonts, render_record, render_record_timed, Assets,
+    RenderFailure,
 };
 pub use finalize::sort_rejects;
 pub use fonts_dir::{default_fonts_dir, fonts_dir_for_job};
