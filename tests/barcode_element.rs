@@ -1,6 +1,7 @@
 //! The `<barcode kind="jp-customer">` element: it draws the 67 bars where the
-//! markup says for a known address, rejects (`E_BARCODE`) or warns per
-//! `on-error` when no barcode can be made, keeps its quiet zone inside the
+//! markup says for a known address, leaves them out (with a warning unless
+//! `on-error="omit"`) when no barcode can be made — layout never rejects for
+//! the address, the check stage does — keeps its quiet zone inside the
 //! page; the `customer_barcode` template function; `doc.doc_id` in the
 //! context; and the 採用通知書 sample with barcodes inside the envelope
 //! window, through the library and through the binary (`qpdf --check`).
@@ -99,30 +100,36 @@ fn address_b_only_is_encoded_unchecked() {
     assert_eq!(rects(&lay(m).unwrap().pages[0]).len(), BAR_COUNT);
 }
 
+/// The one warning of a layout that left its barcode out.
+fn left_out(markup: &str) -> String {
+    let laid = lay(markup).unwrap_or_else(|e| panic!("{e}"));
+    assert!(rects(&laid.pages[0]).is_empty());
+    assert_eq!(laid.warnings.len(), 1, "{:?}", laid.warnings);
+    laid.warnings[0].clone()
+}
+
 #[test]
-fn representative_code_rejects_with_e_barcode() {
-    let e = lay(&representative("")).unwrap_err();
-    assert_eq!(e.code(), "E_BARCODE");
-    assert!(e.is_data_error());
-    let msg = e.to_string();
+fn layout_never_rejects_for_the_address_it_leaves_the_barcode_out() {
+    // The default on-error ("reject") is the check stage's business (the
+    // row is rejected before it has a number); a record that reaches
+    // layout anyway gets no barcode and a warning.
+    let msg = left_out(&representative(""));
     assert!(msg.contains("代表郵便番号"), "{msg}");
-    // No personal data in the reason.
+    // No personal data in the warning.
     assert!(
         !msg.contains("263") && !msg.contains("緑町") && !msg.contains("30-8"),
         "{msg}"
     );
-    // A postal code of another town: rejected, reason without the address.
-    let e = lay(&element("1530051", ADDRESS, "")).unwrap_err();
-    assert_eq!(e.code(), "E_BARCODE");
-    let msg = e.to_string();
+    // A postal code of another town: the warning names neither.
+    let msg = left_out(&element("1530051", ADDRESS, ""));
     assert!(msg.contains("一致しません"), "{msg}");
     assert!(
         !msg.contains("153") && !msg.contains("目黒") && !msg.contains("緑町"),
         "{msg}"
     );
     // No address number at all.
-    let e = lay(&element("2630023", "千葉県千葉市稲毛区緑町", "")).unwrap_err();
-    assert_eq!(e.code(), "E_BARCODE");
+    let msg = left_out(&element("2630023", "千葉県千葉市稲毛区緑町", ""));
+    assert!(msg.contains("カスタマバーコード"), "{msg}");
 }
 
 #[test]
@@ -229,7 +236,7 @@ fn template_function_gives_the_data_string() {
 fn saiyo() -> (Job, Assets, Vec<chohyo::check::Record>) {
     let job = Job::load(&sample_job("saiyo")).unwrap();
     let assets = Assets::load(&job, None).unwrap();
-    let checked = run::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None, None).unwrap();
     (job, assets, checked.records)
 }
 
@@ -351,22 +358,22 @@ fn saiyo_bars(
 }
 
 #[test]
-fn saiyo_mismatched_address_rejects_or_warns_per_job_value() {
+fn saiyo_mismatched_address_is_left_out_at_layout_in_every_mode() {
     let (mut job, assets, records) = saiyo();
     let mut rec = records[0].clone();
-    // A real code of another town (東京都千代田区千代田).
+    // A real code of another town (東京都千代田区千代田): the check stage
+    // rejects such a row (tests/check_stage.rs); layout only leaves the
+    // barcode out, whatever the job's barcode_on_error says.
     rec.fields.insert("postal".into(), json!("100-0001"));
-    let e = saiyo_bars(&job, &assets, &rec).unwrap_err();
-    assert_eq!(e.code(), "E_BARCODE");
-    job.values.insert(
-        "barcode_on_error".into(),
-        toml::Value::String("warn".into()),
-    );
-    let (bars, warnings) = saiyo_bars(&job, &assets, &rec).unwrap();
-    assert_eq!(bars, 0);
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(!warnings[0].contains("100") && !warnings[0].contains("千代田"));
-    // The unchanged record still gets its barcode in warn mode.
+    for mode in ["reject", "warn"] {
+        job.values
+            .insert("barcode_on_error".into(), toml::Value::String(mode.into()));
+        let (bars, warnings) = saiyo_bars(&job, &assets, &rec).unwrap();
+        assert_eq!(bars, 0, "{mode}");
+        assert_eq!(warnings.len(), 1, "{mode}: {warnings:?}");
+        assert!(!warnings[0].contains("100") && !warnings[0].contains("千代田"));
+    }
+    // The unchanged record still gets its barcode.
     assert_eq!(
         saiyo_bars(&job, &assets, &records[0]).unwrap(),
         (BAR_COUNT, vec![])

@@ -121,7 +121,7 @@ fn kyuyo_renders_all_but_the_bad_rows() {
 fn load(form: &str) -> (Job, Assets, Vec<Record>) {
     let job = Job::load(&sample_job(form)).unwrap();
     let assets = Assets::load(&job, None).unwrap();
-    let checked = run::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None, None).unwrap();
     (job, assets, checked.records)
 }
 

@@ -379,7 +379,7 @@ fn image_height_and_decoded_size_are_bounded() {
 fn markup_and_template_syntax_in_data_render_literally() {
     let job = Job::load(&zaishoku_job()).unwrap();
     let assets = Assets::load(&job, None).unwrap();
-    let checked = run::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None, None).unwrap();
     let base = checked.records[0].clone();
     for hostile in [
         "{{ 7*7 }}",

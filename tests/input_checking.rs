@@ -42,7 +42,7 @@ fn column(records: &[Record], field: &str) -> Vec<String> {
 #[test]
 fn every_format_gives_identical_records() {
     let job = load("job.toml");
-    let reference = read_and_check(&job, Some(&fixture("staff.xlsx"))).unwrap();
+    let reference = read_and_check(&job, Some(&fixture("staff.xlsx")), None).unwrap();
     assert!(reference.rejects.is_empty(), "{:?}", reference.rejects);
     assert_eq!(reference.records.len(), 10);
     let r = &reference.records;
@@ -105,7 +105,8 @@ fn every_format_gives_identical_records() {
     assert_eq!(column(r, "note")[4], "髙・﨑・①・㈱・～");
 
     for f in &FORMATS[1..] {
-        let c = read_and_check(&job, Some(&fixture(f))).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let c =
+            read_and_check(&job, Some(&fixture(f)), None).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert!(c.rejects.is_empty(), "{f}: {:?}", c.rejects);
         assert_eq!(c.records, reference.records, "{f} differs from staff.xlsx");
     }
@@ -116,7 +117,7 @@ fn joined_sheet_gives_each_record_its_rows_in_sheet_order() {
     let job = load("job_join.toml");
     let mut seen = Vec::new();
     for f in ["staff.xlsx", "staff.ods", "staff.xls"] {
-        let c = read_and_check(&job, Some(&fixture(f))).unwrap();
+        let c = read_and_check(&job, Some(&fixture(f)), None).unwrap();
         assert!(c.rejects.is_empty(), "{f}: {:?}", c.rejects);
         let months = &c.records[1].fields["months"];
         assert_eq!(

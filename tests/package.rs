@@ -401,7 +401,7 @@ fn sample_run_packages_by_group_and_verifies() {
         &chohyo::run::runlog::RunLog::stderr_only(chohyo::run::runlog::Verbosity::Quiet),
     )
     .unwrap();
-    let checked = run::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None, None).unwrap();
     let by_id: std::collections::BTreeMap<&str, &chohyo::check::Record> =
         checked.records.iter().map(|r| (r.id.as_str(), r)).collect();
     let field = |id: &str, f: &str| {

@@ -212,8 +212,8 @@ fn strict_mode_renders_nothing_when_rows_are_rejected() {
     assert!(!dir.exists());
     // The streaming count agrees with the full check of the `check` command.
     let job = chohyo::job::Job::load(&job()).unwrap();
-    let full = chohyo::run::read_and_check(&job, None).unwrap();
-    let (rows, rejects) = chohyo::run::count_rejects(&job, None).unwrap();
+    let full = chohyo::run::read_and_check(&job, None, None).unwrap();
+    let (rows, rejects) = chohyo::run::count_rejects(&job, None, None).unwrap();
     assert_eq!((rows, rejects), (full.rows_read, full.rejects.len()));
     assert_eq!((rows, rejects), (50, 3));
 }
@@ -252,7 +252,7 @@ fn constant_text_is_the_font_core_and_documents_use_it() {
     assert!(!core.glyphs().contains(&g));
     // Documents of different people are valid, and their font program
     // streams share a long compressed run (the cached core blocks).
-    let checked = run::read_and_check(&job, None).unwrap();
+    let checked = run::read_and_check(&job, None, None).unwrap();
     let streams: Vec<Vec<u8>> = checked.records[..2]
         .iter()
         .enumerate()

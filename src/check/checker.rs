@@ -3,6 +3,8 @@
 //! time, finished with the joined rows' problems. Uses `input`, `job` and
 //! the stage's row and join checks.
 
+use crate::check::address::AddressFields;
+use crate::check::glyphs::GlyphCoverage;
 use crate::check::join::JoinTable;
 use crate::check::row::RowChecker;
 use crate::check::{value_text, MappingError, Originals, Record, Reject};
@@ -25,10 +27,13 @@ pub struct RowOutcome {
 /// holds them all: joined sheets are read and checked when it is made, each
 /// main row is checked by [`Checker::check`] as it is read, and
 /// [`Checker::finish`] reports the joined rows that were wrong or matched
-/// no main row.
-pub struct Checker {
+/// no main row. With the batch's fonts ([`Checker::with_coverage`]), a value
+/// they cannot print is a reject too, before the row is given a number.
+pub struct Checker<'c> {
     main: RowChecker,
     joins: Vec<JoinTable>,
+    address: Option<AddressFields>,
+    coverage: Option<&'c dyn GlyphCoverage>,
     record_id: String,
     rows_read: usize,
     columns: Originals,
@@ -46,11 +51,11 @@ pub struct Finished {
     pub rows_read: usize,
 }
 
-impl Checker {
+impl<'c> Checker<'c> {
     /// Maps the job's fields to the sheet's columns and reads the joined
     /// sheets (from their own `file`, or else from the main sheet's file,
     /// so `--input` replaces both).
-    pub fn new(job: &Job, head: &SheetHead) -> Result<Checker, MappingError> {
+    pub fn new(job: &Job, head: &SheetHead) -> Result<Checker<'c>, MappingError> {
         let mut originals = Originals::default();
         let main = RowChecker::new(head, &job.fields, &[], &job.rules, &mut originals)?;
         let mut joins = Vec::new();
@@ -67,10 +72,19 @@ impl Checker {
         Ok(Checker {
             main,
             joins,
+            address: AddressFields::of(job)?,
+            coverage: None,
             record_id: job.job.record_id.clone(),
             rows_read: 0,
             columns: originals,
         })
+    }
+
+    /// Checks every text value of the main sheet's fields against the
+    /// batch's fonts (`E_GLYPH_MISSING`; see `check::glyphs`).
+    pub fn with_coverage(mut self, coverage: Option<&'c dyn GlyphCoverage>) -> Checker<'c> {
+        self.coverage = coverage;
+        self
     }
 
     /// The original column headers (see [`Originals::columns`]).
@@ -84,6 +98,14 @@ impl Checker {
         let mut rc = self.main.check(row);
         for table in &mut self.joins {
             table.attach(&self.main, row, &mut rc);
+        }
+        if let Some(coverage) = self.coverage {
+            rc.rejects
+                .extend(self.main.glyph_rejects(row, &rc.values, coverage));
+        }
+        if let Some(address) = &self.address {
+            rc.rejects
+                .extend(address.check(&self.main, row, &rc.values));
         }
         let result = if rc.rejects.is_empty() {
             Ok(Record {

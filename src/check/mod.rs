@@ -12,18 +12,23 @@
 //! `docs/job.md`.
 //!
 //! Files: `checker` (the streaming [`Checker`]), `row` (one row's fields,
-//! bounds and rules), `cell` (one cell by field type), `normalize` (kana,
-//! postal codes, phone numbers, amounts), `columns` (headers to columns),
-//! `join` (joined sheets). The stage uses `input`, `job` and `japan`.
+//! bounds and rules), `address` (the postal code against the address),
+//! `glyphs` (values the batch's fonts cannot print),
+//! `cell` (one cell by field type), `normalize` (kana, postal codes, phone
+//! numbers, amounts), `columns` (headers to columns), `join` (joined
+//! sheets). The stage uses `input`, `job` and `japan`.
 
+mod address;
 mod cell;
 mod checker;
 mod columns;
+mod glyphs;
 mod join;
 mod normalize;
 mod row;
 
 pub use checker::{Checker, Finished, RowOutcome};
+pub use glyphs::GlyphCoverage;
 pub use normalize::{normalize_postal, parse_number};
 
 use crate::input::{normalize_header, Sheet};
@@ -154,9 +159,14 @@ pub(super) fn file_label(path: &std::path::Path) -> String {
 /// the rejected rows' texts), the result keeps every row's original texts.
 ///
 /// Joined sheets are read from their own `file`, or else from the file
-/// `sheet` came from (so `--input` replaces both).
-pub fn check_sheet(sheet: &Sheet, job: &Job) -> Result<Checked, MappingError> {
-    let mut checker = Checker::new(job, &sheet.head())?;
+/// `sheet` came from (so `--input` replaces both). With `coverage` (the
+/// batch's fonts), values they cannot print are rejects too.
+pub fn check_sheet(
+    sheet: &Sheet,
+    job: &Job,
+    coverage: Option<&dyn GlyphCoverage>,
+) -> Result<Checked, MappingError> {
+    let mut checker = Checker::new(job, &sheet.head())?.with_coverage(coverage);
     let mut out = Checked {
         sheet: sheet.sheet.clone(),
         rows_read: sheet.rows.len(),
@@ -261,7 +271,7 @@ type = "postal"
             vec!["R2", "", "1990/2/30", "153-005"],
             vec!["R1", "髙橋 一郎", "平成2年4月1日", ""],
         ]);
-        let c = check_sheet(&s, &job()).unwrap();
+        let c = check_sheet(&s, &job(), None).unwrap();
         assert_eq!(c.rows_read, 3);
         assert_eq!(c.records.len(), 1);
         assert_eq!(c.records[0].fields["postal"], "153-0051");
@@ -293,7 +303,7 @@ type = "postal"
     fn missing_column_suggests_closest_header() {
         let mut s = sheet(vec![]);
         s.headers[1] = "氏 名前".into();
-        let e = check_sheet(&s, &job()).unwrap_err();
+        let e = check_sheet(&s, &job(), None).unwrap_err();
         assert!(e.message.contains("氏名"), "{}", e.message);
         assert!(e.message.contains("もしかして「氏 名前」"), "{}", e.message);
     }
@@ -304,7 +314,7 @@ type = "postal"
             &["申請番号", "氏名", "生年月日", "郵便番号", "氏　名"],
             vec![],
         );
-        let e = check_sheet(&s, &job()).unwrap_err();
+        let e = check_sheet(&s, &job(), None).unwrap_err();
         assert!(
             e.message.contains("氏名") && e.message.contains("B・E"),
             "{}",
@@ -315,7 +325,7 @@ type = "postal"
             &["申請番号", "氏名", "生年月日", "郵便番号", "備考", "備考"],
             vec![],
         );
-        assert!(check_sheet(&s, &job()).is_ok());
+        assert!(check_sheet(&s, &job(), None).is_ok());
     }
 
     fn one_field(extra: &str) -> Job {
@@ -336,7 +346,7 @@ type = "postal"
             &["申請番号", "氏名", "生年月日", "郵便番号", "値"],
             vec![vec!["R1", "山田", "1990/4/1", "", v]],
         );
-        let c = check_sheet(&s, &job).unwrap();
+        let c = check_sheet(&s, &job, None).unwrap();
         match c.records.first() {
             Some(r) => Ok(r.fields["x"].clone()),
             None => Err(c.rejects[0].code.clone()),
@@ -439,7 +449,7 @@ type = "postal"
                 vec!["R3", "鈴木", "2000/4/2", "", ""],
             ],
         );
-        let c = check_sheet(&s, &job).unwrap();
+        let c = check_sheet(&s, &job, None).unwrap();
         assert_eq!(codes(&c), vec![(3, "E_HIRE_TOO_EARLY")]);
         assert_eq!(c.rejects[0].column, "採用日 / 生年月日");
         assert_eq!(c.rejects[0].value, "2015/4/1 / 2000/4/2");

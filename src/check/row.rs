@@ -5,6 +5,7 @@
 
 use crate::check::cell::{cell_text_in, check_cell};
 use crate::check::columns::map_columns;
+use crate::check::glyphs::{first_missing, missing_reason, GlyphCoverage};
 use crate::check::{file_label, MappingError, Originals, Reject};
 use crate::input::{Cell, Row, SheetHead};
 use crate::job::rules;
@@ -226,33 +227,72 @@ impl RowChecker {
         typed: &BTreeMap<String, rules::Value>,
         problems: &mut Vec<Reject>,
     ) {
-        let field_cols = &self.cols[self.extra..];
         for rule in &self.rules {
             if rule.fails(typed) {
-                let involved: Vec<usize> = rule
-                    .fields
-                    .iter()
-                    .filter_map(|n| self.fields.iter().position(|f| f.name == *n))
-                    .map(|i| field_cols[i])
-                    .collect();
-                problems.push(Reject {
-                    file: self.file.clone(),
-                    sheet: self.head.sheet.clone(),
-                    row: row.number,
-                    column: involved
-                        .iter()
-                        .map(|&c| self.header(c))
-                        .collect::<Vec<_>>()
-                        .join(" / "),
-                    value: involved
-                        .iter()
-                        .map(|&c| self.text_of(row, c))
-                        .collect::<Vec<_>>()
-                        .join(" / "),
-                    code: rule.code.clone(),
-                    reason: format!("{} (rule: {})", rule.message, rule.source),
-                });
+                problems.push(self.fields_reject(
+                    row,
+                    &rule.fields,
+                    &rule.code,
+                    format!("{} (rule: {})", rule.message, rule.source),
+                ));
             }
+        }
+    }
+
+    /// An `E_GLYPH_MISSING` reject for each field of `row` whose text
+    /// value has a character no font of the batch has (the first such
+    /// character names it).
+    pub(super) fn glyph_rejects(
+        &self,
+        row: &Row,
+        values: &serde_json::Map<String, serde_json::Value>,
+        coverage: &dyn GlyphCoverage,
+    ) -> Vec<Reject> {
+        let field_cols = &self.cols[self.extra..];
+        let mut out = Vec::new();
+        for (spec, &col) in self.fields.iter().zip(field_cols) {
+            let Some(serde_json::Value::String(text)) = values.get(&spec.name) else {
+                continue;
+            };
+            if let Some(ch) = first_missing(text, coverage) {
+                out.push(self.reject(row, col, "E_GLYPH_MISSING", missing_reason(ch)));
+            }
+        }
+        out
+    }
+
+    /// A reject of several fields of `row` together (a cross-field
+    /// problem): their headers and their texts as written, each joined
+    /// with ` / `. Names that are not fields of this sheet are left out.
+    pub(super) fn fields_reject(
+        &self,
+        row: &Row,
+        names: &[String],
+        code: &str,
+        reason: String,
+    ) -> Reject {
+        let field_cols = &self.cols[self.extra..];
+        let involved: Vec<usize> = names
+            .iter()
+            .filter_map(|n| self.fields.iter().position(|f| f.name == *n))
+            .map(|i| field_cols[i])
+            .collect();
+        Reject {
+            file: self.file.clone(),
+            sheet: self.head.sheet.clone(),
+            row: row.number,
+            column: involved
+                .iter()
+                .map(|&c| self.header(c))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            value: involved
+                .iter()
+                .map(|&c| self.text_of(row, c))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            code: code.to_string(),
+            reason,
         }
     }
 }

@@ -1,4 +1,6 @@
 //! `chohyo check <job.toml>`: reads and checks the input, renders nothing.
+//! It loads the job's fonts, to find the values no document could print
+//! (`E_GLYPH_MISSING`) as a batch does before giving numbers.
 //!
 //! ```text
 //! chohyo check samples/zaishoku/job.toml [--input FILE] [--rejects FILE]
@@ -38,7 +40,10 @@ pub fn execute(args: &CheckArgs) -> ExitCode {
             return ExitCode::Input;
         }
     };
-    let checked = match run::read_and_check(&job, args.input.as_deref()) {
+    // The fonts find the values no document could print, as a batch does.
+    let checked = match run::load_fonts(&job, None)
+        .and_then(|fonts| run::read_and_check(&job, args.input.as_deref(), Some(&fonts)))
+    {
         Ok(c) => c,
         Err(e) => {
             eprintln!("chohyo: {e}");

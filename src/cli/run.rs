@@ -132,7 +132,9 @@ pub fn execute(args: &RunArgs) -> ExitCode {
         }
     };
     if args.strict {
-        match run::count_rejects(&job, args.input.as_deref()) {
+        let counted = run::load_fonts(&job, None)
+            .and_then(|fonts| run::count_rejects(&job, args.input.as_deref(), Some(&fonts)));
+        match counted {
             Ok((_, rejects)) if rejects > 0 => {
                 eprintln!(
                     "chohyo: --strict: {rejects} 件の不備があるため出力しません (rejects found; nothing rendered). `chohyo check` で一覧を出せます"

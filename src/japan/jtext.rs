@@ -1,6 +1,6 @@
 //! Character-level facts about Japanese text that several stages need:
 //! full-width ↔ ASCII folding, half-width katakana, the digit and dash
-//! classes, and reading kanji numerals.
+//! classes, variation selectors, and reading kanji numerals.
 //!
 //! Why one module: these helpers used to be written once per caller (era
 //! dates, postal matching, the customer barcode, field checks, template
@@ -16,6 +16,14 @@ use unicode_normalization::UnicodeNormalization;
 /// Distance between a full-width ASCII form (U+FF01–FF5E) and its ASCII
 /// character (`!`–`~`).
 const FULL_WIDTH_OFFSET: u32 = 0xFEE0;
+
+/// Variation selectors: VS1–VS16 and VS17–VS256 (the ideographic variation
+/// sequences of names, 葛 + U+E0100). Never printed on their own: layout
+/// takes one as a choice of the glyph before it, and the glyph check
+/// leaves them to layout.
+pub(crate) fn is_variation_selector(c: char) -> bool {
+    matches!(c as u32, 0xFE00..=0xFE0F | 0xE0100..=0xE01EF)
+}
 
 /// Full-width ASCII forms (`！`–`～`, U+FF01–FF5E) → their ASCII character;
 /// everything else unchanged. U+3000 is not in the range (callers decide

@@ -22,13 +22,32 @@ pub struct MailSection {
     /// The postal code field.
     #[serde(default = "postal_field")]
     pub postal_field: String,
-    /// The address field (for counting documents that can carry a customer barcode).
+    /// The address field (for counting documents that can carry a customer
+    /// barcode, and for the check of the postal code against the address).
     pub address_field: Option<String>,
+    /// What the check stage does with a row whose postal code and address
+    /// (both given, with `address_field` set) give no customer barcode.
+    #[serde(default)]
+    pub address_check: AddressCheck,
     /// The recipient name field (written into package manifests only with `package.include_names`).
     pub name_field: Option<String>,
     /// Discount thresholds (defaults from Japan Post's rules).
     #[serde(default)]
     pub thresholds: Thresholds,
+}
+
+/// `[mail] address_check`: whether a row whose postal code and address
+/// give no customer barcode (they disagree, a representative code, no
+/// address number) is rejected when checked, before it is given a number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressCheck {
+    /// Reject the row (`E_BARCODE`); the default whenever `address_field` is set.
+    #[default]
+    Reject,
+    /// No check: such rows are rendered (a `<barcode>` then leaves its bars
+    /// out, with a warning unless `on-error="omit"`).
+    Off,
 }
 
 /// Discount thresholds (item counts), defaults from `mail-discounts.md`.

@@ -287,6 +287,14 @@ impl FontSet {
     }
 }
 
+/// The check stage's view of the fonts: a character is covered when some
+/// font of the set (of any slot) has it.
+impl crate::check::GlyphCoverage for FontSet {
+    fn covers(&self, ch: char) -> bool {
+        self.fonts.iter().any(|f| f.glyph(ch).is_some())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

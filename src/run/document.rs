@@ -33,6 +33,19 @@ pub struct Assets {
     pub template: Template,
 }
 
+/// Loads the fonts of a job: the bundled ones from `fonts_dir`, else from
+/// the search of [`fonts_dir_for_job`], with the slots the job's `[fonts]`
+/// rebinds. The `check` command loads them alone, to find the values they
+/// cannot print.
+pub fn load_fonts(job: &Job, fonts_dir: Option<&Path>) -> Result<FontSet, BatchError> {
+    let dir = fonts_dir
+        .map(Path::to_owned)
+        .unwrap_or_else(|| fonts_dir_for_job(&job.path));
+    let mut slots = FontSet::default_slots(&dir);
+    slots.extend(job.fonts.clone());
+    FontSet::load(&slots).map_err(|e| BatchError::Input(e.to_string()))
+}
+
 impl Assets {
     /// A fingerprint of every asset the documents use but the template
     /// (hashed with the job's inputs): each font's bytes in the order the
@@ -64,13 +77,7 @@ impl Assets {
     /// come from `fonts_dir`, else from the search of
     /// [`fonts_dir_for_job`](crate::run::fonts_dir::fonts_dir_for_job).
     pub fn load(job: &Job, fonts_dir: Option<&Path>) -> Result<Assets, BatchError> {
-        let dir = fonts_dir
-            .map(Path::to_owned)
-            .unwrap_or_else(|| fonts_dir_for_job(&job.path));
-        // The job's `[fonts]` rebinds slots of the bundled table.
-        let mut slots = FontSet::default_slots(&dir);
-        slots.extend(job.fonts.clone());
-        let fonts = FontSet::load(&slots).map_err(|e| BatchError::Input(e.to_string()))?;
+        let fonts = load_fonts(job, fonts_dir)?;
         let mut images = ImageSet::default();
         if let Some(dir) = &job.template.assets {
             images = ImageSet::load_dir(dir).map_err(|e| BatchError::Input(e.message))?;

@@ -98,7 +98,9 @@ pub(super) fn finalize(
             .entries
             .load()
             .map_err(|e| BatchError::read(batch.entries.path(), e))?;
-        let records = read_and_check(job, batch.input)?.records;
+        // The same records as the batch's: its rows the fonts cannot
+        // print were rejected and have no document.
+        let records = read_and_check(job, batch.input, Some(&batch.assets.fonts))?.records;
         delivery::deliver(
             job,
             batch.assets,

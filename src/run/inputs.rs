@@ -41,12 +41,17 @@ fn input_error(e: input::SourceError) -> BatchError {
 }
 
 /// Reads and checks the job's whole input at once (the `check` command,
-/// merging shards, delivery). A batch streams instead.
-pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked, BatchError> {
+/// merging shards, delivery). A batch streams instead. With `coverage`
+/// (the batch's fonts), values they cannot print are rejects too.
+pub fn read_and_check(
+    job: &Job,
+    input: Option<&Path>,
+    coverage: Option<&dyn check::GlyphCoverage>,
+) -> Result<check::Checked, BatchError> {
     let path = input.unwrap_or(&job.input.file);
     let sheet = input::read_sheet_with(path, input_selector(job).as_ref(), &input_header(job))
         .map_err(input_error)?;
-    check::check_sheet(&sheet, job)
+    check::check_sheet(&sheet, job, coverage)
         .map_err(|e| BatchError::Input(format!("{}: {}", path.display(), e.message)))
 }
 
@@ -54,10 +59,15 @@ pub fn read_and_check(job: &Job, input: Option<&Path>) -> Result<check::Checked,
 /// count of problems: `(rows read, rejects)`. For `run --strict`, which
 /// renders only an input without any problem (and so also finds a
 /// structural error late in a large input before anything is written).
-pub fn count_rejects(job: &Job, input: Option<&Path>) -> Result<(usize, usize), BatchError> {
+/// `coverage` as for [`read_and_check`].
+pub fn count_rejects(
+    job: &Job,
+    input: Option<&Path>,
+    coverage: Option<&dyn check::GlyphCoverage>,
+) -> Result<(usize, usize), BatchError> {
     let path = input.unwrap_or(&job.input.file);
     let mut rejects = 0;
-    let checker = stream_checked(job, path, &mut |_, _| {}, &mut |o| {
+    let checker = stream_checked(job, path, coverage, &mut |_, _| {}, &mut |o| {
         if let Err(rs) = o.result {
             rejects += rs.len();
         }
@@ -67,20 +77,21 @@ pub fn count_rejects(job: &Job, input: Option<&Path>) -> Result<(usize, usize), 
     Ok((fin.rows_read, rejects + fin.rejects.len()))
 }
 
-/// Streams the job's input sheet at `path` through a [`check::Checker`]:
-/// `on_head` once, when the checker is made from the sheet's head (also for
+/// Streams the job's input sheet at `path` through a [`check::Checker`]
+/// (with the fonts' `coverage`, see [`read_and_check`]): `on_head` once, when the checker is made from the sheet's head (also for
 /// a sheet without data rows, whose mapping is still checked); `on_row` with
 /// each row's outcome, returning `false` to stop. Returns the checker, for
 /// [`check::Checker::finish`].
-pub(super) fn stream_checked(
+pub(super) fn stream_checked<'c>(
     job: &Job,
     path: &Path,
+    coverage: Option<&'c dyn check::GlyphCoverage>,
     on_head: &mut dyn FnMut(&input::SheetHead, &check::Checker),
     on_row: &mut dyn FnMut(check::RowOutcome) -> Result<bool, BatchError>,
-) -> Result<check::Checker, BatchError> {
+) -> Result<check::Checker<'c>, BatchError> {
     let mapping =
         |e: check::MappingError| BatchError::Input(format!("{}: {}", path.display(), e.message));
-    let mut checker: Option<check::Checker> = None;
+    let mut checker: Option<check::Checker<'c>> = None;
     let mut failed: Option<BatchError> = None;
     let head = input::stream_sheet(
         path,
@@ -91,6 +102,7 @@ pub(super) fn stream_checked(
                 Some(c) => c,
                 None => match check::Checker::new(job, head) {
                     Ok(c) => {
+                        let c = c.with_coverage(coverage);
                         on_head(head, &c);
                         checker.insert(c)
                     }
@@ -116,7 +128,9 @@ pub(super) fn stream_checked(
     match checker {
         Some(c) => Ok(c),
         None => {
-            let c = check::Checker::new(job, &head).map_err(mapping)?;
+            let c = check::Checker::new(job, &head)
+                .map_err(mapping)?
+                .with_coverage(coverage);
             on_head(&head, &c);
             Ok(c)
         }

@@ -66,7 +66,9 @@ pub fn merge(
     let (entries, warnings) = copy_documents(job, &dir, read.documents)?;
     // The rejects workbook shows each rejected row's original values: read
     // them from the input again (the shards read the same file).
-    let checked = read_and_check(job, opts.input.as_deref())?;
+    // Only the sheet's name and the rows' texts are wanted: the rejects
+    // themselves are the shards' (glyph rejects included), so no fonts.
+    let checked = read_and_check(job, opts.input.as_deref(), None)?;
     let mut rejects = read.rejects;
     sort_rejects(&mut rejects, &checked.sheet);
     let outcome = Outcome {

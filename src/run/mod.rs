@@ -31,7 +31,8 @@ pub mod spool;
 
 pub use crate::error::BatchError;
 pub use document::{
-    context, doc_info, layout_record, render_record, render_record_timed, Assets, RenderFailure,
+    context, doc_info, layout_record, load_fonts, render_record, render_record_timed, Assets,
+    RenderFailure,
 };
 pub use finalize::sort_rejects;
 pub use fonts_dir::{default_fonts_dir, fonts_dir_for_job};
@@ -183,6 +184,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
                 input: &input,
                 ledger_path: &ledger_path,
                 out_root: &opened.out_root,
+                assets: &assets,
                 replacing,
             };
             fresh.make(inputs, dir, log)?
@@ -332,6 +334,8 @@ struct NewPlan<'a> {
     input: &'a Path,
     ledger_path: &'a Path,
     out_root: &'a Path,
+    /// The batch's fonts, whose coverage the check uses.
+    assets: &'a Assets,
     /// An earlier execution's outputs are in the run directory
     /// (`--restart`): they are moved aside once the new plan is known to work.
     replacing: bool,
@@ -354,7 +358,7 @@ impl NewPlan<'_> {
         // given: a structural error or the row limit late in a large input
         // would otherwise stop the batch after numbers were used (and, with
         // --restart, after the earlier run was moved aside).
-        count_rejects(self.job, Some(self.input))?;
+        count_rejects(self.job, Some(self.input), Some(&self.assets.fonts))?;
         self.check_ledger(&plan)?;
         if self.replacing {
             let aside = move_aside(dir, self.job.output.modes().dir)?;

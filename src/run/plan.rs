@@ -176,10 +176,12 @@ pub(super) struct ReadStats {
 /// plans the good rows (numbers from the ledger, file names, `plan.jsonl`)
 /// and delivers them in chunks of [`CHUNK_ROWS`] (to the rendering thread
 /// through a channel, or straight to rendering with one thread); `deliver`
-/// says false once rendering has stopped.
+/// says false once rendering has stopped. Values the batch's fonts
+/// (`coverage`) cannot print are rejected here, before numbers are given.
 pub(super) fn read_check_plan(
     job: &Job,
     input: &Path,
+    coverage: &dyn check::GlyphCoverage,
     plan: &Plan,
     ledger_path: &Path,
     run_dir: &Path,
@@ -210,6 +212,7 @@ pub(super) fn read_check_plan(
     let checker = stream_checked(
         job,
         input,
+        Some(coverage),
         &mut |head, c| {
             planner_cell.borrow_mut().reserve(head.rows_hint);
             (deliver.borrow_mut())(Feed::Head {

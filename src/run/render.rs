@@ -155,6 +155,7 @@ fn read_and_render(
         read_check_plan(
             batch.job,
             batch.input,
+            &batch.assets.fonts,
             batch.plan,
             batch.ledger_path,
             &batch.dir.path,

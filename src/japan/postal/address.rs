@@ -216,6 +216,21 @@ impl fmt::Display for BarcodeFailure {
 
 impl std::error::Error for BarcodeFailure {}
 
+impl BarcodeFailure {
+    /// Why no barcode was made, naming neither the address nor the postal
+    /// code (the [`Display`](fmt::Display) text names the code's place), so
+    /// that it may go into logs and warnings.
+    pub fn plain_reason(&self) -> String {
+        match self {
+            BarcodeFailure::Address(v) => format!(
+                "郵便番号と住所が一致しません (postal code and address disagree: {})",
+                v.status.name()
+            ),
+            BarcodeFailure::Barcode(e) => e.to_string(),
+        }
+    }
+}
+
 impl PostalData {
     /// The customer barcode of a full address: checks the code against the
     /// address, splits off 住所B and encodes it. This is what a

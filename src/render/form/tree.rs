@@ -162,9 +162,15 @@ pub enum Element {
 }
 
 /// What a `<barcode>` does when the record's address cannot be encoded.
+/// Layout never rejects a record for its data: a row whose postal code and
+/// address give no barcode is rejected by the check stage (`E_BARCODE`,
+/// with the job's `[mail] address_field`), before it is given a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnBarcodeError {
-    /// Reject the record (`E_BARCODE`); the default.
+    /// The default: the check stage rejects such rows; a record that still
+    /// reaches layout without a barcode (the check off, or a value that is
+    /// not the job's address field) gets the document without the barcode
+    /// and a warning, as with `Warn`.
     Reject,
     /// Leave the barcode out and record a warning for the record.
     Warn,

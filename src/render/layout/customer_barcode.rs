@@ -1,32 +1,22 @@
-//! The Japan Post customer barcode as a page element. This is also where a
-//! record's postal code is checked against its address (through the postal
-//! table) when the barcode is made from the full address: a data check that
-//! belongs to the check stage and is to move there; until then it lives
-//! here, in one place.
+//! The Japan Post customer barcode as a page element. Whether a record's
+//! postal code agrees with its address is the check stage's business
+//! (`check::address`, which rejects such rows before they are given a
+//! number): here a barcode that cannot be made is only left out, with a
+//! warning unless the markup says `on-error="omit"`.
 //!
 //! May use `crate::japan` (postal data, the barcode's code) and
 //! `crate::render` (form, barcode drawing, page).
 
 use super::{Ctx, LayoutError};
 use crate::japan::barcode;
-use crate::japan::postal::{BarcodeFailure, PostalData};
+use crate::japan::postal::PostalData;
 use crate::render::form::{BarcodeAddress, BarcodeEl, OnBarcodeError};
 
-/// A reason for a failed customer barcode that names neither the address nor
-/// the postal code (the postal table's own reasons name the code's place).
-pub(super) fn barcode_reason(f: &BarcodeFailure) -> String {
-    match f {
-        BarcodeFailure::Address(v) => format!(
-            "郵便番号と住所が一致しません (postal code and address disagree: {})",
-            v.status.name()
-        ),
-        BarcodeFailure::Barcode(e) => e.to_string(),
-    }
-}
-
 impl Ctx<'_> {
-    /// Draws a customer barcode, or applies its `on-error` rule when the
-    /// record's address cannot be encoded. Never draws a guessed barcode.
+    /// Draws a customer barcode, or leaves it out (with a warning unless
+    /// `on-error="omit"`) when the record's address cannot be encoded.
+    /// Never draws a guessed barcode, and never rejects the record: that
+    /// was decided when its row was checked.
     pub(super) fn barcode(&mut self, b: &BarcodeEl) -> Result<(), LayoutError> {
         let g = barcode::Geometry::at(b.point_size)
             .map_err(|_| LayoutError::BarcodePlacement { pos: b.pos })?;
@@ -49,7 +39,7 @@ impl Ctx<'_> {
                     message: e.message.clone(),
                 })?;
                 data.customer_barcode(&b.postal, address)
-                    .map_err(|f| barcode_reason(&f))
+                    .map_err(|f| f.plain_reason())
             }
             BarcodeAddress::B(addr_b) => {
                 barcode::encode(&b.postal, addr_b).map_err(|e| e.to_string())
@@ -63,8 +53,7 @@ impl Ctx<'_> {
                 Ok(())
             }
             Err(reason) => match b.on_error {
-                OnBarcodeError::Reject => Err(LayoutError::Barcode { pos: b.pos, reason }),
-                OnBarcodeError::Warn => {
+                OnBarcodeError::Reject | OnBarcodeError::Warn => {
                     self.warnings.push(format!(
                         "カスタマバーコードを付けませんでした (customer barcode left out): {reason} [{}]",
                         b.pos

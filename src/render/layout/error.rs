@@ -48,14 +48,6 @@ pub enum LayoutError {
         /// Which element kind.
         element: &'static str,
     },
-    /// The record's postal code and address give no customer barcode
-    /// (`<barcode on-error="reject">`, the default).
-    Barcode {
-        /// Element position in the markup.
-        pos: Pos,
-        /// Why, without the address or the postal code.
-        reason: String,
-    },
     /// A `<barcode>`'s quiet zone does not lie inside the page (and its
     /// margins): the template places it badly.
     BarcodePlacement {
@@ -86,7 +78,6 @@ impl LayoutError {
             LayoutError::UnknownFont { .. } => "E_TEMPLATE_FONT",
             LayoutError::UnknownImage { .. } => "E_TEMPLATE_IMAGE",
             LayoutError::OutsideMargins { .. } => "E_LAYOUT_MARGIN",
-            LayoutError::Barcode { .. } => "E_BARCODE",
             LayoutError::BarcodePlacement { .. } => "E_TEMPLATE_BARCODE",
             LayoutError::PostalData { .. } => "E_POSTAL_DATA",
             LayoutError::TooManyPages { .. } => "E_TOO_MANY_PAGES",
@@ -101,7 +92,6 @@ impl LayoutError {
             LayoutError::MissingGlyph { .. }
                 | LayoutError::Overflow { .. }
                 | LayoutError::OutsideMargins { .. }
-                | LayoutError::Barcode { .. }
                 | LayoutError::TooManyPages { .. }
         )
     }
@@ -128,10 +118,6 @@ impl fmt::Display for LayoutError {
             LayoutError::OutsideMargins { pos, element } => write!(
                 f,
                 "<{element}> が余白の内側に収まりません (drawn outside the page margins) [{pos}]"
-            ),
-            LayoutError::Barcode { pos, reason } => write!(
-                f,
-                "カスタマバーコードを作れません (no customer barcode): {reason} [{pos}]"
             ),
             LayoutError::BarcodePlacement { pos } => write!(
                 f,

@@ -2,9 +2,10 @@
 //! glyph of the first font in the slot's fallback chain that has it, its
 //! advance and letter spacing, and ruby shaped over its base.
 //!
-//! May use `crate::render` (fonts, form, page).
+//! May use `crate::render` (fonts, form, page) and `crate::japan::jtext`.
 
 use super::{Ctx, LayoutError};
+use crate::japan::jtext::is_variation_selector;
 use crate::render::form::{Field, Pos, Run};
 use crate::render::kinsoku;
 use crate::render::page::{Color, FontId};
@@ -53,11 +54,6 @@ impl Item {
     pub(super) fn is_space(&self) -> bool {
         self.ch == ' '
     }
-}
-
-/// Variation selectors: VS1–VS16 and VS17–VS256.
-pub(super) fn is_variation_selector(c: char) -> bool {
-    matches!(c as u32, 0xFE00..=0xFE0F | 0xE0100..=0xE01EF)
 }
 
 /// How far above the baseline the top of a full-width glyph lies, in ems.
