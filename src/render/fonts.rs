@@ -48,6 +48,8 @@ pub struct FontError {
     pub path: PathBuf,
     /// What went wrong.
     pub message: String,
+    /// The system's error, when the file could not be read.
+    pub source: Option<std::io::Error>,
 }
 
 impl std::fmt::Display for FontError {
@@ -61,7 +63,11 @@ impl std::fmt::Display for FontError {
     }
 }
 
-impl std::error::Error for FontError {}
+impl std::error::Error for FontError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
 
 /// Largest font file read: 256 MB. A font is held in memory for the whole
 /// batch; the largest CJK collections (every weight of a family in one
@@ -74,9 +80,11 @@ impl Font {
         let data = crate::files::read_capped(path, MAX_FONT_BYTES).map_err(|e| FontError {
             path: crate::error::full_path(path),
             message: format!(
-                "{}。ジョブファイルの [fonts] を確認してください (check [fonts] in the job file)",
+                "{}。ジョブファイルの [fonts] か同梱の fonts フォルダを確認してください \
+                 (check [fonts] in the job file or the bundled fonts folder)",
                 crate::error::io_reason(&e)
             ),
+            source: Some(e),
         })?;
         Font::from_bytes(path, data)
     }
@@ -86,6 +94,7 @@ impl Font {
         let err = |m: String| FontError {
             path: path.to_owned(),
             message: m,
+            source: None,
         };
         let face = ttf_parser::Face::parse(&data, 0).map_err(|e| err(e.to_string()))?;
         let mut cmap = HashMap::new();
@@ -229,6 +238,7 @@ impl FontSet {
                 return Err(FontError {
                     path: PathBuf::from(slot),
                     message: "slot has no font".into(),
+                    source: None,
                 });
             }
             let ids = chain
