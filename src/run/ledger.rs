@@ -125,6 +125,18 @@ impl Ledger {
         crate::files::refuse_symlink(path).map_err(|e| LedgerError {
             message: e.to_string(),
         })?;
+        // SQLite would wait on a FIFO or write into a device: only a regular
+        // file (or none yet) is a ledger.
+        if let Ok(meta) = std::fs::metadata(path) {
+            if !meta.is_file() {
+                return Err(LedgerError {
+                    message: format!(
+                        "台帳が通常のファイルではありません (the ledger is not a regular file): {}",
+                        path.display()
+                    ),
+                });
+            }
+        }
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.execute_batch(
