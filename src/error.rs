@@ -24,6 +24,12 @@ pub enum ExitCode {
     Failure = 3,
     /// Another run of the same batch holds its lock (4).
     Locked = 4,
+    /// Stopped by SIGINT (Ctrl-C) after finishing the documents in hand;
+    /// running again resumes (130, the shells' convention).
+    Interrupted = 130,
+    /// Stopped by SIGTERM after finishing the documents in hand; running
+    /// again resumes (143).
+    Terminated = 143,
 }
 
 impl ExitCode {
@@ -40,6 +46,8 @@ impl ExitCode {
             Some(1) => ExitCode::Rejects,
             Some(2) => ExitCode::Input,
             Some(4) => ExitCode::Locked,
+            Some(130) => ExitCode::Interrupted,
+            Some(143) => ExitCode::Terminated,
             _ => ExitCode::Failure,
         }
     }
@@ -56,6 +64,8 @@ pub enum BatchError {
     Render(String),
     /// Writing outputs failed for a reason that is not one file's I/O (exit 3).
     Io(String),
+    /// Stopped by this signal, cleanly (exit 128 + the signal).
+    Stopped(i32),
     /// A file of the batch's own (plan, journal, manifest, shard) could not
     /// be read (exit 3).
     Read {
@@ -95,6 +105,8 @@ impl BatchError {
         match self {
             BatchError::Input(_) => ExitCode::Input,
             BatchError::Locked(_) => ExitCode::Locked,
+            BatchError::Stopped(s) if *s == libc::SIGINT => ExitCode::Interrupted,
+            BatchError::Stopped(_) => ExitCode::Terminated,
             BatchError::Render(_)
             | BatchError::Io(_)
             | BatchError::Read { .. }
@@ -110,6 +122,10 @@ impl std::fmt::Display for BatchError {
             | BatchError::Locked(m)
             | BatchError::Render(m)
             | BatchError::Io(m) => f.write_str(m),
+            BatchError::Stopped(signal) => write!(
+                f,
+                "シグナル {signal} で停止しました。途中までの文書は保存済みで、もう一度実行すると続きから再開します (stopped by signal {signal}; the documents written so far are kept, run again to resume)"
+            ),
             BatchError::Read { path, source } => write!(
                 f,
                 "読めません (cannot read) {}: {}",

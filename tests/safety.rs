@@ -543,3 +543,77 @@ fn the_row_limit_is_found_before_any_number_is_given() {
     let docs = out.join("zaishoku/2025-04-01/docs");
     assert!(!docs.exists() || std::fs::read_dir(&docs).unwrap().next().is_none());
 }
+
+#[test]
+fn sigterm_stops_after_the_documents_in_hand_and_the_run_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lines = sample_lines();
+    // The sample's rows many times over (ids made unique), so the run is
+    // still rendering when the signal comes.
+    let mut big = vec![lines[0].clone()];
+    for k in 0..100 {
+        for l in &lines[1..] {
+            let (id, rest) = l.split_once(',').unwrap();
+            big.push(format!("{id}-{k:03},{rest}"));
+        }
+    }
+    let input = write_csv(&tmp.path().join("big.csv"), &big);
+    let out = tmp.path().join("out");
+    let run_dir = out.join("zaishoku/2025-04-01");
+    let docs = run_dir.join("docs");
+    let mut child = common::chohyo()
+        .arg("run")
+        .arg(job())
+        .arg("--out")
+        .arg(&out)
+        .args(["-q", "--threads", "1", "--input", input.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first document, then ask the run to stop.
+    let pdfs = |d: &Path| -> usize {
+        std::fs::read_dir(d)
+            .map(|r| {
+                r.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".pdf"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    while pdfs(&docs) == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended too early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("再開"), "{stderr}");
+
+    // Stopped, not finished: every document on disk is whole and journaled,
+    // nothing half-written or hidden is left.
+    assert!(!run_dir.join("summary.json").exists());
+    let names: Vec<String> = std::fs::read_dir(&docs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n.ends_with(".pdf") && !n.starts_with('.')),
+        "{names:?}"
+    );
+    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), names.len());
+    assert!(names.len() < 100 * 47, "the run was stopped before the end");
+
+    // Running again resumes and finishes the batch.
+    let ran = run(&out, &["--input", input.to_str().unwrap()]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(documents(&run_dir).len(), 100 * 47);
+}

@@ -161,6 +161,7 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     };
     let log = RunLog::stderr_only(verbosity);
     let started = std::time::Instant::now();
+    run::stop::install();
     let outcome = match run::run(&job, &opts, &log) {
         Ok(o) => o,
         Err(e) => {

@@ -28,6 +28,7 @@ pub mod report;
 pub mod runlog;
 pub mod runstate;
 pub mod spool;
+pub mod stop;
 
 pub use crate::error::BatchError;
 pub use document::{

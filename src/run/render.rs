@@ -227,6 +227,12 @@ impl Collector<'_> {
         if self.failed.is_some() {
             return false;
         }
+        // A signal stops the batch between chunks: the documents rendered
+        // so far are written and journaled, none is left half-written.
+        if let Some(stop) = crate::run::stop::requested() {
+            self.failed = Some(stop);
+            return false;
+        }
         let chunk = match feed {
             Feed::Head { sheet, columns } => {
                 self.collected.sheet_name = sheet;
