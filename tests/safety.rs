@@ -617,3 +617,56 @@ fn sigterm_stops_after_the_documents_in_hand_and_the_run_resumes() {
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert_eq!(documents(&run_dir).len(), 100 * 47);
 }
+
+#[test]
+fn a_request_already_issued_is_not_issued_again_by_the_next_nightly_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lines = sample_lines();
+    let input = write_csv(&tmp.path().join("in.csv"), &lines);
+    let input_s = input.to_str().unwrap();
+    let out = tmp.path().join("out");
+    let first = finished_batch(&out, &input);
+
+    // The next night: the same spreadsheet, grown by one request, with one
+    // request corrected (its purpose changed), and a new issue date.
+    let (rest, _) = lines[1].rsplit_once(',').unwrap();
+    lines[1] = format!("{rest},住宅ローン申請のため");
+    let corrected = lines[1].split(',').next().unwrap().to_string();
+    lines.push("R9999-0001,見本　花子,ミホン　ハナコ,女,1990/4/1,153-0051,東京都目黒区上目黒1丁目1-1,総務部人事課,主事,常勤職員,2015/4/1,テスト".into());
+    write_csv(&input, &lines);
+    let night = |batch: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--input",
+            input_s,
+            "--issue-date",
+            batch,
+            "--batch-id",
+            batch,
+        ];
+        args.extend_from_slice(extra);
+        run(&out, &args)
+    };
+    let ran = night("2025-04-02", &[]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let run_dir = out.join("zaishoku/2025-04-02");
+    let mut issued = documents(&run_dir);
+    issued.sort();
+    assert_eq!(issued, vec![corrected.clone(), "R9999-0001".to_string()]);
+    let summary = read_json(&run_dir.join("summary.json"));
+    let skipped = summary["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), first.len() - 1);
+    assert!(skipped.iter().all(|s| s["issued"]["batch"] == "2025-04-01"));
+    let report = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    assert!(
+        report.contains("既発行"),
+        "the report says how many and why"
+    );
+
+    // Asked for, they are issued again, with new numbers.
+    let ran = night("2025-04-03", &["--reissue"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let again = documents(&out.join("zaishoku/2025-04-03"));
+    assert_eq!(again.len(), first.len() + 1);
+    let summary = read_json(&out.join("zaishoku/2025-04-03/summary.json"));
+    assert!(summary.get("skipped").is_none());
+}

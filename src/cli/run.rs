@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! chohyo run samples/zaishoku/job.toml [--threads N] [--batch-id ID]
-//!            [--input FILE] [--out DIR] [--strict] [--restart]
+//!            [--input FILE] [--out DIR] [--strict] [--restart] [--reissue]
 //!            [--shard K/N] [--ledger FILE] [--issue-date YYYY-MM-DD] [-q | -v]
 //! ```
 //! Writes `<out>/<job>/<batch-id>/` with `docs/*.pdf`, `rejects.csv`,
@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// Start the batch over when its input changed since it was planned.
     #[arg(long)]
     pub restart: bool,
+    /// Issue again the requests an earlier batch already issued with the
+    /// same content (by default they are left out and listed in the report).
+    #[arg(long)]
+    pub reissue: bool,
     /// Render one partition: `K/N` (1 ≤ K ≤ N) or `auto/N` (K from the scheduler).
     #[arg(long)]
     pub shard: Option<String>,
@@ -156,6 +160,7 @@ pub fn execute(args: &RunArgs) -> ExitCode {
         fonts_dir: None,
         shard,
         restart: args.restart,
+        reissue: args.reissue,
         ledger: args.ledger.clone(),
         ..RunOptions::default()
     };
@@ -196,6 +201,12 @@ pub fn execute(args: &RunArgs) -> ExitCode {
         }
         if !outcome.warnings.is_empty() {
             eprintln!("  警告 (warnings): {}", outcome.warnings.len());
+        }
+        if !outcome.skipped.is_empty() {
+            eprintln!(
+                "  既発行のため発行しなかった申請 (already issued, left out; --reissue issues them): {}",
+                outcome.skipped.len()
+            );
         }
         eprintln!("  出力先 (run directory): {}", outcome.run_dir.display());
     }

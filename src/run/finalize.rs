@@ -326,6 +326,7 @@ fn summary(
             "rejects.xlsx": file_sha256(&dir.path.join("rejects.xlsx"))?,
         }),
         voids: Vec::new(),
+        skipped: outcome.skipped.clone(),
         timing,
     })
 }

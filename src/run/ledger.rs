@@ -84,6 +84,55 @@ pub fn fiscal_year(date: NaiveDate) -> i32 {
     }
 }
 
+/// The requests of `a` that another batch of the job already issued, by
+/// (record id, content hash): the latest issue of each. One query per 500
+/// ids.
+fn issued_elsewhere<'a>(
+    tx: &rusqlite::Transaction,
+    a: &'a Allocation,
+) -> Result<std::collections::HashMap<(&'a str, &'a str), EarlierIssue>, LedgerError> {
+    let wanted: std::collections::HashMap<&str, &str> = a
+        .record_ids
+        .iter()
+        .map(String::as_str)
+        .zip(a.contents.iter().map(String::as_str))
+        .collect();
+    let mut out = std::collections::HashMap::new();
+    for ids in a.record_ids.chunks(500) {
+        let marks: Vec<String> = (0..ids.len()).map(|i| format!("?{}", i + 4)).collect();
+        let mut stmt = tx.prepare(&format!(
+            "SELECT record_id, content, number, batch, issue_date FROM issues
+             WHERE job = ?1 AND kind = ?2 AND batch <> ?3 AND issued_at <> '' AND content <> ''
+             AND record_id IN ({}) ORDER BY issued_at, number",
+            marks.join(",")
+        ))?;
+        let values = [a.job, a.kind, a.batch]
+            .into_iter()
+            .chain(ids.iter().map(String::as_str));
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                EarlierIssue {
+                    number: r.get::<_, i64>(2)? as u64,
+                    batch: r.get(3)?,
+                    issue_date: r.get(4)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, content, issue) = row?;
+            // Later issues replace earlier ones: the latest is reported.
+            if let Some((&id, &c)) = wanted.get_key_value(id.as_str()) {
+                if c == content {
+                    out.insert((id, c), issue);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What a batch asks the ledger for: one number per record, in this order.
 pub struct Allocation<'a> {
     /// Job name.
@@ -100,6 +149,33 @@ pub struct Allocation<'a> {
     pub first_number: u64,
     /// Record ids in plan order.
     pub record_ids: &'a [String],
+    /// A hash of each record's content, aligned with `record_ids` (empty:
+    /// none known, every record is numbered).
+    pub contents: &'a [String],
+    /// Number again a request an earlier batch already issued with the
+    /// same content (`--reissue`); by default it is left out.
+    pub reissue: bool,
+}
+
+/// What the ledger gives one record of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Allocated {
+    /// Its document number (new, or the one this batch already gave it).
+    Number(u64),
+    /// An earlier batch issued this request with the same content: it is
+    /// not issued again (unless `--reissue`).
+    Issued(EarlierIssue),
+}
+
+/// Where a request was issued before.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EarlierIssue {
+    /// Its document number there.
+    pub number: u64,
+    /// That batch.
+    pub batch: String,
+    /// That batch's issue date.
+    pub issue_date: String,
 }
 
 fn now() -> String {
@@ -168,6 +244,13 @@ impl Ledger {
         if !has_void {
             conn.execute_batch("ALTER TABLE issues ADD COLUMN void TEXT NOT NULL DEFAULT ''")?;
         }
+        // And the content hash that tells a request already issued.
+        let has_content: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('issues') WHERE name = 'content'")?
+            .exists([])?;
+        if !has_content {
+            conn.execute_batch("ALTER TABLE issues ADD COLUMN content TEXT NOT NULL DEFAULT ''")?;
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -180,8 +263,10 @@ impl Ledger {
     }
 
     /// Gives every record of a batch its number, reusing the numbers this
-    /// batch already has. Returns the numbers in `record_ids` order.
-    pub fn allocate(&mut self, a: &Allocation) -> Result<Vec<u64>, LedgerError> {
+    /// batch already has, and leaving out the requests an earlier batch
+    /// issued with the same content (unless `reissue`). Returns what each
+    /// record got, in `record_ids` order.
+    pub fn allocate(&mut self, a: &Allocation) -> Result<Vec<Allocated>, LedgerError> {
         let fy = fiscal_year(a.issue_date);
         let issue_date = a.issue_date.format("%Y-%m-%d").to_string();
         let planned_at = now();
@@ -191,8 +276,8 @@ impl Ledger {
         let mut numbers = Vec::with_capacity(a.record_ids.len());
         {
             let mut insert = tx.prepare(
-                "INSERT INTO issues (series, fiscal_year, number, kind, record_id, job, batch, issue_date, planned_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO issues (series, fiscal_year, number, kind, record_id, job, batch, issue_date, planned_at, content)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             let mut next: Option<u64> = None;
             // Numbers this batch already has for these records: one query
@@ -219,7 +304,13 @@ impl Ledger {
                     known.insert(id, found);
                 }
             }
-            for id in a.record_ids {
+            let earlier = if a.reissue || a.contents.is_empty() {
+                std::collections::HashMap::new()
+            } else {
+                issued_elsewhere(&tx, a)?
+            };
+            for (i, id) in a.record_ids.iter().enumerate() {
+                let content = a.contents.get(i).map(String::as_str).unwrap_or("");
                 let found = known.get(id).cloned();
                 if let Some((n, series, year)) = found {
                     if series != a.series || year != fy {
@@ -230,7 +321,11 @@ impl Ledger {
                             ),
                         });
                     }
-                    numbers.push(n);
+                    numbers.push(Allocated::Number(n));
+                    continue;
+                }
+                if let Some(e) = earlier.get(&(id.as_str(), content)) {
+                    numbers.push(Allocated::Issued(e.clone()));
                     continue;
                 }
                 let n = match next {
@@ -245,10 +340,11 @@ impl Ledger {
                     }
                 };
                 insert.execute(params![
-                    a.series, fy, n as i64, a.kind, id, a.job, a.batch, issue_date, planned_at
+                    a.series, fy, n as i64, a.kind, id, a.job, a.batch, issue_date, planned_at,
+                    content
                 ])?;
                 known.insert(id.clone(), (n, a.series.to_string(), fy));
-                numbers.push(n);
+                numbers.push(Allocated::Number(n));
                 next = Some(n + 1);
             }
         }
@@ -519,6 +615,15 @@ pub struct Query {
 mod tests {
     use super::*;
 
+    fn numbers(got: Vec<Allocated>) -> Vec<u64> {
+        got.into_iter()
+            .map(|a| match a {
+                Allocated::Number(n) => n,
+                Allocated::Issued(e) => panic!("left out: {e:?}"),
+            })
+            .collect()
+    }
+
     fn alloc<'a>(batch: &'a str, date: &str, ids: &'a [String]) -> Allocation<'a> {
         Allocation {
             job: "zaishoku",
@@ -528,6 +633,8 @@ mod tests {
             issue_date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
             first_number: 1,
             record_ids: ids,
+            contents: &[],
+            reissue: false,
         }
     }
 
@@ -537,22 +644,22 @@ mod tests {
         let mut l = Ledger::open(&dir.path().join("ledger.sqlite")).unwrap();
         let ids: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
         assert_eq!(
-            l.allocate(&alloc("b1", "2025-04-01", &ids)).unwrap(),
+            numbers(l.allocate(&alloc("b1", "2025-04-01", &ids)).unwrap()),
             vec![1, 2, 3]
         );
         // Re-planning the same batch allocates nothing new.
         assert_eq!(
-            l.allocate(&alloc("b1", "2025-04-01", &ids)).unwrap(),
+            numbers(l.allocate(&alloc("b1", "2025-04-01", &ids)).unwrap()),
             vec![1, 2, 3]
         );
         // The same person again in another batch: a new number.
         assert_eq!(
-            l.allocate(&alloc("b2", "2026-03-31", &ids[..1])).unwrap(),
+            numbers(l.allocate(&alloc("b2", "2026-03-31", &ids[..1])).unwrap()),
             vec![4]
         );
         // A new fiscal year starts again at 1.
         assert_eq!(
-            l.allocate(&alloc("b3", "2026-04-01", &ids[..2])).unwrap(),
+            numbers(l.allocate(&alloc("b3", "2026-04-01", &ids[..2])).unwrap()),
             vec![1, 2]
         );
         let a = l
@@ -620,11 +727,50 @@ mod tests {
         let ids: Vec<String> = ["A", "B"].iter().map(|s| s.to_string()).collect();
         let mut a = alloc("old", "2025-04-01", &ids);
         a.first_number = 101;
-        assert_eq!(l.allocate(&a).unwrap(), vec![101, 102]);
+        assert_eq!(numbers(l.allocate(&a).unwrap()), vec![101, 102]);
         check_not_behind(&ledger, out.path(), "見人", 2025, 101).unwrap_err();
         // A ledger that knows every number is fine.
         let more: Vec<String> = ["C", "D"].iter().map(|s| s.to_string()).collect();
-        l.allocate(&alloc("new", "2025-04-01", &more)).unwrap();
+        numbers(l.allocate(&alloc("new", "2025-04-01", &more)).unwrap());
         check_not_behind(&ledger, out.path(), "見人", 2025, 101).unwrap();
+    }
+
+    #[test]
+    fn a_request_issued_with_the_same_content_is_left_out_unless_reissued() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(&dir.path().join("ledger.sqlite")).unwrap();
+        let ids: Vec<String> = ["A", "B"].iter().map(|s| s.to_string()).collect();
+        let contents: Vec<String> = ["a1", "b1"].iter().map(|s| s.to_string()).collect();
+        let mut first = alloc("b1", "2025-04-01", &ids);
+        first.contents = &contents;
+        assert_eq!(numbers(l.allocate(&first).unwrap()), vec![1, 2]);
+        // Planned but not yet issued: nothing is left out.
+        let mut second = alloc("b2", "2025-04-02", &ids);
+        second.contents = &contents;
+        let mut again = Ledger::open(&dir.path().join("ledger.sqlite")).unwrap();
+        let done = vec![("A".to_string(), "A.pdf".to_string(), "00".to_string())];
+        l.mark_issued("zaishoku", "b1", "在職証明書", &done)
+            .unwrap();
+        // A issued with the same content: left out; B (never issued): numbered.
+        let got = again.allocate(&second).unwrap();
+        assert_eq!(
+            got[0],
+            Allocated::Issued(EarlierIssue {
+                number: 1,
+                batch: "b1".into(),
+                issue_date: "2025-04-01".into(),
+            })
+        );
+        assert_eq!(got[1], Allocated::Number(3));
+        // A with changed content (a corrected request) is numbered again.
+        let changed: Vec<String> = ["a2", "b1"].iter().map(|s| s.to_string()).collect();
+        let mut third = alloc("b3", "2025-04-03", &ids);
+        third.contents = &changed;
+        assert_eq!(numbers(again.allocate(&third).unwrap()), vec![4, 5]);
+        // --reissue numbers it whatever was issued before.
+        let mut fourth = alloc("b4", "2025-04-04", &ids);
+        fourth.contents = &contents;
+        fourth.reissue = true;
+        assert_eq!(numbers(again.allocate(&fourth).unwrap()), vec![6, 7]);
     }
 }

@@ -80,6 +80,7 @@ pub fn merge(
         warnings,
         already_finished: false,
         rendered_now: 0,
+        skipped: std::mem::take(&mut read.skipped),
     };
     let timing = report::Timing {
         threads: 1,
@@ -161,6 +162,8 @@ struct ShardsRead {
     /// The rejects, each once (every shard checked every row).
     rejects: Vec<Reject>,
     rows_read: usize,
+    /// Requests left out as already issued (the same in every shard).
+    skipped: Vec<crate::run::report::Skipped>,
 }
 
 /// Reads one finished shard `(k, n)` into `read`, refusing a shard that is
@@ -218,6 +221,12 @@ fn read_shard(
     )
     .map_err(|e| BatchError::Input(e.to_string()))?;
     read.rows_read = summary["counts"]["rows_read"].as_u64().unwrap_or(0) as usize;
+    // Every shard planned every request: their lists of requests left out
+    // as already issued are the same.
+    if let Some(skipped) = summary.get("skipped") {
+        read.skipped = serde_json::from_value(skipped.clone())
+            .map_err(|e| BatchError::Input(format!("{}: {e}", summary_path.display())))?;
+    }
     for r in crate::run::rejects::read_rejects_csv(&sdir.path.join("rejects.csv"))? {
         if !read.rejects.contains(&r) {
             read.rejects.push(r);

@@ -71,6 +71,9 @@ pub struct RunOptions {
     pub shard: Option<(u64, u64)>,
     /// Start the batch over when its input changed since it was planned.
     pub restart: bool,
+    /// Issue again the requests an earlier batch issued with the same
+    /// content (by default they are left out and listed in the report).
+    pub reissue: bool,
     /// Replace the ledger location.
     pub ledger: Option<PathBuf>,
     /// Benchmark sink: render and hash documents but do not write them.
@@ -143,6 +146,9 @@ pub struct Outcome {
     pub already_finished: bool,
     /// Documents rendered by this execution.
     pub rendered_now: usize,
+    /// Requests left out as already issued by an earlier batch (same
+    /// record id and content; `--reissue` issues them).
+    pub skipped: Vec<report::Skipped>,
 }
 
 /// Runs a whole batch (or one shard of it): plan, render what is missing,
@@ -218,6 +224,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         warnings: rendered.warnings,
         already_finished: false,
         rendered_now: rendered.rendered_now,
+        skipped: rendered.skipped,
     };
     let timing = report::Timing {
         threads,
@@ -262,6 +269,7 @@ impl Outcome {
             warnings: Vec::new(),
             already_finished: true,
             rendered_now: 0,
+            skipped: Vec::new(),
         }
     }
 }
@@ -394,6 +402,8 @@ impl NewPlan<'_> {
                 issue_date,
                 first_number: self.job.batch.number_start,
                 record_ids: &[],
+                contents: &[],
+                reissue: false,
             };
             if let Some((series, year)) = ledger
                 .planned_elsewhere(&asked)

@@ -12,6 +12,7 @@ use crate::files::{sanitize_file_name, RegularFile};
 use crate::job::Job;
 use crate::run::inputs::stream_checked;
 use crate::run::ledger::{self, Ledger};
+use crate::run::report;
 use crate::run::runstate::{self, Plan, PlannedDoc};
 use crate::run::spool::{PlanError, PlanFile};
 use sha2::{Digest, Sha256};
@@ -163,6 +164,8 @@ pub(super) enum Feed {
 pub(super) struct Chunk {
     pub(super) rejected: Vec<(u32, Vec<String>, Vec<Reject>)>,
     pub(super) docs: Vec<(Record, Vec<String>, PlannedDoc)>,
+    /// Requests left out as already issued by an earlier batch.
+    pub(super) skipped: Vec<report::Skipped>,
 }
 
 /// What the reader thread reports at the end.
@@ -183,11 +186,11 @@ pub(super) fn read_check_plan(
     input: &Path,
     coverage: &dyn check::GlyphCoverage,
     plan: &Plan,
-    ledger_path: &Path,
+    numbering: &Numbering,
     run_dir: &Path,
     deliver: &mut dyn FnMut(Feed) -> bool,
 ) -> Result<ReadStats, BatchError> {
-    let mut planner = Planner::new(job, plan, ledger_path, run_dir)?;
+    let mut planner = Planner::new(job, plan, numbering, run_dir)?;
     let mut chunk = Chunk::default();
     let mut rows = 0;
     let mut plan_ns = 0u128;
@@ -256,10 +259,19 @@ pub(super) fn read_check_plan(
 /// Plans documents chunk by chunk: numbers from the ledger, file names
 /// (a collision gets the first free suffix), shard keys; each planned
 /// document goes to `plan.jsonl` (or is checked against it on resume).
+/// Where a batch's numbers come from.
+pub(super) struct Numbering<'a> {
+    /// The ledger.
+    pub(super) ledger_path: &'a Path,
+    /// Number again the requests an earlier batch issued (`--reissue`).
+    pub(super) reissue: bool,
+}
+
 struct Planner<'a> {
     job: &'a Job,
     plan: &'a Plan,
     ledger: Ledger,
+    reissue: bool,
     issue_date: chrono::NaiveDate,
     file: PlanFile,
     /// Names taken so far, compared case-insensitively (Windows shares
@@ -272,7 +284,7 @@ impl<'a> Planner<'a> {
     fn new(
         job: &'a Job,
         plan: &'a Plan,
-        ledger_path: &Path,
+        numbering: &Numbering,
         run_dir: &Path,
     ) -> Result<Planner<'a>, BatchError> {
         let issue_date = chrono::NaiveDate::parse_from_str(&job.batch.issue_date, "%Y-%m-%d")
@@ -280,7 +292,9 @@ impl<'a> Planner<'a> {
         Ok(Planner {
             job,
             plan,
-            ledger: Ledger::open(ledger_path).map_err(|e| BatchError::Io(e.to_string()))?,
+            ledger: Ledger::open(numbering.ledger_path)
+                .map_err(|e| BatchError::Io(e.to_string()))?,
+            reissue: numbering.reissue,
             issue_date,
             // Opening only reads an earlier execution's lines back.
             file: PlanFile::open(run_dir, job.output.modes().file)
@@ -299,7 +313,8 @@ impl<'a> Planner<'a> {
     /// Fills in the plan of the chunk's documents.
     fn plan(&mut self, mut chunk: Chunk) -> Result<Chunk, BatchError> {
         let ids: Vec<String> = chunk.docs.iter().map(|(r, _, _)| r.id.clone()).collect();
-        let numbers = self
+        let contents: Vec<String> = chunk.docs.iter().map(|(r, _, _)| content_hash(r)).collect();
+        let got = self
             .ledger
             .allocate(&ledger::Allocation {
                 job: &self.job.job.name,
@@ -309,8 +324,27 @@ impl<'a> Planner<'a> {
                 issue_date: self.issue_date,
                 first_number: self.job.batch.number_start,
                 record_ids: &ids,
+                contents: &contents,
+                reissue: self.reissue,
             })
             .map_err(|e| BatchError::Io(e.to_string()))?;
+        // Requests an earlier batch issued with the same content leave the
+        // chunk; the others keep their order.
+        let mut numbers = Vec::with_capacity(got.len());
+        let docs = std::mem::take(&mut chunk.docs);
+        for (doc, allocated) in docs.into_iter().zip(got) {
+            match allocated {
+                ledger::Allocated::Number(n) => {
+                    numbers.push(n);
+                    chunk.docs.push(doc);
+                }
+                ledger::Allocated::Issued(issued) => chunk.skipped.push(report::Skipped {
+                    record_id: doc.0.id.clone(),
+                    row: doc.0.row,
+                    issued,
+                }),
+            }
+        }
         for ((r, _, pd), number) in chunk.docs.iter_mut().zip(numbers) {
             let base = file_name(&self.job.job.file_name, r, number);
             let (stem, ext) = match base.rfind('.') {
@@ -340,6 +374,13 @@ impl<'a> Planner<'a> {
     fn finish(self) -> Result<(), BatchError> {
         self.file.finish().map_err(plan_error)
     }
+}
+
+/// A hash of a record's content (its checked field values): the same
+/// request sent again has the same hash, a corrected one another.
+fn content_hash(record: &Record) -> String {
+    let json = serde_json::to_vec(&record.fields).unwrap_or_default();
+    crate::files::hex(&Sha256::digest(&json))
 }
 
 /// A file name's collision key: its lower-case form, hashed to 64 bits (a

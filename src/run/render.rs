@@ -13,7 +13,7 @@ use crate::job::Job;
 use crate::mail::manifest::ManifestEntry;
 use crate::run::document::{render_record_timed, Assets, RenderFailure};
 use crate::run::finalize::sort_rejects;
-use crate::run::plan::{read_check_plan, Feed, ReadStats};
+use crate::run::plan::{read_check_plan, Feed, Numbering, ReadStats};
 use crate::run::runlog::{Progress, RunLog};
 use crate::run::runstate::{self, Journal, JournalEntry, Plan, PlannedDoc, RunDir};
 use crate::run::spool::{Entries, EntrySpool};
@@ -47,6 +47,8 @@ pub(super) struct RenderedDocs {
     pub(super) warnings: Vec<(String, String)>,
     pub(super) rendered_now: usize,
     pub(super) reused: usize,
+    /// Requests left out as already issued by an earlier batch.
+    pub(super) skipped: Vec<crate::run::report::Skipped>,
     /// What the reader found and its timings.
     pub(super) read: ReadStats,
     /// Wall time of reading and rendering together, ms.
@@ -132,6 +134,7 @@ pub(super) fn render_batch(
         .map_err(|e| BatchError::write(&dir.path, e))?;
     Ok(RenderedDocs {
         entries,
+        skipped: collected.skipped,
         rejects: collected.rejects,
         originals: collected.originals,
         warnings: collected.warnings,
@@ -157,7 +160,10 @@ fn read_and_render(
             batch.input,
             &batch.assets.fonts,
             batch.plan,
-            batch.ledger_path,
+            &Numbering {
+                ledger_path: batch.ledger_path,
+                reissue: batch.opts.reissue,
+            },
             &batch.dir.path,
             deliver,
         )
@@ -198,6 +204,8 @@ struct Collector<'a> {
 /// What the collector keeps for finalize, besides the spooled entries.
 #[derive(Default)]
 struct Collected {
+    /// Requests left out as already issued.
+    skipped: Vec<crate::run::report::Skipped>,
     sheet_name: String,
     rejects: Vec<Reject>,
     originals: check::Originals,
@@ -246,6 +254,7 @@ impl Collector<'_> {
             self.keep_texts(number, texts);
             self.collected.rejects.extend(rs);
         }
+        self.collected.skipped.extend(chunk.skipped);
         let source = Source {
             file: &self.source_file,
             sheet: &self.collected.sheet_name,

@@ -73,8 +73,24 @@ pub struct Summary {
     /// auditor sees every gap in the series here and in the ledger.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub voids: Vec<Void>,
+    /// Requests left out as already issued (same record id and content).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
     /// This execution only.
     pub timing: Timing,
+}
+
+/// A request left out because an earlier batch issued it with the same
+/// content (a growing spreadsheet run every night); `--reissue` issues it
+/// again.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Skipped {
+    /// The record.
+    pub record_id: String,
+    /// Its row in the input.
+    pub row: u32,
+    /// Where it was issued.
+    pub issued: crate::run::ledger::EarlierIssue,
 }
 
 /// A number planned for a record that was rejected after planning.
@@ -115,6 +131,7 @@ pub fn html(s: &Summary, rejects: &[Reject]) -> String {
     html_counts(&mut h, s);
     html_rejects(&mut h, s, rejects);
     html_voids(&mut h, s);
+    html_skipped(&mut h, s);
     html_outputs(&mut h, s);
     html_delivery(&mut h, s);
     html_timing(&mut h, s);
@@ -218,6 +235,28 @@ fn html_voids(h: &mut String, s: &Summary) {
             esc(&v.record_id),
             v.row,
             esc(&v.reason)
+        ));
+    }
+    h.push_str("</table>\n");
+}
+
+/// The requests left out as already issued, when there are any.
+fn html_skipped(h: &mut String, s: &Summary) {
+    if s.skipped.is_empty() {
+        return;
+    }
+    h.push_str(&format!(
+        "<h2>既発行のため発行しなかった申請 (already issued: {} requests)</h2>\n<p>同じ申請番号・同じ内容で以前のバッチが発行済みです。再発行するには --reissue を付けて実行します (issued before with the same content; run with --reissue to issue again).</p>\n<table id=\"skipped\"><tr><th>申請</th><th>行</th><th>番号</th><th>バッチ</th><th>発行日</th></tr>\n",
+        s.skipped.len()
+    ));
+    for k in &s.skipped {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(&k.record_id),
+            k.row,
+            k.issued.number,
+            esc(&k.issued.batch),
+            esc(&k.issued.issue_date)
         ));
     }
     h.push_str("</table>\n");
