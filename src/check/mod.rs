@@ -148,7 +148,7 @@ impl Originals {
 }
 
 /// The file name of a path (no directories), as rejects show it.
-pub(super) fn file_label(path: &std::path::Path) -> String {
+pub(crate) fn file_label(path: &std::path::Path) -> String {
     path.file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default()

@@ -42,7 +42,7 @@ pub fn execute(args: &CheckArgs) -> ExitCode {
     };
     // The fonts find the values no document could print, as a batch does.
     let checked = match run::load_fonts(&job, None)
-        .and_then(|fonts| run::read_and_check(&job, args.input.as_deref(), Some(&fonts)))
+        .and_then(|fonts| run::check_input(&job, args.input.as_deref(), Some(&fonts)))
     {
         Ok(c) => c,
         Err(e) => {
@@ -69,7 +69,7 @@ pub fn execute(args: &CheckArgs) -> ExitCode {
     println!(
         "読み込み {} 行 / 正常 {} 件 / 不備 {} 件 (rows read / good / rejects)",
         checked.rows_read,
-        checked.records.len(),
+        checked.good,
         checked.rejects.len()
     );
     let mut rows: std::collections::BTreeSet<(&str, &str, u32)> = Default::default();

@@ -55,6 +55,66 @@ pub fn read_and_check(
         .map_err(|e| BatchError::Input(format!("{}: {}", path.display(), e.message)))
 }
 
+/// What the `check` command reports: the rejects with their rows' texts
+/// and the counts. The good rows are counted, not kept, so checking a
+/// million rows takes memory for the problems only.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Problems in sheet order, the joined sheets' after the main sheet's.
+    pub rejects: Vec<check::Reject>,
+    /// The rejected rows' original texts (for `rejects.xlsx`).
+    pub originals: check::Originals,
+    /// Rows read (excluding blank rows).
+    pub rows_read: usize,
+    /// Rows without any problem.
+    pub good: usize,
+}
+
+/// Reads and checks the job's input as a stream for the `check` command
+/// (with the fonts' `coverage`, as a batch checks): the same rejects and
+/// texts as [`read_and_check`], without holding the sheet or the records.
+pub fn check_input(
+    job: &Job,
+    input: Option<&Path>,
+    coverage: Option<&dyn check::GlyphCoverage>,
+) -> Result<CheckReport, BatchError> {
+    let path = input.unwrap_or(&job.input.file);
+    let file = check::file_label(path);
+    let sheet = std::cell::RefCell::new(String::new());
+    let mut columns = Vec::new();
+    let mut report = CheckReport::default();
+    let checker = stream_checked(
+        job,
+        path,
+        coverage,
+        &mut |head, c| {
+            *sheet.borrow_mut() = head.sheet.clone();
+            columns = c.columns().to_vec();
+        },
+        &mut |o| {
+            match o.result {
+                Ok(_) => report.good += 1,
+                Err(rs) => {
+                    let key = (file.clone(), sheet.borrow().clone(), o.number);
+                    report.originals.rows.insert(key, o.texts);
+                    report.rejects.extend(rs);
+                }
+            }
+            Ok(true)
+        },
+    )?;
+    let fin = checker.finish();
+    report.rows_read = fin.rows_read;
+    report.rejects.extend(fin.rejects);
+    report.originals.rows.extend(fin.originals.rows);
+    report.originals.columns = if fin.originals.columns.is_empty() {
+        columns
+    } else {
+        fin.originals.columns
+    };
+    Ok(report)
+}
+
 /// Reads and checks the job's input row by row, keeping nothing but the
 /// count of problems: `(rows read, rejects)`. For `run --strict`, which
 /// renders only an input without any problem (and so also finds a

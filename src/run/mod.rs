@@ -37,7 +37,7 @@ pub use document::{
 };
 pub use finalize::sort_rejects;
 pub use fonts_dir::{default_fonts_dir, fonts_dir_for_job};
-pub use inputs::{count_rejects, read_and_check};
+pub use inputs::{check_input, count_rejects, read_and_check, CheckReport};
 pub use location::{check_batch_id, ledger_path, run_dir_of};
 pub use merge::merge;
 pub use plan::file_name;
