@@ -41,7 +41,7 @@ fn clean(dir: &Path) -> PathBuf {
         w.add_bytes(&entry(i), &pdf(i)).unwrap();
     }
     let infos = w.finish().unwrap();
-    chohyo::mail::package::write_packages_json(dir, &infos).unwrap();
+    chohyo::mail::package::write_packages_json(dir, &infos, 0o600).unwrap();
     dir.join(&infos[0].file)
 }
 

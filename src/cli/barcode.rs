@@ -152,7 +152,10 @@ fn print_code(code: &CustomerBarcode) {
     println!("バー (bars, L/A/D/T): {}", code.bar_string());
 }
 
+/// Writes a drawing owner-only (0600) and atomically, never through a
+/// symlink: the symbol encodes a person's address, personal data like every
+/// other output.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes)
+    crate::files::write_atomic(path, bytes)
         .map_err(|e| format!("{} に書き込めません (cannot write): {e}", path.display()))
 }
