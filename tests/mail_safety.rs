@@ -8,6 +8,7 @@
 mod common;
 
 use common::run_chohyo;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// Runs the 採用通知書 sample (a copy, `edit` applied to its job) into
@@ -75,5 +76,159 @@ fn barcode_drawings_are_owner_only() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     for p in [&svg, &png, &pdf] {
         assert_eq!(mode(p), 0o600, "{}", p.display());
+    }
+}
+
+/// A copy of the 在職証明書 sample reading a UTF-8 CSV of the sample's
+/// first rows with these record ids; returns the job file.
+fn zaishoku_with_ids(dir: &Path, ids: &[&str]) -> PathBuf {
+    let job = common::sample_copy("zaishoku", dir, |t| {
+        t.replace("requests.xlsx", "ids.csv")
+            .replace("sheet = \"申請一覧\"\n", "")
+    });
+    let cp932 = std::fs::read(dir.join("requests_cp932.csv")).unwrap();
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&cp932);
+    assert!(!bad);
+    let mut lines = text.lines();
+    let mut csv = format!("{}\n", lines.next().unwrap());
+    for (id, line) in ids.iter().zip(lines) {
+        csv.push_str(id);
+        csv.push_str(&line[line.find(',').unwrap()..]);
+        csv.push('\n');
+    }
+    std::fs::write(dir.join("ids.csv"), csv).unwrap();
+    job
+}
+
+/// Item 14: the `file` column of `manifest.csv` and every text cell of
+/// `ledger --csv` are formula-safe (`file_name = "{request_id}.pdf"` with
+/// `=1+1`); `ledger --csv` has its header row.
+#[test]
+fn manifest_and_ledger_csv_cells_are_formula_safe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = zaishoku_with_ids(tmp.path(), &["-R001", "=1+1"]);
+    let out = tmp.path().join("out");
+    let r = common::run_job(&job, &out, &["-q"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let manifest = std::fs::read_to_string(out.join("zaishoku/2025-04-01/manifest.csv")).unwrap();
+    let rows: Vec<&str> = manifest.lines().skip(1).collect();
+    assert!(rows[0].starts_with("'-R001.pdf,"), "{manifest}");
+    assert!(rows[1].starts_with("'=1+1.pdf,"), "{manifest}");
+    let csv = tmp.path().join("ledger.csv");
+    let r = run_chohyo([
+        "ledger".as_ref(),
+        job.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--csv".as_ref(),
+        csv.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.trim_start_matches('\u{FEFF}').lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("series,fiscal_year,number,"));
+    for line in lines {
+        for cell in line.split(',') {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell} in {line}");
+        }
+    }
+    assert!(text.contains(",'=1+1.pdf,"), "{text}");
+}
+
+/// Item 14: `dispatch-check` reads the project's own `manifest.csv`: a
+/// record id `-R001` stored as `'-R001` is the document `-R001`.
+#[test]
+fn dispatch_check_reads_its_own_formula_safe_manifest_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = zaishoku_with_ids(tmp.path(), &["-R001", "R002"]);
+    let out = tmp.path().join("out");
+    assert_eq!(common::run_job(&job, &out, &["-q"]).code, 0);
+    let ids = tmp.path().join("ids.txt");
+    std::fs::write(&ids, "R002-?\n").unwrap();
+    let base = tmp.path().join("check");
+    let r = run_chohyo([
+        "dispatch-check".as_ref(),
+        out.join("zaishoku/2025-04-01/manifest.csv").as_os_str(),
+        "--ids".as_ref(),
+        ids.as_os_str(),
+        "--out".as_ref(),
+        base.as_os_str(),
+        "--now".as_ref(),
+        "2025-04-01T10:00:00+09:00".as_ref(),
+    ]);
+    assert_eq!(
+        r.code, 1,
+        "missing documents, not an unusable manifest: {}",
+        r.stderr
+    );
+    let json = common::read_json(&tmp.path().join("check.json"));
+    assert_eq!(json["expected"], 2);
+    let missing = json["missing"].as_array().unwrap();
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.as_str().unwrap().starts_with("-R001")),
+        "{json}"
+    );
+}
+
+/// Item 18: record ids from the data are printed escaped by `ledger`
+/// (U+202E would make the line read backwards).
+#[test]
+fn ledger_escapes_bidi_and_control_characters_on_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = zaishoku_with_ids(tmp.path(), &["R001", "R\u{202E}ABC"]);
+    let out = tmp.path().join("out");
+    // The U+202E row is rejected at layout, but its number is in the ledger.
+    assert_eq!(common::run_job(&job, &out, &["-q"]).code, 1);
+    let r = run_chohyo([
+        "ledger".as_ref(),
+        job.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("系列\t年度\t番号\t記録ID"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("R\\u{202E}ABC"), "{}", r.stdout);
+    assert!(!r.stdout.contains('\u{202E}'), "{}", r.stdout);
+}
+
+/// Issue 17 item 3: a command whose output is closed (`chohyo ledger … |
+/// head`) ends quietly, without a panic or a backtrace.
+#[test]
+fn commands_end_quietly_when_their_output_is_closed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = zaishoku_with_ids(tmp.path(), &["R001", "R002", "R003"]);
+    let out = tmp.path().join("out");
+    assert_eq!(common::run_job(&job, &out, &["-q"]).code, 0);
+    let run_dir = out.join("zaishoku/2025-04-01");
+    for args in [
+        vec![
+            OsString::from("ledger"),
+            job.clone().into(),
+            "--out".into(),
+            out.clone().into(),
+        ],
+        vec!["verify".into(), run_dir.into()],
+    ] {
+        // The reader is gone before chohyo writes: every write fails.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = common::chohyo()
+            .args(&args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }

@@ -25,6 +25,7 @@
 //! the batch); 2 the manifest or an option cannot be used. Duplicates are
 //! reported but do not fail the check on their own.
 
+use crate::cli::output::errln;
 use crate::error::ExitCode;
 use crate::mail::dispatch::{self, Clock, Reconciliation, ScanKind, Session};
 use chrono::DateTime;
@@ -60,7 +61,7 @@ pub fn execute(args: &DispatchArgs) -> ExitCode {
         Some(s) => match DateTime::parse_from_rfc3339(s) {
             Ok(t) => Clock(Some(t)),
             Err(e) => {
-                eprintln!("chohyo: --now は RFC 3339 の日時で指定します (--now must be RFC 3339, e.g. 2025-04-01T10:00:00+09:00): {e}");
+                errln!("chohyo: --now は RFC 3339 の日時で指定します (--now must be RFC 3339, e.g. 2025-04-01T10:00:00+09:00): {e}");
                 return ExitCode::Input;
             }
         },
@@ -69,7 +70,7 @@ pub fn execute(args: &DispatchArgs) -> ExitCode {
     let mut session = match open_session(args) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
@@ -92,7 +93,7 @@ pub fn execute(args: &DispatchArgs) -> ExitCode {
         Some(p) => match std::fs::File::open(p) {
             Ok(f) => Box::new(std::io::BufReader::new(f).lines()),
             Err(e) => {
-                eprintln!("chohyo: {}: {e}", p.display());
+                errln!("chohyo: {}: {e}", p.display());
                 return ExitCode::Input;
             }
         },
@@ -101,7 +102,7 @@ pub fn execute(args: &DispatchArgs) -> ExitCode {
     read_scans(&mut session, lines, interactive, &clock, &mut err);
     let r = session.reconcile(&args.manifest.display().to_string(), &clock.stamp());
     if let Err(e) = dispatch::write_reconciliation(&base, &r) {
-        eprintln!("chohyo: 照合結果を書けません (cannot write the reconciliation): {e}");
+        errln!("chohyo: 照合結果を書けません (cannot write the reconciliation): {e}");
         return ExitCode::Input;
     }
     print_result(&mut err, &r, &base);

@@ -12,7 +12,7 @@
 //! package zips read back ([`crate::mail::package`]) and [`crate::files`].
 
 use crate::error::BatchError;
-use crate::files::{neutralize_formula, write_atomic};
+use crate::files::{neutralize_formula, restore_formula, write_atomic};
 use crate::mail::docid;
 use crate::mail::package::zipread::{open_entry, read_limited};
 use crate::mail::package::{Password, MANIFEST_JSON};
@@ -56,7 +56,12 @@ pub fn expected_doc_ids(
         let mut r = csv::Reader::from_reader(BufReader::new(f));
         let mut rows = Vec::new();
         for rec in r.deserialize::<Row>() {
-            rows.push(rec.map_err(|e| bad(&e))?);
+            // Our CSVs are formula-safe: `-R001` is stored as `'-R001`.
+            let row = rec.map_err(|e| bad(&e))?;
+            rows.push(Row {
+                doc_id: row.doc_id.map(|d| restore_formula(&d).to_string()),
+                record_id: restore_formula(&row.record_id).to_string(),
+            });
         }
         rows
     } else if name.ends_with(".zip") {
@@ -283,7 +288,7 @@ pub fn write_reconciliation(base: &Path, r: &Reconciliation) -> Result<(), Batch
             .terminator(csv::Terminator::CRLF)
             .from_writer(&mut buf);
         let rec = |w: &mut csv::Writer<&mut Vec<u8>>, k: &str, id: &str, at: &str, d: &str| {
-            w.write_record([k, &neutralize_formula(id), at, d])
+            w.write_record([k, &neutralize_formula(id), at, &neutralize_formula(d)])
                 .map_err(|e| other(&e))
         };
         rec(&mut w, "kind", "doc_id", "at", "detail")?;

@@ -4,7 +4,7 @@
 //!
 //! Uses [`crate::files`] to keep cells formula-safe.
 
-use crate::files::neutralize_formula;
+use crate::files::{neutralize_formula, restore_formula};
 use crate::mail::package::entry::PackageEntry;
 use serde::Deserialize;
 
@@ -35,8 +35,8 @@ pub(crate) fn csv_header(names: bool) -> Vec<&'static str> {
 
 pub(crate) fn csv_row(e: &PackageEntry, names: bool) -> Vec<String> {
     let mut r = vec![
-        e.file.clone(),
-        e.doc_id.clone(),
+        neutralize_formula(&e.file),
+        neutralize_formula(&e.doc_id),
         e.sha256.clone(),
         e.bytes.to_string(),
         e.pages.to_string(),
@@ -50,9 +50,9 @@ pub(crate) fn csv_row(e: &PackageEntry, names: bool) -> Vec<String> {
     }
     r.extend([
         neutralize_formula(&e.postal),
-        e.kind.clone(),
-        e.source_file.clone(),
-        e.source_sheet.clone(),
+        neutralize_formula(&e.kind),
+        neutralize_formula(&e.source_file),
+        neutralize_formula(&e.source_sheet),
         e.source_row.to_string(),
         neutralize_formula(&e.group),
     ]);
@@ -88,7 +88,7 @@ pub(crate) fn csv_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
     for rec in r.records() {
         let rec = rec.map_err(|e| e.to_string())?;
         out.push((
-            rec.get(fi).unwrap_or("").to_string(),
+            restore_formula(rec.get(fi).unwrap_or("")).to_string(),
             rec.get(si).unwrap_or("").to_string(),
         ));
     }
