@@ -232,3 +232,66 @@ fn commands_end_quietly_when_their_output_is_closed() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// `dispatch-check` of a three-document run of the 在職証明書 sample with
+/// the scans in `ids` (bytes); returns the process result and the JSON.
+fn dispatch_scans(dir: &Path, ids: &[u8]) -> (common::Ran, serde_json::Value) {
+    let job = zaishoku_with_ids(dir, &["R001", "R002", "R003"]);
+    let out = dir.join("out");
+    assert_eq!(common::run_job(&job, &out, &["-q"]).code, 0);
+    let file = dir.join("scans.txt");
+    std::fs::write(&file, ids).unwrap();
+    let base = dir.join("check");
+    let r = run_chohyo([
+        "dispatch-check".as_ref(),
+        out.join("zaishoku/2025-04-01/manifest.json").as_os_str(),
+        "--ids".as_ref(),
+        file.as_os_str(),
+        "--out".as_ref(),
+        base.as_os_str(),
+        "--now".as_ref(),
+        "2025-04-01T10:00:00+09:00".as_ref(),
+    ]);
+    let json = common::read_json(&dir.join("check.json"));
+    (r, json)
+}
+
+/// Item 19: one line that is not UTF-8 is reported with its line number
+/// and the check goes on (all 3 found, not 1/3); the JSON lists it.
+#[test]
+fn dispatch_check_goes_on_past_a_line_that_is_not_utf8() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = |r: &str| chohyo::mail::docid::doc_id(r).unwrap();
+    let scans = [
+        id("R001").as_bytes(),
+        b"\n\xff\xfeR0\n",
+        id("R002").as_bytes(),
+        b"\n",
+        id("R003").as_bytes(),
+        b"\n",
+    ]
+    .concat();
+    let (r, json) = dispatch_scans(tmp.path(), &scans);
+    assert_eq!(
+        r.code, 1,
+        "an unreadable line fails the check: {}",
+        r.stderr
+    );
+    assert_eq!(json["scanned"], 3, "{json}");
+    assert_eq!(json["complete"], false);
+    let errors = json["read_errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{json}");
+    assert_eq!(errors[0]["line"], 2);
+    assert!(r.stderr.contains("2 行目: UTF-8"), "{}", r.stderr);
+    assert!(r.stderr.contains("3/3 通を確認"), "{}", r.stderr);
+}
+
+/// Item 18: scanned ids with ESC sequences are echoed escaped.
+#[test]
+fn dispatch_check_echoes_escape_sequences_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (r, _) = dispatch_scans(tmp.path(), b"\x1b]0;owned\x07R9\x1b[2J\n");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
+    assert!(r.stderr.contains("\\u{1B}"), "{}", r.stderr);
+}
