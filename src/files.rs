@@ -391,6 +391,29 @@ pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Opens a file to read only when it is a regular file: never through a
+/// symlink, and never a FIFO or a device (`/dev/zero`, a pipe listed in a
+/// manifest), which would hang the reader or never end. Opened without
+/// blocking, then checked on the open file itself, so it cannot be swapped
+/// between the check and the open.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = o.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!(
+            "通常のファイルではありません (not a regular file): {}",
+            path.display()
+        )));
+    }
+    Ok(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

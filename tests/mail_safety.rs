@@ -295,3 +295,112 @@ fn dispatch_check_echoes_escape_sequences_escaped() {
     assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
     assert!(r.stderr.contains("\\u{1B}"), "{}", r.stderr);
 }
+
+/// A finished three-document 在職証明書 run; returns its run directory.
+fn small_run(dir: &Path) -> PathBuf {
+    let job = zaishoku_with_ids(dir, &["R001", "R002", "R003"]);
+    let out = dir.join("out");
+    assert_eq!(common::run_job(&job, &out, &["-q"]).code, 0);
+    out.join("zaishoku/2025-04-01")
+}
+
+/// `chohyo verify --json <target>`: the exit code and the finding kinds.
+fn verify_kinds(target: &Path) -> (i32, Vec<String>) {
+    let r = run_chohyo(["verify".as_ref(), "--json".as_ref(), target.as_os_str()]);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect(&r.stderr);
+    let kinds = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect();
+    (r.code, kinds)
+}
+
+/// Item 15: an edited run `manifest.csv` (zeroed sha256, size 1) and a
+/// changed `number` or `record_id` in `manifest.json` are caught.
+#[test]
+fn verify_catches_edited_run_manifests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = small_run(tmp.path());
+    assert_eq!(verify_kinds(&run), (0, vec![]));
+    let csv_path = run.join("manifest.csv");
+    let json_path = run.join("manifest.json");
+    let (csv, json) = (
+        std::fs::read_to_string(&csv_path).unwrap(),
+        std::fs::read_to_string(&json_path).unwrap(),
+    );
+    let first = csv.lines().nth(1).unwrap();
+    let cells: Vec<&str> = first.split(',').collect();
+    let zeroed =
+        first
+            .replacen(cells[1], &"0".repeat(64), 1)
+            .replacen(&format!(",{},", cells[2]), ",1,", 1);
+    std::fs::write(&csv_path, csv.replacen(first, &zeroed, 1)).unwrap();
+    assert_eq!(verify_kinds(&run), (1, vec!["manifest_mismatch".into()]));
+    std::fs::write(&csv_path, &csv).unwrap();
+    for (from, to) in [
+        ("\"number\": 101", "\"number\": 999"),
+        ("\"R001\"", "\"R009\""),
+    ] {
+        assert!(json.contains(from), "{json}");
+        std::fs::write(&json_path, json.replacen(from, to, 1)).unwrap();
+        assert_eq!(
+            verify_kinds(&run),
+            (1, vec!["manifest_mismatch".into()]),
+            "{to}"
+        );
+    }
+}
+
+/// Item 15: a package whose `manifest.json` says `"documents_count": 99`
+/// for the 20 documents it lists is caught.
+#[test]
+fn verify_catches_a_wrong_documents_count_in_a_package() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let run = saiyo_run(tmp.path(), |t| t);
+    let zip_path = run.join("packages/all-001.zip");
+    assert_eq!(verify_kinds(&zip_path), (0, vec![]));
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let edited = tmp.path().join("edited.zip");
+    let mut zout = zip::ZipWriter::new(std::fs::File::create(&edited).unwrap());
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        let name = f.name().unwrap().to_string();
+        if name == "manifest.json" {
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(text.contains("\"documents_count\":20"), "{text}");
+            bytes = text
+                .replace("\"documents_count\":20", "\"documents_count\":99")
+                .into();
+        }
+        zout.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zout.write_all(&bytes).unwrap();
+    }
+    zout.finish().unwrap();
+    assert_eq!(verify_kinds(&edited), (1, vec!["manifest_count".into()]));
+}
+
+/// Item 16 (verify): a FIFO listed in a manifest in place of a document is
+/// reported, not opened for reading (which would wait for a writer forever).
+#[cfg(unix)]
+#[test]
+fn verify_does_not_hang_on_a_fifo_in_place_of_a_document() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = small_run(tmp.path());
+    let doc = run.join("docs/R001.pdf");
+    std::fs::remove_file(&doc).unwrap();
+    let c = std::ffi::CString::new(doc.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let r = run_chohyo(["verify".as_ref(), run.as_os_str()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("通常のファイルではありません"),
+        "{}",
+        r.stdout
+    );
+}
