@@ -99,7 +99,7 @@ fn child(n: usize, docs: &Path, out: &Path) {
         w.add_file(&e, &docs.join(&e.file)).expect("add");
     }
     let infos = w.finish().expect("finish");
-    chohyo::mail::package::write_packages_json(out, &infos).expect("packages.json");
+    chohyo::mail::package::write_packages_json(out, &infos, 0o600).expect("packages.json");
     let secs = start.elapsed().as_secs_f64();
     let after = vm_hwm_kb();
     let bytes: u64 = infos.iter().map(|i| i.bytes).sum();

@@ -555,13 +555,76 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// Neutralises a cell that a spreadsheet would run as a formula.
+/// Characters that make a spreadsheet run a cell as a formula when they
+/// start it.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Neutralises a text cell that a spreadsheet would run as a formula, by
+/// an apostrophe in front (`=1+1` → `'=1+1`). Every text cell of every CSV
+/// and xlsx the batch writes goes through here, and every reader of those
+/// files through [`restore_formula`]. So that the two are exact inverses, a
+/// value that already looks neutralised (apostrophes, then a formula
+/// start: `'=x`) gets one more apostrophe.
 pub fn neutralize_formula(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if s.trim_start_matches('\'').starts_with(FORMULA_STARTS) {
         format!("'{s}")
     } else {
         s.to_string()
     }
+}
+
+/// The value a cell written by [`neutralize_formula`] holds: `'-R001` →
+/// `-R001`; a cell that was not neutralised is returned as it is.
+pub fn restore_formula(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.trim_start_matches('\'').starts_with(FORMULA_STARTS) => rest,
+        _ => s,
+    }
+}
+
+/// Text made safe to print on a terminal: control characters (C0, DEL,
+/// C1: ESC sequences can move the cursor, retitle the window or hide what
+/// follows) and invisible or bidirectional characters (U+202E would make a
+/// record id read backwards) are shown as `\u{1B}`; everything else is kept.
+/// For what came from data or from the operator's files (record ids, scanned
+/// ids, entry names), never for our own messages.
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || is_invisible(c);
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:X}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Opens a file to read only when it is a regular file: never through a
+/// symlink, and never a FIFO or a device (`/dev/zero`, a pipe listed in a
+/// manifest), which would hang the reader or never end. Opened without
+/// blocking, then checked on the open file itself, so it cannot be swapped
+/// between the check and the open.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = o.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!(
+            "通常のファイルではありません (not a regular file): {}",
+            path.display()
+        )));
+    }
+    Ok(f)
 }
 
 #[cfg(test)]
@@ -675,5 +738,24 @@ mod tests {
             "'=HYPERLINK(\"x\")"
         );
         assert_eq!(neutralize_formula("山田"), "山田");
+        // Exact inverses, also for values that look neutralised already.
+        for v in [
+            "=1+1", "-R001", "'=x", "''+y", "'plain", "山田", "", "'", "@a",
+        ] {
+            let written = neutralize_formula(v);
+            assert!(!written.starts_with(FORMULA_STARTS), "{written}");
+            assert_eq!(restore_formula(&written), v, "{v:?}");
+        }
+        assert_eq!(neutralize_formula("'=x"), "''=x");
+    }
+
+    #[test]
+    fn terminal_text_shows_control_and_bidi_characters_escaped() {
+        assert_eq!(terminal_safe("R\u{1b}[2J\u{7}"), "R\\u{1B}[2J\\u{7}");
+        assert_eq!(terminal_safe("A\u{202E}B\u{9b}"), "A\\u{202E}B\\u{9B}");
+        assert!(matches!(
+            terminal_safe("山田-001"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

@@ -212,7 +212,7 @@ fn splits_by_count_and_by_size() {
             ..PackageOptions::default()
         },
     );
-    package::write_packages_json(&dir, &infos).unwrap();
+    package::write_packages_json(&dir, &infos, 0o600).unwrap();
     let r = package::verify_path(&dir.join("packages.json"), &VerifyOptions::default()).unwrap();
     assert!(r.ok(), "{:?}", r.findings);
     assert_eq!(r.documents_ok, 5);
@@ -450,7 +450,7 @@ fn sample_run_packages_by_group_and_verifies() {
             }
             all.extend(w.finish().unwrap());
         }
-        package::write_packages_json(dir, &all).unwrap();
+        package::write_packages_json(dir, &all, 0o600).unwrap();
         all
     };
     let a = pack(&outcome.run_dir.join("packages"));

@@ -41,7 +41,7 @@ fn clean(dir: &Path) -> PathBuf {
         w.add_bytes(&entry(i), &pdf(i)).unwrap();
     }
     let infos = w.finish().unwrap();
-    chohyo::mail::package::write_packages_json(dir, &infos).unwrap();
+    chohyo::mail::package::write_packages_json(dir, &infos, 0o600).unwrap();
     dir.join(&infos[0].file)
 }
 
@@ -310,6 +310,14 @@ fn run_directory_changes_are_found() {
             "bytes": bytes.len(), "pages": 1, "record_id": e.record_id,
         }));
     }
+    // A run directory has both manifests, and they must agree.
+    let mut csv = String::from("file,sha256,bytes,pages,record_id\r\n");
+    for d in &docs {
+        let cell = |k: &str| d[k].as_str().map_or(d[k].to_string(), str::to_string);
+        let row = ["file", "sha256", "bytes", "pages", "record_id"].map(cell);
+        csv.push_str(&format!("{}\r\n", row.join(",")));
+    }
+    std::fs::write(dir.join("manifest.csv"), csv).unwrap();
     let m = serde_json::json!({ "job": "t", "documents": docs });
     std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
     assert_eq!(verify(&dir, &[]).code, 0);

@@ -16,6 +16,7 @@
 //! Exit codes: 0 encoded, 1 cannot encode (message says why), 2 usage,
 //! data or file error.
 
+use crate::cli::output::{errln, outln};
 use crate::error::ExitCode;
 use crate::japan::barcode::{self, CustomerBarcode, Geometry};
 use crate::japan::postal::PostalData;
@@ -58,7 +59,7 @@ pub fn execute(args: &BarcodeArgs) -> ExitCode {
     let geometry = match Geometry::at(args.point_size) {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
@@ -66,11 +67,11 @@ pub fn execute(args: &BarcodeArgs) -> ExitCode {
         Ok(b) => b,
         Err(code) => return code,
     };
-    println!("住所B (address B): {addr_b}");
+    outln!("住所B (address B): {addr_b}");
     let code = match barcode::encode(&args.postal, &addr_b) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Rejects;
         }
     };
@@ -97,7 +98,7 @@ pub fn execute(args: &BarcodeArgs) -> ExitCode {
         let Some(path) = path else { continue };
         let result = bytes.and_then(|b| write_file(path, &b));
         if let Err(e) = result {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     }
@@ -111,23 +112,23 @@ fn address_b(args: &BarcodeArgs) -> Result<String, ExitCode> {
         (_, Some(b)) => return Ok(b.clone()),
         (Some(full), None) => full,
         (None, None) => {
-            eprintln!("chohyo: --address か --address-b を指定してください (give --address or --address-b)");
+            errln!("chohyo: --address か --address-b を指定してください (give --address or --address-b)");
             return Err(ExitCode::Input);
         }
     };
     let data = PostalData::embedded().map_err(|e| {
-        eprintln!("chohyo: {e}");
+        errln!("chohyo: {e}");
         ExitCode::Input
     })?;
     match data.split_address(&args.postal, full) {
         Ok(split) => {
-            println!("住所A (address A): {}", split.a);
+            outln!("住所A (address A): {}", split.a);
             Ok(split.b)
         }
         Err(v) => {
-            eprintln!("chohyo: {}", v.reason);
+            errln!("chohyo: {}", v.reason);
             if !v.suggestions.is_empty() {
-                eprintln!(
+                errln!(
                     "  住所に合う郵便番号 (codes matching the address): {}",
                     v.suggestions.join(", ")
                 );
@@ -138,10 +139,10 @@ fn address_b(args: &BarcodeArgs) -> Result<String, ExitCode> {
 }
 
 fn print_code(code: &CustomerBarcode) {
-    println!("住所表示番号 (address number): {}", code.address_number);
-    println!("データ (data + check digit): {}", code.data_string());
+    outln!("住所表示番号 (address number): {}", code.address_number);
+    outln!("データ (data + check digit): {}", code.data_string());
     let check = code.check.value().unwrap_or(0);
-    println!(
+    outln!(
         "合計 (sum): {} / {} mod 19 = {} / チェックデジット (check digit): {} (= {})",
         code.sum,
         code.sum,
@@ -149,10 +150,13 @@ fn print_code(code: &CustomerBarcode) {
         code.check,
         check
     );
-    println!("バー (bars, L/A/D/T): {}", code.bar_string());
+    outln!("バー (bars, L/A/D/T): {}", code.bar_string());
 }
 
+/// Writes a drawing owner-only (0600) and atomically, never through a
+/// symlink: the symbol encodes a person's address, personal data like every
+/// other output.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes)
+    crate::files::write_atomic(path, bytes)
         .map_err(|e| format!("{} に書き込めません (cannot write): {e}", path.display()))
 }

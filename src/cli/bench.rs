@@ -21,6 +21,7 @@
 //! start-up): `chohyo bench --n 10000,100000 --threads 1,2 --sink null`
 //! shows them all.
 
+use crate::cli::output::{errln, outln};
 use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run::runlog::{RunLog, Verbosity};
@@ -197,15 +198,15 @@ fn cpu_ms() -> f64 {
 /// Runs the subcommand; returns the exit code.
 pub fn execute(args: &BenchArgs) -> ExitCode {
     if args.sink != "disk" && args.sink != "null" {
-        eprintln!("chohyo: --sink は disk か null です");
+        errln!("chohyo: --sink は disk か null です");
         return ExitCode::Input;
     }
     if args.n.is_empty() || args.n.contains(&0) || args.threads.contains(&0) {
-        eprintln!("chohyo: --n と --threads は 1 以上です (--n and --threads must be at least 1)");
+        errln!("chohyo: --n と --threads は 1 以上です (--n and --threads must be at least 1)");
         return ExitCode::Input;
     }
     if let Err(e) = crate::files::create_private_dir(&args.dir) {
-        eprintln!("chohyo: {}: {e}", args.dir.display());
+        errln!("chohyo: {}: {e}", args.dir.display());
         return ExitCode::Failure;
     }
     let dir = std::fs::canonicalize(&args.dir).unwrap_or_else(|_| args.dir.clone());
@@ -216,7 +217,7 @@ pub fn execute(args: &BenchArgs) -> ExitCode {
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Failure;
         }
     };
@@ -229,9 +230,9 @@ pub fn execute(args: &BenchArgs) -> ExitCode {
     for &n in &args.n {
         let input = dir.join(format!("zaishoku-{n}.xlsx"));
         if !input.is_file() {
-            eprintln!("chohyo: 入力を生成しています (generating {n} rows)…");
+            errln!("chohyo: 入力を生成しています (generating {n} rows)…");
             if let Err(e) = generate_input(&input, n) {
-                eprintln!("chohyo: {e}");
+                errln!("chohyo: {e}");
                 return ExitCode::Failure;
             }
         }
@@ -251,7 +252,7 @@ pub fn execute(args: &BenchArgs) -> ExitCode {
             let out = match cmd.stderr(std::process::Stdio::inherit()).output() {
                 Ok(o) => o,
                 Err(e) => {
-                    eprintln!("chohyo: {e}");
+                    errln!("chohyo: {e}");
                     return ExitCode::Failure;
                 }
             };
@@ -261,7 +262,7 @@ pub fn execute(args: &BenchArgs) -> ExitCode {
             let run: serde_json::Value = match serde_json::from_slice(&out.stdout) {
                 Ok(v) => v,
                 Err(e) => {
-                    eprintln!("chohyo: bench child: {e}");
+                    errln!("chohyo: bench child: {e}");
                     return ExitCode::Failure;
                 }
             };
@@ -273,7 +274,7 @@ pub fn execute(args: &BenchArgs) -> ExitCode {
     }
     let targets = check_targets(&runs);
     if args.json {
-        println!("{}", serde_json::json!({"runs": runs, "targets": targets}));
+        outln!("{}", serde_json::json!({"runs": runs, "targets": targets}));
     } else {
         print_targets(&targets);
     }
@@ -364,9 +365,9 @@ fn check_targets(runs: &[serde_json::Value]) -> Vec<serde_json::Value> {
 
 /// Prints the targets table.
 fn print_targets(targets: &[serde_json::Value]) {
-    println!("targets:");
+    outln!("targets:");
     for t in targets {
-        println!(
+        outln!(
             "  {:<8} {:<62} {}",
             if t["met"].as_bool() == Some(true) {
                 "met"
@@ -382,40 +383,40 @@ fn print_targets(targets: &[serde_json::Value]) {
 /// Prints one run's measurements.
 fn print_run(r: &serde_json::Value) {
     let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
-    println!(
+    outln!(
         "chohyo bench: {} documents, {} thread(s), sink {}",
         r["documents"],
         r["threads"],
         r["sink"].as_str().unwrap_or("")
     );
-    println!(
+    outln!(
         "  throughput      {:>10.0} docs/s  (wall {:.2} s)",
         f("docs_per_s"),
         f("wall_s")
     );
-    println!("  CPU             {:>10.3} ms/doc", f("cpu_ms_per_doc"));
-    println!(
+    outln!("  CPU             {:>10.3} ms/doc", f("cpu_ms_per_doc"));
+    outln!(
         "  size            {:>10} bytes/doc",
         r["bytes_per_doc"].as_u64().unwrap_or(0)
     );
-    println!("  peak RSS        {:>10.1} MiB", f("peak_rss_mib"));
-    println!(
+    outln!("  peak RSS        {:>10.1} MiB", f("peak_rss_mib"));
+    outln!(
         "  start-up        {:>10.1} ms (fonts, images, template)",
         f("startup_ms")
     );
-    println!("  batch stages (wall ms):");
+    outln!("  batch stages (wall ms):");
     if let Some(m) = r["batch_stages_ms"].as_object() {
         for (k, v) in m {
-            println!("    {k:<12} {:>10}", v);
+            outln!("    {k:<12} {:>10}", v);
         }
     }
-    println!("  rendering stages (CPU, share of rendering):");
+    outln!("  rendering stages (CPU, share of rendering):");
     if let Some(m) = r["render_stages_cpu_ms"].as_object() {
         let total: f64 = m.values().filter_map(|v| v.as_f64()).sum();
         for (k, v) in m {
             let v = v.as_f64().unwrap_or(0.0);
             let share = if total > 0.0 { v / total * 100.0 } else { 0.0 };
-            println!("    {k:<12} {v:>10.0} ms  {share:>5.1} %");
+            outln!("    {k:<12} {v:>10.0} ms  {share:>5.1} %");
         }
     }
 }
@@ -426,7 +427,7 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
     let dir = input.parent().unwrap_or(&args.dir);
     let written = write_job_files(dir, input).and_then(|text| std::fs::write(&job_path, text));
     if let Err(e) = written {
-        eprintln!("chohyo: {e}");
+        errln!("chohyo: {e}");
         return ExitCode::Failure;
     }
     let out = args.dir.join(format!("out-{n}-{}", args.sink));
@@ -442,14 +443,14 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
     let job = match Job::load(&job_path) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
     // Start-up alone: fonts, images, template.
     let startup = Instant::now();
     if let Err(e) = run::Assets::load(&job, None) {
-        eprintln!("chohyo: {e}");
+        errln!("chohyo: {e}");
         return ExitCode::Input;
     }
     let startup_ms = startup.elapsed().as_secs_f64() * 1e3;
@@ -466,7 +467,7 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
     let outcome = match run::run(&job, &opts, &RunLog::stderr_only(Verbosity::Quiet)) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return e.exit_code();
         }
     };
@@ -497,7 +498,7 @@ fn measure(args: &BenchArgs, n: usize, threads: Option<usize>, input: &Path) -> 
         "process_s": t0.elapsed().as_secs_f64(),
         "run_dir": outcome.run_dir,
     });
-    println!("{result}");
+    outln!("{result}");
     ExitCode::Success
 }
 

@@ -10,6 +10,7 @@
 //! path with the extension `.xlsx`). Exit codes: 0 no rejects, 1 rejects
 //! found, 2 job or input error, 3 the reports cannot be written.
 
+use crate::cli::output::{errln, outln};
 use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run;
@@ -36,7 +37,7 @@ pub fn execute(args: &CheckArgs) -> ExitCode {
     let job = match Job::load(&args.job) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
@@ -46,13 +47,13 @@ pub fn execute(args: &CheckArgs) -> ExitCode {
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return e.exit_code();
         }
     };
     let xlsx = crate::run::rejects::xlsx_sibling(&args.rejects);
     if xlsx == args.rejects {
-        eprintln!(
+        errln!(
             "chohyo: --rejects は .csv のファイル名にしてください (the rejects path must not end in .xlsx): {}",
             args.rejects.display()
         );
@@ -63,10 +64,10 @@ pub fn execute(args: &CheckArgs) -> ExitCode {
             crate::run::rejects::write_rejects_xlsx(&xlsx, &checked.rejects, &checked.originals)
         });
     if let Err(e) = written {
-        eprintln!("chohyo: {e}");
+        errln!("chohyo: {e}");
         return e.exit_code();
     }
-    println!(
+    outln!(
         "読み込み {} 行 / 正常 {} 件 / 不備 {} 件 (rows read / good / rejects)",
         checked.rows_read,
         checked.good,
@@ -79,16 +80,16 @@ pub fn execute(args: &CheckArgs) -> ExitCode {
         *by_code.entry(r.code.as_str()).or_default() += 1;
     }
     if !rows.is_empty() {
-        println!(
+        outln!(
             "不備のある行 {} 行 (rejected rows); 理由別 (by reason):",
             rows.len()
         );
     }
     for (code, n) in by_code {
-        println!("  {code}: {n}");
+        outln!("  {code}: {n}");
     }
     if !checked.rejects.is_empty() {
-        println!(
+        outln!(
             "不備一覧 (rejects): {} / {}",
             args.rejects.display(),
             xlsx.display()

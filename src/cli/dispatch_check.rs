@@ -20,12 +20,19 @@
 //! operator's log, not a batch output), in Japan time (+09:00); `--now`
 //! fixes them for tests.
 //!
+//! A line that is not UTF-8 (or input that fails) is reported with its
+//! line number, listed under `read_errors` in `BASE.json` (`unreadable` in
+//! the CSV), and the check goes on with the next line. Scanned ids are
+//! echoed with control characters escaped.
+//!
 //! Exit codes: 0 every document scanned and nothing unknown; 1 documents
-//! missing or unknown/misread scans (an envelope that does not belong to
-//! the batch); 2 the manifest or an option cannot be used. Duplicates are
+//! missing, unknown/misread scans (an envelope that does not belong to
+//! the batch) or unreadable lines; 2 the manifest or an option cannot be used. Duplicates are
 //! reported but do not fail the check on their own.
 
+use crate::cli::output::errln;
 use crate::error::ExitCode;
+use crate::files::terminal_safe;
 use crate::mail::dispatch::{self, Clock, Reconciliation, ScanKind, Session};
 use chrono::DateTime;
 use clap::Args;
@@ -60,7 +67,7 @@ pub fn execute(args: &DispatchArgs) -> ExitCode {
         Some(s) => match DateTime::parse_from_rfc3339(s) {
             Ok(t) => Clock(Some(t)),
             Err(e) => {
-                eprintln!("chohyo: --now は RFC 3339 の日時で指定します (--now must be RFC 3339, e.g. 2025-04-01T10:00:00+09:00): {e}");
+                errln!("chohyo: --now は RFC 3339 の日時で指定します (--now must be RFC 3339, e.g. 2025-04-01T10:00:00+09:00): {e}");
                 return ExitCode::Input;
             }
         },
@@ -69,7 +76,7 @@ pub fn execute(args: &DispatchArgs) -> ExitCode {
     let mut session = match open_session(args) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
@@ -88,20 +95,22 @@ pub fn execute(args: &DispatchArgs) -> ExitCode {
         "発送チェック (dispatch check): {} 通。読み取るたびに Enter。終了は :done か空行 (finish with :done or an empty line)",
         session.total()
     );
-    let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match &args.ids {
+    // Lines as bytes: one line that is not UTF-8 is reported and skipped,
+    // it does not end the check.
+    let lines: Box<dyn Iterator<Item = std::io::Result<Vec<u8>>>> = match &args.ids {
         Some(p) => match std::fs::File::open(p) {
-            Ok(f) => Box::new(std::io::BufReader::new(f).lines()),
+            Ok(f) => Box::new(std::io::BufReader::new(f).split(b'\n')),
             Err(e) => {
-                eprintln!("chohyo: {}: {e}", p.display());
+                errln!("chohyo: {}: {e}", p.display());
                 return ExitCode::Input;
             }
         },
-        None => Box::new(stdin.lock().lines()),
+        None => Box::new(stdin.lock().split(b'\n')),
     };
     read_scans(&mut session, lines, interactive, &clock, &mut err);
     let r = session.reconcile(&args.manifest.display().to_string(), &clock.stamp());
     if let Err(e) = dispatch::write_reconciliation(&base, &r) {
-        eprintln!("chohyo: 照合結果を書けません (cannot write the reconciliation): {e}");
+        errln!("chohyo: 照合結果を書けません (cannot write the reconciliation): {e}");
         return ExitCode::Input;
     }
     print_result(&mut err, &r, &base);
@@ -126,21 +135,36 @@ fn open_session(args: &DispatchArgs) -> Result<Session, String> {
 /// `:done`, a confirmed empty line (on a terminal) or the end of input.
 fn read_scans(
     session: &mut Session,
-    mut lines: impl Iterator<Item = std::io::Result<String>>,
+    mut lines: impl Iterator<Item = std::io::Result<Vec<u8>>>,
     interactive: bool,
     clock: &Clock,
     err: &mut impl Write,
 ) {
+    let mut number = 0;
     loop {
         if interactive {
             let _ = write!(err, "[{}/{}] > ", session.found(), session.total());
             let _ = err.flush();
         }
         let Some(line) = lines.next() else { break };
-        let line = match line {
-            Ok(l) => l,
+        number += 1;
+        let line = match line.map(String::from_utf8) {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => {
+                let detail = format!(
+                    "{number} 行目: UTF-8 の文字として読めません。この行は飛ばしました (line {number}: not UTF-8, skipped; byte {})",
+                    e.utf8_error().valid_up_to() + 1
+                );
+                let _ = writeln!(err, "!! {detail}");
+                session.read_error(number, detail);
+                continue;
+            }
             Err(e) => {
-                let _ = writeln!(err, "chohyo: 入力を読めません (cannot read input): {e}");
+                let detail = format!(
+                    "{number} 行目から先を読めません (cannot read input from line {number}): {e}"
+                );
+                let _ = writeln!(err, "chohyo: {detail}");
+                session.read_error(number, detail);
                 break;
             }
         };
@@ -158,8 +182,8 @@ fn read_scans(
                 "終了しますか？ 未読 {missing} 通 (finish now? {missing} not scanned) [y/N] "
             );
             let _ = err.flush();
-            match lines.next() {
-                Some(Ok(a)) if matches!(a.trim(), "y" | "Y" | "yes" | "はい") => break,
+            match lines.next().map(|a| a.map(String::from_utf8)) {
+                Some(Ok(Ok(a))) if matches!(a.trim(), "y" | "Y" | "yes" | "はい") => break,
                 None => break,
                 _ => continue,
             }
@@ -169,23 +193,19 @@ fn read_scans(
         let total = session.total();
         let scan = session.scan(trimmed, &at);
         let bell = if interactive { "\x07" } else { "" };
+        // What was scanned is shown escaped: an ESC sequence typed or read
+        // from the file must not drive the terminal.
+        let (id, detail) = (terminal_safe(&scan.id), terminal_safe(&scan.detail));
         let _ = match scan.kind {
-            ScanKind::Ok => writeln!(err, "OK    [{}/{total}] {}", found + 1, scan.id),
-            ScanKind::Duplicate => writeln!(
-                err,
-                "{bell}!! 重複 (duplicate) {} — {}",
-                scan.id, scan.detail
-            ),
+            ScanKind::Ok => writeln!(err, "OK    [{}/{total}] {id}", found + 1),
+            ScanKind::Duplicate => writeln!(err, "{bell}!! 重複 (duplicate) {id} — {detail}"),
             ScanKind::Unknown => writeln!(
                 err,
-                "{bell}!! 不明 (unknown) {} — このバッチの文書ではありません (not in this batch)",
-                scan.id
+                "{bell}!! 不明 (unknown) {id} — このバッチの文書ではありません (not in this batch)"
             ),
-            ScanKind::Misread => writeln!(
-                err,
-                "{bell}!! 読み取り誤り (misread) {} — {}",
-                scan.id, scan.detail
-            ),
+            ScanKind::Misread => {
+                writeln!(err, "{bell}!! 読み取り誤り (misread) {id} — {detail}")
+            }
         };
     }
 }
@@ -194,17 +214,18 @@ fn read_scans(
 fn print_result(err: &mut impl Write, r: &Reconciliation, base: &Path) {
     let _ = writeln!(
         err,
-        "結果 (result): {}/{} 通を確認、未読 {}、重複 {}、不明・誤読 {} → {}.json / .csv",
+        "結果 (result): {}/{} 通を確認、未読 {}、重複 {}、不明・誤読 {}、読めない行 {} → {}.json / .csv",
         r.scanned,
         r.expected,
         r.missing.len(),
         r.duplicates.len(),
         r.unknown.len(),
+        r.read_errors.len(),
         base.display()
     );
     const SHOWN: usize = 20;
     for id in r.missing.iter().take(SHOWN) {
-        let _ = writeln!(err, "  未読 (missing): {id}");
+        let _ = writeln!(err, "  未読 (missing): {}", terminal_safe(id));
     }
     if r.missing.len() > SHOWN {
         let _ = writeln!(

@@ -9,6 +9,7 @@
 //! Without `--csv` prints one line per document number; with it writes a
 //! CSV (UTF-8 with BOM, for Excel). Exit codes: 0 ok, 2 job or ledger error.
 
+use crate::cli::output::{errln, outln};
 use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run::ledger::{Ledger, Query};
@@ -54,14 +55,14 @@ pub fn execute(args: &LedgerArgs) -> ExitCode {
     let job = match Job::load(&args.job) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
     let out_root = args.out.as_ref().unwrap_or(&job.output.dir);
     let path = crate::run::ledger_path(&job, args.ledger.as_deref(), out_root);
     if !path.is_file() {
-        eprintln!(
+        errln!(
             "chohyo: 発行台帳がありません (no ledger yet): {}",
             path.display()
         );
@@ -70,7 +71,7 @@ pub fn execute(args: &LedgerArgs) -> ExitCode {
     let ledger = match Ledger::open(&path) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
@@ -85,7 +86,7 @@ pub fn execute(args: &LedgerArgs) -> ExitCode {
     let rows = match ledger.search(&q) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
@@ -112,19 +113,20 @@ pub fn execute(args: &LedgerArgs) -> ExitCode {
                     return ExitCode::Input;
                 }
                 for r in &rows {
+                    let cell = |s: &str| crate::files::neutralize_formula(s);
                     let rec = [
-                        r.series.clone(),
+                        cell(&r.series),
                         r.fiscal_year.to_string(),
                         r.number.to_string(),
-                        r.kind.clone(),
-                        crate::files::neutralize_formula(&r.record_id),
-                        r.job.clone(),
-                        r.batch.clone(),
-                        r.issue_date.clone(),
-                        r.file.clone(),
-                        r.sha256.clone(),
-                        r.planned_at.clone(),
-                        r.issued_at.clone(),
+                        cell(&r.kind),
+                        cell(&r.record_id),
+                        cell(&r.job),
+                        cell(&r.batch),
+                        cell(&r.issue_date),
+                        cell(&r.file),
+                        cell(&r.sha256),
+                        cell(&r.planned_at),
+                        cell(&r.issued_at),
                     ];
                     if w.write_record(&rec).is_err() {
                         return ExitCode::Input;
@@ -135,31 +137,35 @@ pub fn execute(args: &LedgerArgs) -> ExitCode {
             if let Err(e) = crate::files::write_atomic(out, &buf)
                 .map_err(|e| crate::error::BatchError::write(out, e))
             {
-                eprintln!("chohyo: {e}");
+                errln!("chohyo: {e}");
                 return ExitCode::Failure;
             }
-            eprintln!(
+            errln!(
                 "chohyo: {} 件を書き出しました (rows exported) → {}",
                 rows.len(),
                 out.display()
             );
         }
         None => {
+            // Record ids and file names come from the data: escaped, so an
+            // ESC sequence or U+202E in them cannot rewrite the terminal.
+            let t = |s: &str| crate::files::terminal_safe(s).into_owned();
+            outln!("系列\t年度\t番号\t記録ID\tバッチ\t発行日\t状態\tファイル");
             for r in &rows {
-                println!(
+                outln!(
                     "{}\t{}年度\t{}\t{}\t{}\t{}\t{}\t{}",
-                    r.series,
+                    t(&r.series),
                     r.fiscal_year,
                     r.number,
-                    r.record_id,
-                    r.batch,
+                    t(&r.record_id),
+                    t(&r.batch),
                     r.issue_date,
                     if r.issued_at.is_empty() {
                         "未出力"
                     } else {
                         "出力済"
                     },
-                    r.file
+                    t(&r.file)
                 );
             }
         }

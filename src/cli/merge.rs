@@ -11,6 +11,7 @@
 //! Exit codes: 0 merged without rejects, 1 merged with rejects, 2 a shard is
 //! missing, unfinished or inconsistent, 3 write failure, 4 lock held.
 
+use crate::cli::output::errln;
 use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run::runlog::{RunLog, Verbosity};
@@ -42,7 +43,7 @@ pub fn execute(args: &MergeArgs) -> ExitCode {
     let job = match Job::load(&args.job) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };

@@ -9,6 +9,7 @@ pub mod check;
 pub mod dispatch_check;
 pub mod ledger;
 pub mod merge;
+pub mod output;
 pub mod run;
 pub mod verify;
 

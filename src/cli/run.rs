@@ -16,6 +16,7 @@
 //! Exit codes: 0 all rendered (or already finished), 1 finished with
 //! rejects, 2 job or input error, 3 failure during rendering, 4 lock held.
 
+use crate::cli::output::errln;
 use crate::error::ExitCode;
 use crate::job::Job;
 use crate::run::runlog::{RunLog, Verbosity};
@@ -117,13 +118,13 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     let mut job = match Job::load(&args.job) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
     if let Some(d) = &args.issue_date {
         if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
-            eprintln!("chohyo: --issue-date は YYYY-MM-DD で指定します (got {d})");
+            errln!("chohyo: --issue-date は YYYY-MM-DD で指定します (got {d})");
             return ExitCode::Input;
         }
         job.batch.issue_date = d.clone();
@@ -131,7 +132,7 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     let shard = match args.shard.as_deref().map(parse_shard).transpose() {
         Ok(s) => s,
         Err(m) => {
-            eprintln!("chohyo: {m}");
+            errln!("chohyo: {m}");
             return ExitCode::Input;
         }
     };
@@ -140,14 +141,14 @@ pub fn execute(args: &RunArgs) -> ExitCode {
             .and_then(|fonts| run::count_rejects(&job, args.input.as_deref(), Some(&fonts)));
         match counted {
             Ok((_, rejects)) if rejects > 0 => {
-                eprintln!(
+                errln!(
                     "chohyo: --strict: {rejects} 件の不備があるため出力しません (rejects found; nothing rendered). `chohyo check` で一覧を出せます"
                 );
                 return ExitCode::Rejects;
             }
             Ok(_) => {}
             Err(e) => {
-                eprintln!("chohyo: {e}");
+                errln!("chohyo: {e}");
                 return e.exit_code();
             }
         }
@@ -183,7 +184,7 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     }
     if verbosity > Verbosity::Quiet {
         let bytes: u64 = outcome.document_bytes;
-        eprintln!(
+        errln!(
             "chohyo: {} 行を読み込み、{} 件を出力（今回 {} 件）、{} 件の不備 (rows read, documents, rendered now, rejects) — {:.2} s, {} KB",
             outcome.rows_read,
             outcome.documents,
@@ -197,18 +198,18 @@ pub fn execute(args: &RunArgs) -> ExitCode {
             *by_code.entry(r.code.as_str()).or_default() += 1;
         }
         for (code, n) in by_code {
-            eprintln!("  {code}: {n}");
+            errln!("  {code}: {n}");
         }
         if !outcome.warnings.is_empty() {
-            eprintln!("  警告 (warnings): {}", outcome.warnings.len());
+            errln!("  警告 (warnings): {}", outcome.warnings.len());
         }
         if !outcome.skipped.is_empty() {
-            eprintln!(
+            errln!(
                 "  既発行のため発行しなかった申請 (already issued, left out; --reissue issues them): {}",
                 outcome.skipped.len()
             );
         }
-        eprintln!("  出力先 (run directory): {}", outcome.run_dir.display());
+        errln!("  出力先 (run directory): {}", outcome.run_dir.display());
     }
     if outcome.rejects.is_empty() {
         ExitCode::Success

@@ -13,6 +13,7 @@
 //! environment variable, never from the command line.
 //! Exit codes: 0 everything matches, 1 problems found, 2 cannot read the target.
 
+use crate::cli::output::{errln, outln};
 use crate::error::ExitCode;
 use crate::mail::package::{self, Password, VerifyOptions};
 use clap::Args;
@@ -55,7 +56,7 @@ pub fn execute(args: &VerifyArgs) -> ExitCode {
     {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
@@ -67,15 +68,15 @@ pub fn execute(args: &VerifyArgs) -> ExitCode {
     let report = match package::verify_path(&args.target, &opts) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("chohyo: {e}");
+            errln!("chohyo: {e}");
             return ExitCode::Input;
         }
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => {
-                eprintln!("chohyo: {e}");
+                errln!("chohyo: {e}");
                 return ExitCode::Input;
             }
         }
@@ -86,19 +87,19 @@ pub fn execute(args: &VerifyArgs) -> ExitCode {
                 where_.push_str(" :: ");
                 where_.push_str(&f.entry);
             }
-            println!("NG  {}", f.message);
-            println!("    {where_}");
+            outln!("NG  {}", f.message);
+            outln!("    {where_}");
             if !f.detail.is_empty() {
-                println!("    {}", f.detail);
+                outln!("    {}", f.detail);
             }
         }
         if report.ok() {
-            println!(
+            outln!(
                 "OK  すべて一致しました (everything matches): {} 件の文書, {} 個のパッケージ/フォルダ",
                 report.documents_ok, report.containers
             );
         } else {
-            println!(
+            outln!(
                 "NG  {} 件の問題 (problems); 一致した文書 {} 件 (documents matching)",
                 report.findings.len(),
                 report.documents_ok

@@ -12,7 +12,7 @@
 //! package zips read back ([`crate::mail::package`]) and [`crate::files`].
 
 use crate::error::BatchError;
-use crate::files::{neutralize_formula, write_atomic};
+use crate::files::{neutralize_formula, restore_formula, write_atomic};
 use crate::mail::docid;
 use crate::mail::package::zipread::{open_entry, read_limited};
 use crate::mail::package::{Password, MANIFEST_JSON};
@@ -56,7 +56,12 @@ pub fn expected_doc_ids(
         let mut r = csv::Reader::from_reader(BufReader::new(f));
         let mut rows = Vec::new();
         for rec in r.deserialize::<Row>() {
-            rows.push(rec.map_err(|e| bad(&e))?);
+            // Our CSVs are formula-safe: `-R001` is stored as `'-R001`.
+            let row = rec.map_err(|e| bad(&e))?;
+            rows.push(Row {
+                doc_id: row.doc_id.map(|d| restore_formula(&d).to_string()),
+                record_id: restore_formula(&row.record_id).to_string(),
+            });
         }
         rows
     } else if name.ends_with(".zip") {
@@ -114,6 +119,17 @@ pub struct Scan {
     pub detail: String,
 }
 
+/// A line of the scans that could not be read (not UTF-8, or the input
+/// failed): reported and kept, so the check never ends as if it were
+/// complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadError {
+    /// 1-based line of the input.
+    pub line: usize,
+    /// Why (Japanese with English gloss).
+    pub detail: String,
+}
+
 /// The state of a dispatch check.
 #[derive(Debug)]
 pub struct Session {
@@ -121,6 +137,7 @@ pub struct Session {
     position: BTreeMap<String, usize>,
     first_scan: Vec<Option<String>>,
     scans: Vec<Scan>,
+    read_errors: Vec<ReadError>,
     found: usize,
 }
 
@@ -149,6 +166,8 @@ pub struct Reconciliation {
     pub unknown: Vec<Scan>,
     /// Every scan in order.
     pub scans: Vec<Scan>,
+    /// Lines of the input that could not be read.
+    pub read_errors: Vec<ReadError>,
 }
 
 impl Session {
@@ -167,6 +186,7 @@ impl Session {
             expected,
             position,
             scans: Vec::new(),
+            read_errors: Vec::new(),
             found: 0,
         })
     }
@@ -179,6 +199,11 @@ impl Session {
     /// Distinct expected documents scanned so far.
     pub fn found(&self) -> usize {
         self.found
+    }
+
+    /// Records a line of the input that could not be read.
+    pub fn read_error(&mut self, line: usize, detail: String) {
+        self.read_errors.push(ReadError { line, detail });
     }
 
     /// Records one scan at time `at` and returns it.
@@ -250,7 +275,7 @@ impl Session {
             manifest: manifest.to_string(),
             expected: self.expected.len(),
             scanned: self.found,
-            complete: missing.is_empty() && unknown.is_empty(),
+            complete: missing.is_empty() && unknown.is_empty() && self.read_errors.is_empty(),
             started: self
                 .scans
                 .first()
@@ -261,6 +286,7 @@ impl Session {
             duplicates,
             unknown,
             scans: self.scans.clone(),
+            read_errors: self.read_errors.clone(),
         }
     }
 }
@@ -283,7 +309,7 @@ pub fn write_reconciliation(base: &Path, r: &Reconciliation) -> Result<(), Batch
             .terminator(csv::Terminator::CRLF)
             .from_writer(&mut buf);
         let rec = |w: &mut csv::Writer<&mut Vec<u8>>, k: &str, id: &str, at: &str, d: &str| {
-            w.write_record([k, &neutralize_formula(id), at, d])
+            w.write_record([k, &neutralize_formula(id), at, &neutralize_formula(d)])
                 .map_err(|e| other(&e))
         };
         rec(&mut w, "kind", "doc_id", "at", "detail")?;
@@ -298,6 +324,9 @@ pub fn write_reconciliation(base: &Path, r: &Reconciliation) -> Result<(), Batch
         }
         for id in &r.missing {
             rec(&mut w, "missing", id, "", "")?;
+        }
+        for e in &r.read_errors {
+            rec(&mut w, "unreadable", &e.line.to_string(), "", &e.detail)?;
         }
         w.flush().map_err(|e| other(&e))?;
     }

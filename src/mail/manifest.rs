@@ -97,15 +97,15 @@ impl ManifestWriter {
     pub fn push(&mut self, d: &ManifestEntry) -> Result<(), BatchError> {
         self.csv
             .write_record([
-                d.file.as_str(),
+                &neutralize_formula(&d.file),
                 d.sha256.as_str(),
                 &d.bytes.to_string(),
                 &d.pages.to_string(),
                 &neutralize_formula(&d.record_id),
                 &d.number.to_string(),
-                d.kind.as_str(),
-                d.source_file.as_str(),
-                d.source_sheet.as_str(),
+                &neutralize_formula(&d.kind),
+                &neutralize_formula(&d.source_file),
+                &neutralize_formula(&d.source_sheet),
                 &d.source_row.to_string(),
             ])
             .map_err(|e| BatchError::Io(e.to_string()))?;

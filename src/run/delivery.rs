@@ -142,6 +142,7 @@ impl Delivery<'_> {
             max_bytes: p.max_mb.map(|m| m * 1_048_576),
             password,
             include_names: p.include_names,
+            file_mode: self.job.output.modes().file,
             ..PackageOptions::default()
         }
         .with_issue_date(&self.job.batch.issue_date)?;
@@ -163,7 +164,7 @@ impl Delivery<'_> {
             }
             infos.extend(w.finish()?);
         }
-        package::write_packages_json(&pkg_dir, &infos)?;
+        package::write_packages_json(&pkg_dir, &infos, opts.file_mode)?;
         Ok(serde_json::to_value(&infos).unwrap_or_default())
     }
 

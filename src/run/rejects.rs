@@ -16,7 +16,7 @@
 
 use crate::check::{Originals, Reject};
 use crate::error::BatchError;
-use crate::files::neutralize_formula;
+use crate::files::{neutralize_formula, restore_formula};
 use crate::japan::jtext;
 use rust_xlsxwriter::{
     Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
@@ -52,7 +52,8 @@ pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), BatchErr
 }
 
 /// Reads a `rejects.csv` written by [`write_rejects_csv`] back (used when
-/// merging shards; the neutralising apostrophe is kept as written).
+/// merging shards; the neutralising apostrophe is taken off again, so a
+/// merge writes each cell once neutralised, as a single run does).
 pub fn read_rejects_csv(path: &Path) -> Result<Vec<Reject>, BatchError> {
     let bytes = crate::run::runstate::read_back(path).map_err(|e| BatchError::read(path, e))?;
     let body = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(&bytes);
@@ -60,7 +61,7 @@ pub fn read_rejects_csv(path: &Path) -> Result<Vec<Reject>, BatchError> {
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| BatchError::Input(format!("{}: {e}", path.display())))?;
-        let get = |i: usize| rec.get(i).unwrap_or("").to_string();
+        let get = |i: usize| restore_formula(rec.get(i).unwrap_or("")).to_string();
         out.push(Reject {
             file: get(0),
             sheet: get(1),

@@ -56,6 +56,8 @@ pub enum FindingKind {
     ManifestInvalid,
     /// `manifest.csv` and `manifest.json` disagree.
     ManifestMismatch,
+    /// A manifest's own count disagrees with the documents it lists.
+    ManifestCount,
     /// Encrypted and no password given.
     PasswordRequired,
     /// Encrypted and the password is wrong.
@@ -85,6 +87,7 @@ impl FindingKind {
             FindingKind::ManifestMissing => "マニフェストがありません (manifest missing)",
             FindingKind::ManifestInvalid => "マニフェストを読めません (manifest unreadable)",
             FindingKind::ManifestMismatch => "manifest.csv と manifest.json が一致しません (the two manifests disagree)",
+            FindingKind::ManifestCount => "マニフェストの件数が載っている文書の数と一致しません (the manifest's count differs from the documents it lists)",
             FindingKind::PasswordRequired => "暗号化されています。パスワードを指定してください (encrypted: a password is required)",
             FindingKind::WrongPassword => "パスワードが違います (wrong password)",
             FindingKind::Unreadable => "zip ファイルとして読めません (not a readable zip)",
@@ -140,7 +143,9 @@ impl VerifyReport {
         self.findings.push(Finding {
             kind,
             container: container.display().to_string(),
-            entry: entry.to_string(),
+            // Entry names come from the files checked: escaped, so that
+            // an ESC sequence or U+202E in a name cannot drive a terminal.
+            entry: crate::files::terminal_safe(entry).into_owned(),
             message: kind.message().to_string(),
             detail: detail.into(),
         });

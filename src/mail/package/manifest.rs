@@ -1,10 +1,10 @@
 //! The formats of a package's own manifests: the rows of `manifest.csv`
 //! as written, and what the checker reads back from either manifest
-//! ([`Listed`], [`csv_pairs`]).
+//! ([`Listed`], [`read_manifest`], [`csv_difference`]).
 //!
 //! Uses [`crate::files`] to keep cells formula-safe.
 
-use crate::files::neutralize_formula;
+use crate::files::{neutralize_formula, restore_formula};
 use crate::mail::package::entry::PackageEntry;
 use serde::Deserialize;
 
@@ -35,8 +35,8 @@ pub(crate) fn csv_header(names: bool) -> Vec<&'static str> {
 
 pub(crate) fn csv_row(e: &PackageEntry, names: bool) -> Vec<String> {
     let mut r = vec![
-        e.file.clone(),
-        e.doc_id.clone(),
+        neutralize_formula(&e.file),
+        neutralize_formula(&e.doc_id),
         e.sha256.clone(),
         e.bytes.to_string(),
         e.pages.to_string(),
@@ -50,9 +50,9 @@ pub(crate) fn csv_row(e: &PackageEntry, names: bool) -> Vec<String> {
     }
     r.extend([
         neutralize_formula(&e.postal),
-        e.kind.clone(),
-        e.source_file.clone(),
-        e.source_sheet.clone(),
+        neutralize_formula(&e.kind),
+        neutralize_formula(&e.source_file),
+        neutralize_formula(&e.source_sheet),
         e.source_row.to_string(),
         neutralize_formula(&e.group),
     ]);
@@ -71,26 +71,68 @@ pub(crate) struct Listed {
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListedManifest {
     pub(crate) documents: Vec<Listed>,
+    /// A package's own count of its documents.
+    #[serde(default)]
+    pub(crate) documents_count: Option<u64>,
 }
 
-/// `(file, sha256)` of every row of a manifest CSV.
-pub(crate) fn csv_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
-    let mut r = csv::Reader::from_reader(bytes);
+/// A `manifest.json` read for checking: what it lists, and every field of
+/// every document as written (to hold `manifest.csv` against).
+pub(crate) struct ReadManifest {
+    pub(crate) listed: ListedManifest,
+    pub(crate) fields: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Parses a `manifest.json` (run or package).
+pub(crate) fn read_manifest(bytes: &[u8]) -> Result<ReadManifest, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let fields = value["documents"]
+        .as_array()
+        .map(|docs| docs.iter().filter_map(|d| d.as_object().cloned()).collect())
+        .unwrap_or_default();
+    let listed = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    Ok(ReadManifest { listed, fields })
+}
+
+/// Where a `manifest.csv` differs from its `manifest.json`, compared field
+/// by field over every column (cells read back through
+/// [`restore_formula`]); `None` when they agree. Names the row and column,
+/// never the values (they may be personal data).
+pub(crate) fn csv_difference(
+    csv_bytes: &[u8],
+    json: &[serde_json::Map<String, serde_json::Value>],
+) -> Result<Option<String>, String> {
+    let mut r = csv::Reader::from_reader(csv_bytes);
     let headers = r.headers().map_err(|e| e.to_string())?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| format!("列 {name} がありません (column missing)"))
-    };
-    let (fi, si) = (col("file")?, col("sha256")?);
-    let mut out = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| e.to_string())?;
-        out.push((
-            rec.get(fi).unwrap_or("").to_string(),
-            rec.get(si).unwrap_or("").to_string(),
-        ));
+    for key in json.iter().flat_map(|d| d.keys()) {
+        if !headers.iter().any(|h| h == key) {
+            return Ok(Some(format!("列 {key} がありません (column missing)")));
+        }
     }
-    Ok(out)
+    let mut rows = 0;
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        rows += 1;
+        let Some(doc) = json.get(i) else { continue };
+        for (col, cell) in headers.iter().zip(rec.iter()) {
+            let want = match doc.get(col) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+            };
+            if restore_formula(cell) != want {
+                return Ok(Some(format!(
+                    "{} 行目 {col} (row {}, column {col})",
+                    i + 2,
+                    i + 2
+                )));
+            }
+        }
+    }
+    Ok((rows != json.len()).then(|| {
+        format!(
+            "行数 (rows): manifest.csv {rows}, manifest.json {}",
+            json.len()
+        )
+    }))
 }

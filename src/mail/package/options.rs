@@ -2,7 +2,7 @@
 //! entries' timestamp, whether names may be listed.
 //!
 //! Plain options built by the run from the job; uses the job's
-//! [`Compression`] and the package [`Password`].
+//! [`Compression`], the package [`Password`] and [`crate::files`]' modes.
 
 use crate::error::BatchError;
 use crate::job::Compression;
@@ -25,6 +25,10 @@ pub struct PackageOptions {
     /// Whether recipient names may appear in the manifests (the job's choice;
     /// when false, names handed in are dropped).
     pub include_names: bool,
+    /// Mode of every file written (the zips and `packages.json`): the
+    /// job's owner-only rule, since packages hold personal data (0600, or
+    /// 0640 with `permissions = "group"`).
+    pub file_mode: u32,
 }
 
 impl Default for PackageOptions {
@@ -36,6 +40,7 @@ impl Default for PackageOptions {
             password: None,
             date: (1980, 1, 1),
             include_names: false,
+            file_mode: crate::files::Modes::default().file,
         }
     }
 }

@@ -4,13 +4,15 @@
 //! checked by [`crate::mail::package::verify_zip`].
 
 use crate::error::BatchError;
+use crate::files::open_regular;
 use crate::mail::package::entry::PackagesFile;
 use crate::mail::package::findings::{unsafe_name, FindingKind, VerifyOptions, VerifyReport};
 use crate::mail::package::hash::sha256_reader;
-use crate::mail::package::manifest::{Listed, ListedManifest};
+use crate::mail::package::manifest::{csv_difference, read_manifest, Listed};
 use crate::mail::package::verify_zip::verify_zip;
-use crate::mail::package::{DOCS_PREFIX, MANIFEST_JSON, PACKAGES_JSON};
-use std::fs::File;
+use crate::mail::package::zipread::read_limited;
+use crate::mail::package::{DOCS_PREFIX, MANIFEST_CSV, MANIFEST_JSON, PACKAGES_JSON};
+use std::io::Read;
 use std::path::Path;
 
 /// Checks a zip, a run directory (with `manifest.json`; its
@@ -31,7 +33,7 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport, Ba
         if path.join(PACKAGES_JSON).is_file() && !path.join(MANIFEST_JSON).is_file() {
             verify_packages_json(&path.join(PACKAGES_JSON), opts, &mut report);
         } else {
-            verify_dir(path, &mut report);
+            verify_dir(path, opts, &mut report);
             // A run directory's packages are checked with it.
             let packages = path.join("packages").join(PACKAGES_JSON);
             if packages.is_file() {
@@ -85,7 +87,7 @@ fn verify_packages_json(path: &Path, opts: &VerifyOptions, report: &mut VerifyRe
             }
             Ok(_) => {}
         }
-        match File::open(&zip_path).and_then(|mut f| sha256_reader(&mut f)) {
+        match open_regular(&zip_path).and_then(|mut f| sha256_reader(&mut f)) {
             Ok((sha, bytes)) => {
                 if sha != p.sha256 || bytes != p.bytes {
                     report.add(
@@ -114,31 +116,60 @@ fn verify_packages_json(path: &Path, opts: &VerifyOptions, report: &mut VerifyRe
     }
 }
 
-/// Checks a run directory: `manifest.json` against `docs/`.
-fn verify_dir(dir: &Path, report: &mut VerifyReport) {
+/// Reads a file of a run directory: a regular file only, at most `limit`
+/// bytes. `Ok(None)` when it is not there.
+fn read_capped(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, (FindingKind, String)> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(None);
+    }
+    let mut f = open_regular(path).map_err(|e| (FindingKind::Unreadable, e.to_string()))?;
+    match read_limited(&mut f, limit) {
+        Ok(Some(b)) => Ok(Some(b)),
+        Ok(None) => Err((FindingKind::TooLarge, format!("> {limit} bytes"))),
+        Err(e) => Err((FindingKind::Unreadable, e.to_string())),
+    }
+}
+
+/// Checks a run directory: `manifest.json` against `docs/` and against
+/// `manifest.csv`, field by field.
+fn verify_dir(dir: &Path, opts: &VerifyOptions, report: &mut VerifyReport) {
     report.containers += 1;
-    let manifest = dir.join(MANIFEST_JSON);
-    let listed: Vec<Listed> = match std::fs::read(&manifest) {
-        Err(_) => {
+    let limit = opts.max_entry_bytes;
+    let read = match read_capped(&dir.join(MANIFEST_JSON), limit) {
+        Ok(None) => {
             report.add(FindingKind::ManifestMissing, dir, MANIFEST_JSON, "");
             return;
         }
-        Ok(b) => match serde_json::from_slice::<ListedManifest>(&b) {
-            Ok(m) => m.documents,
+        Err((kind, detail)) => {
+            report.add(kind, dir, MANIFEST_JSON, detail);
+            return;
+        }
+        Ok(Some(b)) => match read_manifest(&b) {
+            Ok(m) => m,
             Err(e) => {
-                report.add(
-                    FindingKind::ManifestInvalid,
-                    dir,
-                    MANIFEST_JSON,
-                    e.to_string(),
-                );
+                report.add(FindingKind::ManifestInvalid, dir, MANIFEST_JSON, e);
                 return;
             }
         },
     };
+    match read_capped(&dir.join(MANIFEST_CSV), limit) {
+        Ok(None) => report.add(FindingKind::ManifestMissing, dir, MANIFEST_CSV, ""),
+        Err((kind, detail)) => report.add(kind, dir, MANIFEST_CSV, detail),
+        Ok(Some(b)) => match csv_difference(&b, &read.fields) {
+            Ok(None) => {}
+            Ok(Some(at)) => report.add(FindingKind::ManifestMismatch, dir, MANIFEST_CSV, at),
+            Err(e) => report.add(FindingKind::ManifestInvalid, dir, MANIFEST_CSV, e),
+        },
+    }
+    verify_docs(dir, &read.listed.documents, limit, report);
+}
+
+/// Hashes every listed document of `docs/` (regular files only, at most
+/// `limit` bytes read); reports missing, changed and unlisted ones.
+fn verify_docs(dir: &Path, listed: &[Listed], limit: u64, report: &mut VerifyReport) {
     let docs = dir.join("docs");
     let mut names = std::collections::BTreeSet::new();
-    for l in &listed {
+    for l in listed {
         names.insert(l.file.clone());
         let entry = format!("{DOCS_PREFIX}{}", l.file);
         if let Some(k) = unsafe_name(&l.file) {
@@ -155,7 +186,13 @@ fn verify_dir(dir: &Path, report: &mut VerifyReport) {
             Ok(m) if m.file_type().is_symlink() => {
                 report.add(FindingKind::Symlink, dir, &entry, "")
             }
-            Ok(_) => match File::open(&p).and_then(|mut f| sha256_reader(&mut f)) {
+            Ok(_) => match open_regular(&p).and_then(|f| sha256_reader(&mut f.take(limit + 1))) {
+                Ok((_, n)) if n > limit => report.add(
+                    FindingKind::TooLarge,
+                    dir,
+                    &entry,
+                    format!("> {limit} bytes"),
+                ),
                 Ok((sha, n)) if sha == l.sha256 && n == l.bytes => report.documents_ok += 1,
                 Ok((sha, n)) => report.add(
                     FindingKind::Changed,

@@ -9,7 +9,7 @@
 
 use crate::mail::package::findings::{unsafe_name, FindingKind, VerifyOptions, VerifyReport};
 use crate::mail::package::hash::sha256_reader;
-use crate::mail::package::manifest::{csv_pairs, Listed, ListedManifest};
+use crate::mail::package::manifest::{csv_difference, read_manifest, Listed};
 use crate::mail::package::zipread::{open_entry, read_limited, zip_error_kind};
 use crate::mail::package::{DOCS_PREFIX, MANIFEST_CSV, MANIFEST_JSON};
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,7 +59,7 @@ impl Check<'_> {
 
     /// Opens the zip; reports it unreadable, or its duplicate names.
     fn open(&mut self) -> Option<Zip> {
-        let opened = File::open(self.path)
+        let opened = crate::files::open_regular(self.path)
             .map_err(|e| e.to_string())
             .and_then(|f| ZipArchive::new(BufReader::new(f)).map_err(|e| e.to_string()));
         let zip = match opened {
@@ -146,7 +146,7 @@ impl Check<'_> {
     fn manifests(&mut self, zip: &mut Zip, entries: &[EntryMeta]) -> Option<Vec<Listed>> {
         let json = self.read_named(zip, entries, MANIFEST_JSON);
         let csv_bytes = self.read_named(zip, entries, MANIFEST_CSV);
-        let listed: Vec<Listed> = match json {
+        let listed = match json {
             None => {
                 self.add(FindingKind::ManifestMissing, MANIFEST_JSON, "");
                 return None;
@@ -155,31 +155,33 @@ impl Check<'_> {
                 self.add(kind, MANIFEST_JSON, detail);
                 return None;
             }
-            Some(Ok(bytes)) => match serde_json::from_slice::<ListedManifest>(&bytes) {
-                Ok(m) => m.documents,
+            Some(Ok(bytes)) => match read_manifest(&bytes) {
+                Ok(m) => m,
                 Err(e) => {
-                    self.add(FindingKind::ManifestInvalid, MANIFEST_JSON, e.to_string());
+                    self.add(FindingKind::ManifestInvalid, MANIFEST_JSON, e);
                     return None;
                 }
             },
         };
+        let count = listed.listed.documents_count;
+        if count.is_some_and(|n| n != listed.listed.documents.len() as u64) {
+            let detail = format!(
+                "documents_count {} / documents {}",
+                count.unwrap_or(0),
+                listed.listed.documents.len()
+            );
+            self.add(FindingKind::ManifestCount, MANIFEST_JSON, detail);
+        }
         match csv_bytes {
             None => self.add(FindingKind::ManifestMissing, MANIFEST_CSV, ""),
             Some(Err((kind, detail))) => self.add(kind, MANIFEST_CSV, detail),
-            Some(Ok(bytes)) => match csv_pairs(&bytes) {
-                Ok(pairs) => {
-                    let from_json: Vec<(String, String)> = listed
-                        .iter()
-                        .map(|l| (l.file.clone(), l.sha256.clone()))
-                        .collect();
-                    if pairs != from_json {
-                        self.add(FindingKind::ManifestMismatch, MANIFEST_CSV, "");
-                    }
-                }
+            Some(Ok(bytes)) => match csv_difference(&bytes, &listed.fields) {
+                Ok(None) => {}
+                Ok(Some(at)) => self.add(FindingKind::ManifestMismatch, MANIFEST_CSV, at),
                 Err(e) => self.add(FindingKind::ManifestInvalid, MANIFEST_CSV, e),
             },
         }
-        Some(listed)
+        Some(listed.listed.documents)
     }
 
     /// Hashes every listed document present; reports extra, changed, too

@@ -77,8 +77,13 @@ impl PackageWriter {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let csv_spool_path = self.dir.join(format!(".{name}.csv.tmp"));
         let json_spool_path = self.dir.join(format!(".{name}.json.tmp"));
+        let mode = self.opts.file_mode;
+        // Owner-only from the first byte (the zip keeps its mode when it is
+        // renamed into place); a stale temporary file of a killed run is
+        // replaced, never written through.
         let create = |p: &Path| {
-            File::create(p)
+            let _ = std::fs::remove_file(p);
+            crate::files::create_file(p, mode)
                 .map(BufWriter::new)
                 .map_err(|e| io_err(p, e))
         };
@@ -279,14 +284,18 @@ impl Drop for PackageWriter {
     }
 }
 
-/// Writes `packages.json` into `dir` (atomically).
-pub fn write_packages_json(dir: &Path, packages: &[PackageInfo]) -> Result<(), BatchError> {
+/// Writes `packages.json` into `dir` (atomically, with file `mode`).
+pub fn write_packages_json(
+    dir: &Path,
+    packages: &[PackageInfo],
+    mode: u32,
+) -> Result<(), BatchError> {
     let file = PackagesFile {
         format: PACKAGES_FORMAT.into(),
         packages: packages.to_vec(),
     };
     let mut text = serde_json::to_vec_pretty(&file).map_err(|e| io_err(dir, e))?;
     text.push(b'\n');
-    crate::files::write_atomic(&dir.join(PACKAGES_JSON), &text)
+    crate::files::write_atomic_mode(&dir.join(PACKAGES_JSON), &text, mode)
         .map_err(|e| BatchError::write(&dir.join(PACKAGES_JSON), e))
 }
