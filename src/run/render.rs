@@ -448,7 +448,8 @@ impl Renderer<'_> {
                 },
                 texts,
             )),
-            Err(RenderFailure::Template(m)) => Err(BatchError::Render(m)),
+            // A broken template is the job's error (exit 2), as at load.
+            Err(RenderFailure::Template(m)) => Err(BatchError::Input(m)),
         }
     }
 
