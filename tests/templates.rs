@@ -168,3 +168,86 @@ fn output_beyond_the_budget_is_a_template_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_loop_that_prints_nothing_is_stopped_by_the_time_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // 10,000³ empty iterations: no output, so only the watchdog can stop
+    // it (at load already, with the blank record).
+    let job = with_template(dir, |t| {
+        t.replacen(
+            "<page>",
+            "<page>{% for i in range(end=10000) %}{% for j in range(end=10000) %}{% for k in range(end=10000) %}{% endfor %}{% endfor %}{% endfor %}",
+            1,
+        )
+    });
+    let o = common::chohyo()
+        .args(["run", job.to_str().unwrap(), "--out"])
+        .arg(dir.join("out"))
+        .arg("-q")
+        .env("CHOHYO_TEMPLATE_SECONDS", "2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "テンプレート {} のエラー (template error): 1文書の描画が上限の 2 秒を超えました",
+            dir.join("form.xml").display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the blank record rendered at load"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_time_limit_that_is_not_a_number_of_seconds_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = common::sample_copy("zaishoku", tmp.path(), |t| t);
+    let o = common::chohyo()
+        .args(["run", job.to_str().unwrap(), "--out"])
+        .arg(tmp.path().join("out"))
+        .env("CHOHYO_TEMPLATE_SECONDS", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("CHOHYO_TEMPLATE_SECONDS は 1〜3600 の秒数です"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_record_whose_render_loops_stops_the_batch_naming_that_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // The blank record tried at load has no id: only real records loop.
+    let job = with_template(dir, |t| {
+        t.replacen(
+            "<page>",
+            "<page>{% if doc.record_id != \"\" %}{% for i in range(end=10000) %}{% for j in range(end=10000) %}{% for k in range(end=10000) %}{% endfor %}{% endfor %}{% endfor %}{% endif %}",
+            1,
+        )
+    });
+    let o = common::chohyo()
+        .args(["run", job.to_str().unwrap(), "--out"])
+        .arg(dir.join("out"))
+        .args(["-q", "--threads", "1"])
+        .env("CHOHYO_TEMPLATE_SECONDS", "2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("1文書の描画が上限の 2 秒を超えました"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(record R2025-0001, row 3)"), "{stderr}");
+    let log = std::fs::read_to_string(dir.join("out/zaishoku/2025-04-01/run.log")).unwrap();
+    assert!(log.contains("\"event\":\"template_time_limit\""), "{log}");
+}

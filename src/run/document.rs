@@ -60,7 +60,14 @@ impl Assets {
             template,
             time_limit: time_limit()?,
         };
-        assets.cores = pdf::FontCores::build(&assets.fonts, core_glyphs(job, &assets));
+        // The blank record's render is a template's first: watched as any.
+        let glyphs = crate::run::watchdog::watched(
+            assets.time_limit,
+            &assets.template.path,
+            "（読み込み時の空のレコード (the blank record rendered at load)）",
+            || core_glyphs(job, &assets),
+        );
+        assets.cores = pdf::FontCores::build(&assets.fonts, glyphs);
         Ok(assets)
     }
 }

@@ -28,6 +28,7 @@ pub mod report;
 pub mod runlog;
 pub mod runstate;
 pub mod spool;
+mod watchdog;
 
 pub use crate::error::BatchError;
 pub use document::{
