@@ -14,4 +14,5 @@ pub mod kinsoku;
 pub mod layout;
 pub mod page;
 pub mod template;
+pub mod template_map;
 pub mod textfmt;

@@ -7,6 +7,7 @@
 //! registered. The Japanese filters (era dates and friends) live here.
 
 use crate::japan::era::{self, WarekiStyle};
+use crate::render::template_map::{self, TemplatePos};
 use crate::render::textfmt::{self, DaijiStyle, KanjiStyle, YenStyle};
 use chrono::NaiveDate;
 use std::collections::HashMap;
@@ -17,9 +18,22 @@ use tera::{Tera, Value};
 /// autoescaping on).
 const MAIN: &str = "form.xml";
 
+/// Most markup one document's template may print (bytes): far above any
+/// real form (100 pages of tables), far below what exhausts memory.
+pub const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most numbers `range` may give: a loop over pages, rows or labels, never
+/// an allocation the size of the machine.
+pub const MAX_RANGE: usize = 10_000;
+
+/// How long one document's template may render by default (seconds).
+pub const DEFAULT_TIME_LIMIT_SECS: u64 = 30;
+
 /// A compiled template, shared read-only by all rendering threads.
 pub struct Template {
     tera: Tera,
+    /// The template's text (to find where an error is).
+    text: String,
     /// Where it was loaded from (for messages).
     pub path: PathBuf,
 }
@@ -29,7 +43,9 @@ pub struct Template {
 pub struct TemplateError {
     /// The template file.
     pub path: PathBuf,
-    /// What went wrong (tera's message chain).
+    /// Where in it, when known.
+    pub pos: Option<TemplatePos>,
+    /// What went wrong, in Japanese (tera's English detail kept beside it).
     pub message: String,
     /// A filter or function refused the value it was given (a date filter
     /// on text that is no date, say): the record's data is at fault, not the
@@ -37,12 +53,38 @@ pub struct TemplateError {
     pub bad_value: bool,
 }
 
+impl TemplateError {
+    fn new(path: &Path, message: String) -> TemplateError {
+        TemplateError {
+            path: path.to_owned(),
+            pos: None,
+            message,
+            bad_value: false,
+        }
+    }
+
+    /// `<file> の 3行5列 (line 3, column 5)`, or the file alone.
+    pub fn place(&self) -> String {
+        match self.pos {
+            Some(p) => format!(
+                "{} の {}行{}列 (line {}, column {})",
+                self.path.display(),
+                p.line,
+                p.col,
+                p.line,
+                p.col
+            ),
+            None => self.path.display().to_string(),
+        }
+    }
+}
+
 impl std::fmt::Display for TemplateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "テンプレート {} のエラー (template error): {}",
-            self.path.display(),
+            self.place(),
             self.message
         )
     }
@@ -50,32 +92,143 @@ impl std::fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
-/// Whether a filter or function call failed somewhere in tera's chain.
-fn is_bad_value(e: &tera::Error) -> bool {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        if let Some(t) = err.downcast_ref::<tera::Error>() {
-            if matches!(
-                t.kind,
-                tera::ErrorKind::CallFilter(_) | tera::ErrorKind::CallFunction(_)
-            ) {
-                return true;
-            }
-        }
-        next = err.source();
+/// A breach of a document's budget (output size, `range` length, time):
+/// the template's fault whatever the data, so never a record's reject.
+#[derive(Debug)]
+pub struct BudgetExceeded(pub String);
+
+impl std::fmt::Display for BudgetExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
-    false
 }
 
-fn chain(e: &tera::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
+impl std::error::Error for BudgetExceeded {}
+
+/// The errors of tera's chain, outermost first.
+fn causes(e: &tera::Error) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        out.push(err);
+        next = err.source();
     }
-    msg
+    out
+}
+
+/// Whether a filter or function call refused a value (and no budget was
+/// breached).
+fn is_bad_value(e: &tera::Error) -> bool {
+    let all = causes(e);
+    !all.iter()
+        .any(|c| c.downcast_ref::<BudgetExceeded>().is_some())
+        && all.iter().any(|c| {
+            c.downcast_ref::<tera::Error>().is_some_and(|t| {
+                matches!(
+                    t.kind,
+                    tera::ErrorKind::CallFilter(_) | tera::ErrorKind::CallFunction(_)
+                )
+            })
+        })
+}
+
+/// tera's message chain in Japanese: the wrappers tera adds ("Failed to
+/// render", "Filter call failed") are left out, the messages of our filters
+/// are Japanese already, and tera's own are explained.
+fn japanese(e: &tera::Error) -> String {
+    let mut parts = Vec::new();
+    for c in causes(e) {
+        if let Some(t) = c.downcast_ref::<tera::Error>() {
+            match &t.kind {
+                tera::ErrorKind::Msg(m) => parts.push(explain(m)),
+                tera::ErrorKind::CallFilter(n) => parts.push(format!("フィルタ {n}:")),
+                tera::ErrorKind::CallFunction(n) => parts.push(format!("関数 {n}:")),
+                tera::ErrorKind::Io(_) => {}
+                _ => parts.push(t.to_string()),
+            }
+        } else if c.downcast_ref::<std::io::Error>().is_none() {
+            parts.push(c.to_string());
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.dedup();
+    parts.join(" ")
+}
+
+/// One of tera's own messages, with a Japanese explanation where we know it.
+fn explain(m: &str) -> String {
+    if m.starts_with("Failed to render") || m.starts_with("Failed to parse") {
+        return String::new();
+    }
+    if let Some(rest) = m.strip_prefix("Variable `") {
+        if let Some((name, _)) = rest.split_once('`') {
+            if m.contains("not found in context") {
+                return format!(
+                    "変数 {name} がありません。項目名の綴りを確かめてください (variable `{name}` not found)"
+                );
+            }
+        }
+    }
+    if m.contains("-->") {
+        return format!(
+            "テンプレートの書き方が正しくありません (syntax error):\n{}",
+            m.trim_end()
+        );
+    }
+    format!("テンプレートを描画できません (render failed): {m}")
+}
+
+/// Where tera's syntax error is (its ` --> 3:9` line).
+fn syntax_pos(message: &str) -> Option<TemplatePos> {
+    let at = message.find("--> ")? + 4;
+    let rest = &message[at..];
+    let end = rest.find(|c: char| !c.is_ascii_digit() && c != ':')?;
+    let (l, c) = rest[..end].split_once(':')?;
+    Some(TemplatePos {
+        line: l.parse().ok()?,
+        col: c.parse().ok()?,
+    })
+}
+
+/// The markup a render prints, refusing more than the budget allows: both
+/// the size and the deadline are checked at every write (a loop that
+/// prints nothing is stopped from outside, by the run's watchdog).
+struct BudgetWriter {
+    out: Vec<u8>,
+    deadline: Option<std::time::Instant>,
+}
+
+impl std::io::Write for BudgetWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.out.len() + buf.len() > MAX_OUTPUT_BYTES {
+            return Err(std::io::Error::other(BudgetExceeded(format!(
+                "出力が大きすぎます: 1文書のマークアップは {} MB までです (output budget exceeded)",
+                MAX_OUTPUT_BYTES / (1024 * 1024)
+            ))));
+        }
+        if self.deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            return Err(std::io::Error::other(BudgetExceeded(
+                "1文書の描画が時間の上限を超えました (render time limit exceeded)".into(),
+            )));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The budget breach in an I/O error of tera's chain, if any.
+fn budget_breach(e: &tera::Error) -> Option<String> {
+    causes(e).iter().find_map(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<BudgetExceeded>())
+            .or_else(|| c.downcast_ref::<BudgetExceeded>())
+            .map(|b| b.0.clone())
+    })
 }
 
 impl Template {
@@ -86,50 +239,139 @@ impl Template {
         // from being read whole and compiled.
         const MAX_TEMPLATE_BYTES: u64 = 4 * 1024 * 1024;
         let text = crate::files::read_capped_string(path, MAX_TEMPLATE_BYTES).map_err(|e| {
-            TemplateError {
-                path: crate::error::full_path(path),
-                message: format!(
+            TemplateError::new(
+                &crate::error::full_path(path),
+                format!(
                     "読めません (cannot read): {}。ジョブファイルの template.file を確認してください \
                      (check template.file in the job file)",
                     crate::error::io_reason(&e)
                 ),
-                bad_value: false,
-            }
+            )
         })?;
         Template::from_str(path, &text)
     }
 
     /// Compiles template text; `path` is used in messages only.
     pub fn from_str(path: &Path, text: &str) -> Result<Template, TemplateError> {
-        let mut tera = Tera::default();
-        tera.autoescape_on(vec![".xml"]);
-        tera.set_escape_fn(escape_xml);
-        register(&mut tera);
-        tera.add_raw_template(MAIN, text)
-            .map_err(|e| TemplateError {
-                path: path.to_owned(),
-                message: chain(&e),
-                bad_value: false,
-            })?;
+        let tera = compile(text, None).map_err(|e| {
+            let message = chain_text(&e);
+            TemplateError {
+                pos: syntax_pos(&message),
+                ..TemplateError::new(path, japanese(&e))
+            }
+        })?;
         Ok(Template {
             tera,
+            text: text.to_owned(),
             path: path.to_owned(),
         })
     }
 
     /// Renders the template with `context` (a JSON object).
     pub fn render(&self, context: &serde_json::Value) -> Result<String, TemplateError> {
-        let ctx = tera::Context::from_value(context.clone()).map_err(|e| TemplateError {
-            path: self.path.clone(),
-            message: chain(&e),
-            bad_value: false,
-        })?;
-        self.tera.render(MAIN, &ctx).map_err(|e| TemplateError {
-            path: self.path.clone(),
-            message: chain(&e),
-            bad_value: is_bad_value(&e),
-        })
+        self.render_until(context, None)
     }
+
+    /// [`Template::render`], refused at the first write after `deadline`.
+    pub fn render_until(
+        &self,
+        context: &serde_json::Value,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<String, TemplateError> {
+        let ctx = tera::Context::from_value(context.clone())
+            .map_err(|e| TemplateError::new(&self.path, japanese(&e)))?;
+        let mut w = BudgetWriter {
+            out: Vec::new(),
+            deadline,
+        };
+        match self.tera.render_to(MAIN, &ctx, &mut w) {
+            Ok(()) => String::from_utf8(w.out).map_err(|e| {
+                TemplateError::new(&self.path, format!("UTF-8 ではありません (not UTF-8): {e}"))
+            }),
+            Err(e) => Err(match budget_breach(&e) {
+                Some(m) => TemplateError {
+                    pos: self.failed_at(&ctx),
+                    ..TemplateError::new(&self.path, m)
+                },
+                None => TemplateError {
+                    pos: self.failed_at(&ctx),
+                    bad_value: is_bad_value(&e),
+                    ..TemplateError::new(&self.path, japanese(&e))
+                },
+            }),
+        }
+    }
+
+    /// Where a render with `ctx` fails: the last tag reached by a render of
+    /// the [`template_map::tracked`] copy (error path only).
+    fn failed_at(&self, ctx: &tera::Context) -> Option<TemplatePos> {
+        let (text, positions) = template_map::tracked(&self.text);
+        let last = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+        let tera = compile(&text, Some(last.clone())).ok()?;
+        let mut w = BudgetWriter {
+            out: Vec::new(),
+            deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(5)),
+        };
+        tera.render_to(MAIN, ctx, &mut w).err()?;
+        positions
+            .get(last.load(std::sync::atomic::Ordering::Relaxed))
+            .copied()
+    }
+
+    /// The template position that printed markup `line`/`col` of
+    /// `markup` (the output of a render with `context`), found by a render
+    /// of the [`template_map::marked`] copy; None when not certain.
+    pub fn markup_origin(
+        &self,
+        context: &serde_json::Value,
+        markup: &str,
+        line: u32,
+        col: u32,
+    ) -> Option<TemplatePos> {
+        let ctx = tera::Context::from_value(context.clone()).ok()?;
+        let tera = compile(&template_map::marked(&self.text), None).ok()?;
+        let mut w = BudgetWriter {
+            out: Vec::new(),
+            deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(5)),
+        };
+        tera.render_to(MAIN, &ctx, &mut w).ok()?;
+        let out = String::from_utf8(w.out).ok()?;
+        template_map::OutputMap::new(&out).locate(&self.text, markup, line, col)
+    }
+}
+
+/// A tera with our filters and functions and `text` as the form; `at`
+/// records the marks of a [`template_map::tracked`] text.
+fn compile(
+    text: &str,
+    at: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+) -> Result<Tera, tera::Error> {
+    let mut tera = Tera::default();
+    tera.autoescape_on(vec![".xml"]);
+    tera.set_escape_fn(escape_xml);
+    register(&mut tera);
+    if let Some(last) = at {
+        tera.register_function(
+            template_map::AT_FN,
+            move |args: &HashMap<String, Value>| -> tera::Result<Value> {
+                if let Some(n) = args.get("n").and_then(Value::as_u64) {
+                    last.store(n as usize, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok(Value::String(String::new()))
+            },
+        );
+    }
+    tera.add_raw_template(MAIN, text)?;
+    Ok(tera)
+}
+
+/// tera's whole message chain as one text (for its syntax position).
+fn chain_text(e: &tera::Error) -> String {
+    causes(e)
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Escapes text for XML content and attribute values.
@@ -163,6 +405,7 @@ fn register(tera: &mut Tera) {
     tera.register_filter("split_list", split_list_filter);
     tera.register_filter("checkbox", checkbox_filter);
     tera.register_function("get_env", refuse_env);
+    tera.register_function("range", capped_range);
     tera.register_function("customer_barcode", customer_barcode_fn);
 }
 
@@ -224,6 +467,48 @@ fn customer_barcode_fn(args: &HashMap<String, Value>) -> tera::Result<Value> {
             ))),
         },
     }
+}
+
+/// tera's `range(end=…, start=0, step_by=1)`, refusing more than
+/// [`MAX_RANGE`] numbers before anything is allocated.
+fn capped_range(args: &HashMap<String, Value>) -> tera::Result<Value> {
+    let arg = |k: &str, default: Option<u64>| -> tera::Result<u64> {
+        match args.get(k) {
+            None => default.ok_or_else(|| {
+                tera::Error::msg(format!("range: {k} が必要です (argument {k} required)"))
+            }),
+            Some(v) => v.as_u64().ok_or_else(|| {
+                tera::Error::msg(format!(
+                    "range: {k} は 0 以上の整数です ({k} must be a whole number ≥ 0)"
+                ))
+            }),
+        }
+    };
+    let (start, end, step) = (
+        arg("start", Some(0))?,
+        arg("end", None)?,
+        arg("step_by", Some(1))?,
+    );
+    if step == 0 {
+        return Err(tera::Error::msg(
+            "range: step_by は 1 以上です (step_by must be ≥ 1)",
+        ));
+    }
+    let count = end.saturating_sub(start).div_ceil(step);
+    if count > MAX_RANGE as u64 {
+        return Err(tera::Error::chain(
+            "range",
+            BudgetExceeded(format!(
+                "range の数が多すぎます: {count} 個 (上限 {MAX_RANGE} 個) (range longer than the limit)"
+            )),
+        ));
+    }
+    Ok(Value::Array(
+        (start..end)
+            .step_by(step as usize)
+            .map(Value::from)
+            .collect(),
+    ))
 }
 
 fn refuse_env(_: &HashMap<String, Value>) -> tera::Result<Value> {

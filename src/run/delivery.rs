@@ -233,7 +233,8 @@ impl Delivery<'_> {
                     .ok_or_else(|| BatchError::Render(format!("record {} missing", d.record_id)))?;
                 layout_record(self.job, self.assets, r, d.number, None).map_err(|e| match e {
                     RenderFailure::Data(e) => BatchError::Render(e.to_string()),
-                    RenderFailure::Value(m) | RenderFailure::Template(m) => BatchError::Render(m),
+                    RenderFailure::Value(m) => BatchError::Render(m),
+                    RenderFailure::Template(m) => BatchError::Input(m),
                 })
             })
             .collect()

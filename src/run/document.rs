@@ -14,7 +14,7 @@ use crate::render::fonts::FontSet;
 use crate::render::form;
 use crate::render::image::ImageSet;
 use crate::render::layout::{self, LayoutError};
-use crate::render::template::Template;
+use crate::render::template::{Template, TemplateError};
 use crate::run::fonts_dir::fonts_dir_for_job;
 use crate::run::StageClock;
 use std::collections::BTreeMap;
@@ -31,6 +31,8 @@ pub struct Assets {
     pub cores: pdf::FontCores,
     /// The compiled template.
     pub template: Template,
+    /// How long one document's template may render.
+    pub time_limit: std::time::Duration,
 }
 
 /// Loads the fonts of a job: the bundled ones from `fonts_dir`, else from
@@ -89,10 +91,41 @@ impl Assets {
             images,
             cores: pdf::FontCores::default(),
             template,
+            time_limit: time_limit()?,
         };
-        assets.cores = pdf::FontCores::build(&assets.fonts, core_glyphs(job, &assets));
+        // The blank record's render is a template's first: watched as any.
+        let glyphs = crate::run::watchdog::watched(
+            assets.time_limit,
+            &assets.template.path,
+            "（読み込み時の空のレコード (the blank record rendered at load)）",
+            || core_glyphs(job, &assets),
+        );
+        assets.cores = pdf::FontCores::build(&assets.fonts, glyphs);
         Ok(assets)
     }
+}
+
+/// The environment variable that changes the time limit of one document's
+/// template (seconds, 1 to 3600).
+pub const TIME_LIMIT_VAR: &str = "CHOHYO_TEMPLATE_SECONDS";
+
+/// How long one document's template may render: [`TIME_LIMIT_VAR`], else
+/// the default of [`crate::render::template::DEFAULT_TIME_LIMIT_SECS`].
+pub fn time_limit() -> Result<std::time::Duration, BatchError> {
+    let secs = match std::env::var(TIME_LIMIT_VAR) {
+        Err(_) => crate::render::template::DEFAULT_TIME_LIMIT_SECS,
+        Ok(v) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or_else(|| {
+                BatchError::Input(format!(
+                    "{TIME_LIMIT_VAR} は 1〜3600 の秒数です (must be seconds from 1 to 3600)"
+                ))
+            })?,
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// The glyphs, per font, of the job's template laid out for a blank
@@ -218,33 +251,80 @@ pub fn layout_record(
             t = StageClock::add(c(clock), t);
         }
     };
+    let ctx = context(job, record, number);
+    let deadline = std::time::Instant::now() + assets.time_limit;
     let markup = assets
         .template
-        .render(&context(job, record, number))
-        .map_err(|e| {
-            if e.bad_value {
-                RenderFailure::Value(e.message)
-            } else {
-                RenderFailure::Template(e.to_string())
-            }
-        })?;
+        .render_until(&ctx, Some(deadline))
+        .map_err(|e| template_failure(e, record))?;
     tick(|c| &c.template);
     let form = form::parse(&markup).map_err(|e| {
-        RenderFailure::Template(format!(
-            "{}: 出力されたマークアップ (rendered markup) {e}",
-            assets.template.path.display()
-        ))
+        let what = format!("マークアップ (markup): {}", e.message);
+        RenderFailure::Template(markup_failure(assets, &ctx, &markup, e.pos, &what, record))
     })?;
     tick(|c| &c.markup);
     let laid = layout::layout(&form, &assets.fonts, &assets.images).map_err(|e| {
         if e.is_data_error() {
             RenderFailure::Data(e)
         } else {
-            RenderFailure::Template(format!("{}: {e}", assets.template.path.display()))
+            let pos = e.pos().unwrap_or_default();
+            RenderFailure::Template(markup_failure(
+                assets,
+                &ctx,
+                &markup,
+                pos,
+                &e.to_string(),
+                record,
+            ))
         }
     })?;
     tick(|c| &c.layout);
     Ok(laid)
+}
+
+/// `（レコード R001、5行目）`: the record a template error happened with
+/// (none for the blank record of [`core_glyphs`]).
+fn of_record(record: &Record) -> String {
+    if record.row == 0 {
+        return String::new();
+    }
+    format!(
+        "（レコード {}、{}行目 (record {}, row {})）",
+        record.id, record.row, record.id, record.row
+    )
+}
+
+/// A template error met while rendering `record`: a value a filter refused
+/// is the record's reject, anything else the template's error.
+fn template_failure(e: TemplateError, record: &Record) -> RenderFailure {
+    if e.bad_value {
+        RenderFailure::Value(format!("{}: {}", e.place(), e.message))
+    } else {
+        RenderFailure::Template(format!("{e}{}", of_record(record)))
+    }
+}
+
+/// The message of a markup or layout error at `pos` of the rendered
+/// `markup`: the template line and column that printed it when they can be
+/// found for certain, and the position in the markup.
+fn markup_failure(
+    assets: &Assets,
+    ctx: &serde_json::Value,
+    markup: &str,
+    pos: form::Pos,
+    what: &str,
+    record: &Record,
+) -> String {
+    let origin = assets
+        .template
+        .markup_origin(ctx, markup, pos.line, pos.col);
+    let e = TemplateError {
+        path: assets.template.path.clone(),
+        pos: origin,
+        message: format!("{what} [出力されたマークアップの {pos} (in the rendered markup)]"),
+        bad_value: false,
+    };
+    format!("{e}{}", of_record(record))
 }
 
 /// Why one record did not render.

@@ -29,6 +29,7 @@ pub mod runlog;
 pub mod runstate;
 pub mod spool;
 pub mod stop;
+mod watchdog;
 
 pub use crate::error::BatchError;
 pub use document::{

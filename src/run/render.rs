@@ -17,6 +17,7 @@ use crate::run::plan::{read_check_plan, Feed, Numbering, ReadStats};
 use crate::run::runlog::{Progress, RunLog};
 use crate::run::runstate::{self, Journal, JournalEntry, Plan, PlannedDoc, RunDir};
 use crate::run::spool::{Entries, EntrySpool};
+use crate::run::watchdog::{self, Watchdog};
 use crate::run::{RunOptions, StageClock};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -83,6 +84,9 @@ pub(super) fn render_batch(
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // The render's own check (at each write) comes first; the watchdog is
+    // for loops that print nothing.
+    let dog = Watchdog::new(batch.assets.time_limit + watchdog::GRACE);
     let mut collector = Collector {
         renderer: Renderer {
             job,
@@ -93,6 +97,7 @@ pub(super) fn render_batch(
             journal: &journal,
             docs_dir: &docs_dir,
             progress: &progress,
+            watchdog: &dog,
         },
         log,
         spool: &mut spool,
@@ -102,7 +107,12 @@ pub(super) fn render_batch(
         failed: None,
     };
     let render_started = std::time::Instant::now();
-    let read_result = read_and_render(batch, &mut collector);
+    let read_result = std::thread::scope(|s| {
+        s.spawn(|| dog.patrol(|what, took| time_breach(batch, log, what, took)));
+        let r = read_and_render(batch, &mut collector);
+        dog.stop();
+        r
+    });
     let Collector {
         mut collected,
         failed,
@@ -143,6 +153,20 @@ pub(super) fn render_batch(
         read,
         render_ms,
     })
+}
+
+/// Ends the run whose template has rendered one document for longer than
+/// the limit: the rendering thread cannot be stopped, so the process exits
+/// with the template-error code (2) after saying which template and record.
+fn time_breach(batch: &BatchToRender, log: &RunLog, what: &str, took: std::time::Duration) -> ! {
+    let limit = batch.assets.time_limit;
+    let message = watchdog::breach_message(&batch.assets.template.path, limit, what);
+    log.error(
+        "template_time_limit",
+        &message,
+        serde_json::json!({"limit_s": limit.as_secs(), "took_ms": took.as_millis() as u64}),
+    );
+    std::process::exit(crate::error::ExitCode::Input.code())
 }
 
 /// Runs the reader and hands its feed to `collector`. Reading, checking and
@@ -348,6 +372,7 @@ struct Renderer<'a> {
     journal: &'a BTreeMap<String, JournalEntry>,
     docs_dir: &'a Path,
     progress: &'a Progress,
+    watchdog: &'a Watchdog,
 }
 
 impl Renderer<'_> {
@@ -415,7 +440,13 @@ impl Renderer<'_> {
         source: Source,
     ) -> Result<Slot, BatchError> {
         let clock = self.opts.clock.as_deref();
-        match render_record_timed(self.job, self.assets, &record, pd.number, clock) {
+        let watch = self.watchdog.watch(format!(
+            "（レコード {}、{}行目 (record {}, row {})）",
+            record.id, record.row, record.id, record.row
+        ));
+        let rendered = render_record_timed(self.job, self.assets, &record, pd.number, clock);
+        drop(watch);
+        match rendered {
             Ok((bytes, pages, warnings)) => {
                 let t = std::time::Instant::now();
                 let sha = sha256_hex(&bytes);
@@ -465,7 +496,8 @@ impl Renderer<'_> {
                 },
                 texts,
             )),
-            Err(RenderFailure::Template(m)) => Err(BatchError::Render(m)),
+            // A broken template is the job's error (exit 2), as at load.
+            Err(RenderFailure::Template(m)) => Err(BatchError::Input(m)),
         }
     }
 

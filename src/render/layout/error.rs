@@ -70,6 +70,20 @@ pub enum LayoutError {
 }
 
 impl LayoutError {
+    /// Where in the markup the element is (none for the postal data).
+    pub fn pos(&self) -> Option<Pos> {
+        match self {
+            LayoutError::MissingGlyph { pos, .. }
+            | LayoutError::Overflow { pos, .. }
+            | LayoutError::UnknownFont { pos, .. }
+            | LayoutError::UnknownImage { pos, .. }
+            | LayoutError::OutsideMargins { pos, .. }
+            | LayoutError::BarcodePlacement { pos }
+            | LayoutError::TooManyPages { pos, .. } => Some(*pos),
+            LayoutError::PostalData { .. } => None,
+        }
+    }
+
     /// Stable machine code for rejects and logs.
     pub fn code(&self) -> &'static str {
         match self {

@@ -1,0 +1,253 @@
+//! Template errors through the binary: each names the template file with
+//! the line and column of the template itself (not of the rendered markup),
+//! in Japanese, with the record and row it happened with, and exits 2 (the
+//! README's code for template errors); a template has a budget (a capped
+//! `range`, an output size, a time limit) instead of exhausting the machine.
+//! (Issue 15 item 17, issue 17 items 5 and 6.)
+
+mod common;
+
+use common::{run_job, sample_copy, Ran};
+use std::path::{Path, PathBuf};
+
+/// A copy of the zaishoku sample whose template is `templates/zaishoku.xml`
+/// copied beside the job as `form.xml` and edited by `edit`.
+fn with_template(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let job = sample_copy("zaishoku", dir, |t| {
+        t.replace(
+            &format!(
+                "\"{}\"",
+                common::root().join("templates/zaishoku.xml").display()
+            ),
+            "\"form.xml\"",
+        )
+    });
+    let text = std::fs::read_to_string(common::root().join("templates/zaishoku.xml")).unwrap();
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit changes the template");
+    std::fs::write(dir.join("form.xml"), edited).unwrap();
+    assert!(
+        std::fs::read_to_string(&job)
+            .unwrap()
+            .contains("\"form.xml\""),
+        "the job uses the copied template"
+    );
+    job
+}
+
+/// The 1-based line and column of the first `needle` in `text`.
+fn line_col(text: &str, needle: &str) -> (usize, usize) {
+    let at = text.find(needle).expect("needle in the template");
+    let line = text[..at].matches('\n').count() + 1;
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (line, text[start..at].chars().count() + 1)
+}
+
+fn run(dir: &Path, job: &Path) -> Ran {
+    run_job(job, &dir.join("out"), &["-q"])
+}
+
+/// The place a message must give: the template file, line and column.
+fn place(dir: &Path, (line, col): (usize, usize)) -> String {
+    format!(
+        "{} の {line}行{col}列 (line {line}, column {col})",
+        dir.join("form.xml").display()
+    )
+}
+
+#[test]
+fn misspelled_variable_names_file_line_column_and_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let job = with_template(dir, |t| t.replacen("{{ name }}", "{{ nmae }}", 1));
+    let text = std::fs::read_to_string(dir.join("form.xml")).unwrap();
+    let Ran { code, stderr, .. } = run(dir, &job);
+    assert_eq!(code, 2, "a template error exits 2: {stderr}");
+    assert!(
+        stderr.contains(&place(dir, line_col(&text, "{{ nmae }}"))),
+        "{stderr}"
+    );
+    assert!(stderr.contains("変数 nmae がありません"), "{stderr}");
+    // The first record of the sample is on row 3 of its sheet.
+    assert!(
+        stderr.contains("3行目 (record R2025-0001, row 3)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn markup_error_points_to_the_template_line_not_the_rendered_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // An unknown attribute on the title: the template's leading comment
+    // (4 lines, trimmed away) must be counted.
+    let job = with_template(dir, |t| {
+        t.replacen("letter-spacing=\"0.6em\"", "letter-spacng=\"0.6em\"", 1)
+    });
+    let text = std::fs::read_to_string(dir.join("form.xml")).unwrap();
+    let (line, _) = line_col(&text, "letter-spacng");
+    let element = line_col(&text, "<text x=\"20mm\" y=\"42mm\"");
+    assert_eq!(element.0, line);
+    let Ran { code, stderr, .. } = run(dir, &job);
+    assert_eq!(
+        code, 2,
+        "a markup error exits 2 as the README says: {stderr}"
+    );
+    assert!(stderr.contains(&place(dir, element)), "{stderr}");
+    assert!(!stderr.contains("form.xml の 7行"), "{stderr}");
+    assert!(stderr.contains("letter-spacng"), "{stderr}");
+}
+
+#[test]
+fn filter_refusing_a_value_rejects_that_row_naming_the_template_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let job = with_template(dir, |t| t.replacen("{{ kana }}", "{{ kana | wareki }}", 1));
+    let text = std::fs::read_to_string(dir.join("form.xml")).unwrap();
+    let Ran { code, stderr, .. } = run(dir, &job);
+    assert_eq!(code, 1, "the batch finishes with rejects: {stderr}");
+    let rejects = common::read_rejects(&dir.join("out/zaishoku/2025-04-01/rejects.csv"));
+    let refused: Vec<_> = rejects
+        .iter()
+        .filter(|r| &r[5] == "E_TEMPLATE_VALUE")
+        .collect();
+    assert!(!refused.is_empty(), "{rejects:?}");
+    let want = place(dir, line_col(&text, "{{ kana | wareki }}"));
+    for r in refused {
+        assert!(r[2].parse::<u32>().is_ok_and(|n| n >= 3), "row: {r:?}");
+        assert!(
+            r[6].contains(&want) && r[6].contains("wareki: 日付ではありません"),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn huge_range_is_a_template_error_not_an_abort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let job = with_template(dir, |t| {
+        t.replacen(
+            "<page>",
+            "<page>{% for i in range(end=200000000) %}{{ i }}{% endfor %}",
+            1,
+        )
+    });
+    let text = std::fs::read_to_string(dir.join("form.xml")).unwrap();
+    let Ran { code, stderr, .. } = run(dir, &job);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("range の数が多すぎます: 200000000 個 (上限 10000 個)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&place(dir, line_col(&text, "{% for i in range"))),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn output_beyond_the_budget_is_a_template_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let job = with_template(dir, |t| {
+        t.replacen(
+            "<page>",
+            "<page>{% for i in range(end=10000) %}{% for j in range(end=10000) %}<!-- padding padding padding -->{% endfor %}{% endfor %}",
+            1,
+        )
+    });
+    let Ran { code, stderr, .. } = run(dir, &job);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("出力が大きすぎます: 1文書のマークアップは 16 MB までです"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&dir.join("form.xml").display().to_string()),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_loop_that_prints_nothing_is_stopped_by_the_time_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // 10,000³ empty iterations: no output, so only the watchdog can stop
+    // it (at load already, with the blank record).
+    let job = with_template(dir, |t| {
+        t.replacen(
+            "<page>",
+            "<page>{% for i in range(end=10000) %}{% for j in range(end=10000) %}{% for k in range(end=10000) %}{% endfor %}{% endfor %}{% endfor %}",
+            1,
+        )
+    });
+    let o = common::chohyo()
+        .args(["run", job.to_str().unwrap(), "--out"])
+        .arg(dir.join("out"))
+        .arg("-q")
+        .env("CHOHYO_TEMPLATE_SECONDS", "2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "テンプレート {} のエラー (template error): 1文書の描画が上限の 2 秒を超えました",
+            dir.join("form.xml").display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the blank record rendered at load"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_time_limit_that_is_not_a_number_of_seconds_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = common::sample_copy("zaishoku", tmp.path(), |t| t);
+    let o = common::chohyo()
+        .args(["run", job.to_str().unwrap(), "--out"])
+        .arg(tmp.path().join("out"))
+        .env("CHOHYO_TEMPLATE_SECONDS", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("CHOHYO_TEMPLATE_SECONDS は 1〜3600 の秒数です"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_record_whose_render_loops_stops_the_batch_naming_that_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // The blank record tried at load has no id: only real records loop.
+    let job = with_template(dir, |t| {
+        t.replacen(
+            "<page>",
+            "<page>{% if doc.record_id != \"\" %}{% for i in range(end=10000) %}{% for j in range(end=10000) %}{% for k in range(end=10000) %}{% endfor %}{% endfor %}{% endfor %}{% endif %}",
+            1,
+        )
+    });
+    let o = common::chohyo()
+        .args(["run", job.to_str().unwrap(), "--out"])
+        .arg(dir.join("out"))
+        .args(["-q", "--threads", "1"])
+        .env("CHOHYO_TEMPLATE_SECONDS", "2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("1文書の描画が上限の 2 秒を超えました"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(record R2025-0001, row 3)"), "{stderr}");
+    let log = std::fs::read_to_string(dir.join("out/zaishoku/2025-04-01/run.log")).unwrap();
+    assert!(log.contains("\"event\":\"template_time_limit\""), "{log}");
+}
