@@ -180,10 +180,18 @@ fn dispatch_check_reads_its_own_formula_safe_manifest_csv() {
 #[test]
 fn ledger_escapes_bidi_and_control_characters_on_the_terminal() {
     let tmp = tempfile::tempdir().unwrap();
-    let job = zaishoku_with_ids(tmp.path(), &["R001", "R\u{202E}ABC"]);
+    let job = zaishoku_with_ids(tmp.path(), &["R001", "R002"]);
     let out = tmp.path().join("out");
-    // The U+202E row is rejected at layout, but its number is in the ledger.
-    assert_eq!(common::run_job(&job, &out, &["-q"]).code, 1);
+    assert!(common::run_job(&job, &out, &["-q"]).code <= 1);
+    // A record id with U+202E cannot pass the check any more (no font has
+    // it), but a ledger kept from an older version may hold one.
+    let conn = rusqlite::Connection::open(out.join("zaishoku/ledger.sqlite")).unwrap();
+    conn.execute(
+        "UPDATE issues SET record_id = ?1 WHERE record_id = 'R002'",
+        ["R\u{202E}ABC"],
+    )
+    .unwrap();
+    drop(conn);
     let r = run_chohyo([
         "ledger".as_ref(),
         job.as_os_str(),
