@@ -67,7 +67,9 @@ impl RunLog {
     /// fields to `run.log`.
     pub fn event(&self, level: Verbosity, event: &str, human: &str, fields: Value) {
         if level <= self.verbosity && !human.is_empty() {
-            eprintln!("chohyo: {human}");
+            // A closed stderr (a log pipe that went away) must not stop the
+            // batch: the line is dropped, run.log still has the event.
+            let _ = writeln!(std::io::stderr(), "chohyo: {human}");
         }
         let mut obj = json!({
             "ts": timestamp(),
@@ -137,7 +139,7 @@ impl Progress {
             let mut g = p.lock().unwrap_or_else(|e| e.into_inner());
             if g.0.elapsed() >= Duration::from_secs(5) && n != g.1 {
                 let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
-                eprintln!("chohyo: 進捗 (progress) {n}/{total} 件");
+                let _ = writeln!(std::io::stderr(), "chohyo: 進捗 (progress) {n}/{total} 件");
                 *g = (Instant::now(), n);
             }
         }
