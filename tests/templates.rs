@@ -47,6 +47,19 @@ fn run(dir: &Path, job: &Path) -> Ran {
     run_job(job, &dir.join("out"), &["-q"])
 }
 
+/// `chohyo run <job> --out <out> <extra…>` with `CHOHYO_TEMPLATE_SECONDS`
+/// set to `seconds`: the exit code and stderr.
+fn run_with_limit(job: &Path, out: &Path, seconds: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let o = common::chohyo()
+        .args(["run", job.to_str().unwrap(), "--out"])
+        .arg(out)
+        .args(extra)
+        .env("CHOHYO_TEMPLATE_SECONDS", seconds)
+        .output()
+        .unwrap();
+    (o.status.code(), String::from_utf8(o.stderr).unwrap())
+}
+
 /// The place a message must give: the template file, line and column.
 fn place(dir: &Path, (line, col): (usize, usize)) -> String {
     format!(
@@ -182,15 +195,8 @@ fn a_loop_that_prints_nothing_is_stopped_by_the_time_limit() {
             1,
         )
     });
-    let o = common::chohyo()
-        .args(["run", job.to_str().unwrap(), "--out"])
-        .arg(dir.join("out"))
-        .arg("-q")
-        .env("CHOHYO_TEMPLATE_SECONDS", "2")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(o.stderr).unwrap();
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = run_with_limit(&job, &dir.join("out"), "2", &["-q"]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!(
             "テンプレート {} のエラー (template error): 1文書の描画が上限の 2 秒を超えました",
@@ -208,14 +214,8 @@ fn a_loop_that_prints_nothing_is_stopped_by_the_time_limit() {
 fn a_time_limit_that_is_not_a_number_of_seconds_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let job = common::sample_copy("zaishoku", tmp.path(), |t| t);
-    let o = common::chohyo()
-        .args(["run", job.to_str().unwrap(), "--out"])
-        .arg(tmp.path().join("out"))
-        .env("CHOHYO_TEMPLATE_SECONDS", "0")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(o.stderr).unwrap();
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = run_with_limit(&job, &tmp.path().join("out"), "0", &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("CHOHYO_TEMPLATE_SECONDS は 1〜3600 の秒数です"),
         "{stderr}"
@@ -234,15 +234,8 @@ fn a_record_whose_render_loops_stops_the_batch_naming_that_record() {
             1,
         )
     });
-    let o = common::chohyo()
-        .args(["run", job.to_str().unwrap(), "--out"])
-        .arg(dir.join("out"))
-        .args(["-q", "--threads", "1"])
-        .env("CHOHYO_TEMPLATE_SECONDS", "2")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(o.stderr).unwrap();
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = run_with_limit(&job, &dir.join("out"), "2", &["-q", "--threads", "1"]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("1文書の描画が上限の 2 秒を超えました"),
         "{stderr}"
