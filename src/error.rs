@@ -18,7 +18,9 @@ pub enum ExitCode {
     /// for `verify` and `dispatch-check`: something does not match (1).
     Rejects = 1,
     /// Job file, template, font or input error, or the input changed since
-    /// the batch was planned: nothing rendered (2).
+    /// the batch was planned (2). Found before rendering as a rule; a
+    /// template that breaks (or runs past its budget) on one record stops
+    /// the batch with this code too, the documents before it kept.
     Input = 2,
     /// Failure while rendering or writing (3).
     Failure = 3,
