@@ -12,9 +12,9 @@
 use crate::cli::output::{errln, outln};
 use crate::error::ExitCode;
 use crate::job::Job;
-use crate::run::ledger::{Ledger, Query};
+use crate::run::ledger::{Issue, Ledger, Query};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `chohyo ledger`.
 #[derive(Debug, Args)]
@@ -91,84 +91,94 @@ pub fn execute(args: &LedgerArgs) -> ExitCode {
         }
     };
     match &args.csv {
-        Some(out) => {
-            let mut buf = "\u{FEFF}".as_bytes().to_vec();
-            {
-                let mut w = csv::Writer::from_writer(&mut buf);
-                let header = [
-                    "series",
-                    "fiscal_year",
-                    "number",
-                    "kind",
-                    "record_id",
-                    "job",
-                    "batch",
-                    "issue_date",
-                    "file",
-                    "sha256",
-                    "planned_at",
-                    "issued_at",
-                ];
-                if w.write_record(header).is_err() {
-                    return ExitCode::Input;
-                }
-                for r in &rows {
-                    let cell = |s: &str| crate::files::neutralize_formula(s);
-                    let rec = [
-                        cell(&r.series),
-                        r.fiscal_year.to_string(),
-                        r.number.to_string(),
-                        cell(&r.kind),
-                        cell(&r.record_id),
-                        cell(&r.job),
-                        cell(&r.batch),
-                        cell(&r.issue_date),
-                        cell(&r.file),
-                        cell(&r.sha256),
-                        cell(&r.planned_at),
-                        cell(&r.issued_at),
-                    ];
-                    if w.write_record(&rec).is_err() {
-                        return ExitCode::Input;
-                    }
-                }
-                let _ = w.flush();
-            }
-            if let Err(e) = crate::files::write_atomic(out, &buf)
-                .map_err(|e| crate::error::BatchError::write(out, e))
-            {
-                errln!("chohyo: {e}");
-                return ExitCode::Failure;
-            }
-            errln!(
-                "chohyo: {} 件を書き出しました (rows exported) → {}",
-                rows.len(),
-                out.display()
-            );
-        }
+        Some(out) => export_csv(&rows, out),
         None => {
-            // Record ids and file names come from the data: escaped, so an
-            // ESC sequence or U+202E in them cannot rewrite the terminal.
-            let t = |s: &str| crate::files::terminal_safe(s).into_owned();
-            outln!("系列\t年度\t番号\t記録ID\tバッチ\t発行日\t状態\tファイル");
-            for r in &rows {
-                outln!(
-                    "{}\t{}年度\t{}\t{}\t{}\t{}\t{}\t{}",
-                    t(&r.series),
-                    r.fiscal_year,
-                    r.number,
-                    t(&r.record_id),
-                    t(&r.batch),
-                    r.issue_date,
-                    if r.issued_at.is_empty() {
-                        "未出力"
-                    } else {
-                        "出力済"
-                    },
-                    t(&r.file)
-                );
-            }
+            print_rows(&rows);
+            ExitCode::Success
         }
     }
+}
+
+/// Writes the rows as a CSV (UTF-8 with BOM, a header row, formula-safe
+/// cells) to `out`.
+fn export_csv(rows: &[Issue], out: &Path) -> ExitCode {
+    let mut buf = "\u{FEFF}".as_bytes().to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut buf);
+        let header = [
+            "series",
+            "fiscal_year",
+            "number",
+            "kind",
+            "record_id",
+            "job",
+            "batch",
+            "issue_date",
+            "file",
+            "sha256",
+            "planned_at",
+            "issued_at",
+        ];
+        if w.write_record(header).is_err() {
+            return ExitCode::Input;
+        }
+        for r in rows {
+            let cell = |s: &str| crate::files::neutralize_formula(s);
+            let rec = [
+                cell(&r.series),
+                r.fiscal_year.to_string(),
+                r.number.to_string(),
+                cell(&r.kind),
+                cell(&r.record_id),
+                cell(&r.job),
+                cell(&r.batch),
+                cell(&r.issue_date),
+                cell(&r.file),
+                cell(&r.sha256),
+                cell(&r.planned_at),
+                cell(&r.issued_at),
+            ];
+            if w.write_record(&rec).is_err() {
+                return ExitCode::Input;
+            }
+        }
+        let _ = w.flush();
+    }
+    if let Err(e) =
+        crate::files::write_atomic(out, &buf).map_err(|e| crate::error::BatchError::write(out, e))
+    {
+        errln!("chohyo: {e}");
+        return ExitCode::Failure;
+    }
+    errln!(
+        "chohyo: {} 件を書き出しました (rows exported) → {}",
+        rows.len(),
+        out.display()
+    );
     ExitCode::Success
+}
+
+/// Prints the rows on the terminal, a header line first.
+fn print_rows(rows: &[Issue]) {
+    // Record ids and file names come from the data: escaped, so an
+    // ESC sequence or U+202E in them cannot rewrite the terminal.
+    let t = |s: &str| crate::files::terminal_safe(s).into_owned();
+    outln!("系列\t年度\t番号\t記録ID\tバッチ\t発行日\t状態\tファイル");
+    for r in rows {
+        outln!(
+            "{}\t{}年度\t{}\t{}\t{}\t{}\t{}\t{}",
+            t(&r.series),
+            r.fiscal_year,
+            r.number,
+            t(&r.record_id),
+            t(&r.batch),
+            r.issue_date,
+            if r.issued_at.is_empty() {
+                "未出力"
+            } else {
+                "出力済"
+            },
+            t(&r.file)
+        );
+    }
 }
