@@ -507,6 +507,21 @@ fn a_number_given_to_a_record_rejected_at_layout_is_recorded_as_void() {
     let report = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
     assert!(report.contains("欠番"), "report lists the voids");
     assert!(report.contains(&format!("<td class=\"n\">{void_number}</td>")));
+    // `chohyo ledger` lists it as a 欠番 with its reason.
+    let listed = run_chohyo([
+        "ledger".as_ref(),
+        job().as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--number".as_ref(),
+        void_number.to_string().as_ref(),
+    ]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(
+        listed.stdout.contains("欠番 (E_LAYOUT_OVERFLOW)"),
+        "{}",
+        listed.stdout
+    );
 }
 
 #[test]

@@ -118,6 +118,7 @@ fn export_csv(rows: &[Issue], out: &Path) -> ExitCode {
             "sha256",
             "planned_at",
             "issued_at",
+            "void",
         ];
         if w.write_record(header).is_err() {
             return ExitCode::Input;
@@ -137,6 +138,7 @@ fn export_csv(rows: &[Issue], out: &Path) -> ExitCode {
                 cell(&r.sha256),
                 cell(&r.planned_at),
                 cell(&r.issued_at),
+                cell(&r.void),
             ];
             if w.write_record(&rec).is_err() {
                 return ExitCode::Input;
@@ -173,12 +175,20 @@ fn print_rows(rows: &[Issue]) {
             t(&r.record_id),
             t(&r.batch),
             r.issue_date,
-            if r.issued_at.is_empty() {
-                "未出力"
-            } else {
-                "出力済"
-            },
+            state(r),
             t(&r.file)
         );
+    }
+}
+
+/// A ledger row's state for people: issued, a void (欠番) with its reason,
+/// or planned and not yet written.
+fn state(r: &Issue) -> String {
+    if !r.issued_at.is_empty() {
+        "出力済".into()
+    } else if !r.void.is_empty() {
+        format!("欠番 ({})", crate::files::terminal_safe(&r.void))
+    } else {
+        "未出力".into()
     }
 }

@@ -50,6 +50,9 @@ pub struct Issue {
     pub planned_at: String,
     /// When the document was finished (UTC, RFC 3339; empty until then).
     pub issued_at: String,
+    /// Why the number has no document (the reject codes of a record
+    /// rejected after planning: a 欠番), empty otherwise.
+    pub void: String,
 }
 
 /// A ledger failure.
@@ -433,7 +436,7 @@ impl Ledger {
     /// Rows matching the filters, ordered by series, year and number.
     pub fn search(&self, q: &Query) -> Result<Vec<Issue>, LedgerError> {
         let mut sql = String::from(
-            "SELECT series, fiscal_year, number, kind, record_id, job, batch, issue_date, file, sha256, planned_at, issued_at FROM issues WHERE 1=1",
+            "SELECT series, fiscal_year, number, kind, record_id, job, batch, issue_date, file, sha256, planned_at, issued_at, void FROM issues WHERE 1=1",
         );
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(r) = &q.record_id {
@@ -476,6 +479,7 @@ impl Ledger {
                 sha256: r.get(9)?,
                 planned_at: r.get(10)?,
                 issued_at: r.get(11)?,
+                void: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
