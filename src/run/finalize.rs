@@ -18,7 +18,7 @@ use crate::run::plan::file_sha256;
 use crate::run::rejects::write_rejects_csv;
 use crate::run::report::{self, Summary};
 use crate::run::runlog::RunLog;
-use crate::run::runstate::{JournalEntry, Plan, PlannedDoc, RunDir};
+use crate::run::runstate::{self, JournalEntry, Plan, PlannedDoc, RunDir};
 use crate::run::spool::{Entries, PLAN_FILE};
 use crate::run::Outcome;
 use std::collections::{HashMap, HashSet};
@@ -252,7 +252,8 @@ fn write_journal_and_manifests<'a>(
 /// layout, or by a template filter), each with its row's reject codes.
 fn voids(batch: &RenderedBatch, written: &HashSet<u64>) -> Result<Vec<report::Void>, BatchError> {
     let path = batch.dir.path.join(PLAN_FILE);
-    let file = std::fs::File::open(&path).map_err(|e| BatchError::read(&path, e))?;
+    // The run's own file, read as every other: regular files only, capped.
+    let file = runstate::open_back(&path).map_err(|e| BatchError::read(&path, e))?;
     let mut codes: HashMap<u32, Vec<&str>> = HashMap::new();
     for r in &batch.outcome.rejects {
         let of_row = codes.entry(r.row).or_default();
@@ -265,7 +266,7 @@ fn voids(batch: &RenderedBatch, written: &HashSet<u64>) -> Result<Vec<report::Vo
         let line = line.map_err(|e| BatchError::read(&path, e))?;
         let doc: PlannedDoc = serde_json::from_str(&line)
             .map_err(|e| BatchError::Input(format!("{}: {e}", path.display())))?;
-        let mine = batch.shard.is_none_or(|(k, n)| doc.shard_key % n == k);
+        let mine = doc.in_shard(batch.shard);
         if mine && !written.contains(&doc.number) {
             out.push(report::Void {
                 number: doc.number,

@@ -388,7 +388,7 @@ impl Renderer<'_> {
         let work: Vec<_> = docs
             .into_iter()
             .map(|(record, texts, pd)| {
-                let mine = self.opts.shard.is_none_or(|(k, n)| pd.shard_key % n == k);
+                let mine = pd.in_shard(self.opts.shard);
                 let done = self.journal.get(&pd.file).filter(|e| {
                     mine && std::fs::symlink_metadata(self.docs_dir.join(&pd.file))
                         .is_ok_and(|m| m.is_file() && m.len() == e.bytes)

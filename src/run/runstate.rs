@@ -119,6 +119,14 @@ pub struct PlannedDoc {
     pub shard_key: u64,
 }
 
+impl PlannedDoc {
+    /// Whether the document is rendered by `shard` (`(k, n)`, 0-based; none:
+    /// the whole batch).
+    pub fn in_shard(&self, shard: Option<(u64, u64)>) -> bool {
+        shard.is_none_or(|(k, n)| self.shard_key % n == k)
+    }
+}
+
 /// The plan of a batch (`plan.json`): what it is made from and its number
 /// series. Its documents, one per line, are in `plan.jsonl` (see
 /// [`crate::run::spool::PlanFile`]).
