@@ -519,3 +519,104 @@ fn ipamj_mincho_as_fallback_for_names() {
     assert!(got.starts_with("𠮷野家葛"), "{text}");
     assert!(got.contains("飾髙橋𠮷田"), "{text}");
 }
+
+/// Probe paragraphs from testing narrow boxes (issue 18): hanging
+/// punctuation before a closing bracket, full-width numbers with their
+/// separators and units, 丁目 and 番地, leaders, katakana with small kana
+/// and ー, half-width numbers.
+const PROBES: [&str; 6] = [
+    "職員（会計年度任用職員を含む。）に対し、週３８時間４５分（休憩時間６０分）の勤務を命じ、月額１２，３４５円を支給する。",
+    "令和７年４月１日から令和８年３月３１日まで、第３号様式により申請すること（期限厳守）。",
+    "本年度の手当は12,345円、前年度は9,876.5円でした。支給率は１２．５％です。",
+    "東京都千代田区丸の内二丁目７番３号　東京ビルディング１５階　総務課気付",
+    "「ゆうちょ銀行」のキャッシュカード……をお持ちのうえ、窓口へお越しください。",
+    "ヴァイオリン・コンサートのチケットを、２５歳以下の方へ１人２枚まで配布します。",
+];
+
+/// Counters that must stay with the number before them.
+const UNITS: &str = "時分秒年月日歳円人件号番丁枚％%";
+
+#[test]
+fn probe_paragraphs_break_by_the_rules_at_every_width() {
+    let fonts = fonts();
+    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    for probe in PROBES {
+        for mm in 10..=90 {
+            for (align, hanging) in [
+                ("left", false),
+                ("left", true),
+                ("justify", false),
+                ("justify", true),
+            ] {
+                // Shrink lets a number wider than a narrow box get smaller
+                // instead of split; the rules are what is tested.
+                let markup = format!(
+                    "<form><page><para x=\"0mm\" y=\"0mm\" w=\"{mm}mm\" align=\"{align}\" \
+                     hanging=\"{hanging}\" fit=\"shrink\" min-font-size=\"2pt\">{probe}</para></page></form>"
+                );
+                let laid = lay_with(&markup, &fonts).unwrap_or_else(|e| panic!("{mm}mm: {e}"));
+                let lines = lines_of(&laid.pages[0]);
+                let at = format!("{mm}mm {align} hanging={hanging}: {lines:?}");
+                assert_eq!(lines.concat(), probe, "text lost or changed at {at}");
+                for pair in lines.windows(2) {
+                    let (end, start) = (&pair[0], &pair[1]);
+                    let last = end.chars().last().unwrap();
+                    let before_last = end.chars().rev().nth(1);
+                    let first = start.chars().next().unwrap();
+                    assert!(
+                        !kinsoku::no_line_start(first),
+                        "{first} starts a line at {at}"
+                    );
+                    assert!(!kinsoku::no_line_end(last), "{last} ends a line at {at}");
+                    assert!(!(digit(last) && digit(first)), "number split at {at}");
+                    assert!(
+                        !(digit(last) && UNITS.contains(first)),
+                        "number and unit split at {at}"
+                    );
+                    assert!(
+                        !(before_last.is_some_and(digit)
+                            && "，．,.".contains(last)
+                            && digit(first)),
+                        "number split after its separator at {at}"
+                    );
+                    assert!(!(last == '丁' && first == '目'), "丁目 split at {at}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_closing_bracket_after_hanging_punctuation_does_not_start_a_line() {
+    // 「含む。」 fills the line with the 。 hanging; the ） after it may not
+    // start the next line, so the 。 does not hang alone: the line is
+    // squeezed (追い込み) to hold 。） or the last characters go down.
+    for w in [52.5f32, 63.0, 73.5, 84.0, 94.5] {
+        let laid = lay(&format!(
+            "<form><page><para x=\"0pt\" y=\"0pt\" w=\"{w}pt\" hanging=\"true\">（職員を含む。）に対し、支給する。</para></page></form>"
+        ))
+        .unwrap();
+        let lines = lines_of(&laid.pages[0]);
+        assert!(
+            lines.iter().skip(1).all(|l| !l.starts_with('）')),
+            "{w}pt: {lines:?}"
+        );
+    }
+}
+
+#[test]
+fn punctuation_is_squeezed_to_pull_a_character_back() {
+    // Ten full-width characters in a box 9.5 em wide: 「」 give up half an
+    // em each, so 」 and 。 join the line (追い込み) instead of 。 being
+    // pushed down with the character before it.
+    let laid = lay(
+        "<form><page><para x=\"0pt\" y=\"0pt\" w=\"99.75pt\" hanging=\"false\">「あいうえおかき」。くけこ</para></page></form>",
+    )
+    .unwrap();
+    let page = &laid.pages[0];
+    assert_eq!(lines_of(page), vec!["「あいうえおかき」。", "くけこ"]);
+    // Every glyph of the first line still inside the box.
+    let first = text_runs(page)[0];
+    let last = first.glyphs.last().unwrap();
+    assert!(last.x + first.size * 0.5 <= 99.75 + 0.02, "{}", last.x);
+}

@@ -91,38 +91,108 @@ pub(super) fn lines_height(lines: &Lines, line_height: f32) -> f32 {
         .sum()
 }
 
-/// Finds where the line starting at `start` ends (exclusive).
-pub(super) fn find_line_end(items: &[Item], start: usize, avail: f32, hanging: bool) -> usize {
+/// Where a line ends, and how much its punctuation must be squeezed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct LineEnd {
+    /// The first item of the next line.
+    pub(super) end: usize,
+    /// Points to take from the line's punctuation (追い込み), 0 when none.
+    pub(super) squeeze: f32,
+}
+
+impl LineEnd {
+    fn at(end: usize) -> LineEnd {
+        LineEnd { end, squeeze: 0.0 }
+    }
+}
+
+/// Finds where the line starting at `start` ends, `avail` points wide. When
+/// a character that may not start a line would have to (or one that may
+/// not end one would end it), JLREQ's resolutions are tried in order:
+/// ぶら下げ (hanging 。、．， past the edge, when enabled, and only when the
+/// next line may start after it), 追い込み (pulling the characters up to
+/// the next break back onto the line by squeezing the blank halves of its
+/// full-width punctuation), 追い出し (pushing the last characters down to
+/// the last allowed break), and only when the strict rules leave no break
+/// in the line at all, a break under the relaxed rules. A word or number
+/// longer than the line is never split: the line comes out too wide and the
+/// box's fit rule decides.
+pub(super) fn find_line_end(items: &[Item], start: usize, avail: f32, hanging: bool) -> LineEnd {
     let mut x = 0.0;
     let mut i = start;
     while i < items.len() {
         let it = &items[i];
         let end = x + it.pre + it.advance + it.post;
         if end > avail + 0.01 && !it.is_space() {
-            // ぶら下げ: a closing 。、 may hang past the edge.
-            if hanging && kinsoku::may_hang(it.ch) && i > start {
-                return i + 1;
+            let next_may_start = items.get(i + 1).is_none_or(|n| n.break_before);
+            if hanging && kinsoku::may_hang(it.ch) && i > start && next_may_start {
+                return LineEnd::at(i + 1);
             }
-            // Last allowed break at or before i (追い出し when kinsoku moved it).
-            let mut b = i;
-            while b > start && !items[b].break_before {
-                b -= 1;
-            }
-            if b > start {
-                return b;
-            }
-            // No break opportunity (a long word or number): keep it whole;
-            // the line is overfull and the box's fit rule decides.
+            // The next strict break after i: the line would have to reach it.
             let mut f = i + 1;
             while f < items.len() && !items[f].break_before {
                 f += 1;
             }
-            return f;
+            // 追い込み only where the line may not break before i (a
+            // legal break is taken as it is).
+            if !it.break_before {
+                if let Some(squeeze) = squeeze_to_fit(&items[start..f], avail) {
+                    return LineEnd { end: f, squeeze };
+                }
+            }
+            let last_break =
+                |allowed: fn(&Item) -> bool| (start + 1..=i).rev().find(|&b| allowed(&items[b]));
+            if let Some(b) = last_break(|it| it.break_before) {
+                return LineEnd::at(b);
+            }
+            if let Some(b) = last_break(|it| it.relaxed_break) {
+                return LineEnd::at(b);
+            }
+            return LineEnd::at(f);
         }
         x = end + it.spacing;
         i += 1;
     }
-    items.len()
+    LineEnd::at(items.len())
+}
+
+/// How many points `line` must give up to fit `avail`, when its full-width
+/// punctuation can give that up (`None` when it cannot, or when the line
+/// already fits). Trailing spaces do not count: they vanish at a line end.
+fn squeeze_to_fit(line: &[Item], avail: f32) -> Option<f32> {
+    let kept = line.len() - line.iter().rev().take_while(|i| i.is_space()).count();
+    let line = &line[..kept];
+    let width = make_line(line.to_vec()).width;
+    let need = width - avail;
+    let room: f32 = line.iter().map(squeeze_room).sum();
+    (need > 0.01 && need <= room + 0.01).then_some(need)
+}
+
+/// Points a full-width punctuation item may give up (its blank halves).
+fn squeeze_room(it: &Item) -> f32 {
+    match kinsoku::squeezable(it.ch) {
+        Some((before, after)) if it.advance >= it.size * 0.9 => (before + after) * it.size,
+        _ => 0.0,
+    }
+}
+
+/// Takes `squeeze` points from the punctuation of `line`, each mark giving
+/// its share of what all can give, from the side where its blank is.
+fn apply_squeeze(line: &mut [Item], squeeze: f32) {
+    let room: f32 = line.iter().map(squeeze_room).sum();
+    if squeeze <= 0.0 || room <= 0.0 {
+        return;
+    }
+    let share = (squeeze / room).min(1.0);
+    for it in line.iter_mut() {
+        if squeeze_room(it) == 0.0 {
+            continue;
+        }
+        if let Some((before, after)) = kinsoku::squeezable(it.ch) {
+            it.pre -= before * it.size * share;
+            it.post -= after * it.size * share;
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -157,11 +227,12 @@ impl Ctx<'_> {
             }
             while start < para.len() {
                 let avail = if first_line { width - indent } else { width };
-                let end = find_line_end(&para, start, avail, hanging);
+                let LineEnd { end, squeeze } = find_line_end(&para, start, avail, hanging);
                 let mut slice: Vec<Item> = para[start..end].to_vec();
                 while slice.last().is_some_and(|i| i.is_space()) {
                     slice.pop();
                 }
+                apply_squeeze(&mut slice, squeeze);
                 let mut line = make_line(slice);
                 if first_line && indent != 0.0 {
                     for x in &mut line.xs {

@@ -42,8 +42,11 @@ pub(super) struct Item {
     pub(super) descent: f32,
     pub(super) color: Color,
     pub(super) underline: bool,
-    /// Whether a line may break before this item.
+    /// Whether a line may break before this item (the strict rules).
     pub(super) break_before: bool,
+    /// Whether the relaxed rules let a line break before this item (used
+    /// only where the strict ones leave none in a line).
+    pub(super) relaxed_break: bool,
     /// An explicit line break (not drawn).
     pub(super) hard_break: bool,
     /// Ruby starting at this item.
@@ -145,12 +148,16 @@ impl Ctx<'_> {
                     color: r.style.color,
                     underline: r.style.underline,
                     break_before: uax_breaks[at],
+                    // UAX #14 resolves small kana and ー as non-starters
+                    // (its strict mode); the relaxed rules may free them.
+                    relaxed_break: uax_breaks[at] || kinsoku::relaxed_start(ch),
                     hard_break: false,
                     ruby: None,
                 };
                 if ch == '\n' {
                     item.hard_break = true;
                     item.break_before = false;
+                    item.relaxed_break = false;
                     item.spacing = 0.0;
                     item.underline = false;
                     items.push(item);
@@ -197,15 +204,22 @@ impl Ctx<'_> {
                 self.attach_ruby(&mut items[group_start..], rt, &chain, r, size, pos)?;
             }
         }
-        // Enforce the strict kinsoku rules on top of UAX #14.
+        // Enforce the kinsoku rules on top of UAX #14 (which sees no break
+        // inside a number of half-width digits, but one between any two
+        // full-width ones).
         for i in 1..items.len() {
+            let before2 = i.checked_sub(2).map(|k| items[k].ch);
             let (prev, cur) = (items[i - 1].ch, items[i].ch);
-            if items[i].break_before && !kinsoku::may_break_between(prev, cur) {
+            if items[i].break_before && !kinsoku::may_break_at(before2, prev, cur) {
                 items[i].break_before = false;
+            }
+            if items[i].relaxed_break && !kinsoku::may_break_relaxed(before2, prev, cur) {
+                items[i].relaxed_break = false;
             }
         }
         if let Some(first) = items.first_mut() {
             first.break_before = false;
+            first.relaxed_break = false;
         }
         Ok(items)
     }
@@ -252,6 +266,7 @@ impl Ctx<'_> {
             it.ascent = it.ascent.max(ascent);
             if k > 0 {
                 it.break_before = false;
+                it.relaxed_break = false;
             }
         }
         base[0].ruby = Some(Box::new(Ruby {
