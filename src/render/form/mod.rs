@@ -74,6 +74,43 @@ pub fn parse(markup: &str) -> Result<Form, MarkupError> {
     p.form(root)
 }
 
+/// What decides how the element at `pos` of `markup` is laid out, as byte
+/// ranges: the whole element (its attributes and content) and the start
+/// tags of the elements around it (`<form>`, `<page>`, `<table>`, `<row>`:
+/// sizes, margins, styles, columns). None when no element starts there.
+/// Error path only: the markup is parsed again.
+pub fn element_ranges(markup: &str, pos: Pos) -> Option<Vec<(usize, usize)>> {
+    let doc = roxmltree::Document::parse(markup).ok()?;
+    let p = Parser::new(markup);
+    let node = doc
+        .descendants()
+        .filter(|n| n.is_element())
+        .find(|n| p.pos(*n) == pos)?;
+    let r = node.range();
+    let mut out = vec![(r.start, r.end)];
+    for a in node.ancestors().skip(1).filter(|n| n.is_element()) {
+        let start = a.range().start;
+        out.push((start, start_tag_end(markup, start)));
+    }
+    Some(out)
+}
+
+/// The end (exclusive) of the start tag that begins at byte `start`: the
+/// first `>` outside quoted attribute values.
+fn start_tag_end(markup: &str, start: usize) -> usize {
+    let mut quote = None;
+    for (i, c) in markup[start..].char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return start + i + 1,
+            _ => {}
+        }
+    }
+    markup.len()
+}
+
 /// Byte offsets where the lines of `text` start (the first is 0).
 fn line_starts(text: &str) -> Vec<usize> {
     std::iter::once(0)
