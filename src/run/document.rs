@@ -344,7 +344,15 @@ fn fixed_text_failure(
     e: &LayoutError,
 ) -> Option<String> {
     let pos = e.pos()?;
-    let ranges = form::element_ranges(markup, pos)?;
+    // Where a QR code, an image, a shape or a table lies does not depend on
+    // what it holds (a cell's text never leaves its cell): the attributes
+    // (and a table's rows) alone decide whether it leaves the paper.
+    let content = !matches!(
+        e,
+        LayoutError::OutsidePaper { element, .. } | LayoutError::OutsideMargins { element, .. }
+            if matches!(*element, "qr" | "image" | "rect" | "line" | "table")
+    );
+    let ranges = form::element_ranges(markup, pos, content)?;
     let printed = assets
         .template
         .record_printed(ctx, markup, &ranges, FIXED_CONTEXT)?;

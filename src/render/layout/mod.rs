@@ -218,17 +218,20 @@ impl Ctx<'_> {
     /// safe area ([`LayoutError::OutsideMargins`]).
     fn check_area(&self, from: usize, pos: Pos, element: &'static str) -> Result<(), LayoutError> {
         let paper = Margins::default();
-        if self.outside(from, paper) {
+        if self.outside(from, paper, true) {
             return Err(LayoutError::OutsidePaper { pos, element });
         }
-        if !self.margins.is_zero() && self.outside(from, self.margins) {
+        if !self.margins.is_zero() && self.outside(from, self.margins, false) {
             return Err(LayoutError::OutsideMargins { pos, element });
         }
         Ok(())
     }
 
-    /// Whether an op from `from` on draws outside the page less `m`.
-    fn outside(&self, from: usize, m: Margins) -> bool {
+    /// Whether an op from `from` on draws outside the page less `m`. Text
+    /// is measured by the font's line box, or with `ink` by the em box of a
+    /// full-width glyph (what is printed: ruby sits in the line's ascent
+    /// by that measure).
+    fn outside(&self, from: usize, m: Margins, ink: bool) -> bool {
         let (x0, y0, x1, y1) = (m.left, m.top, self.page_w - m.right, self.page_h - m.bottom);
         let tol = 0.01;
         let outside = |a: f32, b: f32, c: f32, d: f32| {
@@ -239,11 +242,16 @@ impl Ctx<'_> {
                 Op::Text(r) => r.glyphs.iter().any(|g| {
                     let f = self.fonts.font(r.font);
                     let adv = f.advance(g.gid) * r.size;
+                    let (up, down) = if ink {
+                        (shaping::GLYPH_TOP, shaping::GLYPH_TOP - 1.0)
+                    } else {
+                        (f.ascent().min(1.0), f.descent().max(-0.3))
+                    };
                     outside(
                         g.x,
-                        r.baseline - f.ascent().min(1.0) * r.size,
+                        r.baseline - up * r.size,
                         g.x + adv,
-                        r.baseline - f.descent().max(-0.3) * r.size,
+                        r.baseline - down * r.size,
                     )
                 }),
                 // Rules by their centre line (a table's frame on the margin is fine).
