@@ -33,10 +33,6 @@ pub struct Assets {
     pub template: Template,
     /// How long one document's template may render.
     pub time_limit: std::time::Duration,
-    /// Whether the template's fixed content was laid out at load (the
-    /// blank record's layout went through): if not, the batch lays out its
-    /// first record before rendering any, to find it then.
-    pub fixed_checked: bool,
 }
 
 /// Loads the fonts of a job: the bundled ones from `fonts_dir`, else from
@@ -96,17 +92,15 @@ impl Assets {
             cores: pdf::FontCores::default(),
             template,
             time_limit: time_limit()?,
-            fixed_checked: false,
         };
         // The blank record's render is a template's first: watched as any.
-        let (glyphs, checked) = crate::run::watchdog::watched(
+        let glyphs = crate::run::watchdog::watched(
             assets.time_limit,
             &assets.template.path,
             "（読み込み時の空のレコード (the blank record rendered at load)）",
             || core_glyphs(job, &assets),
         )?;
         assets.cores = pdf::FontCores::build(&assets.fonts, glyphs);
-        assets.fixed_checked = checked;
         Ok(assets)
     }
 }
@@ -147,9 +141,10 @@ pub fn time_limit() -> Result<std::time::Duration, BatchError> {
 ///
 /// The same layout finds, once and before any document, the template's
 /// fixed content that cannot be laid out (a label too wide for its box,
-/// text off the paper): a template error. The flag says whether the whole
-/// form was laid out, so that everything fixed in it was checked.
-fn core_glyphs(job: &Job, assets: &Assets) -> Result<(CoreGlyphs, bool), BatchError> {
+/// text off the paper): a template error. A template the blank record
+/// cannot render meets it with its first record, which every record does
+/// as well: the batch stops there, with no document of it written.
+fn core_glyphs(job: &Job, assets: &Assets) -> Result<CoreGlyphs, BatchError> {
     let mut fields = BTreeMap::new();
     for f in &job.fields {
         let v = match f.kind {
@@ -170,7 +165,7 @@ fn core_glyphs(job: &Job, assets: &Assets) -> Result<(CoreGlyphs, bool), BatchEr
     let laid = match lay_out(job, assets, &blank, 0, None) {
         Ok(laid) => laid,
         Err(Failed::Fixed(m)) => return Err(BatchError::Input(m)),
-        Err(Failed::Record(_)) => return Ok((out, false)),
+        Err(Failed::Record(_)) => return Ok(out),
     };
     for page in &laid.pages {
         for op in &page.ops {
@@ -181,7 +176,7 @@ fn core_glyphs(job: &Job, assets: &Assets) -> Result<(CoreGlyphs, bool), BatchEr
             }
         }
     }
-    Ok((out, true))
+    Ok(out)
 }
 
 /// The template context of one record: its fields, `values` and `doc`

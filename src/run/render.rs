@@ -11,7 +11,7 @@ use crate::error::BatchError;
 use crate::files::sha256_hex;
 use crate::job::Job;
 use crate::mail::manifest::ManifestEntry;
-use crate::run::document::{layout_record, render_record_timed, Assets, RenderFailure};
+use crate::run::document::{render_record_timed, Assets, RenderFailure};
 use crate::run::finalize::sort_rejects;
 use crate::run::plan::{read_check_plan, Feed, Numbering, ReadStats};
 use crate::run::runlog::{Progress, RunLog};
@@ -105,7 +105,6 @@ pub(super) fn render_batch(
         source_file,
         collected: Collected::default(),
         failed: None,
-        probed: false,
     };
     let render_started = std::time::Instant::now();
     let read_result = std::thread::scope(|s| {
@@ -224,8 +223,6 @@ struct Collector<'a> {
     collected: Collected,
     /// The first rendering or spooling error; nothing is taken after it.
     failed: Option<BatchError>,
-    /// Whether the first chunk was seen (see [`Renderer::probe_fixed`]).
-    probed: bool,
 }
 
 /// What the collector keeps for finalize, besides the spooled entries.
@@ -282,12 +279,6 @@ impl Collector<'_> {
             self.collected.rejects.extend(rs);
         }
         self.collected.skipped.extend(chunk.skipped);
-        if !std::mem::replace(&mut self.probed, true) {
-            if let Err(e) = self.renderer.probe_fixed(&chunk.docs) {
-                self.failed = Some(e);
-                return false;
-            }
-        }
         let source = Source {
             file: &self.source_file,
             sheet: &self.collected.sheet_name,
@@ -437,30 +428,6 @@ impl Renderer<'_> {
             rendered,
             reused,
         })
-    }
-
-    /// Lays out the batch's first record of this shard, before any
-    /// document is rendered, when the template's fixed content could not be
-    /// checked at load (the blank record did not lay out): a template error
-    /// then stops the batch with no document written. Anything else the
-    /// record meets is left to its render.
-    fn probe_fixed(&self, docs: &[(Record, Vec<String>, PlannedDoc)]) -> Result<(), BatchError> {
-        if self.assets.fixed_checked {
-            return Ok(());
-        }
-        let Some((record, _, pd)) = docs.iter().find(|d| d.2.in_shard(self.opts.shard)) else {
-            return Ok(());
-        };
-        let watch = self.watchdog.watch(format!(
-            "（レコード {}、{}行目 (record {}, row {})）",
-            record.id, record.row, record.id, record.row
-        ));
-        let laid = layout_record(self.job, self.assets, record, pd.number, None);
-        drop(watch);
-        match laid {
-            Err(RenderFailure::Template(m)) => Err(BatchError::Input(m)),
-            _ => Ok(()),
-        }
     }
 
     /// Renders and writes one document (unless the benchmark discards it),
