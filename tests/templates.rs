@@ -506,3 +506,79 @@ fn a_customer_barcode_off_the_paper_stops_the_batch() {
         "{stderr}"
     );
 }
+
+/// The files of docs/templates.md's "A form from nothing": each fenced
+/// block after a `<!-- file: NAME -->` line, by name.
+fn files_in_the_docs() -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(common::root().join("docs/templates.md")).unwrap();
+    doc.split("<!-- file: ")
+        .skip(1)
+        .map(|part| {
+            let (name, rest) = part.split_once(" -->\n").expect("a file marker line");
+            let body = rest.split_once("\n").expect("a fence").1;
+            let body = body.split_once("```\n").expect("a closing fence").0;
+            (name.to_string(), body.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_form_from_nothing_in_the_docs_runs_as_printed() {
+    let files = files_in_the_docs();
+    let names: Vec<_> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["requests.csv", "job.toml", "form.xml"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for (name, body) in &files {
+        std::fs::write(dir.join(name), body).unwrap();
+    }
+    // The seal, where the page says it goes.
+    std::fs::create_dir(dir.join("assets")).unwrap();
+    std::fs::copy(
+        common::root().join("templates/assets/seal.png"),
+        dir.join("assets/seal.png"),
+    )
+    .unwrap();
+    let ran = common::run_chohyo([OsStr::new("run"), dir.join("job.toml").as_os_str()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let run_dir = dir.join("out/shomei/2025-04-01");
+    let docs = common::docs(&run_dir);
+    let names: Vec<_> = docs.iter().map(|d| d.file_name().unwrap()).collect();
+    assert_eq!(names, ["T-001.pdf", "T-002.pdf"]);
+    let want = [
+        vec![
+            "第1号",
+            "令和7年4月1日",
+            "在職証明書",
+            "見本花子",
+            "平成2年5月14日生（34歳）",
+            "総務部人事課",
+            "平成二十七年四月一日",
+            "上記の者は、令和7年4月1日現在、当区に在職していることを証明します。",
+            "東京都見本区長見本一郎",
+        ],
+        vec![
+            "第2号",
+            "試験太郎",
+            "昭和60年11月3日生（39歳）",
+            "平成二十二年十月一日",
+        ],
+    ];
+    for (doc, want) in docs.iter().zip(want) {
+        let text = common::squash(&common::pdftotext(doc, None));
+        for w in want {
+            assert!(text.contains(w), "{}: {w} in {text}", doc.display());
+        }
+        common::qpdf_check(doc);
+        // The seal is the page's one image.
+        let images = common::tool("pdfimages", [OsStr::new("-list"), doc.as_os_str()]);
+        assert_eq!(
+            images
+                .lines()
+                .filter(|l| l.split_whitespace().nth(2) == Some("image"))
+                .count(),
+            1,
+            "{images}"
+        );
+    }
+}
