@@ -284,8 +284,8 @@ pub fn data_marked(text: &str, constant: impl Fn(&str) -> bool) -> String {
             continue;
         }
         let expr = inner.strip_prefix('-').unwrap_or(inner);
-        let expr = expr.strip_suffix('-').unwrap_or(expr);
-        if constant(expr.trim()) {
+        let expr = expr.strip_suffix('-').unwrap_or(expr).trim();
+        if constant(expr) {
             continue;
         }
         let (open, close) = (
