@@ -388,9 +388,12 @@ fn a_record_value_too_wide_for_its_box_stays_a_reject_of_that_row() {
     assert!(common::squash(&common::pdftotext(&docs[0], None)).contains("在職証明書"));
 }
 
+/// A word of `pdftotext -bbox` and its box (xMin, yMin, xMax, yMax).
+type WordBox = (String, [f32; 4]);
+
 /// `pdftotext -bbox` of a one-page PDF: the page's width and height and
 /// each word with its box (xMin, yMin, xMax, yMax), in points.
-fn word_boxes(pdf: &Path) -> ((f32, f32), Vec<(String, [f32; 4])>) {
+fn word_boxes(pdf: &Path) -> ((f32, f32), Vec<WordBox>) {
     let html = common::tool(
         "pdftotext",
         [OsStr::new("-bbox"), pdf.as_os_str(), OsStr::new("-")],
