@@ -390,10 +390,11 @@ fn ruby_is_centred_over_its_base_and_never_split() {
     // ruby 3 × 5.25pt = 15.75pt over a 10.5pt base: 2.625pt each side.
     assert!((r.glyphs[1].x - (10.5 + 2.625)).abs() < 0.01);
     assert!((r.glyphs[2].x - (10.5 + 15.75)).abs() < 0.01);
-    // Never broken inside the base, at any width.
+    // Never broken inside the base, at any width. (Below the paper's top
+    // edge: a first line's ruby reaches a little above a 1.5 line box.)
     for w in 32..90 {
         let laid = lay(&format!(
-            "<form><page><para x=\"0pt\" y=\"0pt\" w=\"{w}pt\">あい<ruby>佐々木<rt>ささき</rt></ruby>うえお</para></page></form>"
+            "<form><page><para x=\"0pt\" y=\"10pt\" w=\"{w}pt\">あい<ruby>佐々木<rt>ささき</rt></ruby>うえお</para></page></form>"
         ))
         .unwrap();
         let lines = lines_of(&laid.pages[0]);

@@ -7,6 +7,7 @@
 //! it renders); knows nothing of PDF bytes, runs, ledgers or packages.
 
 pub(crate) mod barcode;
+pub mod fixed_text;
 pub mod fonts;
 pub mod form;
 pub mod image;

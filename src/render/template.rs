@@ -338,6 +338,39 @@ impl Template {
         let out = String::from_utf8(w.out).ok()?;
         template_map::OutputMap::new(&out).locate(&self.text, markup, line, col)
     }
+
+    /// Whether a record's data printed anything inside the byte `ranges`
+    /// of `markup` (the output of a render with `context`), found by a
+    /// render of the [`template_map::data_marked`] copy (error path only).
+    /// Expressions of [`fixed_text`](crate::render::fixed_text) — naming
+    /// only `roots`, the context's parts that are the same for every record
+    /// — do not count. None when not certain.
+    pub fn record_printed(
+        &self,
+        context: &serde_json::Value,
+        markup: &str,
+        ranges: &[(usize, usize)],
+        roots: &[&str],
+    ) -> Option<bool> {
+        let compiled = self.tera.templates.get(MAIN)?;
+        let keys: Vec<&str> = context
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let names = crate::render::fixed_text::fixed_names(compiled, roots, &keys);
+        let marked = template_map::data_marked(&self.text, |e| {
+            crate::render::fixed_text::is_fixed_text(e, &names)
+        });
+        let ctx = tera::Context::from_value(context.clone()).ok()?;
+        let tera = compile(&marked, None).ok()?;
+        let mut w = BudgetWriter {
+            out: Vec::new(),
+            deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(5)),
+        };
+        tera.render_to(MAIN, &ctx, &mut w).ok()?;
+        let out = String::from_utf8(w.out).ok()?;
+        template_map::DataSpans::new(&out).touches(markup, ranges)
+    }
 }
 
 /// A tera with our filters and functions and `text` as the form; `at`

@@ -16,6 +16,12 @@
 //!   again and the rest must equal the markup that failed, else no position
 //!   is claimed ([`OutputMap::locate`]).
 //!
+//! * [`data_marked`] puts marks of other noncharacters (U+FDD2 … U+FDD3)
+//!   around the output of every `{{ … }}` whose value may differ from one
+//!   record to the next: [`DataSpans`] then tells whether a piece of the
+//!   markup (an element that overflowed, say) holds anything a record
+//!   printed, or is the template's own text, the same for every record.
+//!
 //! Uses nothing of ours.
 
 /// A 1-based line and column (in characters) in the template file.
@@ -261,6 +267,87 @@ impl OutputMap {
     }
 }
 
+const DATA_START: char = '\u{FDD2}';
+const DATA_END: char = '\u{FDD3}';
+
+/// The template with the output of every `{{ … }}` whose expression
+/// `constant` does not accept (given the text between the braces and
+/// trim marks) put between data marks. A mark beside a trimming tag is
+/// printed by a tag of its own that trims in its place, so the output
+/// without the marks is the template's output.
+pub fn data_marked(text: &str, constant: impl Fn(&str) -> bool) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut from = 0;
+    for tag in tags(text) {
+        let inner = &text[tag.start + 2..tag.end - 2];
+        if !text[tag.start..].starts_with("{{") {
+            continue;
+        }
+        let expr = inner.strip_prefix('-').unwrap_or(inner);
+        let expr = expr.strip_suffix('-').unwrap_or(expr).trim();
+        if constant(expr) {
+            continue;
+        }
+        let (open, close) = (
+            if tag.trim_left { "{{-" } else { "{{" },
+            if inner.ends_with('-') { "-}}" } else { "}}" },
+        );
+        out.push_str(&text[from..tag.start]);
+        out.push_str(&format!(
+            "{open} \"{DATA_START}\" }}}}{{{{ {expr} }}}}{{{{ \"{DATA_END}\" {close}"
+        ));
+        from = tag.end;
+    }
+    out.push_str(&text[from..]);
+    out
+}
+
+/// The output of a [`data_marked`] template, with its marks taken out.
+pub struct DataSpans {
+    /// The output without marks.
+    text: String,
+    /// Byte ranges of `text` that a record's data printed (outermost).
+    spans: Vec<(usize, usize)>,
+}
+
+impl DataSpans {
+    /// Reads the data marks out of a [`data_marked`] template's output
+    /// (marks nest where a macro prints marked output).
+    pub fn new(output: &str) -> DataSpans {
+        let mut text = String::with_capacity(output.len());
+        let mut spans = Vec::new();
+        let mut open: Vec<usize> = Vec::new();
+        for c in output.chars() {
+            match c {
+                DATA_START => open.push(text.len()),
+                DATA_END => {
+                    if let Some(start) = open.pop() {
+                        if open.is_empty() {
+                            spans.push((start, text.len()));
+                        }
+                    }
+                }
+                c => text.push(c),
+            }
+        }
+        DataSpans { text, spans }
+    }
+
+    /// Whether data printed anything — even nothing, an empty value
+    /// counts — inside one of the byte `ranges` of `markup`, the output
+    /// without marks. None when the output differs from `markup`.
+    pub fn touches(&self, markup: &str, ranges: &[(usize, usize)]) -> Option<bool> {
+        if self.text != markup {
+            return None;
+        }
+        Some(self.spans.iter().any(|&(s, e)| {
+            ranges
+                .iter()
+                .any(|&(a, b)| s < b && (a < e || (s == e && a <= s)))
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +393,26 @@ mod tests {
             Some(TemplatePos { line: 5, col: 13 })
         );
         assert_eq!(map.locate(template, "other", 1, 1), None);
+    }
+
+    #[test]
+    fn data_marks_wrap_only_what_a_record_prints() {
+        let t = "<a>{{ values.x }}</a>\n  {{- name -}}\n<b w=\"{{ w }}\">固定</b>";
+        let marked = data_marked(t, |e| e.starts_with("values."));
+        assert_eq!(
+            marked,
+            "<a>{{ values.x }}</a>\n  {{- \"\u{FDD2}\" }}{{ name }}{{ \"\u{FDD3}\" -}}\n<b w=\"{{ \"\u{FDD2}\" }}{{ w }}{{ \"\u{FDD3}\" }}\">固定</b>"
+        );
+        // What tera prints for it with values.x = "X", name = "", w = "5mm".
+        let out = "<a>X</a>\u{FDD2}\u{FDD3}<b w=\"\u{FDD2}5mm\u{FDD3}\">固定</b>";
+        let spans = DataSpans::new(out);
+        let markup = "<a>X</a><b w=\"5mm\">固定</b>";
+        // <a>…</a> is constant; the empty name right after it is not inside it.
+        assert_eq!(spans.touches(markup, &[(0, 8)]), Some(false));
+        // <b>'s start tag holds the record's w.
+        assert_eq!(spans.touches(markup, &[(8, markup.len())]), Some(true));
+        // An empty value inside a range counts.
+        assert_eq!(spans.touches(markup, &[(7, 9)]), Some(true));
+        assert_eq!(spans.touches("other", &[(0, 1)]), None);
     }
 }

@@ -99,11 +99,14 @@ impl Assets {
             &assets.template.path,
             "（読み込み時の空のレコード (the blank record rendered at load)）",
             || core_glyphs(job, &assets),
-        );
+        )?;
         assets.cores = pdf::FontCores::build(&assets.fonts, glyphs);
         Ok(assets)
     }
 }
+
+/// The glyphs of each font that the blank record's layout printed.
+type CoreGlyphs = BTreeMap<crate::render::page::FontId, Vec<u16>>;
 
 /// The environment variable that changes the time limit of one document's
 /// template (seconds, 1 to 3600).
@@ -135,7 +138,13 @@ pub fn time_limit() -> Result<std::time::Duration, BatchError> {
 /// empty joined lists; it depends on the job alone, never on the input,
 /// threads, shards or resumption. A template that cannot lay it out gets
 /// no core (documents are then written as without one).
-fn core_glyphs(job: &Job, assets: &Assets) -> BTreeMap<crate::render::page::FontId, Vec<u16>> {
+///
+/// The same layout finds, once and before any document, the template's
+/// fixed content that cannot be laid out (a label too wide for its box,
+/// text off the paper): a template error. A template the blank record
+/// cannot render meets it with its first record, which every record does
+/// as well: the batch stops there, with no document of it written.
+fn core_glyphs(job: &Job, assets: &Assets) -> Result<CoreGlyphs, BatchError> {
     let mut fields = BTreeMap::new();
     for f in &job.fields {
         let v = match f.kind {
@@ -153,8 +162,10 @@ fn core_glyphs(job: &Job, assets: &Assets) -> BTreeMap<crate::render::page::Font
         fields,
     };
     let mut out: BTreeMap<crate::render::page::FontId, Vec<u16>> = BTreeMap::new();
-    let Ok(laid) = layout_record(job, assets, &blank, 0, None) else {
-        return out;
+    let laid = match lay_out(job, assets, &blank, 0, None) {
+        Ok(laid) => laid,
+        Err(Failed::Fixed(m)) => return Err(BatchError::Input(m)),
+        Err(Failed::Record(_)) => return Ok(out),
     };
     for page in &laid.pages {
         for op in &page.ops {
@@ -165,7 +176,7 @@ fn core_glyphs(job: &Job, assets: &Assets) -> BTreeMap<crate::render::page::Font
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// The template context of one record: its fields, `values` and `doc`
@@ -245,6 +256,34 @@ pub fn layout_record(
     number: u64,
     clock: Option<&StageClock>,
 ) -> Result<layout::Laid, RenderFailure> {
+    lay_out(job, assets, record, number, clock).map_err(|f| match f {
+        Failed::Record(r) => r,
+        Failed::Fixed(m) => RenderFailure::Template(m),
+    })
+}
+
+/// Why [`lay_out`] failed: as [`RenderFailure`], or the template's fixed
+/// content cannot be laid out whatever the record (see
+/// [`fixed_text_failure`]).
+enum Failed {
+    Record(RenderFailure),
+    Fixed(String),
+}
+
+impl From<RenderFailure> for Failed {
+    fn from(r: RenderFailure) -> Failed {
+        Failed::Record(r)
+    }
+}
+
+/// [`layout_record`], telling the template's fixed content apart.
+fn lay_out(
+    job: &Job,
+    assets: &Assets,
+    record: &Record,
+    number: u64,
+    clock: Option<&StageClock>,
+) -> Result<layout::Laid, Failed> {
     let mut t = std::time::Instant::now();
     let mut tick = |c: fn(&StageClock) -> &std::sync::atomic::AtomicU64| {
         if let Some(clock) = clock {
@@ -264,22 +303,82 @@ pub fn layout_record(
     })?;
     tick(|c| &c.markup);
     let laid = layout::layout(&form, &assets.fonts, &assets.images).map_err(|e| {
-        if e.is_data_error() {
-            RenderFailure::Data(e)
-        } else {
+        if !e.is_data_error() {
             let pos = e.pos().unwrap_or_default();
-            RenderFailure::Template(markup_failure(
+            return Failed::Record(RenderFailure::Template(markup_failure(
                 assets,
                 &ctx,
                 &markup,
                 pos,
                 &e.to_string(),
                 record,
-            ))
+            )));
+        }
+        match fixed_text_failure(assets, &ctx, &markup, &e) {
+            Some(m) => Failed::Fixed(m),
+            None => Failed::Record(RenderFailure::Data(e)),
         }
     })?;
     tick(|c| &c.layout);
     Ok(laid)
+}
+
+/// The parts of a record's template context that are the same for every
+/// record of a batch (see [`context`]): text printed from these alone is
+/// the template's, like its literal text.
+pub const FIXED_CONTEXT: &[&str] = &["values", "doc.issue_date", "doc.kind"];
+
+/// A layout error that no record can avoid — in an element that no
+/// record's data printed into, nor into the elements around it, so every
+/// record meets it — as the template's error (a message naming the
+/// template's line and column), else None: the record's reject.
+fn fixed_text_failure(
+    assets: &Assets,
+    ctx: &serde_json::Value,
+    markup: &str,
+    e: &LayoutError,
+) -> Option<String> {
+    let pos = e.pos()?;
+    // Where a QR code, an image, a shape or a table lies does not depend on
+    // what it holds (a cell's text never leaves its cell): the attributes
+    // (and a table's rows) alone decide whether it leaves the paper.
+    let content = !matches!(
+        e,
+        LayoutError::OutsidePaper { element, .. } | LayoutError::OutsideMargins { element, .. }
+            if matches!(*element, "qr" | "image" | "rect" | "line" | "table")
+    );
+    let ranges = form::element_ranges(markup, pos, content)?;
+    let printed = assets
+        .template
+        .record_printed(ctx, markup, &ranges, FIXED_CONTEXT)?;
+    if printed {
+        return None;
+    }
+    let fix = match e {
+        LayoutError::Overflow { .. } => {
+            "枠 (w, h) を広げるか、文字を短くするか、fit=\"shrink\" を付けてください \
+             (widen the box, shorten the text or add fit=\"shrink\")"
+        }
+        LayoutError::MissingGlyph { .. } => {
+            "その文字を持つフォントをジョブの [fonts] に加えるか、文字を替えてください \
+             (add a font that has it to the job's [fonts], or use another character)"
+        }
+        _ => "位置 (x, y) か大きさを直してください (move or resize the element)",
+    };
+    // The markup position is given once, by markup_failure.
+    let said = e.to_string();
+    let said = said.rsplit_once(" [").map_or(said.as_str(), |(s, _)| s);
+    let what = format!(
+        "{said}。テンプレートに固定の内容で、どのレコードでも同じです (the template's own \
+         content, the same for every record): {fix}"
+    );
+    // Not the record's: no record is named.
+    let none = Record {
+        id: String::new(),
+        row: 0,
+        fields: BTreeMap::new(),
+    };
+    Some(markup_failure(assets, ctx, markup, pos, &what, &none))
 }
 
 /// `（レコード R001、5行目）`: the record a template error happened with

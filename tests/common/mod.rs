@@ -166,7 +166,7 @@ where
 {
     let args: Vec<S> = args.into_iter().collect();
     let package = match name {
-        "pdftotext" | "pdffonts" | "pdftoppm" | "pdfinfo" => "poppler-utils",
+        "pdftotext" | "pdffonts" | "pdftoppm" | "pdfinfo" | "pdfimages" => "poppler-utils",
         other => other,
     };
     let o = Command::new(name).args(&args).output().unwrap_or_else(|e| {

@@ -74,6 +74,55 @@ pub fn parse(markup: &str) -> Result<Form, MarkupError> {
     p.form(root)
 }
 
+/// What decides how the element at `pos` of `markup` is laid out, as byte
+/// ranges: the element (its attributes and, with `content`, what it holds;
+/// without, a table's row start tags, which give its rows' heights) and
+/// the start tags of the elements around it (`<form>`, `<page>`,
+/// `<table>`, `<row>`: sizes, margins, styles, columns). None when no
+/// element starts there. Error path only: the markup is parsed again.
+pub fn element_ranges(markup: &str, pos: Pos, content: bool) -> Option<Vec<(usize, usize)>> {
+    let doc = roxmltree::Document::parse(markup).ok()?;
+    let p = Parser::new(markup);
+    let node = doc
+        .descendants()
+        .filter(|n| n.is_element())
+        .find(|n| p.pos(*n) == pos)?;
+    let r = node.range();
+    let end = if content {
+        r.end
+    } else {
+        start_tag_end(markup, r.start)
+    };
+    let mut out = vec![(r.start, end)];
+    if !content {
+        for row in node.descendants().filter(|n| n.has_tag_name("row")) {
+            let start = row.range().start;
+            out.push((start, start_tag_end(markup, start)));
+        }
+    }
+    for a in node.ancestors().skip(1).filter(|n| n.is_element()) {
+        let start = a.range().start;
+        out.push((start, start_tag_end(markup, start)));
+    }
+    Some(out)
+}
+
+/// The end (exclusive) of the start tag that begins at byte `start`: the
+/// first `>` outside quoted attribute values.
+fn start_tag_end(markup: &str, start: usize) -> usize {
+    let mut quote = None;
+    for (i, c) in markup[start..].char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return start + i + 1,
+            _ => {}
+        }
+    }
+    markup.len()
+}
+
 /// Byte offsets where the lines of `text` start (the first is 0).
 fn line_starts(text: &str) -> Vec<usize> {
     std::iter::once(0)
@@ -200,6 +249,25 @@ impl<'input> Parser<'input> {
 mod tests {
     use super::*;
     use crate::render::page::PT_PER_MM;
+
+    #[test]
+    fn element_ranges_cover_the_element_and_the_start_tags_around_it() {
+        let markup = "<form size=\"A5\">\n<page>\n<qr x=\"1mm\" y=\"1mm\" size=\"9mm\">a>b</qr>\n</page>\n</form>";
+        let qr = markup.find("<qr").unwrap();
+        let pos = Pos { line: 3, col: 1 };
+        let whole = element_ranges(markup, pos, true).unwrap();
+        let slice = |(a, b): (usize, usize)| &markup[a..b];
+        assert_eq!(
+            slice(whole[0]),
+            "<qr x=\"1mm\" y=\"1mm\" size=\"9mm\">a>b</qr>"
+        );
+        assert_eq!(whole[0].0, qr);
+        assert_eq!(slice(whole[1]), "<page>");
+        assert_eq!(slice(whole[2]), "<form size=\"A5\">");
+        let tag = element_ranges(markup, pos, false).unwrap();
+        assert_eq!(slice(tag[0]), "<qr x=\"1mm\" y=\"1mm\" size=\"9mm\">");
+        assert_eq!(element_ranges(markup, Pos { line: 3, col: 2 }, true), None);
+    }
 
     #[test]
     fn positions_match_roxmltree_on_every_node() {

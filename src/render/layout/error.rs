@@ -48,6 +48,14 @@ pub enum LayoutError {
         /// Which element kind.
         element: &'static str,
     },
+    /// Something is drawn outside the paper itself (whether or not the
+    /// page has margins): nothing may be printed off the sheet.
+    OutsidePaper {
+        /// Element position in the markup.
+        pos: Pos,
+        /// Which element kind.
+        element: &'static str,
+    },
     /// A `<barcode>`'s quiet zone does not lie inside the page (and its
     /// margins): the template places it badly.
     BarcodePlacement {
@@ -78,6 +86,7 @@ impl LayoutError {
             | LayoutError::UnknownFont { pos, .. }
             | LayoutError::UnknownImage { pos, .. }
             | LayoutError::OutsideMargins { pos, .. }
+            | LayoutError::OutsidePaper { pos, .. }
             | LayoutError::BarcodePlacement { pos }
             | LayoutError::TooManyPages { pos, .. } => Some(*pos),
             LayoutError::PostalData { .. } => None,
@@ -92,6 +101,7 @@ impl LayoutError {
             LayoutError::UnknownFont { .. } => "E_TEMPLATE_FONT",
             LayoutError::UnknownImage { .. } => "E_TEMPLATE_IMAGE",
             LayoutError::OutsideMargins { .. } => "E_LAYOUT_MARGIN",
+            LayoutError::OutsidePaper { .. } => "E_LAYOUT_PAPER",
             LayoutError::BarcodePlacement { .. } => "E_TEMPLATE_BARCODE",
             LayoutError::PostalData { .. } => "E_POSTAL_DATA",
             LayoutError::TooManyPages { .. } => "E_TOO_MANY_PAGES",
@@ -106,6 +116,7 @@ impl LayoutError {
             LayoutError::MissingGlyph { .. }
                 | LayoutError::Overflow { .. }
                 | LayoutError::OutsideMargins { .. }
+                | LayoutError::OutsidePaper { .. }
                 | LayoutError::TooManyPages { .. }
         )
     }
@@ -132,6 +143,10 @@ impl fmt::Display for LayoutError {
             LayoutError::OutsideMargins { pos, element } => write!(
                 f,
                 "<{element}> が余白の内側に収まりません (drawn outside the page margins) [{pos}]"
+            ),
+            LayoutError::OutsidePaper { pos, element } => write!(
+                f,
+                "<{element}> が用紙の外にはみ出します (drawn outside the paper) [{pos}]"
             ),
             LayoutError::BarcodePlacement { pos } => write!(
                 f,

@@ -171,16 +171,15 @@ fn layout_page(ctx: &mut Ctx, fp: &FormPage, images: &ImageSet) -> Result<(), La
                 (b.pos, "barcode")
             }
         };
-        if !ctx.margins.is_zero() {
-            // Check what the element drew on the page it ended on (a table
-            // that continued checks each of its pages itself via `bottom`).
-            let from = if ctx.done.len() == page_before {
-                op_before
-            } else {
-                0
-            };
-            ctx.check_margins(from, pos, kind)?;
-        }
+        // Check what the element drew on the page it ended on (a table
+        // that continued checks each of its pages itself via `bottom`):
+        // always against the paper, and against the margins where set.
+        let from = if ctx.done.len() == page_before {
+            op_before
+        } else {
+            0
+        };
+        ctx.check_area(from, pos, kind)?;
     }
     Ok(())
 }
@@ -214,29 +213,45 @@ impl Ctx<'_> {
         });
     }
 
-    /// Rejects ops from `from` on that leave the safe area.
-    fn check_margins(
-        &self,
-        from: usize,
-        pos: Pos,
-        element: &'static str,
-    ) -> Result<(), LayoutError> {
-        let m = self.margins;
+    /// Rejects ops from `from` on that leave the paper
+    /// ([`LayoutError::OutsidePaper`]) or, when the page has margins, its
+    /// safe area ([`LayoutError::OutsideMargins`]).
+    fn check_area(&self, from: usize, pos: Pos, element: &'static str) -> Result<(), LayoutError> {
+        let paper = Margins::default();
+        if self.outside(from, paper, true) {
+            return Err(LayoutError::OutsidePaper { pos, element });
+        }
+        if !self.margins.is_zero() && self.outside(from, self.margins, false) {
+            return Err(LayoutError::OutsideMargins { pos, element });
+        }
+        Ok(())
+    }
+
+    /// Whether an op from `from` on draws outside the page less `m`. Text
+    /// is measured by the font's line box, or with `ink` by the em box of a
+    /// full-width glyph (what is printed: ruby sits in the line's ascent
+    /// by that measure).
+    fn outside(&self, from: usize, m: Margins, ink: bool) -> bool {
         let (x0, y0, x1, y1) = (m.left, m.top, self.page_w - m.right, self.page_h - m.bottom);
         let tol = 0.01;
         let outside = |a: f32, b: f32, c: f32, d: f32| {
             a < x0 - tol || b < y0 - tol || c > x1 + tol || d > y1 + tol
         };
-        for op in &self.ops[from..] {
-            let bad = match op {
+        self.ops[from..].iter().any(|op| {
+            match op {
                 Op::Text(r) => r.glyphs.iter().any(|g| {
                     let f = self.fonts.font(r.font);
                     let adv = f.advance(g.gid) * r.size;
+                    let (up, down) = if ink {
+                        (shaping::GLYPH_TOP, shaping::GLYPH_TOP - 1.0)
+                    } else {
+                        (f.ascent().min(1.0), f.descent().max(-0.3))
+                    };
                     outside(
                         g.x,
-                        r.baseline - f.ascent().min(1.0) * r.size,
+                        r.baseline - up * r.size,
                         g.x + adv,
-                        r.baseline - f.descent().max(-0.3) * r.size,
+                        r.baseline - down * r.size,
                     )
                 }),
                 // Rules by their centre line (a table's frame on the margin is fine).
@@ -253,12 +268,8 @@ impl Ctx<'_> {
                     outside(x.min(x + w), y.min(y + h), x.max(x + w), y.max(y + h))
                 }
                 Op::ClipBegin { .. } | Op::ClipEnd => false,
-            };
-            if bad {
-                return Err(LayoutError::OutsideMargins { pos, element });
             }
-        }
-        Ok(())
+        })
     }
 }
 
