@@ -552,7 +552,7 @@ fn probe_paragraphs_break_by_the_rules_at_every_width() {
                 // Shrink lets a number wider than a narrow box get smaller
                 // instead of split; the rules are what is tested.
                 let markup = format!(
-                    "<form><page><para x=\"0mm\" y=\"0mm\" w=\"{mm}mm\" align=\"{align}\" \
+                    "<form><page><para x=\"10mm\" y=\"10mm\" w=\"{mm}mm\" align=\"{align}\" \
                      hanging=\"{hanging}\" fit=\"shrink\" min-font-size=\"2pt\">{probe}</para></page></form>"
                 );
                 let laid = lay_with(&markup, &fonts).unwrap_or_else(|e| panic!("{mm}mm: {e}"));
@@ -594,7 +594,7 @@ fn a_closing_bracket_after_hanging_punctuation_does_not_start_a_line() {
     // squeezed (追い込み) to hold 。） or the last characters go down.
     for w in [52.5f32, 63.0, 73.5, 84.0, 94.5] {
         let laid = lay(&format!(
-            "<form><page><para x=\"0pt\" y=\"0pt\" w=\"{w}pt\" hanging=\"true\">（職員を含む。）に対し、支給する。</para></page></form>"
+            "<form><page><para x=\"20pt\" y=\"20pt\" w=\"{w}pt\" hanging=\"true\">（職員を含む。）に対し、支給する。</para></page></form>"
         ))
         .unwrap();
         let lines = lines_of(&laid.pages[0]);
@@ -611,7 +611,7 @@ fn punctuation_is_squeezed_to_pull_a_character_back() {
     // em each, so 」 and 。 join the line (追い込み) instead of 。 being
     // pushed down with the character before it.
     let laid = lay(
-        "<form><page><para x=\"0pt\" y=\"0pt\" w=\"99.75pt\" hanging=\"false\">「あいうえおかき」。くけこ</para></page></form>",
+        "<form><page><para x=\"20pt\" y=\"20pt\" w=\"99.75pt\" hanging=\"false\">「あいうえおかき」。くけこ</para></page></form>",
     )
     .unwrap();
     let page = &laid.pages[0];
@@ -619,5 +619,5 @@ fn punctuation_is_squeezed_to_pull_a_character_back() {
     // Every glyph of the first line still inside the box.
     let first = text_runs(page)[0];
     let last = first.glyphs.last().unwrap();
-    assert!(last.x + first.size * 0.5 <= 99.75 + 0.02, "{}", last.x);
+    assert!(last.x + first.size * 0.5 <= 20.0 + 99.75 + 0.02, "{}", last.x);
 }
