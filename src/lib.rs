@@ -18,6 +18,7 @@
 //! the batch's fonts and images and the batch options, so documents render in
 //! parallel and the output is byte-identical whatever the thread count.
 
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod error;
