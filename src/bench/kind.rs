@@ -135,7 +135,13 @@ impl JobKind {
     }
 
     /// The sample job with absolute paths: input, templates, assets, output.
-    fn job_text(self, text: &str, home: &Path, input: &Path, out: &Path) -> Result<String, BenchError> {
+    fn job_text(
+        self,
+        text: &str,
+        home: &Path,
+        input: &Path,
+        out: &Path,
+    ) -> Result<String, BenchError> {
         let mut job: toml::Table =
             toml::from_str(text).map_err(|e| BenchError::Sample(self.name(), e.to_string()))?;
         let abs = |p: &Path| toml::Value::String(p.display().to_string());
@@ -191,7 +197,9 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         for kind in JobKind::ALL {
             let input = t.path().join(format!("{kind}.xlsx"));
-            let path = kind.write_job(t.path(), &input, &t.path().join("out")).unwrap();
+            let path = kind
+                .write_job(t.path(), &input, &t.path().join("out"))
+                .unwrap();
             let job = crate::job::Job::load(&path).unwrap();
             assert_eq!(job.input.file, input, "{kind}");
             assert!(job.template.file.is_file(), "{kind}");

@@ -285,9 +285,11 @@ pub fn prepare_input(req: &Request) -> Result<PathBuf, BenchError> {
 /// Measures `req` in this process (the child's side).
 pub fn measure(req: &Request, input: &Path) -> Result<Measurement, BenchError> {
     let mut m = match req.task {
-        Task::Run { kind, threads, sink } => {
-            Measurement::Run(measure_run(req, kind, threads, sink, input)?)
-        }
+        Task::Run {
+            kind,
+            threads,
+            sink,
+        } => Measurement::Run(measure_run(req, kind, threads, sink, input)?),
         Task::Check { kind, format, rows } => {
             Measurement::Check(measure_check(req, kind, format, rows, input)?)
         }
@@ -452,11 +454,14 @@ fn measure_run(
         )));
     }
     let summary = read_summary(&outcome.run_dir)?;
-    let print = summary.delivery.filter(|d| !d.print.is_empty()).map(|d| PrintFigures {
-        files: d.print.len(),
-        bytes: d.print.iter().map(|p| p.bytes).sum(),
-        pages: d.print.iter().map(|p| p.stats.total_pages).sum(),
-    });
+    let print = summary
+        .delivery
+        .filter(|d| !d.print.is_empty())
+        .map(|d| PrintFigures {
+            files: d.print.len(),
+            bytes: d.print.iter().map(|p| p.bytes).sum(),
+            pages: d.print.iter().map(|p| p.stats.total_pages).sum(),
+        });
     let startup_ms = match (req.spawned_at_ns, first_ns) {
         (Some(s), Some(f)) if f >= s => Some((f - s) as f64 / 1e6),
         _ => None,

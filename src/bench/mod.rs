@@ -77,10 +77,9 @@ impl fmt::Display for BenchError {
                 f,
                 "計測の子プロセスが失敗しました (the measuring child failed, exit {code:?})"
             ),
-            BenchError::Incomplete(why) => write!(
-                f,
-                "計測は無効です (the run does not count): {why}"
-            ),
+            BenchError::Incomplete(why) => {
+                write!(f, "計測は無効です (the run does not count): {why}")
+            }
         }
     }
 }

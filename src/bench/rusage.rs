@@ -51,7 +51,9 @@ mod tests {
         let v: Vec<u8> = vec![1; 64 << 20];
         let mut x = 0u64;
         for _ in 0..3 {
-            x = v.iter().fold(x, |a, &b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
+            x = v
+                .iter()
+                .fold(x, |a, &b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
         }
         let after = usage().unwrap();
         assert!(x != 0);

@@ -11,8 +11,8 @@
 use crate::bench::kind::JobKind;
 use crate::bench::BenchError;
 use crate::check::GlyphCoverage;
-use crate::job::{FieldSpec, FieldType, Job};
 use crate::japan::postal::{Kind, PostalData};
+use crate::job::{FieldSpec, FieldType, Job};
 use chrono::{Datelike, NaiveDate};
 use std::path::Path;
 
@@ -55,14 +55,12 @@ const ADDRESSES: usize = 512;
 /// town each (no building, no 小字 numbering, no note), with a number that
 /// makes a customer barcode, every character covered by `coverage`.
 pub fn addresses(coverage: Option<&dyn GlyphCoverage>) -> Result<Vec<Address>, BenchError> {
-    let data = PostalData::embedded()
-        .map_err(|e| BenchError::Sample("postal", e.to_string()))?;
-    let stride = (data.len() / (ADDRESSES * 3)).max(1);
-    let mut out = Vec::with_capacity(ADDRESSES);
+    let data = PostalData::embedded().map_err(|e| BenchError::Sample("postal", e.to_string()))?;
+    // Candidates from the whole table (codes run north to south), then an
+    // even pick of them, so that the addresses cover the country.
+    let stride = (data.len() / (ADDRESSES * 6)).max(1);
+    let mut usable = Vec::new();
     for (i, e) in data.entries().enumerate().filter(|(i, _)| i % stride == 0) {
-        if out.len() == ADDRESSES {
-            break;
-        }
         let plain = e.kind == Kind::Area
             && !e.town.is_empty()
             && !(e.multi || e.partial || e.building || e.koaza_banchi)
@@ -81,16 +79,19 @@ pub fn addresses(coverage: Option<&dyn GlyphCoverage>) -> Result<Vec<Address>, B
         let postal = e.code_text();
         let printable = coverage.is_none_or(|c| text.chars().all(|ch| c.covers(ch)));
         if printable && data.customer_barcode(&postal, &text).is_ok() {
-            out.push(Address { postal, text });
+            usable.push(Address { postal, text });
         }
     }
-    if out.len() < ADDRESSES / 2 {
+    if usable.len() < ADDRESSES {
         return Err(BenchError::Sample(
             "postal",
-            format!("only {} usable addresses", out.len()),
+            format!("only {} usable addresses", usable.len()),
         ));
     }
-    Ok(out)
+    let step = usable.len() as f64 / ADDRESSES as f64;
+    Ok((0..ADDRESSES)
+        .map(|k| usable[(k as f64 * step) as usize].clone())
+        .collect())
 }
 
 const FAMILY: [(&str, &str); 12] = [
@@ -139,7 +140,10 @@ struct RowCtx<'a> {
 /// share (a person, an address, a date of birth, working hours, pay).
 fn named_value(name: &str, c: &RowCtx) -> Option<Value> {
     let i = c.i;
-    let (family, given) = (FAMILY[i % FAMILY.len()], GIVEN[(i / FAMILY.len()) % GIVEN.len()]);
+    let (family, given) = (
+        FAMILY[i % FAMILY.len()],
+        GIVEN[(i / FAMILY.len()) % GIVEN.len()],
+    );
     let n = |v: f64| Some(Value::Number(v));
     let t = |v: &str| Some(Value::Text(v.to_string()));
     match name {
@@ -153,7 +157,11 @@ fn named_value(name: &str, c: &RowCtx) -> Option<Value> {
         "job_title" => t("主事"),
         "employment_type" if c.kind != JobKind::Shuro => t("常勤職員"),
         "purpose" => t("住宅ローン申請のため"),
-        "birth_date" => Some(date(1960 + (i % 40) as i32, (i % 12) as u32 + 1, (i % 28) as u32 + 1)),
+        "birth_date" => Some(date(
+            1960 + (i % 40) as i32,
+            (i % 12) as u32 + 1,
+            (i % 28) as u32 + 1,
+        )),
         "hire_date" | "term_from" => Some(date(2000 + (i % 24) as i32, 4, 1)),
         "start_date" | "report_date" => Some(date(2025, 4, 1)),
         "report_time" => t("8:30"),
@@ -257,8 +265,7 @@ pub fn write_input(
     if path.extension().is_some_and(|e| e == "csv") {
         write_csv(path, job, kind, rows, n, addresses).map_err(|e| err(e.to_string()))
     } else {
-        let bytes =
-            xlsx_bytes(job, kind, rows, n, addresses).map_err(|e| err(e.to_string()))?;
+        let bytes = xlsx_bytes(job, kind, rows, n, addresses).map_err(|e| err(e.to_string()))?;
         crate::files::write_atomic(path, &bytes).map_err(|e| err(e.to_string()))
     }
 }
@@ -275,15 +282,19 @@ fn write_csv(
     let mut w = csv::Writer::from_writer(file);
     w.write_record(headers(job))?;
     for i in 0..n {
-        let cells = row(job, kind, rows, i, addresses).into_iter().map(|v| match v {
-            Value::Empty => String::new(),
-            Value::Text(s) => s,
-            Value::Date(d) => format!("{}/{}/{}", d.year(), d.month(), d.day()),
-            Value::Number(x) => x.to_string(),
-        });
+        let cells = row(job, kind, rows, i, addresses)
+            .into_iter()
+            .map(|v| match v {
+                Value::Empty => String::new(),
+                Value::Text(s) => s,
+                Value::Date(d) => format!("{}/{}/{}", d.year(), d.month(), d.day()),
+                Value::Number(x) => x.to_string(),
+            });
         w.write_record(cells)?;
     }
-    let file = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let file = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(file.commit()?)
 }
 
@@ -336,7 +347,7 @@ mod tests {
     #[test]
     fn addresses_are_real_and_give_barcodes() {
         let a = addresses(None).unwrap();
-        assert!(a.len() >= ADDRESSES / 2, "{}", a.len());
+        assert_eq!(a.len(), ADDRESSES);
         let data = PostalData::embedded().unwrap();
         for x in a.iter().step_by(37) {
             assert!(data.check_address(&x.postal, &x.text).is_match(), "{x:?}");
@@ -344,6 +355,6 @@ mod tests {
         // Spread over the country, not one town.
         let prefectures: std::collections::BTreeSet<&str> =
             a.iter().map(|x| &x.text[..9]).collect();
-        assert!(prefectures.len() > 20, "{prefectures:?}");
+        assert!(prefectures.len() > 40, "{prefectures:?}");
     }
 }

@@ -7,7 +7,9 @@
 //! but does not count against the exit code. Uses `bench::measure` only.
 
 use crate::bench::kind::JobKind;
-use crate::bench::measure::{CheckMeasurement, Format, Measurement, RowsKind, RunMeasurement, Sink};
+use crate::bench::measure::{
+    CheckMeasurement, Format, Measurement, RowsKind, RunMeasurement, Sink,
+};
 use serde::{Deserialize, Serialize};
 
 /// A target's verdict.
@@ -82,7 +84,9 @@ impl Target {
 fn worst_max(figures: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
     figures
         .into_iter()
-        .try_fold(None::<f64>, |acc, f| f.map(|v| Some(acc.map_or(v, |a| a.max(v)))))
+        .try_fold(None::<f64>, |acc, f| {
+            f.map(|v| Some(acc.map_or(v, |a| a.max(v))))
+        })
         .flatten()
 }
 
@@ -129,7 +133,13 @@ fn saiyo_targets(runs: &[&RunMeasurement]) -> Vec<Target> {
         .iter()
         .filter(|r| r.sink == Sink::Disk && r.threads == 2)
         .collect();
-    let flat = pairs(runs, JobKind::Saiyo, |r| (r.threads, r.sink), 10_000, LETTERS);
+    let flat = pairs(
+        runs,
+        JobKind::Saiyo,
+        |r| (r.threads, r.sink),
+        10_000,
+        LETTERS,
+    );
     vec![
         Target::judge(
             "saiyo mail batch, 100,000 letters, disk, 2 threads",
@@ -152,7 +162,9 @@ fn saiyo_targets(runs: &[&RunMeasurement]) -> Vec<Target> {
             "within 20 % (≤ 1.20 ×)",
             !flat.is_empty(),
             worst_max(flat.iter().map(|(small, big)| {
-                mb(big.peak_rss_kib).zip(mb(small.peak_rss_kib)).map(|(b, s)| b / s)
+                mb(big.peak_rss_kib)
+                    .zip(mb(small.peak_rss_kib))
+                    .map(|(b, s)| b / s)
             })),
             |v| format!("{v:.2} ×"),
             |v| v <= 1.2,
@@ -222,7 +234,11 @@ fn certificate_targets(runs: &[&RunMeasurement]) -> Vec<Target> {
                 let cert = runs
                     .iter()
                     .find(|c| c.kind == JobKind::Zaishoku && same(c, r))?;
-                Some(r.cpu_ms_per_doc().zip(cert.cpu_ms_per_doc()).map(|(a, b)| a / b))
+                Some(
+                    r.cpu_ms_per_doc()
+                        .zip(cert.cpu_ms_per_doc())
+                        .map(|(a, b)| a / b),
+                )
             })
             .collect();
         out.push(Target::judge(
@@ -270,9 +286,11 @@ fn check_targets(checks: &[&CheckMeasurement]) -> Vec<Target> {
             "flat: ≤ 1.20 ×",
             !big.is_empty() && !small.is_empty(),
             worst_max(big.iter().flat_map(|b| {
-                small
-                    .iter()
-                    .map(|s| mb(b.peak_rss_kib).zip(mb(s.peak_rss_kib)).map(|(b, s)| b / s))
+                small.iter().map(|s| {
+                    mb(b.peak_rss_kib)
+                        .zip(mb(s.peak_rss_kib))
+                        .map(|(b, s)| b / s)
+                })
             })),
             |v| format!("{v:.2} ×"),
             |v| v <= 1.2,

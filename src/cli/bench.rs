@@ -25,8 +25,8 @@
 
 use crate::bench::kind::JobKind;
 use crate::bench::measure::{
-    self, CheckMeasurement, Figure, Format, Measurement, Request, RowsKind, RunMeasurement,
-    Sink, Task,
+    self, CheckMeasurement, Figure, Format, Measurement, Request, RowsKind, RunMeasurement, Sink,
+    Task,
 };
 use crate::bench::targets::{self, Target};
 use crate::cli::output::{errln, outln};
@@ -80,7 +80,9 @@ fn parse_format(name: &str) -> Result<Format, String> {
     match name {
         "xlsx" => Ok(Format::Xlsx),
         "csv" => Ok(Format::Csv),
-        _ => Err(format!("--format は xlsx か csv です (unknown format {name:?})")),
+        _ => Err(format!(
+            "--format は xlsx か csv です (unknown format {name:?})"
+        )),
     }
 }
 
@@ -112,14 +114,22 @@ fn requests(args: &BenchArgs, dir: &std::path::Path) -> Result<Vec<Request>, Str
     let mut tasks = Vec::new();
     for &kind in &args.job {
         match args.stage.as_str() {
-            "run" => tasks.extend(threads.iter().map(|&threads| Task::Run { kind, threads, sink })),
+            "run" => tasks.extend(threads.iter().map(|&threads| Task::Run {
+                kind,
+                threads,
+                sink,
+            })),
             "check" | "rejects" => {
                 let rows = if args.stage == "check" {
                     RowsKind::Valid
                 } else {
                     RowsKind::Rejected
                 };
-                tasks.extend(formats.iter().map(|&format| Task::Check { kind, format, rows }));
+                tasks.extend(
+                    formats
+                        .iter()
+                        .map(|&format| Task::Check { kind, format, rows }),
+                );
             }
             other => {
                 return Err(format!(
