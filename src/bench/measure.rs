@@ -540,20 +540,38 @@ fn measure_check(
     })
 }
 
+/// Runs `exe bench <flag> <req as JSON>` and returns its standard output.
+fn child(exe: &Path, flag: &str, req: &Request) -> Result<std::process::Output, BenchError> {
+    let text = serde_json::to_string(req).map_err(|e| BenchError::Incomplete(e.to_string()))?;
+    let out = std::process::Command::new(exe)
+        .stderr(std::process::Stdio::inherit())
+        .arg("bench")
+        .arg(flag)
+        .arg(text)
+        .output()
+        .map_err(|e| BenchError::io(exe, e))?;
+    if !out.status.success() {
+        return Err(BenchError::Child(out.status.code()));
+    }
+    Ok(out)
+}
+
+/// Generates the input of `req` in a child process of its own
+/// (`exe bench --generate <request>`), unless it is cached. Not in the
+/// parent: Linux keeps a process's peak RSS across `exec`, so a child
+/// started by a parent that had held a large generated workbook would
+/// report the parent's peak as its own.
+pub fn generate_in_child(exe: &Path, req: &Request) -> Result<(), BenchError> {
+    child(exe, "--generate", req).map(drop)
+}
+
 /// Runs `req` in a fresh child process (`exe bench --measure <request>`)
 /// and returns its measurement, checked again here: a run that does not
 /// cover every requested document or row is an error.
 pub fn in_child(exe: &Path, req: &Request) -> Result<Measurement, BenchError> {
     let mut req = req.clone();
-    let mut cmd = std::process::Command::new(exe);
-    cmd.stderr(std::process::Stdio::inherit());
     req.spawned_at_ns = monotonic_ns();
-    let text = serde_json::to_string(&req).map_err(|e| BenchError::Incomplete(e.to_string()))?;
-    cmd.arg("bench").arg("--measure").arg(text);
-    let out = cmd.output().map_err(|e| BenchError::io(exe, e))?;
-    if !out.status.success() {
-        return Err(BenchError::Child(out.status.code()));
-    }
+    let out = child(exe, "--measure", &req)?;
     let m: Measurement = serde_json::from_slice(&out.stdout)
         .map_err(|e| BenchError::Incomplete(format!("bench child: {e}")))?;
     let (n, counted, kind) = match &m {

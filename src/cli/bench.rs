@@ -66,6 +66,9 @@ pub struct BenchArgs {
     /// Internal: measure this request (JSON) in this process.
     #[arg(long, hide = true)]
     pub measure: Option<String>,
+    /// Internal: generate the input of this request (JSON) and exit.
+    #[arg(long, hide = true)]
+    pub generate: Option<String>,
     /// Internal (tests): report these figures as not measured.
     #[arg(long, hide = true, value_delimiter = ',')]
     pub withhold: Vec<String>,
@@ -163,6 +166,9 @@ pub fn execute(args: &BenchArgs) -> ExitCode {
     if let Some(text) = &args.measure {
         return measure_here(text);
     }
+    if let Some(text) = &args.generate {
+        return generate_here(text);
+    }
     let requests = match requests(args, &dir) {
         Ok(r) => r,
         Err(e) => {
@@ -179,7 +185,8 @@ pub fn execute(args: &BenchArgs) -> ExitCode {
     };
     let mut measured = Vec::new();
     for req in &requests {
-        let done = measure::prepare_input(req).and_then(|_| measure::in_child(&exe, req));
+        let done =
+            measure::generate_in_child(&exe, req).and_then(|()| measure::in_child(&exe, req));
         match done {
             Ok(m) => {
                 if !args.json {
@@ -209,14 +216,34 @@ pub fn execute(args: &BenchArgs) -> ExitCode {
     }
 }
 
-/// The child: measures one request and prints it as JSON.
-fn measure_here(text: &str) -> ExitCode {
-    let req: Request = match serde_json::from_str(text) {
+/// A child's request, or why it cannot be read.
+fn child_request(text: &str) -> Result<Request, ExitCode> {
+    serde_json::from_str(text).map_err(|e| {
+        errln!("chohyo: bench: {e}");
+        ExitCode::Input
+    })
+}
+
+/// The generating child: writes the input of one request (cached).
+fn generate_here(text: &str) -> ExitCode {
+    let req = match child_request(text) {
         Ok(r) => r,
+        Err(code) => return code,
+    };
+    match measure::prepare_input(&req) {
+        Ok(_) => ExitCode::Success,
         Err(e) => {
-            errln!("chohyo: bench --measure: {e}");
-            return ExitCode::Input;
+            errln!("chohyo: {e}");
+            e.exit_code()
         }
+    }
+}
+
+/// The measuring child: measures one request and prints it as JSON.
+fn measure_here(text: &str) -> ExitCode {
+    let req = match child_request(text) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
     match measure::prepare_input(&req).and_then(|input| measure::measure(&req, &input)) {
         Ok(m) => match serde_json::to_string(&m) {
