@@ -94,6 +94,9 @@ fn every_job_kind_renders_every_row_and_its_pdfs_pass_independent_checks() {
         .find_map(|l| l.strip_prefix("Pages:"))
         .map(|p| p.trim().parse::<u64>().unwrap());
     assert_eq!(pages, print["pages"].as_u64(), "{info}");
+    // The bench verified the run directory: 7 letters in docs/, 7 in packages.
+    assert_eq!(runs[3]["verified_documents"], 14, "{}", runs[3]);
+    assert_eq!(runs[0]["verified_documents"], 7, "{}", runs[0]);
     let verified = common::run_chohyo([OsStr::new("verify"), saiyo.as_os_str()]);
     assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
     // Real addresses: every letter has its customer barcode (none warned of).

@@ -8,7 +8,8 @@
 //! document was rendered and every generated row was accepted (or, for a
 //! rejects run, rejected), else the run is an error, not a figure.
 //!
-//! Uses `run` (the batch, the check), `job`, `check`, `bench::synth`,
+//! Uses `run` (the batch, the check), `mail` (`verify` of the outputs),
+//! `job`, `check`, `bench::synth`,
 //! `bench::kind` and `bench::rusage`.
 
 use crate::bench::kind::JobKind;
@@ -179,6 +180,9 @@ pub struct RunMeasurement {
     pub batch_stages_ms: BTreeMap<String, u64>,
     /// CPU time per rendering stage, summed over threads, milliseconds.
     pub render_stages_cpu_ms: BTreeMap<String, f64>,
+    /// Documents whose hash `chohyo verify` recomputed and found right, in
+    /// the run directory and its packages (disk sink; after the timing).
+    pub verified_documents: Option<usize>,
     /// The run directory.
     pub run_dir: PathBuf,
 }
@@ -466,7 +470,12 @@ fn measure_run(
         (Some(s), Some(f)) if f >= s => Some((f - s) as f64 / 1e6),
         _ => None,
     };
+    let verified_documents = match sink {
+        Sink::Disk => Some(verify_outputs(&outcome.run_dir)?),
+        Sink::Null => None,
+    };
     Ok(RunMeasurement {
+        verified_documents,
         kind,
         n,
         threads,
@@ -482,6 +491,23 @@ fn measure_run(
         render_stages_cpu_ms: clock.millis(),
         run_dir: outcome.run_dir,
     })
+}
+
+/// Verifies every hash of the run directory, its packages included, as
+/// `chohyo verify <run dir>` does; a mismatch makes the run an error.
+/// Returns the documents found right (a document in a package counts again).
+fn verify_outputs(run_dir: &Path) -> Result<usize, BenchError> {
+    let opts = crate::mail::package::VerifyOptions::default();
+    let report = crate::mail::package::verify_path(run_dir, &opts)?;
+    if !report.ok() {
+        return Err(BenchError::Incomplete(format!(
+            "{}: verify で {} 件の問題 (verify found {} problems)",
+            run_dir.display(),
+            report.findings.len(),
+            report.findings.len()
+        )));
+    }
+    Ok(report.documents_ok)
 }
 
 fn measure_check(

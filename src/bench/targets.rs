@@ -346,6 +346,7 @@ mod tests {
             print: None,
             batch_stages_ms: Default::default(),
             render_stages_cpu_ms: Default::default(),
+            verified_documents: None,
             run_dir: PathBuf::new(),
         })
     }

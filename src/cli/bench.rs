@@ -320,6 +320,9 @@ fn print_run(r: &RunMeasurement) {
             ))
         );
     }
+    if let Some(v) = r.verified_documents {
+        outln!("  verify          {v:>10} documents' hashes right (chohyo verify of the run directory)");
+    }
     outln!("  batch stages (wall ms):");
     for (k, v) in &r.batch_stages_ms {
         outln!("    {k:<12} {v:>10}");
