@@ -254,17 +254,20 @@ fn task_kind(task: &Task) -> JobKind {
     }
 }
 
-/// The synthetic input of a request, generated (in the parent, not timed)
-/// unless it is already in the bench folder's cache.
-pub fn prepare_input(req: &Request) -> Result<PathBuf, BenchError> {
-    let (kind, rows, format) = match req.task {
+/// The job kind, rows and format of a request's input.
+fn input_spec(req: &Request) -> (JobKind, RowsKind, Format) {
+    match req.task {
         Task::Run { kind, .. } => (kind, RowsKind::Valid, Format::Xlsx),
         Task::Check {
             kind, format, rows, ..
         } => (kind, rows, format),
-    };
-    let inputs = req.dir.join("inputs");
-    crate::files::create_private_dir(&inputs).map_err(|e| BenchError::io(&inputs, e))?;
+    }
+}
+
+/// Where the synthetic input of a request is cached
+/// (`<dir>/inputs/<kind>-<valid|rejected>-<N>.<xlsx|csv>`).
+pub fn input_path(req: &Request) -> PathBuf {
+    let (kind, rows, format) = input_spec(req);
     // The seal-less certificate reads the certificate's input.
     let stem = match kind {
         JobKind::ZaishokuNoseal => JobKind::Zaishoku,
@@ -274,10 +277,21 @@ pub fn prepare_input(req: &Request) -> Result<PathBuf, BenchError> {
         RowsKind::Valid => "valid",
         RowsKind::Rejected => "rejected",
     };
-    let path = inputs.join(format!("{stem}-{rows_name}-{}.{}", req.n, format.ext()));
+    req.dir
+        .join("inputs")
+        .join(format!("{stem}-{rows_name}-{}.{}", req.n, format.ext()))
+}
+
+/// The synthetic input of a request, generated (not timed) unless it is
+/// already in the bench folder's cache.
+pub fn prepare_input(req: &Request) -> Result<PathBuf, BenchError> {
+    let (kind, rows, _) = input_spec(req);
+    let path = input_path(req);
     if path.is_file() {
         return Ok(path);
     }
+    let inputs = req.dir.join("inputs");
+    crate::files::create_private_dir(&inputs).map_err(|e| BenchError::io(&inputs, e))?;
     let job = Job::load(&kind.write_job(&req.dir, &path, &req.dir.join("out"))?)
         .map_err(|e| BenchError::Sample(kind.name(), e.to_string()))?;
     let fonts = run::load_fonts(&job, None)?;

@@ -185,6 +185,9 @@ pub fn execute(args: &BenchArgs) -> ExitCode {
     };
     let mut measured = Vec::new();
     for req in &requests {
+        if !measure::input_path(req).is_file() {
+            errln!("chohyo: 入力を生成しています (generating {} rows)…", req.n);
+        }
         let done =
             measure::generate_in_child(&exe, req).and_then(|()| measure::in_child(&exe, req));
         match done {
