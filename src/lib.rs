@@ -12,12 +12,14 @@
 //! ```
 //!
 //! `error`, `files` and `japan` are leaves every stage may use; `job` is the
-//! configuration, plain data; `cli` is a thin layer over `run`.
+//! configuration, plain data; `bench` measures batches (above `run`); `cli`
+//! is a thin layer over `run` and `bench`.
 //!
 //! Rendering one document is a pure function of the record, the template,
 //! the batch's fonts and images and the batch options, so documents render in
 //! parallel and the output is byte-identical whatever the thread count.
 
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod error;

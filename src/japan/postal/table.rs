@@ -287,6 +287,12 @@ impl PostalData {
         }
     }
 
+    /// Every entry of the table, in code order (e.g. to pick real
+    /// addresses for synthetic inputs).
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
+        self.rows.iter().map(|r| self.entry(r))
+    }
+
     /// All entries of a numeric postal code.
     pub fn lookup_code(&self, code: u32) -> Vec<Entry<'_>> {
         let start = self.rows.partition_point(|r| r.code < code);
