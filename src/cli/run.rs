@@ -14,7 +14,8 @@
 //! Indexed Jobs, 0-based) or `SLURM_ARRAY_TASK_ID` (Slurm arrays, 1-based).
 //!
 //! Exit codes: 0 all rendered (or already finished), 1 finished with
-//! rejects, 2 job or input error, 3 failure during rendering, 4 lock held.
+//! rejects, 2 job or input error, 3 failure during rendering, 4 lock held,
+//! 5 `--strict` found rejects (nothing numbered or rendered; rejects written).
 
 use crate::cli::output::errln;
 use crate::error::ExitCode;
@@ -48,7 +49,9 @@ pub struct RunArgs {
     /// Output root instead of the job's `output.dir`.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Fail before rendering anything if any row is rejected.
+    /// 不備が 1 件でもあれば番号も出力もせずに終了する（終了コード 5、不備の一覧は
+    /// 実行ディレクトリの rejects.csv / rejects.xlsx）。
+    /// Stop before numbering or rendering anything if any row is rejected (exit 5).
     #[arg(long)]
     pub strict: bool,
     /// Start the batch over when its input changed since it was planned.
@@ -136,23 +139,6 @@ pub fn execute(args: &RunArgs) -> ExitCode {
             return ExitCode::Input;
         }
     };
-    if args.strict {
-        let counted = run::load_fonts(&job, None)
-            .and_then(|fonts| run::count_rejects(&job, args.input.as_deref(), Some(&fonts)));
-        match counted {
-            Ok((_, rejects)) if rejects > 0 => {
-                errln!(
-                    "chohyo: --strict: {rejects} 件の不備があるため出力しません (rejects found; nothing rendered). `chohyo check` で一覧を出せます"
-                );
-                return ExitCode::Rejects;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                errln!("chohyo: {e}");
-                return e.exit_code();
-            }
-        }
-    }
     let opts = RunOptions {
         batch_id: args.batch_id.clone(),
         input: args.input.clone(),
@@ -163,6 +149,7 @@ pub fn execute(args: &RunArgs) -> ExitCode {
         restart: args.restart,
         reissue: args.reissue,
         ledger: args.ledger.clone(),
+        strict: args.strict,
         ..RunOptions::default()
     };
     let log = RunLog::stderr_only(verbosity);
