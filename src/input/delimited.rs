@@ -83,7 +83,9 @@ pub(crate) fn read_delimited(
 /// is the first early line holding the first wanted header.
 fn delimiter(text: &str, header: &HeaderRow) -> u8 {
     let header_line = match header {
-        HeaderRow::At(n) => text.split('\n').nth(*n as usize - 1).unwrap_or(""),
+        HeaderRow::At(n) | HeaderRow::Pinned { row: n, .. } => {
+            text.split('\n').nth(*n as usize - 1).unwrap_or("")
+        }
         HeaderRow::Find(wanted) => {
             let first = wanted
                 .first()
