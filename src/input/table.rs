@@ -273,7 +273,7 @@ fn fit_row(
 /// A header cell as text: numbers without a trailing `.0`, dates as `y/m/d`.
 fn header_text(c: &Cell) -> String {
     match c {
-        Cell::Empty => String::new(),
+        Cell::Empty | Cell::Formula(_) => String::new(),
         Cell::Text(s) | Cell::IsoDate(s) | Cell::Error(s) => s.clone(),
         Cell::Number(f) => format_number(*f),
         Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
