@@ -295,7 +295,8 @@ fn void_after_failure(
     if matches!(failure, BatchError::Stopped(_)) || opts.discard_docs {
         return;
     }
-    match plan::void_unwritten(job, plan, &dir.path, opts.shard, ledger_path, failure) {
+    let exit = failure.exit_code();
+    match plan::void_unwritten(job, plan, &dir.path, opts.shard, ledger_path, exit) {
         Ok(0) => {}
         Ok(n) => log.info(
             "voided",

@@ -389,7 +389,7 @@ pub(super) fn void_unwritten(
     run_dir: &Path,
     shard: Option<(u64, u64)>,
     ledger_path: &Path,
-    failure: &BatchError,
+    exit: crate::error::ExitCode,
 ) -> Result<usize, BatchError> {
     let path = run_dir.join(crate::run::spool::PLAN_FILE);
     let file = match runstate::open_back(&path) {
@@ -399,10 +399,7 @@ pub(super) fn void_unwritten(
     };
     let journal = runstate::Journal::read(run_dir)
         .map_err(|e| BatchError::read(&run_dir.join("journal.jsonl"), e))?;
-    let why = format!(
-        "実行失敗 exit {}",
-        failure.exit_code().code()
-    );
+    let why = format!("実行失敗 exit {}", exit.code());
     let mut voids = Vec::new();
     for line in std::io::BufRead::lines(std::io::BufReader::new(file)) {
         let line = line.map_err(|e| BatchError::read(&path, e))?;
