@@ -375,3 +375,146 @@ fn a_run_failing_after_planning_leaves_no_number_pending() {
         .iter()
         .all(|(_, _, void, issued)| void.is_empty() && !issued.is_empty()));
 }
+
+/// Whether `text` holds Japanese (kana or kanji).
+fn has_japanese(text: &str) -> bool {
+    text.chars()
+        .any(|c| matches!(c, '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}'))
+}
+
+/// `chohyo <args> --help`'s standard output.
+fn help(args: &[&str]) -> String {
+    let mut all = args.to_vec();
+    all.push("--help");
+    let ran = run_chohyo(&all);
+    assert_eq!(ran.code, 0, "{all:?}: {}", ran.stderr);
+    ran.stdout
+}
+
+/// The lines of a help's section (its heading's lines up to a blank line).
+fn section<'a>(help: &'a str, heading: &str) -> Vec<&'a str> {
+    help.lines()
+        .skip_while(|l| *l != heading)
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect()
+}
+
+/// The README's command reference: each command's usage text (its line in
+/// the code block with continuation lines) and its line in the table.
+fn readme_commands() -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let start = readme.find("\n## Commands\n").expect("README has ## Commands");
+    let part = &readme[start..];
+    let part = &part[..part.find("\n### Exit codes").unwrap()];
+    let block = part.split("```").nth(1).expect("a usage block");
+    let mut usage: Vec<(String, String)> = Vec::new();
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        match line.strip_prefix("chohyo ") {
+            Some(rest) => {
+                let name = rest.split_whitespace().next().unwrap().to_string();
+                usage.push((name, line.to_string()));
+            }
+            None => usage.last_mut().expect("usage starts with chohyo").1 += line,
+        }
+    }
+    let table = part
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .map(|l| {
+            let (name, rest) = l.split_once("` | ").unwrap();
+            (
+                name.to_string(),
+                rest.trim_end_matches(" |").trim().to_string(),
+            )
+        })
+        .collect();
+    (usage, table)
+}
+
+#[test]
+fn every_help_is_japanese_and_in_step_with_the_readme() {
+    let top = help(&[]);
+    assert!(top.starts_with("chohyo (帳票): "), "{top}");
+    assert!(top.contains("使い方 (usage): chohyo <COMMAND>"), "{top}");
+    assert!(
+        section(&top, "オプション (options):")
+            .iter()
+            .all(|l| has_japanese(l)),
+        "{top}"
+    );
+    let commands: Vec<String> = section(&top, "コマンド (commands):")
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(commands.len(), 8, "{top}");
+    let (usage, table) = readme_commands();
+    let names = |v: &[(String, String)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let mut sorted = commands.clone();
+    sorted.sort();
+    for (what, mut listed) in [("usage", names(&usage)), ("table", names(&table))] {
+        listed.sort();
+        assert_eq!(listed, sorted, "the README's {what} lists every command");
+    }
+    let option = option_flags();
+    for name in &commands {
+        let text = help(&[name]);
+        let first = text.lines().next().unwrap();
+        let row = &table.iter().find(|(n, _)| n == name).unwrap().1;
+        assert_eq!(first, row, "{name}: help's first line and the README's table");
+        assert!(has_japanese(first) && first.contains(" ("), "{first}");
+        assert!(
+            text.contains(&format!("使い方 (usage): chohyo {name}")),
+            "{text}"
+        );
+        let readme = &usage.iter().find(|(n, _)| n == name).unwrap().1;
+        let mut in_help = Vec::new();
+        for line in section(&text, "オプション (options):")
+            .into_iter()
+            .chain(section(&text, "引数 (arguments):"))
+        {
+            assert!(
+                has_japanese(line) && line.contains(" ("),
+                "{name}: every option is explained in Japanese with the English: {line}"
+            );
+            let Some((short, long)) = option(line) else {
+                continue;
+            };
+            if long == "help" {
+                continue;
+            }
+            let in_readme = readme.contains(&format!("--{long}"))
+                || short.is_some_and(|s| readme.contains(&format!("-{s}")));
+            assert!(in_readme, "{name}: --{long} is missing from the README: {readme}");
+            in_help.push(long);
+        }
+        for word in readme.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            if let Some(long) = word.strip_prefix("--") {
+                assert!(
+                    in_help.iter().any(|h| h == long),
+                    "{name}: the README's --{long} is not an option of the command"
+                );
+            }
+        }
+    }
+}
+
+/// Reads an option line of a help: its short letter and long name.
+fn option_flags() -> impl Fn(&str) -> Option<(Option<char>, String)> {
+    |line: &str| {
+        let line = line.trim_start();
+        let (short, rest) = match line.strip_prefix('-') {
+            Some(r) if !r.starts_with('-') => {
+                let c = r.chars().next()?;
+                (Some(c), r[c.len_utf8()..].trim_start_matches(", "))
+            }
+            _ => (None, line),
+        };
+        let long: String = rest
+            .strip_prefix("--")?
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        Some((short, long))
+    }
+}
