@@ -59,12 +59,7 @@ fn ledger_rows(ledger: &Path) -> Vec<(String, u64, String, String)> {
         .prepare("SELECT record_id, number, void, issued_at FROM issues ORDER BY number")
         .unwrap();
     stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get::<_, i64>(1)? as u64,
-            r.get(2)?,
-            r.get(3)?,
-        ))
+        Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?, r.get(3)?))
     })
     .unwrap()
     .map(Result::unwrap)
@@ -98,8 +93,20 @@ fn strict_exits_5_leaves_the_rejects_report_and_numbers_nothing() {
         got,
         [
             ("requests.xlsx", "申請一覧", "14", "氏名", "E_REQUIRED"),
-            ("requests.xlsx", "申請一覧", "29", "生年月日", "E_DATE_INVALID"),
-            ("requests.xlsx", "申請一覧", "43", "郵便番号", "E_POSTAL_FORMAT"),
+            (
+                "requests.xlsx",
+                "申請一覧",
+                "29",
+                "生年月日",
+                "E_DATE_INVALID"
+            ),
+            (
+                "requests.xlsx",
+                "申請一覧",
+                "43",
+                "郵便番号",
+                "E_POSTAL_FORMAT"
+            ),
         ]
     );
     assert!(rejects[0][6].contains("必須項目が空欄です"));
@@ -275,7 +282,10 @@ fn a_formula_saved_without_its_result_is_its_own_reject() {
             _ => inline(&at, text),
         }
     };
-    for (what, order) in [("rows in order", vec![0, 1, 2, 3]), ("rows out of order", vec![0, 2, 1, 3])] {
+    for (what, order) in [
+        ("rows in order", vec![0, 1, 2, 3]),
+        ("rows out of order", vec![0, 2, 1, 3]),
+    ] {
         let tmp = tempfile::tempdir().unwrap();
         let book = tmp.path().join("program.xlsx");
         std::fs::write(&book, formula_book(&order, cell)).unwrap();
@@ -329,7 +339,11 @@ fn a_run_failing_after_planning_leaves_no_number_pending() {
     let template = common::root().join("templates/zaishoku.xml");
     let good = std::fs::read_to_string(&template).unwrap();
     // A misspelt variable: found on the first record, after numbering.
-    std::fs::write(dir.join("form.xml"), good.replacen("{{ name }}", "{{ nmae }}", 1)).unwrap();
+    std::fs::write(
+        dir.join("form.xml"),
+        good.replacen("{{ name }}", "{{ nmae }}", 1),
+    )
+    .unwrap();
     let job = sample_copy("zaishoku", dir, |t| {
         t.replace(&format!("\"{}\"", template.display()), "\"form.xml\"")
     });
@@ -346,7 +360,11 @@ fn a_run_failing_after_planning_leaves_no_number_pending() {
     let planned = ledger_rows(&ledger);
     assert_eq!(planned.len(), 47);
     for (id, _, void, issued) in &planned {
-        assert_eq!((void.as_str(), issued.as_str()), ("実行失敗 exit 2", ""), "{id}");
+        assert_eq!(
+            (void.as_str(), issued.as_str()),
+            ("実行失敗 exit 2", ""),
+            "{id}"
+        );
     }
     let listed = run_chohyo([
         "ledger",
@@ -368,7 +386,10 @@ fn a_run_failing_after_planning_leaves_no_number_pending() {
     let ran = run_job(&job, &out, &["-q", "--restart"]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let issued = numbers(&out.join("zaishoku/2025-04-01"));
-    let mut before: Vec<(String, u64)> = planned.iter().map(|(id, n, _, _)| (id.clone(), *n)).collect();
+    let mut before: Vec<(String, u64)> = planned
+        .iter()
+        .map(|(id, n, _, _)| (id.clone(), *n))
+        .collect();
     before.sort();
     assert_eq!(issued, before);
     assert!(ledger_rows(&ledger)
@@ -400,15 +421,20 @@ fn section<'a>(help: &'a str, heading: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// A command's name and a text about it.
+type Named = (String, String);
+
 /// The README's command reference: each command's usage text (its line in
 /// the code block with continuation lines) and its line in the table.
-fn readme_commands() -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn readme_commands() -> (Vec<Named>, Vec<Named>) {
     let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
-    let start = readme.find("\n## Commands\n").expect("README has ## Commands");
+    let start = readme
+        .find("\n## Commands\n")
+        .expect("README has ## Commands");
     let part = &readme[start..];
     let part = &part[..part.find("\n### Exit codes").unwrap()];
     let block = part.split("```").nth(1).expect("a usage block");
-    let mut usage: Vec<(String, String)> = Vec::new();
+    let mut usage: Vec<Named> = Vec::new();
     for line in block.lines().filter(|l| !l.trim().is_empty()) {
         match line.strip_prefix("chohyo ") {
             Some(rest) => {
@@ -449,7 +475,7 @@ fn every_help_is_japanese_and_in_step_with_the_readme() {
         .collect();
     assert_eq!(commands.len(), 8, "{top}");
     let (usage, table) = readme_commands();
-    let names = |v: &[(String, String)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let names = |v: &[Named]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     let mut sorted = commands.clone();
     sorted.sort();
     for (what, mut listed) in [("usage", names(&usage)), ("table", names(&table))] {
@@ -461,7 +487,10 @@ fn every_help_is_japanese_and_in_step_with_the_readme() {
         let text = help(&[name]);
         let first = text.lines().next().unwrap();
         let row = &table.iter().find(|(n, _)| n == name).unwrap().1;
-        assert_eq!(first, row, "{name}: help's first line and the README's table");
+        assert_eq!(
+            first, row,
+            "{name}: help's first line and the README's table"
+        );
         assert!(has_japanese(first) && first.contains(" ("), "{first}");
         assert!(
             text.contains(&format!("使い方 (usage): chohyo {name}")),
@@ -485,7 +514,10 @@ fn every_help_is_japanese_and_in_step_with_the_readme() {
             }
             let in_readme = readme.contains(&format!("--{long}"))
                 || short.is_some_and(|s| readme.contains(&format!("-{s}")));
-            assert!(in_readme, "{name}: --{long} is missing from the README: {readme}");
+            assert!(
+                in_readme,
+                "{name}: --{long} is missing from the README: {readme}"
+            );
             in_help.push(long);
         }
         for word in readme.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {

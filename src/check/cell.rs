@@ -82,7 +82,11 @@ pub(crate) fn visible(text: &str) -> String {
 fn formula_without_value(formula: &str) -> String {
     // A formula may be up to 8,192 characters: enough of it to find it.
     let shown: String = formula.chars().take(60).collect();
-    let more = if formula.chars().count() > 60 { "…" } else { "" };
+    let more = if formula.chars().count() > 60 {
+        "…"
+    } else {
+        ""
+    };
     format!(
         "数式 ={shown}{more} の計算結果がファイルに保存されていません。\
          プログラムで作られたファイルのようです。Excel か LibreOffice で開いて保存し直してから、もう一度読み込ませてください \

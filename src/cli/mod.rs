@@ -6,7 +6,9 @@
 //! [`localized`] gives clap's own headings and flags the same form.
 
 use crate::error::ExitCode;
-use clap::{Arg, ArgAction, Command as ClapCommand, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{
+    Arg, ArgAction, Command as ClapCommand, CommandFactory, FromArgMatches, Parser, Subcommand,
+};
 
 pub mod barcode;
 pub mod bench;
@@ -74,7 +76,8 @@ pub fn main() -> ExitCode {
 
 /// The form of clap's own parts of the help: the usage line and headings,
 /// `--help` and `--version`, in Japanese with the English beside them.
-const HELP_TEMPLATE: &str = "{about-with-newline}\n使い方 (usage): {usage}\n\n{all-args}{after-help}";
+const HELP_TEMPLATE: &str =
+    "{about-with-newline}\n使い方 (usage): {usage}\n\n{all-args}{after-help}";
 
 /// The command line with clap's own texts localised (see [`HELP_TEMPLATE`]),
 /// for the command and every subcommand. `chohyo help <command>` is left

@@ -228,13 +228,15 @@ fn read_whole<R: WorkbookInput>(
         let row = row0.saturating_add(i as u32);
         let mut out = Vec::with_capacity(col0 + cells.len());
         out.resize(col0, Cell::Empty);
-        out.extend(cells.iter().enumerate().map(|(j, d)| match convert_data(d) {
-            // calamine reads ODS error cells as their display text.
-            Cell::Text(s) if is_ods && ERROR_LITERALS.contains(&s.as_str()) => Cell::Error(s),
-            Cell::Empty => unsaved
-                .get(&(row, (col0 + j) as u32))
-                .map_or(Cell::Empty, |f| Cell::Formula(f.clone())),
-            c => c,
+        out.extend(cells.iter().enumerate().map(|(j, d)| {
+            match convert_data(d) {
+                // calamine reads ODS error cells as their display text.
+                Cell::Text(s) if is_ods && ERROR_LITERALS.contains(&s.as_str()) => Cell::Error(s),
+                Cell::Empty => unsaved
+                    .get(&(row, (col0 + j) as u32))
+                    .map_or(Cell::Empty, |f| Cell::Formula(f.clone())),
+                c => c,
+            }
         }));
         (row.saturating_add(1), out)
     });
