@@ -628,7 +628,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.message.contains("見出し行が見つかりません"),
+            e.message.contains("ジョブの列の見出しをすべて持つ行がありません"),
             "{}",
             e.message
         );
