@@ -550,3 +550,46 @@ fn option_flags() -> impl Fn(&str) -> Option<(Option<char>, String)> {
         Some((short, long))
     }
 }
+
+#[test]
+fn a_sheet_of_formulas_never_saved_is_refused_in_one_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Cells out of order (row 2 before row 1), so the sheet is read whole
+    // and its unsaved formulas are kept by position: capped at 10,000.
+    let formulas: String = (0..10_001)
+        .map(|i| format!("<c r=\"{}2\"><f>ROW()</f></c>", column_name(i)))
+        .collect();
+    let sheet = format!(
+        "<row r=\"2\">{formulas}</row><row r=\"1\">{}</row>",
+        inline("A1", "申請番号")
+    );
+    let book = tmp.path().join("never_saved.xlsx");
+    std::fs::write(&book, common::xlsx_with_sheet_data(&sheet)).unwrap();
+    let job = sample_copy("zaishoku", tmp.path(), |t| {
+        t.replace("sheet = \"申請一覧\"", "sheet = \"名簿\"")
+    });
+    let ran = check(&job, tmp.path(), &["--input", book.to_str().unwrap()]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!(
+            "{}: シート「名簿」: 計算結果が保存されていない数式が 10000 個を超えます。Excel か LibreOffice で開いて保存し直してください",
+            book.display()
+        )),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// Spreadsheet column letters of a 0-based column.
+fn column_name(mut i: usize) -> String {
+    let mut name = Vec::new();
+    loop {
+        name.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    name.reverse();
+    String::from_utf8(name).unwrap()
+}

@@ -628,7 +628,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.message.contains("ジョブの列の見出しをすべて持つ行がありません"),
+            e.message
+                .contains("ジョブの列の見出しをすべて持つ行がありません"),
             "{}",
             e.message
         );

@@ -243,11 +243,6 @@ fn read_whole<R: WorkbookInput>(
     build_table(head, header_row, rows, on_row)
 }
 
-/// Formulas without a saved result that one sheet may hold when it is read
-/// whole: more means the file was never saved by a spreadsheet program at
-/// all, which one message says better than as many rejects.
-const MAX_UNSAVED_FORMULAS: usize = 10_000;
-
 /// The formulas without a saved result of an `.xlsx` sheet read whole (its
 /// cells out of order), by 0-based `(row, column)`; a second pass of the
 /// cell reader. Other formats save results (or calamine computes none).
@@ -262,13 +257,14 @@ fn unsaved_formulas<R: WorkbookInput>(
     let Ok(mut cells) = x.worksheet_cells_reader(name) else {
         return Ok(found);
     };
+    const MAX: usize = limits::MAX_UNSAVED_FORMULAS;
     while let Ok(Some(c)) = cells.next_cell_with_formula() {
         if let Cell::Formula(f) = xlsx_cell(&c.value, c.formula) {
-            if found.len() == MAX_UNSAVED_FORMULAS {
+            if found.len() == MAX {
                 return Err(format!(
-                    "計算結果が保存されていない数式が {MAX_UNSAVED_FORMULAS} 個を超えます。\
+                    "計算結果が保存されていない数式が {MAX} 個を超えます。\
                      Excel か LibreOffice で開いて保存し直してください \
-                     (more than {MAX_UNSAVED_FORMULAS} formulas without a saved result; \
+                     (more than {MAX} formulas without a saved result; \
                      open the file in Excel or LibreOffice and save it)"
                 ));
             }
