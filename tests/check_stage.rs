@@ -171,3 +171,62 @@ fn a_character_no_font_has_is_rejected_before_numbers() {
     assert!(r.stderr.contains("1 行に 1 件の不備"), "{}", r.stderr);
     assert!(!out.join("saiyo").join("2025-03-10").join("docs").exists());
 }
+
+#[test]
+fn a_character_no_font_has_in_a_joined_sheet_is_rejected_before_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows = [
+        hire("H1", "山田 太郎", "263-0023"),
+        hire("H2", "鈴木 一郎", "263-0023"),
+    ];
+    let (job, csv) = job_with(tmp.path(), &rows);
+    // A joined file of notes per hire; H2's note has U+E000, which no
+    // bundled font has (the template does not print the notes: the check
+    // cannot know which fields a template prints, so it checks them all).
+    std::fs::write(
+        tmp.path().join("notes.csv"),
+        "通知番号,備考\nH1,印鑑を持参\nH2,印鑑\u{E000}を持参\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&job).unwrap().replace(
+        "[template]",
+        "[[input.join]]\nfield = \"notes\"\nfile = \"notes.csv\"\nkey = \"通知番号\"\n\
+         on = \"notice_id\"\n\n[[input.join.fields]]\nname = \"note\"\ncolumn = \"備考\"\n\n\
+         [template]",
+    );
+    std::fs::write(&job, text).unwrap();
+    let (code, checked) = check(&job, &csv, tmp.path());
+    assert_eq!(code, 1);
+    let (rejects, numbers) = run(&job, &csv, tmp.path());
+    for list in [&checked, &rejects] {
+        let got: Vec<_> = list.iter().map(|r| (&r[0], fields(r))).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "hires.csv",
+                    (
+                        "3",
+                        "通知番号",
+                        "H2",
+                        "E_JOIN_ROWS",
+                        "「notes.csv」の 3 行目に不備があります (joined rows have problems)"
+                    )
+                ),
+                (
+                    "notes.csv",
+                    (
+                        "3",
+                        "備考",
+                        "印鑑\u{E000}を持参",
+                        "E_GLYPH_MISSING",
+                        "文字「\u{E000}」(U+E000) を表示できるフォントがありません \
+                      (no font of the batch has this character)"
+                    )
+                )
+            ],
+            "{list:?}"
+        );
+    }
+    assert_no_gap(&numbers, &["H1"]);
+}

@@ -371,7 +371,9 @@ fn verify_catches_a_wrong_documents_count_in_a_package() {
     let zip_path = run.join("packages/all-001.zip");
     assert_eq!(verify_kinds(&zip_path), (0, vec![]));
     let mut zin = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
-    let edited = tmp.path().join("edited.zip");
+    // Same file name in a folder of its own: a renamed zip is another finding.
+    std::fs::create_dir_all(tmp.path().join("edited")).unwrap();
+    let edited = tmp.path().join("edited/all-001.zip");
     let mut zout = zip::ZipWriter::new(std::fs::File::create(&edited).unwrap());
     for i in 0..zin.len() {
         let mut f = zin.by_index(i).unwrap();

@@ -70,6 +70,15 @@ fn rebuild(
     w.finish().unwrap();
 }
 
+/// Where a damaged copy of the clean package goes: a folder of its own, so
+/// that the copy keeps the file name its manifest gives (a renamed zip is a
+/// finding of its own).
+fn damaged(dir: &Path, label: &str) -> PathBuf {
+    let d = dir.join(label);
+    std::fs::create_dir_all(&d).unwrap();
+    d.join("郵送.zip")
+}
+
 struct Run {
     code: i32,
     stdout: String,
@@ -148,7 +157,7 @@ fn flipped_byte_in_one_pdf_is_changed() {
     let t = tempfile::tempdir().unwrap();
     let zip = clean(&t.path().join("p"));
     // Content rewritten with a consistent CRC: only the manifest hash tells.
-    let bad = t.path().join("flip.zip");
+    let bad = damaged(t.path(), "flip");
     rebuild(
         &zip,
         &bad,
@@ -165,7 +174,7 @@ fn flipped_byte_in_one_pdf_is_changed() {
     let mut raw = std::fs::read(&zip).unwrap();
     let at = raw.windows(12).position(|w| w == b"% document 1").unwrap();
     raw[at + 2] ^= 0x01;
-    let bad2 = t.path().join("flip2.zip");
+    let bad2 = damaged(t.path(), "flip2");
     std::fs::write(&bad2, raw).unwrap();
     assert_only(&verify(&bad2, &[]), FindingKind::Changed, "changed");
     // And packages.json notices the zip itself changed.
@@ -176,10 +185,49 @@ fn flipped_byte_in_one_pdf_is_changed() {
 }
 
 #[test]
+fn a_renamed_zip_or_one_listed_as_another_part_is_found() {
+    let t = tempfile::tempdir().unwrap();
+    let zip = clean(t.path());
+    // Renamed: intact contents, but its manifest names another file.
+    let renamed = t.path().join("窓口.zip");
+    std::fs::copy(&zip, &renamed).unwrap();
+    let r = verify(&renamed, &[]);
+    assert_only(&r, FindingKind::ManifestIdentity, "manifest_identity");
+    assert!(
+        r.stdout.contains("package 郵送.zip / ファイル名 窓口.zip"),
+        "{}",
+        r.stdout
+    );
+    // packages.json that lists the zip as part 2 of another group.
+    let list = t.path().join("packages.json");
+    let text = std::fs::read_to_string(&list).unwrap();
+    let edited = text
+        .replace("\"group\": \"郵送\"", "\"group\": \"窓口\"")
+        .replace("\"part\": 1", "\"part\": 2");
+    assert_ne!(edited, text);
+    std::fs::write(&list, edited).unwrap();
+    let r = verify(&list, &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    // The copy beside it is also unlisted there.
+    assert_eq!(
+        r.kinds,
+        ["manifest_identity", "package_extra"],
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("group 郵送 part 1 / packages.json: group 窓口 part 2"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn deleted_pdf_is_missing() {
     let t = tempfile::tempdir().unwrap();
     let zip = clean(t.path());
-    let bad = t.path().join("del.zip");
+    let bad = damaged(t.path(), "del");
     rebuild(
         &zip,
         &bad,
@@ -195,7 +243,7 @@ fn deleted_pdf_is_missing() {
 fn added_file_is_extra() {
     let t = tempfile::tempdir().unwrap();
     let zip = clean(t.path());
-    let bad = t.path().join("add.zip");
+    let bad = damaged(t.path(), "add");
     rebuild(
         &zip,
         &bad,
@@ -215,7 +263,7 @@ fn added_file_is_extra() {
 fn parent_path_entry_is_unsafe() {
     let t = tempfile::tempdir().unwrap();
     let zip = clean(t.path());
-    let bad = t.path().join("dotdot.zip");
+    let bad = damaged(t.path(), "dotdot");
     rebuild(
         &zip,
         &bad,
@@ -233,7 +281,7 @@ fn parent_path_entry_is_unsafe() {
 fn absolute_path_entry_is_unsafe() {
     let t = tempfile::tempdir().unwrap();
     let zip = clean(t.path());
-    let bad = t.path().join("abs.zip");
+    let bad = damaged(t.path(), "abs");
     rebuild(
         &zip,
         &bad,
@@ -255,7 +303,7 @@ fn absolute_path_entry_is_unsafe() {
 fn symlink_entry_is_unsafe() {
     let t = tempfile::tempdir().unwrap();
     let zip = clean(t.path());
-    let bad = t.path().join("link.zip");
+    let bad = damaged(t.path(), "link");
     // The symlink replaces a listed document: it is reported as a symlink,
     // not read through.
     rebuild(
@@ -278,7 +326,7 @@ fn symlink_entry_is_unsafe() {
 fn oversized_entry_is_a_zip_bomb_suspect() {
     let t = tempfile::tempdir().unwrap();
     let zip = clean(t.path());
-    let bad = t.path().join("bomb.zip");
+    let bad = damaged(t.path(), "bomb");
     rebuild(
         &zip,
         &bad,

@@ -27,8 +27,9 @@ pub struct RowOutcome {
 /// holds them all: joined sheets are read and checked when it is made, each
 /// main row is checked by [`Checker::check`] as it is read, and
 /// [`Checker::finish`] reports the joined rows that were wrong or matched
-/// no main row. With the batch's fonts ([`Checker::with_coverage`]), a value
-/// they cannot print is a reject too, before the row is given a number.
+/// no main row. With the batch's fonts (`coverage` of [`Checker::new`]), a
+/// value they cannot print, in the main sheet or a joined one, is a reject
+/// too, before the row is given a number.
 pub struct Checker<'c> {
     main: RowChecker,
     joins: Vec<JoinTable>,
@@ -54,8 +55,14 @@ pub struct Finished {
 impl<'c> Checker<'c> {
     /// Maps the job's fields to the sheet's columns and reads the joined
     /// sheets (from their own `file`, or else from the main sheet's file,
-    /// so `--input` replaces both).
-    pub fn new(job: &Job, head: &SheetHead) -> Result<Checker<'c>, MappingError> {
+    /// so `--input` replaces both). With `coverage` (the batch's fonts),
+    /// every text value of the main sheet's fields and of the joined rows
+    /// is checked against them (`E_GLYPH_MISSING`; see `check::glyphs`).
+    pub fn new(
+        job: &Job,
+        head: &SheetHead,
+        coverage: Option<&'c dyn GlyphCoverage>,
+    ) -> Result<Checker<'c>, MappingError> {
         let mut originals = Originals::default();
         let main = RowChecker::new(head, &job.fields, &[], &job.rules, &mut originals)?;
         let mut joins = Vec::new();
@@ -66,6 +73,7 @@ impl<'c> Checker<'c> {
                 head,
                 join,
                 main.cols[on_index],
+                coverage,
                 &mut originals,
             )?);
         }
@@ -73,18 +81,11 @@ impl<'c> Checker<'c> {
             main,
             joins,
             address: AddressFields::of(job)?,
-            coverage: None,
+            coverage,
             record_id: job.job.record_id.clone(),
             rows_read: 0,
             columns: originals,
         })
-    }
-
-    /// Checks every text value of the main sheet's fields against the
-    /// batch's fonts (`E_GLYPH_MISSING`; see `check::glyphs`).
-    pub fn with_coverage(mut self, coverage: Option<&'c dyn GlyphCoverage>) -> Checker<'c> {
-        self.coverage = coverage;
-        self
     }
 
     /// The original column headers (see [`Originals::columns`]).

@@ -6,8 +6,8 @@
 //! check stage knows nothing of rendering.
 //!
 //! Which fields a template prints, and in which font slot, cannot be known
-//! here: every text value of the main sheet's fields is checked against all
-//! the batch's fonts. Layout still rejects a character that only another
+//! here: every text value of the main sheet's fields, and of the fields of
+//! joined sheets, is checked against all the batch's fonts. Layout still rejects a character that only another
 //! slot's fonts have (the check lets it through rather than reject a row
 //! some font could print).
 //!

@@ -4,6 +4,7 @@
 //! sheet), `job` (the join's settings) and the stage's row checks.
 
 use crate::check::cell::cell_text_in;
+use crate::check::glyphs::GlyphCoverage;
 use crate::check::row::{RowCheck, RowChecker};
 use crate::check::{file_label, MappingError, Originals, Reject};
 use crate::input::{self, normalize_header, Cell, Row, Sheet, SheetHead, SheetSelector};
@@ -29,11 +30,13 @@ pub(super) struct JoinTable {
 impl JoinTable {
     /// Reads and checks the joined sheet of `join`, whose key is matched
     /// against the main sheet's column `on_col`, registering its headers in
-    /// `originals`.
+    /// `originals`. With `coverage`, a value the batch's fonts cannot print
+    /// makes its row wrong, as in the main sheet.
     pub(super) fn read(
         main: &SheetHead,
         join: &JoinSpec,
         on_col: usize,
+        coverage: Option<&dyn GlyphCoverage>,
         originals: &mut Originals,
     ) -> Result<JoinTable, MappingError> {
         let js = read_join_sheet(main, join)?;
@@ -54,7 +57,11 @@ impl JoinTable {
             key_col,
         };
         for jrow in &js.rows {
-            let jr = rc.check(jrow);
+            let mut jr = rc.check(jrow);
+            if let Some(coverage) = coverage {
+                let missing = rc.glyph_rejects(jrow, &jr.values, coverage);
+                jr.rejects.extend(missing);
+            }
             let raw_key = rc.text_of(jrow, key_col);
             let key = join_key(&raw_key);
             let entry = table.by_key.entry(key.clone()).or_default();

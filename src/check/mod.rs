@@ -166,7 +166,7 @@ pub fn check_sheet(
     job: &Job,
     coverage: Option<&dyn GlyphCoverage>,
 ) -> Result<Checked, MappingError> {
-    let mut checker = Checker::new(job, &sheet.head())?.with_coverage(coverage);
+    let mut checker = Checker::new(job, &sheet.head(), coverage)?;
     let mut out = Checked {
         sheet: sheet.sheet.clone(),
         rows_read: sheet.rows.len(),

@@ -2,48 +2,51 @@
 //! delimiter by the header line, and line numbers as rows. Uses the input
 //! stage's cells, header matching and table.
 
+use std::collections::VecDeque;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::input::cell::Cell;
 use crate::input::header::normalize_header;
+use crate::input::limits;
 use crate::input::table::build_table;
+use crate::input::text_encoding::{self, TextEncoding};
 use crate::input::{HeaderRow, OnRow, SheetHead, SourceError, HEADER_SEARCH_ROWS};
 
-/// Reads the bytes of a delimited text file as one sheet (no sheet name,
-/// no date system) and hands its rows to `on_row`.
-pub(crate) fn read_delimited(
+/// Reads a delimited text file as one sheet (no sheet name, no date
+/// system) and hands its rows to `on_row`, streaming: a first pass decides
+/// the encoding ([`text_encoding`]), the second decodes while the rows are
+/// read, so that memory does not grow with the file. `source` is cloned to
+/// read the file again from its start.
+pub(crate) fn read_delimited<R: Read + Seek + Clone>(
     path: &Path,
-    bytes: &[u8],
+    source: R,
     header: &HeaderRow,
     on_row: &mut OnRow<'_>,
 ) -> Result<SheetHead, SourceError> {
-    let text = decode_text(bytes).map_err(|e| SourceError::new(path, e.message()))?;
-    let delimiter = delimiter(&text, header);
+    let head_lines = match header {
+        HeaderRow::At(n) => *n as usize,
+        HeaderRow::Find(_) => HEADER_SEARCH_ROWS * 2,
+    };
+    let mut open = || {
+        let mut s = source.clone();
+        s.seek(SeekFrom::Start(0)).map(|_| s)
+    };
+    let text = text_encoding::decide(&mut open, limits::MAX_INPUT_BYTES, head_lines)
+        .map_err(|e| SourceError::new(path, e.message()))?;
+    let delimiter = delimiter(&text.head, header);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    // Line numbers are computed from byte offsets: the csv crate's own line
-    // count lags by one after a CRLF (it consumes the LF with the next record).
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let line_at = |byte: u64| -> u32 {
-        let mut b = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
-        // Skip the line terminators (and blank lines) before the record.
-        b += text.as_bytes()[b..]
-            .iter()
-            .take_while(|&&c| c == b'\r' || c == b'\n')
-            .count();
-        u32::try_from(line_starts.partition_point(|&s| s <= b)).unwrap_or(u32::MAX)
-    };
+        .from_reader(LineEnds::new(decoded(path, &text, open())?));
     let mut record = csv::StringRecord::new();
     let mut failed: Option<u32> = None;
     let records = std::iter::from_fn(|| match reader.read_record(&mut record) {
         Ok(false) => None,
         Ok(true) => {
-            let line = line_at(record.position().map_or(0, |p| p.byte()));
+            let at = record.position().map_or(0, |p| p.byte());
+            let line = reader.get_mut().line_at(at);
             let cells = record
                 .iter()
                 .map(|f| {
@@ -57,7 +60,8 @@ pub(crate) fn read_delimited(
             Some((line, cells))
         }
         Err(e) => {
-            failed = Some(line_at(e.position().map_or(0, |p| p.byte())));
+            let at = e.position().map_or(0, |p| p.byte());
+            failed = Some(reader.get_mut().line_at(at));
             None
         }
     });
@@ -66,7 +70,7 @@ pub(crate) fn read_delimited(
         sheet: String::new(),
         headers: Vec::new(),
         date1904: false,
-        rows_hint: Some(line_starts.len()),
+        rows_hint: Some(text.line_feeds + 1),
     };
     let head = build_table(head, header, records, on_row);
     if let Some(line) = failed {
@@ -76,6 +80,94 @@ pub(crate) fn read_delimited(
         ));
     }
     head
+}
+
+/// The file's text as UTF-8, from the byte after its byte-order mark. The
+/// first pass saw every byte, so the decoder never replaces one; valid
+/// UTF-8 is passed through as it is.
+fn decoded<R: Read + Seek>(
+    path: &Path,
+    text: &TextEncoding,
+    source: std::io::Result<R>,
+) -> Result<impl Read, SourceError> {
+    let mut source = source.map_err(|e| SourceError::unreadable(path, e))?;
+    source
+        .seek(SeekFrom::Start(text.bom))
+        .map_err(|e| SourceError::unreadable(path, e))?;
+    Ok(encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(text.encoding))
+        .bom_sniffing(false)
+        .utf8_passthru(true)
+        .build(source.take(limits::MAX_INPUT_BYTES)))
+}
+
+/// The decoded text passed on to the CSV reader, with the places of its
+/// line ends noted as they go by, so that a record's byte offset gives its
+/// line number without the text being kept. (The csv crate's own line count
+/// lags by one after a CRLF: it consumes the LF with the next record.)
+///
+/// Only the line ends read ahead of the last record asked about are held:
+/// records are asked about in order.
+struct LineEnds<R> {
+    inner: R,
+    /// Bytes passed on so far.
+    offset: u64,
+    /// Offsets of the line feeds passed on and not yet counted.
+    feeds: VecDeque<u64>,
+    /// Runs of CR and LF bytes, as (start, end), not yet passed.
+    runs: VecDeque<(u64, u64)>,
+    /// Line feeds before the last offset asked about.
+    counted: u64,
+}
+
+impl<R: Read> LineEnds<R> {
+    fn new(inner: R) -> Self {
+        LineEnds {
+            inner,
+            offset: 0,
+            feeds: VecDeque::new(),
+            runs: VecDeque::new(),
+            counted: 0,
+        }
+    }
+
+    /// The 1-based line of the record that starts at byte `at`: the line
+    /// terminators (and blank lines) just before a record belong to it.
+    fn line_at(&mut self, at: u64) -> u32 {
+        while self.runs.front().is_some_and(|&(_, end)| end <= at) {
+            self.runs.pop_front();
+        }
+        let at = match self.runs.front() {
+            Some(&(start, end)) if start <= at => end,
+            _ => at,
+        };
+        while self.feeds.front().is_some_and(|&f| f < at) {
+            self.feeds.pop_front();
+            self.counted += 1;
+        }
+        u32::try_from(self.counted + 1).unwrap_or(u32::MAX)
+    }
+}
+
+impl<R: Read> Read for LineEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b != b'\n' && b != b'\r' {
+                continue;
+            }
+            let at = self.offset + i as u64;
+            if b == b'\n' {
+                self.feeds.push_back(at);
+            }
+            match self.runs.back_mut() {
+                Some(run) if run.1 == at => run.1 = at + 1,
+                _ => self.runs.push_back((at, at + 1)),
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 /// The delimiter, decided by the header line: a tab if it holds a tab and
@@ -101,112 +193,5 @@ fn delimiter(text: &str, header: &HeaderRow) -> u8 {
         b'\t'
     } else {
         b','
-    }
-}
-
-/// Why bytes could not be decoded as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct DecodeError {
-    /// Name of the encoding that was tried.
-    encoding: &'static str,
-    /// 0-based byte offset of the first undecodable sequence in the file.
-    offset: usize,
-    /// 1-based line of that offset (0 where lines cannot be counted in bytes).
-    line: usize,
-}
-
-impl DecodeError {
-    fn message(&self) -> String {
-        let line = if self.line > 0 {
-            format!(" ({} 行目 / line {})", self.line, self.line)
-        } else {
-            String::new()
-        };
-        format!(
-            "文字コードを判別できません: 先頭から {} バイト目の位置{line}が {} として不正です \
-             (undecodable byte at offset {} as {})",
-            self.offset, self.encoding, self.offset, self.encoding
-        )
-    }
-}
-
-/// Decodes delimited text by content (see the module documentation).
-fn decode_text(bytes: &[u8]) -> Result<String, DecodeError> {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return std::str::from_utf8(rest)
-            .map(str::to_string)
-            .map_err(|e| utf8_error(bytes, 3 + e.valid_up_to()));
-    }
-    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
-        return decode_strict(rest, encoding_rs::UTF_16LE, "UTF-16LE", 2, false);
-    }
-    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
-        return decode_strict(rest, encoding_rs::UTF_16BE, "UTF-16BE", 2, false);
-    }
-    let utf8_err = match std::str::from_utf8(bytes) {
-        Ok(s) => return Ok(s.to_string()),
-        Err(e) => e.valid_up_to(),
-    };
-    match decode_strict(bytes, encoding_rs::SHIFT_JIS, "Shift_JIS (CP932)", 0, true) {
-        Ok(s) => Ok(s),
-        // A file whose valid prefix already holds non-ASCII UTF-8 is most
-        // likely broken UTF-8: report that offset rather than the CP932 one.
-        Err(_) if !bytes[..utf8_err].is_ascii() => Err(utf8_error(bytes, utf8_err)),
-        Err(e) => Err(e),
-    }
-}
-
-fn utf8_error(bytes: &[u8], offset: usize) -> DecodeError {
-    DecodeError {
-        encoding: "UTF-8",
-        offset,
-        line: line_of(bytes, offset),
-    }
-}
-
-/// 1-based line of `offset`, counting LF bytes (valid for UTF-8 and CP932,
-/// where 0x0A never occurs inside a multi-byte character).
-fn line_of(bytes: &[u8], offset: usize) -> usize {
-    bytes[..offset.min(bytes.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// Decodes `src` in one pass without replacement; on a malformed sequence,
-/// reports its offset (plus `base`, the length of a stripped BOM).
-fn decode_strict(
-    src: &[u8],
-    encoding: &'static encoding_rs::Encoding,
-    name: &'static str,
-    base: usize,
-    count_lines: bool,
-) -> Result<String, DecodeError> {
-    let mut decoder = encoding.new_decoder_without_bom_handling();
-    let capacity = decoder
-        .max_utf8_buffer_length_without_replacement(src.len())
-        .unwrap_or(src.len().saturating_mul(3));
-    let mut out = String::with_capacity(capacity);
-    let mut pos = 0;
-    loop {
-        let (result, read) =
-            decoder.decode_to_string_without_replacement(&src[pos..], &mut out, true);
-        pos += read;
-        match result {
-            encoding_rs::DecoderResult::InputEmpty => return Ok(out),
-            encoding_rs::DecoderResult::OutputFull => {
-                // Cannot happen with the worst-case capacity; grow and go on.
-                out.reserve(src.len() - pos + 16);
-            }
-            encoding_rs::DecoderResult::Malformed(bad, after) => {
-                let offset = pos - after as usize - bad as usize;
-                return Err(DecodeError {
-                    encoding: name,
-                    offset: base + offset,
-                    line: if count_lines { line_of(src, offset) } else { 0 },
-                });
-            }
-        }
     }
 }

@@ -82,6 +82,7 @@ pub mod limits;
 pub(crate) mod ods_check;
 mod shared_file;
 mod table;
+mod text_encoding;
 mod workbook;
 pub(crate) mod xls_check;
 pub(crate) mod xlsx_check;
@@ -314,8 +315,8 @@ pub(crate) fn stream_sheet(
     let opened = RegularFile::open(path).map_err(open_err)?;
     limits::check_input_size(opened.len).map_err(|m| SourceError::new(path, m))?;
     // Workbooks are read from the file as the spreadsheet library needs
-    // them (not copied into memory first); delimited text is read whole,
-    // as its encoding is decided on all of it.
+    // them, and delimited text in two streaming passes (its encoding is
+    // decided on all of it first): neither is copied into memory whole.
     let file = SharedFile::new(opened).map_err(open_err)?;
     let mut magic = [0u8; 8];
     let got = file.read_at(&mut magic, 0).map_err(open_err)?;
@@ -327,10 +328,7 @@ pub(crate) fn stream_sheet(
         check_ole(path, file.clone())?;
         read_workbook_guarded(path, file, WorkbookKind::Ole, sheet, header, on_row)
     } else {
-        let bytes = file
-            .read_capped(limits::MAX_INPUT_BYTES)
-            .map_err(open_err)?;
-        stream_sheet_bytes(path, &bytes, sheet, header, on_row)
+        read_delimited(path, file, header, on_row)
     }
 }
 
@@ -387,7 +385,7 @@ fn stream_sheet_bytes(
             on_row,
         )
     } else {
-        read_delimited(path, bytes, header, on_row)
+        read_delimited(path, Cursor::new(bytes), header, on_row)
     }
 }
 
@@ -592,6 +590,51 @@ mod tests {
         assert_eq!(numbers, [3, 6, 9]);
         assert_eq!(text(&s.rows[1].cells[0]), Some("鈴木\r\n次郎"));
         assert_eq!(s.rows[2].cells, [Cell::Text("田中".into()), Cell::Empty]);
+    }
+
+    /// Line numbers and decode errors far past the first pass's chunk and
+    /// the CSV reader's buffer (both streaming): the numbers are counted
+    /// here independently, line by line.
+    #[test]
+    fn csv_lines_are_numbered_across_buffers() {
+        let mut body = String::from("氏名,所属\n");
+        let mut expected = Vec::new();
+        let mut line = 2u32;
+        for i in 0..150_000u32 {
+            match i % 7 {
+                // A blank line before the row.
+                3 => {
+                    body.push_str("\r\n");
+                    line += 1;
+                }
+                // A value over two lines.
+                5 => {
+                    body.push_str(&format!("\"職員{i}\n続き\",区民部\r\n"));
+                    expected.push(line);
+                    line += 2;
+                    continue;
+                }
+                _ => {}
+            }
+            let end = if i % 2 == 0 { "\n" } else { "\r\n" };
+            body.push_str(&format!("職員{i},総務部{end}"));
+            expected.push(line);
+            line += 1;
+        }
+        assert!(body.len() > 2 << 20);
+        let s = read_sheet(&temp_file("long.csv", body.as_bytes()), None, 1).unwrap();
+        let numbers: Vec<u32> = s.rows.iter().map(|r| r.number).collect();
+        assert_eq!(numbers.len(), expected.len());
+        assert_eq!(numbers, expected);
+        // A broken byte 3 MB in: its offset and line, and no row handed out
+        // with a replacement character (the file is refused first).
+        let mut bytes = body.clone().into_bytes();
+        let lines_before = bytes.iter().filter(|&&b| b == b'\n').count();
+        let offset = bytes.len();
+        bytes.extend_from_slice(b"\xE3,x\n");
+        let err = read_sheet(&temp_file("long-bad.csv", &bytes), None, 1).unwrap_err();
+        let want = format!("{offset} バイト目の位置 ({} 行目", lines_before + 1);
+        assert!(err.message.contains(&want), "{}", err.message);
     }
 
     #[test]

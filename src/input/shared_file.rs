@@ -25,28 +25,6 @@ impl SharedFile {
         })
     }
 
-    /// The whole file, refused past `limit` bytes: at most `limit + 1`
-    /// are read, also when the file grew since it was opened.
-    pub(crate) fn read_capped(&self, limit: u64) -> std::io::Result<Vec<u8>> {
-        use std::io::Read;
-        let mut buf = Vec::with_capacity(usize::try_from(self.len.min(limit)).unwrap_or(0));
-        let mut from_start = SharedFile {
-            pos: 0,
-            ..self.clone()
-        };
-        (&mut from_start)
-            .take(limit.saturating_add(1))
-            .read_to_end(&mut buf)?;
-        if buf.len() as u64 > limit {
-            return Err(crate::files::ReadRefusal::TooLarge {
-                size: buf.len() as u64,
-                limit,
-            }
-            .into());
-        }
-        Ok(buf)
-    }
-
     pub(crate) fn read_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
         use std::os::unix::fs::FileExt;
         let mut done = 0;

@@ -163,9 +163,8 @@ pub(super) fn stream_checked<'c>(
         &mut |head, row| {
             let c = match &mut checker {
                 Some(c) => c,
-                None => match check::Checker::new(job, head) {
+                None => match check::Checker::new(job, head, coverage) {
                     Ok(c) => {
-                        let c = c.with_coverage(coverage);
                         on_head(head, &c);
                         checker.insert(c)
                     }
@@ -191,9 +190,7 @@ pub(super) fn stream_checked<'c>(
     match checker {
         Some(c) => Ok(c),
         None => {
-            let c = check::Checker::new(job, &head)
-                .map_err(mapping)?
-                .with_coverage(coverage);
+            let c = check::Checker::new(job, &head, coverage).map_err(mapping)?;
             on_head(&head, &c);
             Ok(c)
         }

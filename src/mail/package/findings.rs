@@ -58,6 +58,9 @@ pub enum FindingKind {
     ManifestMismatch,
     /// A manifest's own count disagrees with the documents it lists.
     ManifestCount,
+    /// A package manifest's group, part or name disagrees with the zip's
+    /// file name, with its documents or with `packages.json`.
+    ManifestIdentity,
     /// Encrypted and no password given.
     PasswordRequired,
     /// Encrypted and the password is wrong.
@@ -88,6 +91,7 @@ impl FindingKind {
             FindingKind::ManifestInvalid => "マニフェストを読めません (manifest unreadable)",
             FindingKind::ManifestMismatch => "manifest.csv と manifest.json が一致しません (the two manifests disagree)",
             FindingKind::ManifestCount => "マニフェストの件数が載っている文書の数と一致しません (the manifest's count differs from the documents it lists)",
+            FindingKind::ManifestIdentity => "マニフェストのグループ・分割番号・パッケージ名が、ファイル名・文書・packages.json の記録と一致しません (the manifest's group, part or package name differs from the file name, its documents or packages.json)",
             FindingKind::PasswordRequired => "暗号化されています。パスワードを指定してください (encrypted: a password is required)",
             FindingKind::WrongPassword => "パスワードが違います (wrong password)",
             FindingKind::Unreadable => "zip ファイルとして読めません (not a readable zip)",

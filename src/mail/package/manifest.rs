@@ -74,6 +74,15 @@ pub(crate) struct ListedManifest {
     /// A package's own count of its documents.
     #[serde(default)]
     pub(crate) documents_count: Option<u64>,
+    /// A package's mailing group (absent in a run's manifest).
+    #[serde(default)]
+    pub(crate) group: Option<String>,
+    /// A package's part number, 1-based.
+    #[serde(default)]
+    pub(crate) part: Option<u32>,
+    /// A package's own file name.
+    #[serde(default)]
+    pub(crate) package: Option<String>,
 }
 
 /// A `manifest.json` read for checking: what it lists, and every field of

@@ -46,7 +46,7 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport, Ba
     {
         verify_packages_json(path, opts, &mut report);
     } else {
-        verify_zip(path, opts, &mut report);
+        verify_zip(path, None, opts, &mut report);
     }
     Ok(report)
 }
@@ -100,7 +100,7 @@ fn verify_packages_json(path: &Path, opts: &VerifyOptions, report: &mut VerifyRe
             }
             Err(e) => report.add(FindingKind::Unreadable, &zip_path, "", e.to_string()),
         }
-        verify_zip(&zip_path, opts, report);
+        verify_zip(&zip_path, Some(p), opts, report);
     }
     let mut extra: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {

@@ -7,9 +7,10 @@
 //! check after it (an unreadable zip, a zip over the total limit, no usable
 //! `manifest.json`) ends the check of this zip.
 
+use crate::mail::package::entry::PackageInfo;
 use crate::mail::package::findings::{unsafe_name, FindingKind, VerifyOptions, VerifyReport};
 use crate::mail::package::hash::sha256_reader;
-use crate::mail::package::manifest::{csv_difference, read_manifest, Listed};
+use crate::mail::package::manifest::{csv_difference, read_manifest, Listed, ReadManifest};
 use crate::mail::package::zipread::{open_entry, read_limited, zip_error_kind};
 use crate::mail::package::{DOCS_PREFIX, MANIFEST_CSV, MANIFEST_JSON};
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,14 +33,26 @@ struct EntryMeta {
 /// What every step needs: the zip's path, the limits, the report.
 struct Check<'a> {
     path: &'a Path,
+    listed_as: Option<&'a PackageInfo>,
     opts: &'a VerifyOptions,
     report: &'a mut VerifyReport,
 }
 
-/// Checks one zip against the manifests inside it.
-pub(crate) fn verify_zip(path: &Path, opts: &VerifyOptions, report: &mut VerifyReport) {
+/// Checks one zip against the manifests inside it, and against its line of
+/// `packages.json` when it was listed there (`listed_as`).
+pub(crate) fn verify_zip(
+    path: &Path,
+    listed_as: Option<&PackageInfo>,
+    opts: &VerifyOptions,
+    report: &mut VerifyReport,
+) {
     report.containers += 1;
-    let mut check = Check { path, opts, report };
+    let mut check = Check {
+        path,
+        listed_as,
+        opts,
+        report,
+    };
     let Some(mut zip) = check.open() else {
         return;
     };
@@ -172,6 +185,7 @@ impl Check<'_> {
             );
             self.add(FindingKind::ManifestCount, MANIFEST_JSON, detail);
         }
+        self.identity(&listed);
         match csv_bytes {
             None => self.add(FindingKind::ManifestMissing, MANIFEST_CSV, ""),
             Some(Err((kind, detail))) => self.add(kind, MANIFEST_CSV, detail),
@@ -182,6 +196,59 @@ impl Check<'_> {
             },
         }
         Some(listed.listed.documents)
+    }
+
+    /// Holds the package's own name, group and part against the zip's file
+    /// name, every document's group and its line of `packages.json`: a
+    /// zip renamed, or swapped for another group's, is found even when
+    /// its contents are intact. Group names are the job's mail groups, not
+    /// personal data, so the detail shows them.
+    fn identity(&mut self, read: &ReadManifest) {
+        let m = &read.listed;
+        let file_name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut wrong = Vec::new();
+        match (&m.package, &m.group, m.part) {
+            (Some(package), Some(group), Some(part)) => {
+                if *package != file_name {
+                    wrong.push(format!("package {package} / ファイル名 {file_name}"));
+                }
+                let strays = read
+                    .fields
+                    .iter()
+                    .filter(|d| d.get("group").and_then(|g| g.as_str()) != Some(group.as_str()))
+                    .count();
+                if strays > 0 {
+                    wrong.push(format!("group {group} / 別グループの文書 {strays} 件"));
+                }
+                if let Some(p) = self.listed_as {
+                    if p.group != *group || p.part != part {
+                        wrong.push(format!(
+                            "group {group} part {part} / packages.json: group {} part {}",
+                            p.group, p.part
+                        ));
+                    }
+                    if p.documents != m.documents.len() {
+                        wrong.push(format!(
+                            "文書 {} 件 / packages.json: {} 件",
+                            m.documents.len(),
+                            p.documents
+                        ));
+                    }
+                }
+            }
+            _ => wrong.push("package・group・part のいずれかがありません (missing)".to_string()),
+        }
+        if !wrong.is_empty() {
+            self.add(
+                FindingKind::ManifestIdentity,
+                MANIFEST_JSON,
+                wrong.join("; "),
+            );
+        }
     }
 
     /// Hashes every listed document present; reports extra, changed, too
