@@ -25,7 +25,7 @@ pub(crate) fn read_delimited<R: Read + Seek + Clone>(
     on_row: &mut OnRow<'_>,
 ) -> Result<SheetHead, SourceError> {
     let head_lines = match header {
-        HeaderRow::At(n) => *n as usize,
+        HeaderRow::At(n) | HeaderRow::Pinned { row: n, .. } => *n as usize,
         HeaderRow::Find(_) => HEADER_SEARCH_ROWS * 2,
     };
     let mut open = || {
