@@ -26,6 +26,9 @@ pub enum ExitCode {
     Failure = 3,
     /// Another run of the same batch holds its lock (4).
     Locked = 4,
+    /// `run --strict` found rejects: nothing rendered or numbered, the
+    /// rejects files written to the run directory (5).
+    Strict = 5,
     /// Stopped by SIGINT (Ctrl-C) after finishing the documents in hand;
     /// running again resumes (130, the shells' convention).
     Interrupted = 130,
@@ -48,6 +51,7 @@ impl ExitCode {
             Some(1) => ExitCode::Rejects,
             Some(2) => ExitCode::Input,
             Some(4) => ExitCode::Locked,
+            Some(5) => ExitCode::Strict,
             Some(130) => ExitCode::Interrupted,
             Some(143) => ExitCode::Terminated,
             _ => ExitCode::Failure,
@@ -62,6 +66,15 @@ pub enum BatchError {
     Input(String),
     /// Another run of the same batch holds the lock (exit 4).
     Locked(String),
+    /// `run --strict` found rejects before the batch was numbered (exit 5).
+    Strict {
+        /// Problems found.
+        rejects: usize,
+        /// Rows they are in.
+        rows: usize,
+        /// The rejects report written (`rejects.csv`; `rejects.xlsx` beside it).
+        report: PathBuf,
+    },
     /// Rendering failed for a reason that is not the record's data (exit 3).
     Render(String),
     /// Writing outputs failed for a reason that is not one file's I/O (exit 3).
@@ -107,6 +120,7 @@ impl BatchError {
         match self {
             BatchError::Input(_) => ExitCode::Input,
             BatchError::Locked(_) => ExitCode::Locked,
+            BatchError::Strict { .. } => ExitCode::Strict,
             BatchError::Stopped(s) if *s == libc::SIGINT => ExitCode::Interrupted,
             BatchError::Stopped(_) => ExitCode::Terminated,
             BatchError::Render(_)
@@ -124,6 +138,11 @@ impl std::fmt::Display for BatchError {
             | BatchError::Locked(m)
             | BatchError::Render(m)
             | BatchError::Io(m) => f.write_str(m),
+            BatchError::Strict { rejects, rows, report } => write!(
+                f,
+                "--strict: {rows} 行に {rejects} 件の不備があるため、何も出力せず、文書番号も使っていません。不備の一覧は {} と rejects.xlsx にあります。直して再実行してください (--strict: {rejects} problems in {rows} rows; nothing rendered or numbered; see the rejects report)",
+                full_path(report).display()
+            ),
             BatchError::Stopped(signal) => write!(
                 f,
                 "シグナル {signal} で停止しました。途中までの文書は保存済みで、もう一度実行すると続きから再開します (stopped by signal {signal}; the documents written so far are kept, run again to resume)"

@@ -164,11 +164,11 @@ fn a_character_no_font_has_is_rejected_before_numbers() {
         );
     }
     assert_no_gap(&numbers, &["H1", "H3", "H4"]);
-    // `run --strict` counts it and renders nothing.
+    // `run --strict` counts it and renders nothing (exit 5).
     let out = tmp.path().join("strict");
     let r = run_job(&job, &out, &["--input", csv.to_str().unwrap(), "--strict"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("1 件の不備"), "{}", r.stderr);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("1 行に 1 件の不備"), "{}", r.stderr);
     assert!(!out.join("saiyo").join("2025-03-10").join("docs").exists());
 }
 

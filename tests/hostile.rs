@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{assert_same, root, run_job, sample_copy, sample_job, snapshot, Ran};
+use common::{
+    assert_same, inline, root, run_job, sample_copy, sample_job, snapshot, xlsx_with_sheet_data,
+    xlsx_with_sheet_xml, Ran,
+};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -1080,56 +1083,6 @@ fn child_reads_the_xls_dense_grid_case() {
 #[test]
 fn an_xls_whose_cells_span_a_huge_grid_is_refused_under_a_memory_cap() {
     run_under_memory_cap("child_reads_the_xls_dense_grid_case", None);
-}
-
-/// A minimal `.xlsx` whose only sheet is `sheet_data` (the inside of
-/// `<sheetData>`), cells as inline strings.
-fn xlsx_with_sheet_data(sheet_data: &str) -> Vec<u8> {
-    xlsx_with_sheet_xml(format!(
-        r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
-    ).as_bytes())
-}
-
-/// A minimal `.xlsx` whose only sheet's XML is `sheet` (any bytes).
-fn xlsx_with_sheet_xml(sheet: &[u8]) -> Vec<u8> {
-    const NS: &str = "http://schemas.openxmlformats.org";
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let o = zip::write::SimpleFileOptions::default();
-    let mut add = |name: &str, text: String| {
-        w.start_file(name, o).unwrap();
-        w.write_all(text.as_bytes()).unwrap();
-    };
-    add(
-        "[Content_Types].xml",
-        format!(
-            r#"<?xml version="1.0"?><Types xmlns="{NS}/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#
-        ),
-    );
-    add(
-        "_rels/.rels",
-        format!(
-            r#"<?xml version="1.0"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
-        ),
-    );
-    add(
-        "xl/workbook.xml",
-        format!(
-            r#"<?xml version="1.0"?><workbook xmlns="{NS}/spreadsheetml/2006/main" xmlns:r="{NS}/officeDocument/2006/relationships"><sheets><sheet name="名簿" sheetId="1" r:id="rId1"/></sheets></workbook>"#
-        ),
-    );
-    add(
-        "xl/_rels/workbook.xml.rels",
-        format!(
-            r#"<?xml version="1.0"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#
-        ),
-    );
-    w.start_file("xl/worksheets/sheet1.xml", o).unwrap();
-    w.write_all(sheet).unwrap();
-    w.finish().unwrap().into_inner()
-}
-
-fn inline(cell: &str, text: &str) -> String {
-    format!(r#"<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>"#)
 }
 
 /// One cell far to the right would make every row that wide: refused,

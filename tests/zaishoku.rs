@@ -207,9 +207,11 @@ fn check_subcommand_reports_rejects_and_renders_nothing() {
 fn strict_mode_renders_nothing_when_rows_are_rejected() {
     let tmp = tempdir();
     let (code, dir, stderr) = run(tmp.path(), &["--strict"]);
-    assert_eq!(code, 1);
-    assert!(stderr.contains("--strict: 3 件の不備"), "{stderr}");
-    assert!(!dir.exists());
+    assert_eq!(code, 5, "--strict has its own exit code: {stderr}");
+    assert!(stderr.contains("--strict: 3 行に 3 件の不備"), "{stderr}");
+    // Only the rejects report (and the log) is written.
+    assert!(!dir.join("docs").exists() && !dir.join("plan.json").exists());
+    assert!(dir.join("rejects.csv").exists() && dir.join("rejects.xlsx").exists());
     // The streaming count agrees with the full check of the `check` command.
     let job = chohyo::job::Job::load(&job()).unwrap();
     let full = chohyo::run::read_and_check(&job, None, None).unwrap();

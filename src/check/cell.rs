@@ -24,6 +24,7 @@ pub(super) fn cell_text_in(c: &Cell, date1904: bool) -> String {
             .unwrap_or_else(|_| format_number(*serial)),
         Cell::IsoDate(s) => s.clone(),
         Cell::Error(e) => e.clone(),
+        Cell::Formula(f) => format!("={f}"),
     }
 }
 
@@ -76,6 +77,24 @@ pub(crate) fn visible(text: &str) -> String {
     out
 }
 
+/// Why a formula cell without a saved result is a reject (required or
+/// not: reading it as empty would lose its value silently), and what to do.
+fn formula_without_value(formula: &str) -> String {
+    // A formula may be up to 8,192 characters: enough of it to find it.
+    let shown: String = formula.chars().take(60).collect();
+    let more = if formula.chars().count() > 60 {
+        "…"
+    } else {
+        ""
+    };
+    format!(
+        "数式 ={shown}{more} の計算結果がファイルに保存されていません。\
+         プログラムで作られたファイルのようです。Excel か LibreOffice で開いて保存し直してから、もう一度読み込ませてください \
+         (the formula's result was not saved in the file, as when a program writes it; \
+         open the file in Excel or LibreOffice, save it, and run again)"
+    )
+}
+
 /// A reject code and its reason.
 pub(super) type CellError = (&'static str, String);
 
@@ -85,6 +104,9 @@ pub(super) fn check_cell(
     spec: &FieldSpec,
     date1904: bool,
 ) -> Result<Option<serde_json::Value>, CellError> {
+    if let Cell::Formula(f) = cell {
+        return Err(("E_FORMULA_NO_VALUE", formula_without_value(f)));
+    }
     let raw = cell_text_in(cell, date1904);
     let text = if spec.trim {
         raw.trim().to_string()

@@ -22,6 +22,15 @@ pub(super) fn map_columns(
     } else {
         format!("シート「{}」", sheet.sheet)
     };
+    let wanted: Vec<String> = columns.iter().map(|(c, _)| normalize_header(c)).collect();
+    // A header that is another mapped column's is never the guess for a
+    // missing one.
+    let free: Vec<String> = sheet
+        .headers
+        .iter()
+        .filter(|h| !wanted.contains(&normalize_header(h)))
+        .cloned()
+        .collect();
     columns
         .iter()
         .map(|(column, what)| {
@@ -35,12 +44,12 @@ pub(super) fn map_columns(
             match found.as_slice() {
                 [one] => Ok(*one),
                 [] => {
-                    let hint = input::closest_header(&want, &sheet.headers)
-                        .map(|h| format!("; もしかして「{h}」? (did you mean)"))
+                    let hint = input::closest_header(&want, &free)
+                        .map(|h| format!("もしかして「{h}」のことですか (did you mean {h}?)。"))
                         .unwrap_or_default();
                     Err(MappingError {
                         message: format!(
-                            "列「{column}」({what}) が{place}の見出しにありません (column not found in header row){hint}"
+                            "列「{column}」({what}) が{place}の見出しにありません (column not found in header row)。{hint}"
                         ),
                     })
                 }

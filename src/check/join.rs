@@ -193,13 +193,12 @@ fn read_join_sheet(main: &SheetHead, join: &JoinSpec) -> Result<Sheet, MappingEr
         (None, Some(i)) => Some(SheetSelector::Index(i)),
         (None, None) => None,
     };
+    let wanted: Vec<String> = std::iter::once(join.key.clone())
+        .chain(join.fields.iter().map(|f| f.column.clone()))
+        .collect();
     let header = match join.header_row {
-        Some(n) => input::HeaderRow::At(n),
-        None => input::HeaderRow::Find(
-            std::iter::once(join.key.clone())
-                .chain(join.fields.iter().map(|f| f.column.clone()))
-                .collect(),
-        ),
+        Some(row) => input::HeaderRow::Pinned { row, wanted },
+        None => input::HeaderRow::Find(wanted),
     };
     input::read_sheet_with(&path, selector.as_ref(), &header).map_err(|e| MappingError {
         message: format!("input.join (field {}): {e}", join.field),

@@ -28,28 +28,29 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("addr").required(true).args(["address", "address_b"])))]
 pub struct BarcodeArgs {
-    /// The 7-digit postal code (`2630023` or `263-0023`).
+    /// 7 桁の郵便番号（2630023 か 263-0023） (the 7-digit postal code)
     #[arg(long)]
     pub postal: String,
-    /// The full address; split into 住所A/住所B with the postal data.
+    /// 住所全体。郵便番号データで住所A/住所Bに分ける (the full address; split into 住所A/住所B with the postal data)
     #[arg(long)]
     pub address: Option<String>,
-    /// Only 住所B: the part of the address after the town name.
+    /// 住所Bだけ: 町域名より後ろの部分 (only 住所B: the part after the town name)
     #[arg(long = "address-b")]
     pub address_b: Option<String>,
-    /// Point size of the symbol, 8–11.5 (10 is the standard size).
+    /// バーコードの大きさ（ポイント）8–11.5、標準は 10 (point size of the symbol, 8–11.5; 10 is the standard
+    /// size)
     #[arg(long, default_value_t = barcode::DEFAULT_POINT_SIZE)]
     pub point_size: f32,
-    /// Write the symbol as SVG (millimetre units).
+    /// SVG（ミリメートル単位）で書き出す (write the symbol as SVG, millimetre units)
     #[arg(long)]
     pub svg: Option<PathBuf>,
-    /// Write the symbol as a PNG.
+    /// PNG で書き出す (write the symbol as a PNG)
     #[arg(long)]
     pub png: Option<PathBuf>,
-    /// PNG resolution in pixels per millimetre (integer so bars are exact).
+    /// PNG の解像度（1 mm あたりの画素数、整数） (PNG resolution in pixels per millimetre)
     #[arg(long, default_value_t = 20)]
     pub px_per_mm: u32,
-    /// Write the symbol as a one-page PDF at actual size.
+    /// 実寸の 1 ページ PDF で書き出す (write the symbol as a one-page PDF at actual size)
     #[arg(long)]
     pub pdf: Option<PathBuf>,
 }

@@ -37,30 +37,28 @@ use std::path::PathBuf;
 /// Arguments of `chohyo bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Job kinds; a list (`zaishoku,shuro`) measures each.
+    /// ジョブの種類。zaishoku,shuro のように並べるとそれぞれ測る (job kinds; a list measures each)
     #[arg(long, value_delimiter = ',', default_value = "zaishoku", value_parser = JobKind::parse)]
     pub job: Vec<JobKind>,
-    /// `run` a whole batch, `check` alone, or `rejects` (check N rejected
-    /// rows and write the rejects files).
+    /// run はバッチ全体、check は確認だけ、rejects は N 件の不備行の確認と不備一覧の書き出し (run a whole batch, check alone, or check N rejected rows and write the rejects files)
     #[arg(long, default_value = "run")]
     pub stage: String,
-    /// Number of rows (documents); a list (`10000,100000`) measures each.
+    /// 行（文書）の件数。10000,100000 のように並べるとそれぞれ測る (number of rows or documents; a list measures each)
     #[arg(long, value_delimiter = ',', default_value = "10000")]
     pub n: Vec<usize>,
-    /// Worker threads, as `run --threads` (default: all cores); a list
-    /// (`1,2`) measures each.
+    /// 処理スレッド数、run --threads と同じ（既定: すべてのコア）。並べるとそれぞれ測る (worker threads as run --threads; a list measures each)
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
-    /// `disk` writes every PDF; `null` renders and hashes them only.
+    /// disk はすべての PDF を書く、null は作ってハッシュを取るだけ (disk writes every PDF; null renders and hashes them only)
     #[arg(long, default_value = "disk")]
     pub sink: String,
-    /// Input formats of `--stage check` and `rejects` (`xlsx,csv`).
+    /// --stage check と rejects の入力形式 (input formats of --stage check and rejects)
     #[arg(long, value_delimiter = ',', default_value = "xlsx,csv")]
     pub format: Vec<String>,
-    /// Work folder for the generated inputs and the run directories.
+    /// 生成する入力と実行ディレクトリの作業フォルダ (work folder for the generated inputs and the run directories)
     #[arg(long, default_value = "target/bench")]
     pub dir: PathBuf,
-    /// Print the measurements and targets as JSON.
+    /// 測定結果と目標を JSON で出す (print the measurements and targets as JSON)
     #[arg(long)]
     pub json: bool,
     /// Internal: measure this request (JSON) in this process.

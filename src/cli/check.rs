@@ -21,13 +21,13 @@ use std::path::PathBuf;
 /// Arguments of `chohyo check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The job file.
+    /// ジョブファイル (the job file)
     pub job: PathBuf,
-    /// Read this file instead of the job's input (same columns).
+    /// ジョブの入力ファイルの代わりに読むファイル（同じ列） (read this file instead of the job's input, same columns)
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Where to write the rejects CSV (default: ./rejects.csv); the `.xlsx`
-    /// report goes beside it.
+    /// 不備一覧 CSV の書き出し先（既定: ./rejects.csv）。.xlsx はその隣 (where to write the rejects CSV; the
+    /// .xlsx report goes beside it)
     #[arg(long, default_value = "rejects.csv")]
     pub rejects: PathBuf,
 }

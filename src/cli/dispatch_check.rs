@@ -42,21 +42,26 @@ use std::path::{Path, PathBuf};
 /// Arguments of `chohyo dispatch-check`.
 #[derive(Debug, Args)]
 pub struct DispatchArgs {
-    /// The manifest: a package or run `manifest.json`, a `manifest.csv`, or a package zip.
+    /// マニフェスト: パッケージか実行ディレクトリの manifest.json、manifest.csv、またはパッケージの zip (the manifest: a
+    /// manifest.json, a manifest.csv, or a package zip)
     pub manifest: PathBuf,
-    /// Read scanned ids from this file instead of the terminal/stdin.
+    /// 読み取った文書IDを端末や標準入力でなくこのファイルから読む (read scanned ids from this file instead of the
+    /// terminal/stdin)
     #[arg(long)]
     pub ids: Option<PathBuf>,
-    /// Base path of the reconciliation files (`BASE.json`, `BASE.csv`).
+    /// 照合結果ファイルの名前の元（BASE.json、BASE.csv） (base path of the reconciliation files, BASE.json
+    /// and BASE.csv)
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Use this fixed time (RFC 3339) for every timestamp (tests).
+    /// すべての時刻にこの固定時刻（RFC 3339）を使う（テスト用） (use this fixed time, RFC 3339, for every timestamp;
+    /// for tests)
     #[arg(long)]
     pub now: Option<String>,
-    /// Password of an encrypted package zip, from this file.
+    /// 暗号化パッケージ zip のパスワードをこのファイルから読む (password of an encrypted package zip, from this file)
     #[arg(long, conflicts_with = "password_env")]
     pub password_file: Option<PathBuf>,
-    /// Password of an encrypted package zip, from this environment variable.
+    /// 暗号化パッケージ zip のパスワードをこの環境変数から読む (password of an encrypted package zip, from this
+    /// environment variable)
     #[arg(long)]
     pub password_env: Option<String>,
 }

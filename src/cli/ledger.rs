@@ -19,33 +19,35 @@ use std::path::{Path, PathBuf};
 /// Arguments of `chohyo ledger`.
 #[derive(Debug, Args)]
 pub struct LedgerArgs {
-    /// The job file.
+    /// ジョブファイル (the job file)
     pub job: PathBuf,
-    /// Only this record id.
+    /// この記録IDだけ (only this record id)
     #[arg(long)]
     pub record: Option<String>,
-    /// Only this document number.
+    /// この文書番号だけ (only this document number)
     #[arg(long)]
     pub number: Option<u64>,
-    /// Only this fiscal year (the year it begins on April 1).
+    /// この年度だけ（4 月 1 日に始まる年） (only this fiscal year, the year it begins on April 1)
     #[arg(long)]
     pub fiscal_year: Option<i32>,
-    /// Only this batch.
+    /// このバッチだけ (only this batch)
     #[arg(long)]
     pub batch: Option<String>,
-    /// Issue date from (YYYY-MM-DD, inclusive).
+    /// 発行日がこの日以降 YYYY-MM-DD (issue date from, inclusive)
     #[arg(long)]
     pub from: Option<String>,
-    /// Issue date to (YYYY-MM-DD, inclusive).
+    /// 発行日がこの日以前 YYYY-MM-DD (issue date to, inclusive)
     #[arg(long)]
     pub to: Option<String>,
-    /// Write the rows as CSV here instead of printing them.
+    /// 表示せずにこの CSV ファイルへ書き出す (write the rows as CSV here instead of printing them)
     #[arg(long)]
     pub csv: Option<PathBuf>,
-    /// The ledger file (default: the job's, or `<out>/<job>/ledger.sqlite`).
+    /// 台帳のファイル（既定: ジョブの指定か <out>/<job>/ledger.sqlite） (the ledger file, default: the job's or
+    /// <out>/<job>/ledger.sqlite)
     #[arg(long)]
     pub ledger: Option<PathBuf>,
-    /// Output root instead of the job's `output.dir` (to find the default ledger).
+    /// 既定の台帳を探す出力先。ジョブの output.dir の代わり (output root instead of the job's output.dir, to find
+    /// the default ledger)
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

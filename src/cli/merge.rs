@@ -22,18 +22,18 @@ use std::path::PathBuf;
 /// Arguments of `chohyo merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The job file.
+    /// ジョブファイル (the job file)
     pub job: PathBuf,
-    /// How many shards the batch was split into.
+    /// バッチを分割した数 (how many shards the batch was split into)
     #[arg(long)]
     pub shards: u64,
-    /// Batch id (default: the job's issue date).
+    /// バッチID（既定: ジョブの発行日） (batch id, default: the job's issue date)
     #[arg(long)]
     pub batch_id: Option<String>,
-    /// Output root instead of the job's `output.dir`.
+    /// ジョブの output.dir の代わりの出力先 (output root instead of the job's output.dir)
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Print nothing but errors.
+    /// エラーのほかは何も表示しない (print nothing but errors)
     #[arg(long, short)]
     pub quiet: bool,
 }

@@ -14,7 +14,8 @@
 //! Indexed Jobs, 0-based) or `SLURM_ARRAY_TASK_ID` (Slurm arrays, 1-based).
 //!
 //! Exit codes: 0 all rendered (or already finished), 1 finished with
-//! rejects, 2 job or input error, 3 failure during rendering, 4 lock held.
+//! rejects, 2 job or input error, 3 failure during rendering, 4 lock held,
+//! 5 `--strict` found rejects (nothing numbered or rendered; rejects written).
 
 use crate::cli::output::errln;
 use crate::error::ExitCode;
@@ -28,46 +29,49 @@ use std::path::PathBuf;
 /// Arguments of `chohyo run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The job file.
+    /// ジョブファイル (the job file)
     pub job: PathBuf,
-    /// Worker threads (default: all cores). With 1, reading and rendering
-    /// take turns on one thread; with more, a reader thread reads, checks
-    /// and plans ahead of that many rendering threads.
+    /// 処理スレッド数（既定: すべてのコア）。1 なら読み込みと出力を交互に行う (worker threads, default: all cores; with 1,
+    /// reading and rendering take turns)
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Batch id (default: the issue date).
+    /// バッチID（既定: 発行日） (batch id, default: the issue date)
     #[arg(long)]
     pub batch_id: Option<String>,
-    /// Issue date printed on the documents (YYYY-MM-DD), instead of the job's
-    /// `batch.issue_date` — e.g. `--issue-date "$(date +%F)"` in a nightly run.
+    /// 文書に印字する発行日 YYYY-MM-DD。ジョブの batch.issue_date の代わり (issue date printed on the documents,
+    /// instead of the job's batch.issue_date)
     #[arg(long)]
     pub issue_date: Option<String>,
-    /// Read this file instead of the job's input (same columns).
+    /// ジョブの入力ファイルの代わりに読むファイル（同じ列） (read this file instead of the job's input, same columns)
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Output root instead of the job's `output.dir`.
+    /// ジョブの output.dir の代わりの出力先 (output root instead of the job's output.dir)
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Fail before rendering anything if any row is rejected.
+    /// 不備が 1 件でもあれば番号も出力も使わずに終了する（終了コード 5、不備の一覧は実行ディレクトリの rejects.csv / rejects.xlsx） (stop
+    /// before numbering or rendering anything if any row is rejected, exit 5)
     #[arg(long)]
     pub strict: bool,
-    /// Start the batch over when its input changed since it was planned.
+    /// 計画後に入力が変わったバッチをやり直す（前回の出力は脇に移す） (start the batch over when its input changed since it
+    /// was planned)
     #[arg(long)]
     pub restart: bool,
-    /// Issue again the requests an earlier batch already issued with the
-    /// same content (by default they are left out and listed in the report).
+    /// 以前のバッチで同じ内容のまま発行済みの申請も再発行する（既定では除いて報告に載せる） (issue again the requests an earlier batch
+    /// issued with the same content)
     #[arg(long)]
     pub reissue: bool,
-    /// Render one partition: `K/N` (1 ≤ K ≤ N) or `auto/N` (K from the scheduler).
+    /// 分割の一つだけを出力する: K/N（1 ≤ K ≤ N）か auto/N（K はスケジューラから） (render one partition: K/N or
+    /// auto/N)
     #[arg(long)]
     pub shard: Option<String>,
-    /// The issuance ledger (default: the job's, or beside the run directories).
+    /// 発行台帳のファイル（既定: ジョブの指定、なければ実行ディレクトリの隣） (the issuance ledger, default: the job's, or
+    /// beside the run directories)
     #[arg(long)]
     pub ledger: Option<PathBuf>,
-    /// Print nothing but errors.
+    /// エラーのほかは何も表示しない (print nothing but errors)
     #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print more.
+    /// 詳しく表示する (print more)
     #[arg(long, short)]
     pub verbose: bool,
 }
@@ -136,23 +140,6 @@ pub fn execute(args: &RunArgs) -> ExitCode {
             return ExitCode::Input;
         }
     };
-    if args.strict {
-        let counted = run::load_fonts(&job, None)
-            .and_then(|fonts| run::count_rejects(&job, args.input.as_deref(), Some(&fonts)));
-        match counted {
-            Ok((_, rejects)) if rejects > 0 => {
-                errln!(
-                    "chohyo: --strict: {rejects} 件の不備があるため出力しません (rejects found; nothing rendered). `chohyo check` で一覧を出せます"
-                );
-                return ExitCode::Rejects;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                errln!("chohyo: {e}");
-                return e.exit_code();
-            }
-        }
-    }
     let opts = RunOptions {
         batch_id: args.batch_id.clone(),
         input: args.input.clone(),
@@ -163,6 +150,7 @@ pub fn execute(args: &RunArgs) -> ExitCode {
         restart: args.restart,
         reissue: args.reissue,
         ledger: args.ledger.clone(),
+        strict: args.strict,
         ..RunOptions::default()
     };
     let log = RunLog::stderr_only(verbosity);

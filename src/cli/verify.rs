@@ -22,18 +22,22 @@ use std::path::PathBuf;
 /// Arguments of `chohyo verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A package zip, a run directory, a `packages.json` or the folder holding it.
+    /// パッケージの zip、実行ディレクトリ、packages.json か、それを含むフォルダ (a package zip, a run directory, a
+    /// packages.json or the folder holding it)
     pub target: PathBuf,
-    /// Print the report as JSON on stdout.
+    /// 結果を JSON で標準出力に出す (print the report as JSON on stdout)
     #[arg(long)]
     pub json: bool,
-    /// Read the password of encrypted packages from this file (first line).
+    /// 暗号化パッケージのパスワードをこのファイル（1 行目）から読む (read the password of encrypted packages from this
+    /// file, first line)
     #[arg(long, conflicts_with = "password_env")]
     pub password_file: Option<PathBuf>,
-    /// Read the password of encrypted packages from this environment variable.
+    /// 暗号化パッケージのパスワードをこの環境変数から読む (read the password of encrypted packages from this
+    /// environment variable)
     #[arg(long)]
     pub password_env: Option<String>,
-    /// Largest uncompressed entry accepted, in MiB (zip-bomb guard).
+    /// 受け付ける展開後の最大エントリ MiB（zip 爆弾よけ） (largest uncompressed entry accepted, in MiB; zip-bomb
+    /// guard)
     #[arg(long, default_value_t = 256)]
     pub max_entry_mb: u64,
 }

@@ -21,6 +21,10 @@ pub enum Cell {
     IsoDate(String),
     /// An error value such as `#N/A`.
     Error(String),
+    /// A formula whose result was not saved (an `.xlsx` written by a
+    /// program rather than by Excel or LibreOffice): its text, without `=`.
+    /// Never blank, so it is reported rather than read as an empty cell.
+    Formula(String),
 }
 
 impl Cell {

@@ -25,7 +25,7 @@ pub(crate) fn read_delimited<R: Read + Seek + Clone>(
     on_row: &mut OnRow<'_>,
 ) -> Result<SheetHead, SourceError> {
     let head_lines = match header {
-        HeaderRow::At(n) => *n as usize,
+        HeaderRow::At(n) | HeaderRow::Pinned { row: n, .. } => *n as usize,
         HeaderRow::Find(_) => HEADER_SEARCH_ROWS * 2,
     };
     let mut open = || {
@@ -175,7 +175,9 @@ impl<R: Read> Read for LineEnds<R> {
 /// is the first early line holding the first wanted header.
 fn delimiter(text: &str, header: &HeaderRow) -> u8 {
     let header_line = match header {
-        HeaderRow::At(n) => text.split('\n').nth(*n as usize - 1).unwrap_or(""),
+        HeaderRow::At(n) | HeaderRow::Pinned { row: n, .. } => {
+            text.split('\n').nth(*n as usize - 1).unwrap_or("")
+        }
         HeaderRow::Find(wanted) => {
             let first = wanted
                 .first()

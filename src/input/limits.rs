@@ -31,6 +31,13 @@
 
 use std::io::Cursor;
 
+/// Formulas without a saved result that an `.xlsx` sheet read whole (its
+/// cells out of order) may hold: they are kept by position until the sheet
+/// is read, and more means the file was never saved by a spreadsheet
+/// program at all, which one message says better than as many rejects.
+/// (A sheet read row by row reports each as it comes, keeping none.)
+pub const MAX_UNSAVED_FORMULAS: usize = 10_000;
+
 /// Largest input file (spreadsheet or CSV) read: 200 MB.
 pub const MAX_INPUT_BYTES: u64 = 200 * 1024 * 1024;
 
@@ -261,6 +268,10 @@ mod tests {
             ),
             format!("| {} GB |", MAX_ODS_TEXT_BYTES / (1024 * mib)),
             format!("workbook | {} |", grouped(MAX_XLS_SHEETS as u64)),
+            format!(
+                "cells out of order) | {} |",
+                grouped(MAX_UNSAVED_FORMULAS as u64)
+            ),
             format!(
                 "| {} / {} |",
                 crate::render::form::MAX_DEPTH,

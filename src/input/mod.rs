@@ -235,10 +235,29 @@ impl std::error::Error for SourceError {
 pub enum HeaderRow {
     /// At this 1-based row (CSV: line).
     At(u32),
+    /// At this 1-based row, which should hold these headers: when it holds
+    /// none of them, or another row near it holds them all, the error says
+    /// so (and which row) instead of failing later on the data rows.
+    Pinned {
+        /// The row.
+        row: u32,
+        /// The mapped headers.
+        wanted: Vec<String>,
+    },
     /// The first of the first [`HEADER_SEARCH_ROWS`] non-blank rows that
     /// contains every one of these headers (compared after
     /// [`normalize_header`]); for sheets with title rows of varying height.
     Find(Vec<String>),
+}
+
+impl HeaderRow {
+    /// The row given by the job, if one is.
+    pub(crate) fn given_row(&self) -> Option<u32> {
+        match self {
+            HeaderRow::At(row) | HeaderRow::Pinned { row, .. } => Some(*row),
+            HeaderRow::Find(_) => None,
+        }
+    }
 }
 
 /// How many rows [`HeaderRow::Find`] looks at.
@@ -284,7 +303,7 @@ pub(crate) fn stream_sheet(
     header: &HeaderRow,
     on_row: &mut OnRow<'_>,
 ) -> Result<SheetHead, SourceError> {
-    if *header == HeaderRow::At(0) {
+    if header.given_row() == Some(0) {
         return Err(SourceError::new(
             path,
             "ヘッダー行は 1 以上で指定してください (header row must be 1 or more)",
@@ -338,7 +357,7 @@ fn stream_sheet_bytes(
     header: &HeaderRow,
     on_row: &mut OnRow<'_>,
 ) -> Result<SheetHead, SourceError> {
-    if *header == HeaderRow::At(0) {
+    if header.given_row() == Some(0) {
         return Err(SourceError::new(
             path,
             "ヘッダー行は 1 以上で指定してください (header row must be 1 or more)",
@@ -652,7 +671,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.message.contains("見出し行が見つかりません"),
+            e.message
+                .contains("ジョブの列の見出しをすべて持つ行がありません"),
             "{}",
             e.message
         );

@@ -23,20 +23,39 @@ pub(crate) fn build_table(
     let path = head.file.clone();
     let sheet = head.sheet.clone();
     let fail = |message: String| SourceError::in_sheet(&path, &sheet, message);
-    let (header_row, rows): (u32, Box<dyn Iterator<Item = NumberedCells>>) = match header {
-        HeaderRow::At(n) => (*n, Box::new(rows)),
+    let (header_row, mut rows): (u32, Box<dyn Iterator<Item = NumberedCells>>) = match header {
+        HeaderRow::At(n) | HeaderRow::Pinned { row: n, .. } => (*n, Box::new(rows)),
         HeaderRow::Find(wanted) => find_header_row(wanted, rows).map_err(fail)?,
     };
-    let mut rows = rows.skip_while(|(n, _)| *n < header_row);
     let empty_header = || {
         fail(format!(
             "ヘッダー行 {header_row} が空です (header row is empty)"
         ))
     };
-    let header_cells = match rows.next() {
-        Some((n, cells)) if n == header_row => cells,
-        _ => return Err(empty_header()),
+    // The rows just above a given header row, to say where the headers are
+    // when the row given is wrong.
+    let mut above = std::collections::VecDeque::new();
+    let header_cells = loop {
+        match rows.next() {
+            Some((n, cells)) if n < header_row => {
+                above.push_back((n, cells));
+                if above.len() > HEADER_SEARCH_ROWS {
+                    above.pop_front();
+                }
+            }
+            Some((n, cells)) if n == header_row => break cells,
+            _ => return Err(empty_header()),
+        }
     };
+    if let HeaderRow::Pinned { row, wanted } = header {
+        let pinned = PinnedHeader {
+            row: *row,
+            wanted,
+            above: Vec::from(above),
+        };
+        let below = pinned.check(&header_cells, &mut rows).map_err(fail)?;
+        rows = Box::new(below.into_iter().chain(rows));
+    }
     let first = header_cells.iter().position(|c| !c.is_blank());
     let last = header_cells.iter().rposition(|c| !c.is_blank());
     let (Some(first), Some(last)) = (first, last) else {
@@ -57,6 +76,87 @@ pub(crate) fn build_table(
         }
     }
     Ok(head)
+}
+
+/// A header row given by the job ([`HeaderRow::Pinned`]), held against
+/// the headers it should have.
+struct PinnedHeader<'a> {
+    row: u32,
+    wanted: &'a [String],
+    /// Up to [`HEADER_SEARCH_ROWS`] rows above it.
+    above: Vec<NumberedCells>,
+}
+
+impl PinnedHeader<'_> {
+    /// Refuses a header row that holds none of the mapped headers, or that
+    /// lacks some when a row near it (above, or among the
+    /// [`HEADER_SEARCH_ROWS`] below) holds them all, saying which row that
+    /// is. Returns the rows read below, to be handed on as data. A row
+    /// holding some of them is left to the column mapping, whose error
+    /// names each missing column with the closest header.
+    fn check(
+        &self,
+        header: &[Cell],
+        rows: &mut dyn Iterator<Item = NumberedCells>,
+    ) -> Result<Vec<NumberedCells>, String> {
+        let wanted: Vec<String> = self.wanted.iter().map(|w| normalize_header(w)).collect();
+        let missing = missing_from(header, &wanted);
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let below: Vec<NumberedCells> = rows.take(HEADER_SEARCH_ROWS).collect();
+        let row = self.row;
+        let near = self
+            .above
+            .iter()
+            .chain(&below)
+            .filter(|(_, cells)| missing_from(cells, &wanted).is_empty())
+            .min_by_key(|(n, _)| n.abs_diff(row))
+            .map(|(n, _)| *n);
+        let list = header_list(&missing);
+        if let Some(m) = near {
+            return Err(format!(
+                "ヘッダー行 {row} 行目に、ジョブの列の見出し（{list}）がありません。\
+                 見出しは {m} 行目にあります。ジョブファイルの header_row を {m} にするか、\
+                 header_row を消して自動で探させてください \
+                 (the mapped headers are not in header row {row} but in row {m}: \
+                 set header_row = {m}, or remove it to find the header row automatically)"
+            ));
+        }
+        if missing.len() == wanted.len() {
+            return Err(format!(
+                "ヘッダー行 {row} 行目に、ジョブの列の見出し（{list}）が一つもありません。\
+                 ジョブファイルの header_row の行番号を確かめるか、header_row を消して自動で探させてください \
+                 (none of the mapped headers is in header row {row}: check header_row, \
+                 or remove it to find the header row automatically)"
+            ));
+        }
+        Ok(below)
+    }
+}
+
+/// The `wanted` headers (normalised) that `cells` do not hold.
+fn missing_from<'w>(cells: &[Cell], wanted: &'w [String]) -> Vec<&'w str> {
+    let texts: Vec<String> = cells
+        .iter()
+        .map(|c| normalize_header(&header_text(c)))
+        .collect();
+    wanted
+        .iter()
+        .filter(|w| !texts.contains(w))
+        .map(String::as_str)
+        .collect()
+}
+
+/// Headers for a message: 「a」「b」「c」, the first three and how many
+/// in all when there are more.
+fn header_list(headers: &[&str]) -> String {
+    let shown: String = headers.iter().take(3).map(|h| format!("「{h}」")).collect();
+    if headers.len() > 3 {
+        format!("{shown}など {} 列", headers.len())
+    } else {
+        shown
+    }
 }
 
 /// The header row for [`HeaderRow::Find`]: the first of the first
@@ -95,8 +195,8 @@ fn find_header_row<'a>(
     match found {
         Some(n) => Ok((n, Box::new(searched.into_iter().chain(rows)))),
         None => Err(format!(
-            "先頭 {HEADER_SEARCH_ROWS} 行に見出し行が見つかりません (no header row with all mapped columns): {}{}",
-            wanted.join(", "),
+            "先頭 {HEADER_SEARCH_ROWS} 行に、ジョブの列の見出しをすべて持つ行がありません (no header row with all mapped columns): {}。{}",
+            wanted.join("、"),
             missing_headers_hint(&searched, &wanted)
         )),
     }
@@ -121,14 +221,20 @@ fn missing_headers_hint(searched: &[NumberedCells], wanted: &[String]) -> String
     let Some((_, n, texts)) = best else {
         return String::new();
     };
+    // A header that is another mapped column's is never the guess.
+    let free: Vec<String> = texts
+        .iter()
+        .filter(|t| !wanted.contains(&normalize_header(t)))
+        .cloned()
+        .collect();
     wanted
         .iter()
         .filter(|w| !texts.iter().any(|t| normalize_header(t) == **w))
         .map(|w| {
-            let guess = closest_header(w, &texts)
-                .map(|h| format!("もしかして「{h}」? (did you mean)"))
+            let guess = closest_header(w, &free)
+                .map(|h| format!("もしかして「{h}」のことですか (did you mean {h}?)。"))
                 .unwrap_or_default();
-            format!("; {n} 行目に「{w}」がありません{guess}")
+            format!("{n} 行目に「{w}」がありません。{guess}")
         })
         .collect()
 }
@@ -167,7 +273,7 @@ fn fit_row(
 /// A header cell as text: numbers without a trailing `.0`, dates as `y/m/d`.
 fn header_text(c: &Cell) -> String {
     match c {
-        Cell::Empty => String::new(),
+        Cell::Empty | Cell::Formula(_) => String::new(),
         Cell::Text(s) | Cell::IsoDate(s) | Cell::Error(s) => s.clone(),
         Cell::Number(f) => format_number(*f),
         Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),

@@ -7,7 +7,9 @@
 use std::fmt;
 use std::path::Path;
 
-use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Sheets, Xls, Xlsb, Xlsx};
+use calamine::{
+    Data, DataRef, Ods, Reader, SheetType, SheetVisible, Sheets, Xls, Xlsb, Xlsx, XlsxCellFormula,
+};
 
 use crate::input::cell::Cell;
 use crate::input::header::normalize_header;
@@ -166,14 +168,15 @@ fn stream_rows<R: WorkbookInput>(
 ) -> Result<SheetHead, SourceError> {
     let mut failed: Option<String> = None;
     let name = head.sheet.clone();
-    // The two cell readers are different types with the same methods.
+    // The two cell readers are different types; an xlsx cell also tells
+    // whether it is a formula whose result was not saved.
     macro_rules! stream {
-        ($reader:expr) => {{
+        ($reader:expr, $next:ident, $convert:expr) => {{
             let mut cells = $reader
                 .worksheet_cells_reader(&name)
                 .map_err(|e| read_error(&head, &e))?;
-            let next = std::iter::from_fn(|| match cells.next_cell() {
-                Ok(Some(c)) => Some(Some((c.get_position(), convert_data_ref(c.get_value())))),
+            let next = std::iter::from_fn(|| match cells.$next() {
+                Ok(Some(c)) => Some(Some($convert(c))),
                 Ok(None) => None,
                 Err(e) => {
                     failed = Some(e.to_string());
@@ -189,8 +192,12 @@ fn stream_rows<R: WorkbookInput>(
         }};
     }
     let read = match book {
-        Sheets::Xlsx(x) => stream!(x),
-        Sheets::Xlsb(x) => stream!(x),
+        Sheets::Xlsx(x) => stream!(x, next_cell_with_formula, |c: XlsxCellFormula| {
+            (c.pos, xlsx_cell(&c.value, c.formula))
+        }),
+        Sheets::Xlsb(x) => stream!(x, next_cell, |c: calamine::Cell<DataRef>| {
+            (c.get_position(), convert_data_ref(c.get_value()))
+        }),
         _ => unreachable!("only xlsx and xlsb sheets are streamed"),
     };
     match failed {
@@ -211,21 +218,60 @@ fn read_whole<R: WorkbookInput>(
         .worksheet_range(&head.sheet)
         .map_err(|e| read_error(&head, &e))?;
     let is_ods = matches!(book, Sheets::Ods(_));
+    let unsaved = unsaved_formulas(book, &head.sheet)
+        .map_err(|m| SourceError::in_sheet(&head.file, &head.sheet, m))?;
     let (row0, col0) = range.start().unwrap_or((0, 0));
     let last = u64::from(col0) + (range.width() as u64).saturating_sub(1);
     limits::check_columns(last).map_err(|m| SourceError::in_sheet(&head.file, &head.sheet, m))?;
     let col0 = col0 as usize;
     let rows = range.rows().enumerate().map(|(i, cells)| {
+        let row = row0.saturating_add(i as u32);
         let mut out = Vec::with_capacity(col0 + cells.len());
         out.resize(col0, Cell::Empty);
-        out.extend(cells.iter().map(|d| match convert_data(d) {
-            // calamine reads ODS error cells as their display text.
-            Cell::Text(s) if is_ods && ERROR_LITERALS.contains(&s.as_str()) => Cell::Error(s),
-            c => c,
+        out.extend(cells.iter().enumerate().map(|(j, d)| {
+            match convert_data(d) {
+                // calamine reads ODS error cells as their display text.
+                Cell::Text(s) if is_ods && ERROR_LITERALS.contains(&s.as_str()) => Cell::Error(s),
+                Cell::Empty => unsaved
+                    .get(&(row, (col0 + j) as u32))
+                    .map_or(Cell::Empty, |f| Cell::Formula(f.clone())),
+                c => c,
+            }
         }));
-        (row0.saturating_add(i as u32).saturating_add(1), out)
+        (row.saturating_add(1), out)
     });
     build_table(head, header_row, rows, on_row)
+}
+
+/// The formulas without a saved result of an `.xlsx` sheet read whole (its
+/// cells out of order), by 0-based `(row, column)`; a second pass of the
+/// cell reader. Other formats save results (or calamine computes none).
+fn unsaved_formulas<R: WorkbookInput>(
+    book: &mut Sheets<R>,
+    name: &str,
+) -> Result<std::collections::HashMap<(u32, u32), String>, String> {
+    let mut found = std::collections::HashMap::new();
+    let Sheets::Xlsx(x) = book else {
+        return Ok(found);
+    };
+    let Ok(mut cells) = x.worksheet_cells_reader(name) else {
+        return Ok(found);
+    };
+    const MAX: usize = limits::MAX_UNSAVED_FORMULAS;
+    while let Ok(Some(c)) = cells.next_cell_with_formula() {
+        if let Cell::Formula(f) = xlsx_cell(&c.value, c.formula) {
+            if found.len() == MAX {
+                return Err(format!(
+                    "計算結果が保存されていない数式が {MAX} 個を超えます。\
+                     Excel か LibreOffice で開いて保存し直してください \
+                     (more than {MAX} formulas without a saved result; \
+                     open the file in Excel or LibreOffice and save it)"
+                ));
+            }
+            found.insert(c.pos, f);
+        }
+    }
+    Ok(found)
 }
 
 /// Groups cells given in row order (`(row, column)` 0-based, as calamine's
@@ -410,6 +456,15 @@ fn convert_data(d: &Data) -> Cell {
         Data::DateTimeIso(s) => Cell::IsoDate(s.clone()),
         Data::DurationIso(s) => Cell::Text(s.clone()),
         Data::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+/// An xlsx cell from the cell reader: a formula without a saved result is
+/// [`Cell::Formula`], anything else its value.
+fn xlsx_cell(value: &DataRef<'_>, formula: Option<String>) -> Cell {
+    match formula {
+        Some(f) if *value == DataRef::Empty && !f.trim().is_empty() => Cell::Formula(f),
+        _ => convert_data_ref(value),
     }
 }
 

@@ -22,7 +22,10 @@ fn input_selector(job: &Job) -> Option<SheetSelector> {
 /// Where the job's header row is: given, or searched by the mapped columns.
 fn input_header(job: &Job) -> input::HeaderRow {
     match job.input.header_row {
-        Some(n) => input::HeaderRow::At(n),
+        Some(row) => input::HeaderRow::Pinned {
+            row,
+            wanted: job.fields.iter().map(|f| f.column.clone()).collect(),
+        },
         None => input::HeaderRow::Find(job.fields.iter().map(|f| f.column.clone()).collect()),
     }
 }

@@ -77,6 +77,9 @@ pub struct RunOptions {
     pub reissue: bool,
     /// Replace the ledger location.
     pub ledger: Option<PathBuf>,
+    /// Refuse to plan (number, render) a batch whose input has any reject;
+    /// the rejects files are written to the run directory instead.
+    pub strict: bool,
     /// Benchmark sink: render and hash documents but do not write them.
     pub discard_docs: bool,
     /// Collects time per rendering stage (for the benchmark).
@@ -194,6 +197,7 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
                 out_root: &opened.out_root,
                 assets: &assets,
                 replacing,
+                strict: opts.strict,
             };
             fresh.make(inputs, dir, log)?
         }
@@ -211,7 +215,8 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
             dir,
         },
         log,
-    )?;
+    )
+    .inspect_err(|e| void_after_failure(job, opts, &plan, dir, &ledger_path, e, log))?;
     stages.insert("read_check".into(), rendered.read.read_check_ms);
     stages.insert("plan".into(), rendered.read.plan_ms);
     stages.insert("render".into(), rendered.render_ms);
@@ -272,6 +277,37 @@ impl Outcome {
             rendered_now: 0,
             skipped: Vec::new(),
         }
+    }
+}
+
+/// A run that failed after planning: its unwritten numbers are recorded as
+/// void, so the ledger says why they have no document. A signal's stop is
+/// not a failure (the run resumes where it stopped).
+fn void_after_failure(
+    job: &Job,
+    opts: &RunOptions,
+    plan: &Plan,
+    dir: &RunDir,
+    ledger_path: &Path,
+    failure: &BatchError,
+    log: &RunLog,
+) {
+    if matches!(failure, BatchError::Stopped(_)) || opts.discard_docs {
+        return;
+    }
+    let exit = failure.exit_code();
+    match plan::void_unwritten(job, plan, &dir.path, opts.shard, ledger_path, exit) {
+        Ok(0) => {}
+        Ok(n) => log.info(
+            "voided",
+            &format!("出力できなかった {n} 件の番号を台帳に欠番として記録しました。再実行すると同じ番号で発行します (the run failed: {n} planned numbers recorded as void in the ledger; running again issues them with the same numbers)"),
+            serde_json::json!({"voided": n}),
+        ),
+        Err(e) => log.error(
+            "void_failed",
+            &format!("未出力の番号を欠番として記録できませんでした (could not record the unwritten numbers as void): {e}"),
+            serde_json::json!({}),
+        ),
     }
 }
 
@@ -349,6 +385,8 @@ struct NewPlan<'a> {
     /// An earlier execution's outputs are in the run directory
     /// (`--restart`): they are moved aside once the new plan is known to work.
     replacing: bool,
+    /// `--strict`: any reject stops the batch before it is numbered.
+    strict: bool,
 }
 
 impl NewPlan<'_> {
@@ -368,7 +406,11 @@ impl NewPlan<'_> {
         // given: a structural error or the row limit late in a large input
         // would otherwise stop the batch after numbers were used (and, with
         // --restart, after the earlier run was moved aside).
-        count_rejects(self.job, Some(self.input), Some(&self.assets.fonts))?;
+        if self.strict {
+            self.refuse_rejects(dir)?;
+        } else {
+            count_rejects(self.job, Some(self.input), Some(&self.assets.fonts))?;
+        }
         self.check_ledger(&plan)?;
         if self.replacing {
             let aside = move_aside(dir, self.job.output.modes().dir)?;
@@ -384,6 +426,40 @@ impl NewPlan<'_> {
         plan.save(&dir.path, self.job.output.modes().file)
             .map_err(|e| BatchError::write(&dir.path, e))?;
         Ok(plan)
+    }
+
+    /// `--strict`: checks the whole input and, when any row is rejected,
+    /// writes the rejects report into the run directory (so the operator
+    /// sees why) and refuses the batch before any number is given. With
+    /// `--restart` the earlier run's own `rejects.csv` is kept: the report
+    /// is `rejects-strict.csv` / `.xlsx` then.
+    fn refuse_rejects(&self, dir: &RunDir) -> Result<(), BatchError> {
+        let checked = check_input(self.job, Some(self.input), Some(&self.assets.fonts))?;
+        if checked.rejects.is_empty() {
+            return Ok(());
+        }
+        let name = if self.replacing {
+            "rejects-strict.csv"
+        } else {
+            "rejects.csv"
+        };
+        let report = dir.path.join(name);
+        rejects::write_rejects_csv(&report, &checked.rejects)?;
+        rejects::write_rejects_xlsx(
+            &rejects::xlsx_sibling(&report),
+            &checked.rejects,
+            &checked.originals,
+        )?;
+        let rows: std::collections::BTreeSet<(&str, &str, u32)> = checked
+            .rejects
+            .iter()
+            .map(|r| (r.file.as_str(), r.sheet.as_str(), r.row))
+            .collect();
+        Err(BatchError::Strict {
+            rejects: checked.rejects.len(),
+            rows: rows.len(),
+            report,
+        })
     }
 
     /// Refuses a plan the ledger would refuse (the batch's numbers are in

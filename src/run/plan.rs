@@ -376,6 +376,50 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// After a run failed between planning and finishing: records as void
+/// (欠番, with why) in one transaction the numbers this run directory
+/// planned (its shard's, for a shard) that no finished document carries,
+/// so the ledger does not list them as pending output. They stay bound to
+/// their records — never given to another — and the execution that issues
+/// them clears the mark. Best effort: the run's own error is what is
+/// reported, a failure here is only logged.
+pub(super) fn void_unwritten(
+    job: &Job,
+    plan: &Plan,
+    run_dir: &Path,
+    shard: Option<(u64, u64)>,
+    ledger_path: &Path,
+    exit: crate::error::ExitCode,
+) -> Result<usize, BatchError> {
+    let path = run_dir.join(crate::run::spool::PLAN_FILE);
+    let file = match runstate::open_back(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(BatchError::read(&path, e)),
+    };
+    let journal = runstate::Journal::read(run_dir)
+        .map_err(|e| BatchError::read(&run_dir.join("journal.jsonl"), e))?;
+    let why = format!("実行失敗 exit {}", exit.code());
+    let mut voids = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(file)) {
+        let line = line.map_err(|e| BatchError::read(&path, e))?;
+        // A torn last line (a crash while planning) names no number.
+        let Ok(doc) = serde_json::from_str::<PlannedDoc>(&line) else {
+            continue;
+        };
+        if doc.in_shard(shard) && !journal.contains_key(&doc.file) {
+            voids.push((doc.record_id, why.clone()));
+        }
+    }
+    if voids.is_empty() {
+        return Ok(0);
+    }
+    Ledger::open(ledger_path)
+        .and_then(|mut l| l.mark_void(&job.job.name, &plan.batch, &job.job.title, &voids))
+        .map_err(|e| BatchError::Io(e.to_string()))?;
+    Ok(voids.len())
+}
+
 /// A hash of a record's content (its checked field values): the same
 /// request sent again has the same hash, a corrected one another.
 fn content_hash(record: &Record) -> String {

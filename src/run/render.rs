@@ -166,7 +166,28 @@ fn time_breach(batch: &BatchToRender, log: &RunLog, what: &str, took: std::time:
         &message,
         serde_json::json!({"limit_s": limit.as_secs(), "took_ms": took.as_millis() as u64}),
     );
-    std::process::exit(crate::error::ExitCode::Input.code())
+    let exit = crate::error::ExitCode::Input;
+    // The numbers no finished document carries are recorded as void, as
+    // for any failure after planning (a document finished but not yet
+    // journaled is voided too; the run that issues it clears the mark).
+    if !batch.opts.discard_docs {
+        let voided = crate::run::plan::void_unwritten(
+            batch.job,
+            batch.plan,
+            &batch.dir.path,
+            batch.opts.shard,
+            batch.ledger_path,
+            exit,
+        );
+        if let Ok(n @ 1..) = voided {
+            log.info(
+                "voided",
+                &format!("出力できなかった {n} 件の番号を台帳に欠番として記録しました (the run failed: {n} planned numbers recorded as void)"),
+                serde_json::json!({"voided": n}),
+            );
+        }
+    }
+    std::process::exit(exit.code())
 }
 
 /// Runs the reader and hands its feed to `collector`. Reading, checking and

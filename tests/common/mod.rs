@@ -284,3 +284,54 @@ pub fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>,
         assert!(v == &b[k], "{what}: {k} differs");
     }
 }
+
+/// A minimal `.xlsx` whose only sheet, 「名簿」, is `sheet_data` (the
+/// inside of `<sheetData>`), cells as inline strings.
+pub fn xlsx_with_sheet_data(sheet_data: &str) -> Vec<u8> {
+    xlsx_with_sheet_xml(format!(
+        r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
+    ).as_bytes())
+}
+
+/// A minimal `.xlsx` whose only sheet's XML is `sheet` (any bytes).
+pub fn xlsx_with_sheet_xml(sheet: &[u8]) -> Vec<u8> {
+    const NS: &str = "http://schemas.openxmlformats.org";
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let o = zip::write::SimpleFileOptions::default();
+    let mut add = |name: &str, text: String| {
+        w.start_file(name, o).unwrap();
+        std::io::Write::write_all(&mut w, text.as_bytes()).unwrap();
+    };
+    add(
+        "[Content_Types].xml",
+        format!(
+            r#"<?xml version="1.0"?><Types xmlns="{NS}/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#
+        ),
+    );
+    add(
+        "_rels/.rels",
+        format!(
+            r#"<?xml version="1.0"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+        ),
+    );
+    add(
+        "xl/workbook.xml",
+        format!(
+            r#"<?xml version="1.0"?><workbook xmlns="{NS}/spreadsheetml/2006/main" xmlns:r="{NS}/officeDocument/2006/relationships"><sheets><sheet name="名簿" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+        ),
+    );
+    add(
+        "xl/_rels/workbook.xml.rels",
+        format!(
+            r#"<?xml version="1.0"?><Relationships xmlns="{NS}/package/2006/relationships"><Relationship Id="rId1" Type="{NS}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#
+        ),
+    );
+    w.start_file("xl/worksheets/sheet1.xml", o).unwrap();
+    std::io::Write::write_all(&mut w, sheet).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// An inline-string cell's XML.
+pub fn inline(cell: &str, text: &str) -> String {
+    format!(r#"<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+}
