@@ -18,6 +18,7 @@ mod document;
 mod finalize;
 mod fonts_dir;
 mod inputs;
+mod letters;
 pub mod ledger;
 mod location;
 mod merge;

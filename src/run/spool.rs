@@ -188,6 +188,13 @@ struct Spooled {
     warnings: Vec<String>,
 }
 
+/// One line of the entries spool: the entry and its document's warnings.
+pub fn parse_entry(line: &str) -> std::io::Result<(ManifestEntry, Vec<String>)> {
+    serde_json::from_str::<Spooled>(line)
+        .map(|s| (s.entry, s.warnings))
+        .map_err(std::io::Error::other)
+}
+
 /// A finished [`EntrySpool`].
 #[derive(Debug)]
 pub struct Entries {
@@ -216,13 +223,7 @@ impl Entries {
         &self,
     ) -> std::io::Result<impl Iterator<Item = std::io::Result<(ManifestEntry, Vec<String>)>>> {
         let r = BufReader::new(open_back(&self.path)?);
-        Ok(r.lines().map(|l| {
-            l.and_then(|l| {
-                serde_json::from_str::<Spooled>(&l)
-                    .map(|s| (s.entry, s.warnings))
-                    .map_err(std::io::Error::other)
-            })
-        }))
+        Ok(r.lines().map(|l| l.and_then(|l| parse_entry(&l))))
     }
 
     /// All entries in memory (for the stages that need them together).
