@@ -169,7 +169,10 @@ fn a_batch_larger_than_a_volume_is_cut_into_volumes() {
             cover.contains(&common::squash(&format!("通番：{a} ～ {b}（全 28 通）"))),
             "{cover}"
         );
-        assert!(cover.contains(&common::squash(&format!("通数：{n} 通"))), "{cover}");
+        assert!(
+            cover.contains(&common::squash(&format!("通数：{n} 通"))),
+            "{cover}"
+        );
         assert!(!cover.contains("all") && !cover.contains("("), "{cover}");
     }
     // The packages are as before, and verify accepts the run directory.
@@ -185,5 +188,9 @@ fn a_volume_size_of_zero_is_refused() {
     });
     let r = common::run_job(&job, &tmp.path().join("out"), &["-q"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("mail.volume_size は 1 以上にします"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("mail.volume_size は 1 以上にします"),
+        "{}",
+        r.stderr
+    );
 }

@@ -309,19 +309,15 @@ fn cover_prefixes(t: &mut CoverText, s: &GroupSummary) {
         let rest: usize = entries[shown..].iter().map(|(_, n)| **n).sum();
         t.line(
             10.0,
-            &format!(
-                "ほか {} 区分 {} 通",
-                entries.len() - shown,
-                rest
-            ),
+            &format!("ほか {} 区分 {} 通", entries.len() - shown, rest),
         );
     }
 }
 
 /// Lays out the cover sheet.
 pub fn cover_pages(c: &CoverInfo, fonts: &FontSet, images: &ImageSet) -> Result<Vec<Page>, String> {
-    let form = form::parse(&cover_markup(c))
-        .map_err(|e| format!("区分票 (cover sheet) markup: {e}"))?;
+    let form =
+        form::parse(&cover_markup(c)).map_err(|e| format!("区分票 (cover sheet) markup: {e}"))?;
     let laid = layout::layout(&form, fonts, images)
         .map_err(|e| format!("区分票 (cover sheet) layout: {e}"))?;
     Ok(laid.pages)

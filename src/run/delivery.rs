@@ -125,10 +125,7 @@ impl Delivery<'_> {
     /// Whether the job names a group field (else every letter is in one
     /// group and the file names leave it out).
     fn grouped(&self) -> bool {
-        self.job
-            .mail
-            .as_ref()
-            .is_some_and(|m| m.group_by.is_some())
+        self.job.mail.as_ref().is_some_and(|m| m.group_by.is_some())
     }
 
     /// The items of a volume.

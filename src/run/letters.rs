@@ -98,8 +98,7 @@ impl Letters {
             let Some(index) = by_id.remove(r.id.as_str()) else {
                 return Ok(true);
             };
-            let mut line =
-                serde_json::to_vec(&r).map_err(|e| spool_error(&records_path, e))?;
+            let mut line = serde_json::to_vec(&r).map_err(|e| spool_error(&records_path, e))?;
             line.push(b'\n');
             writer
                 .write_all(&line)
@@ -143,7 +142,10 @@ impl Letters {
     /// The record of document `index`.
     pub fn record(&self, index: usize) -> Result<Record, BatchError> {
         let Some(at) = self.record_at[index] else {
-            return Err(spool_error(&self.records_path, format!("no record {index}")));
+            return Err(spool_error(
+                &self.records_path,
+                format!("no record {index}"),
+            ));
         };
         let line = read_line_at(&self.records, at, &self.records_path)?;
         serde_json::from_slice(&line).map_err(|e| spool_error(&self.records_path, e))
@@ -158,7 +160,9 @@ fn index_entries(path: &Path) -> Result<(Vec<LineAt>, HashMap<String, usize>), B
     let (mut offset, mut line) = (0u64, String::new());
     loop {
         line.clear();
-        let n = r.read_line(&mut line).map_err(|e| BatchError::read(path, e))?;
+        let n = r
+            .read_line(&mut line)
+            .map_err(|e| BatchError::read(path, e))?;
         if n == 0 {
             break;
         }
@@ -191,7 +195,10 @@ impl<'a> LetterFields<'a> {
         let mail = self.mail;
         let postal_field = mail.map(|m| m.postal_field.as_str()).unwrap_or("postal");
         let postal = r.text(postal_field);
-        let barcode = match (mail.and_then(|m| m.address_field.as_deref()), self.postal_data) {
+        let barcode = match (
+            mail.and_then(|m| m.address_field.as_deref()),
+            self.postal_data,
+        ) {
             (Some(af), Some(data)) => data.customer_barcode(&postal, &r.text(af)).is_ok(),
             _ => false,
         };
