@@ -4,12 +4,14 @@
 //!
 //! The delivery stage needs every letter's sort key together (to put them
 //! in mail order), but each letter's full record and manifest entry only
-//! while its own volume is written. So the records are checked again as a
-//! stream (the same checks as the batch's, with the fonts' coverage) and
-//! spooled to `.records.jsonl.tmp` in the run directory; the entries stay in
-//! the render stage's spool. Both are read back by offset (`pread`, so
-//! threads can share the files). Memory per letter: one `MailItem` and two
-//! offsets — a few hundred bytes, whatever the records hold.
+//! while its own volume is written. A batch that delivers spools each
+//! record with its manifest entry while rendering; a merge of shards does
+//! not, so then the records are checked again from the input as a stream
+//! (the same checks as the batch's, with the fonts' coverage) and spooled to
+//! `.records.jsonl.tmp` in the run directory. Both are read back by offset
+//! (`pread`, so threads can share the files). Memory per letter: one
+//! `MailItem` and two offsets — a few hundred bytes, whatever the records
+//! hold.
 //!
 //! Uses `check` (the records), `japan::postal` (barcode counts), `mail`
 //! (manifest entries, mail items) and the run's `inputs` and `spool`.
@@ -46,12 +48,17 @@ pub struct Letters {
     records: File,
     records_path: PathBuf,
     record_at: Vec<Option<LineAt>>,
+    /// Whether `records_path` is this stage's own spool (removed at the end)
+    /// rather than the entries spool.
+    own_records: bool,
 }
 
 impl Drop for Letters {
     fn drop(&mut self) {
         // The spool is scratch: the run directory keeps only its outputs.
-        let _ = std::fs::remove_file(&self.records_path);
+        if self.own_records {
+            let _ = std::fs::remove_file(&self.records_path);
+        }
     }
 }
 
@@ -81,7 +88,27 @@ impl Letters {
         dir: &Path,
         mode: u32,
     ) -> Result<Letters, BatchError> {
-        let (entry_at, mut by_id) = index_entries(entries.path())?;
+        let letter = LetterFields::new(job);
+        let indexed = index_entries(entries.path(), &letter)?;
+        let open = |path: &Path| {
+            // Read by the offsets found through the capped reader.
+            open_back(path)
+                .map(|f| f.into_inner())
+                .map_err(|e| BatchError::read(path, e))
+        };
+        if let Some(items) = indexed.items {
+            // Every record came with its entry: the input is not read again.
+            return Ok(Letters {
+                items,
+                entries: open(entries.path())?,
+                records: open(entries.path())?,
+                records_path: entries.path().to_path_buf(),
+                record_at: indexed.at.iter().copied().map(Some).collect(),
+                entry_at: indexed.at,
+                own_records: false,
+            });
+        }
+        let (entry_at, mut by_id) = (indexed.at, indexed.by_id);
         let records_path = dir.join(RECORDS_SPOOL);
         let _ = std::fs::remove_file(&records_path);
         let file = crate::files::create_file(&records_path, mode)
@@ -90,7 +117,6 @@ impl Letters {
         let mut record_at = vec![None; entry_at.len()];
         let mut items = Vec::new();
         let mut offset = 0u64;
-        let letter = LetterFields::new(job);
         let path = input.unwrap_or(&job.input.file);
         stream_checked(job, path, coverage, &mut |_, _| {}, &mut |o| {
             let Ok(r) = o.result else { return Ok(true) };
@@ -112,20 +138,14 @@ impl Letters {
             .flush()
             .map_err(|e| BatchError::write(&records_path, e))?;
         drop(writer);
-        // Back in plan order, as the mail order's last tie-breaker expects.
-        items.sort_by_key(|it| it.index);
         Ok(Letters {
             items,
-            // Read by the offsets found through the capped reader above.
-            entries: open_back(entries.path())
-                .map_err(|e| BatchError::read(entries.path(), e))?
-                .into_inner(),
+            entries: open(entries.path())?,
             entry_at,
-            records: open_back(&records_path)
-                .map_err(|e| BatchError::read(&records_path, e))?
-                .into_inner(),
+            records: open(&records_path)?,
             records_path,
             record_at,
+            own_records: true,
         })
     }
 
@@ -148,15 +168,36 @@ impl Letters {
             ));
         };
         let line = read_line_at(&self.records, at, &self.records_path)?;
-        serde_json::from_slice(&line).map_err(|e| spool_error(&self.records_path, e))
+        if self.own_records {
+            return serde_json::from_slice(&line).map_err(|e| spool_error(&self.records_path, e));
+        }
+        let text = String::from_utf8_lossy(&line);
+        match spool::parse_line(text.trim_end()) {
+            Ok((_, _, Some(r))) => Ok(r),
+            Ok(_) => Err(spool_error(
+                &self.records_path,
+                format!("no record {index}"),
+            )),
+            Err(e) => Err(spool_error(&self.records_path, e)),
+        }
     }
 }
 
-/// Each entry's place in the spool, and the document index of each record
-/// id (the first, if an id came twice).
-fn index_entries(path: &Path) -> Result<(Vec<LineAt>, HashMap<String, usize>), BatchError> {
+/// What one pass over the entries spool found.
+struct Indexed {
+    /// Each entry's place in the spool.
+    at: Vec<LineAt>,
+    /// The document index of each record id (the first, if an id came twice).
+    by_id: HashMap<String, usize>,
+    /// The letters, when every entry came with its record.
+    items: Option<Vec<MailItem>>,
+}
+
+/// Indexes the entries spool, making the letters from the records spooled
+/// with the entries (if every entry has one).
+fn index_entries(path: &Path, letter: &LetterFields) -> Result<Indexed, BatchError> {
     let mut r = BufReader::new(open_back(path).map_err(|e| BatchError::read(path, e))?);
-    let (mut at, mut by_id) = (Vec::new(), HashMap::new());
+    let (mut at, mut by_id, mut items) = (Vec::new(), HashMap::new(), Some(Vec::new()));
     let (mut offset, mut line) = (0u64, String::new());
     loop {
         line.clear();
@@ -166,12 +207,20 @@ fn index_entries(path: &Path) -> Result<(Vec<LineAt>, HashMap<String, usize>), B
         if n == 0 {
             break;
         }
-        let (entry, _) = spool::parse_entry(line.trim_end()).map_err(|e| spool_error(path, e))?;
+        let (entry, _, record) =
+            spool::parse_line(line.trim_end()).map_err(|e| spool_error(path, e))?;
+        match (&mut items, record) {
+            (Some(v), Some(rec)) => v.push(letter.item(at.len(), &rec)),
+            _ => items = None,
+        }
         by_id.entry(entry.record_id).or_insert(at.len());
         at.push((offset, n as u32));
         offset += n as u64;
     }
-    Ok((at, by_id))
+    if items.is_some() {
+        by_id.clear();
+    }
+    Ok(Indexed { at, by_id, items })
 }
 
 /// What makes a record's mail item: the job's `[mail]` fields and the
