@@ -12,8 +12,8 @@ use crate::job::Job;
 use crate::mail::manifest::ManifestWriter;
 use crate::run::delivery;
 use crate::run::document::Assets;
-use crate::run::inputs::read_and_check;
 use crate::run::ledger::Ledger;
+use crate::run::letters::Letters;
 use crate::run::plan::file_sha256;
 use crate::run::rejects::write_rejects_csv;
 use crate::run::report::{self, Summary};
@@ -71,7 +71,7 @@ pub(super) struct RenderedBatch<'a> {
 /// order, rejects, manifests, the ledger's file hashes, and last
 /// `summary.json` + `report.html` (the batch's "finished" mark). The
 /// documents are read from the spool `entries` in one pass, never all held
-/// (except by the delivery stage, which needs them together). Returns the
+/// (the delivery stage keeps a compact item per letter). Returns the
 /// documents' bytes in all.
 pub(super) fn finalize(
     batch: &RenderedBatch,
@@ -94,18 +94,22 @@ pub(super) fn finalize(
     // Mail order, packages, print files and whole-batch documents; a shard
     // leaves them to the merge.
     let delivery = if batch.shard.is_none() && delivery::configured(job) {
-        let documents = batch
-            .entries
-            .load()
-            .map_err(|e| BatchError::read(batch.entries.path(), e))?;
-        // The same records as the batch's: its rows the fonts cannot
-        // print were rejected and have no document.
-        let records = read_and_check(job, batch.input, Some(&batch.assets.fonts))?.records;
+        // The same records as the batch's (its rows the fonts cannot
+        // print were rejected and have no document), spooled to disk:
+        // only a compact item per letter stays in memory.
+        let letters = Letters::spool(
+            job,
+            batch.entries,
+            batch.input,
+            Some(&batch.assets.fonts),
+            &dir.path,
+            job.output.modes().file,
+        )?;
         delivery::deliver(
             job,
             batch.assets,
-            &records,
-            &documents,
+            letters,
+            batch.entries.path(),
             &dir.path,
             &batch.plan.batch,
         )?

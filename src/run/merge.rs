@@ -274,7 +274,7 @@ fn copy_documents(
         crate::files::write_atomic_mode(&dst, &bytes, modes.file)
             .map_err(|err| BatchError::write(&dst, err))?;
         spool
-            .push(&e, &w)
+            .push(&e, &w, None)
             .map_err(|err| BatchError::write(&dir.path, err))?;
         warnings.extend(w.into_iter().map(|m| (e.record_id.clone(), m)));
     }

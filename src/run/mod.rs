@@ -19,6 +19,7 @@ mod finalize;
 mod fonts_dir;
 mod inputs;
 pub mod ledger;
+mod letters;
 mod location;
 mod merge;
 mod plan;

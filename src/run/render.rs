@@ -326,9 +326,9 @@ impl Collector<'_> {
     /// warnings, or a layout reject with its row's texts.
     fn keep(&mut self, slot: Slot) -> Result<(), BatchError> {
         match slot {
-            Slot::Document(entry, w) => {
+            Slot::Document(entry, w, record) => {
                 self.spool
-                    .push(&entry, &w)
+                    .push(&entry, &w, record.as_ref())
                     .map_err(|e| BatchError::write(self.run_dir, e))?;
                 for msg in w {
                     self.collected.warnings.push((entry.record_id.clone(), msg));
@@ -369,7 +369,7 @@ struct Source<'a> {
 /// One planned document after rendering.
 enum Slot {
     /// Written (now or by an earlier execution).
-    Document(ManifestEntry, Vec<String>),
+    Document(ManifestEntry, Vec<String>, Option<Record>),
     /// The layout refused the record's data, with the row's texts.
     Rejected(Reject, Vec<String>),
     /// Another shard's document.
@@ -428,6 +428,7 @@ impl Renderer<'_> {
                         return Ok(Slot::Document(
                             self.entry(&pd, source, (e.sha256, e.bytes, e.pages)),
                             e.warnings,
+                            self.for_delivery(record),
                         ));
                     }
                     let out = self.render_one(record, texts, &pd, source);
@@ -449,6 +450,12 @@ impl Renderer<'_> {
             rendered,
             reused,
         })
+    }
+
+    /// The record to spool with its entry: only when the job delivers
+    /// (the delivery stage reads it back instead of the input).
+    fn for_delivery(&self, record: Record) -> Option<Record> {
+        crate::run::delivery::configured(self.job).then_some(record)
     }
 
     /// Renders and writes one document (unless the benchmark discards it),
@@ -489,6 +496,7 @@ impl Renderer<'_> {
                 Ok(Slot::Document(
                     self.entry(pd, source, (sha, bytes.len() as u64, pages)),
                     warnings,
+                    self.for_delivery(record),
                 ))
             }
             Err(RenderFailure::Data(e)) => Ok(Slot::Rejected(
