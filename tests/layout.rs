@@ -619,5 +619,9 @@ fn punctuation_is_squeezed_to_pull_a_character_back() {
     // Every glyph of the first line still inside the box.
     let first = text_runs(page)[0];
     let last = first.glyphs.last().unwrap();
-    assert!(last.x + first.size * 0.5 <= 20.0 + 99.75 + 0.02, "{}", last.x);
+    assert!(
+        last.x + first.size * 0.5 <= 20.0 + 99.75 + 0.02,
+        "{}",
+        last.x
+    );
 }

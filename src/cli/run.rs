@@ -220,9 +220,8 @@ fn print_counts(outcome: &run::Outcome, seconds: f64) {
             .collect::<Vec<_>>()
             .join("、")
     };
-    let gloss = |lines: &[run::counts::Line]| {
-        lines.iter().map(|l| l.en).collect::<Vec<_>>().join(", ")
-    };
+    let gloss =
+        |lines: &[run::counts::Line]| lines.iter().map(|l| l.en).collect::<Vec<_>>().join(", ");
     let c = &outcome.counts;
     let (rows, docs, this_run) = (c.rows(), c.documents_lines(), outcome.this_run.lines());
     errln!("chohyo: {} ({})", line(&rows), gloss(&rows));

@@ -106,7 +106,6 @@ pub fn by_code(rejects: &[Reject]) -> BTreeMap<String, usize> {
     m
 }
 
-
 fn esc(s: &str) -> String {
     crate::render::template::escape_xml(s)
 }
@@ -128,6 +127,7 @@ td,th{border:1px solid #999;padding:.25em .6em;text-align:left;vertical-align:to
 th{background:#eef;font-weight:normal}\
 tr{break-inside:avoid}\
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
+td.nw{white-space:nowrap}\
 code,.hash{font-family:monospace;font-size:.9em;word-break:break-all}\
 .en{color:#666;font-size:.85em}\
 .status{padding:.6em 1em;border-radius:.3em;font-weight:bold}\
@@ -313,7 +313,10 @@ fn html_outputs(h: &mut String, s: &Summary, run_dir: &std::path::Path) {
         ("manifest.csv", label("文書の目録", "manifest")),
         ("manifest.json", label("文書の目録", "manifest")),
         ("rejects.csv", label("不備の一覧", "rejects")),
-        ("rejects.xlsx", label("不備の一覧（元の値つき）", "rejects with values")),
+        (
+            "rejects.xlsx",
+            label("不備の一覧（元の値つき）", "rejects with values"),
+        ),
     ] {
         let sha = outputs
             .and_then(|o| o.get(file))
@@ -427,22 +430,46 @@ fn shown_value(value: &str) -> &'static str {
     if value.trim().is_empty() {
         "（空欄）"
     } else {
-        "rejects.xlsx 参照"
+        "（非表示）"
     }
 }
 
-/// A reject's reason without the rejected value (reasons quote it).
+/// A reject's reason without the rejected value (reasons quote it): each
+/// whole occurrence of the value (or of one of its parts, for a rule over
+/// several columns) becomes "…"; an occurrence inside a longer word or
+/// number (the value `03-1234` in the example `03-1234-5678`) is not
+/// the value and stays.
 fn shown_reason(r: &Reject) -> String {
-    let mut reason = r.reason.clone();
     let mut parts: Vec<&str> = r.value.split(" / ").collect();
     parts.push(&r.value);
+    parts.retain(|p| !p.trim().is_empty());
     parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let mut reason = r.reason.clone();
     for p in parts {
-        if !p.trim().is_empty() {
-            reason = reason.replace(p, "…");
-        }
+        reason = mask_whole(&reason, p);
     }
     reason
+}
+
+/// `text` with every occurrence of `value` that is not part of a longer
+/// run of letters, digits or `-`/`/` replaced by "…".
+fn mask_whole(text: &str, value: &str) -> String {
+    let joins = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || "-/.".contains(c));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(value) {
+        let before = rest[..at].chars().last().or_else(|| out.chars().last());
+        let after = rest[at + value.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if joins(before) || joins(after) {
+            out.push_str(value);
+        } else {
+            out.push('…');
+        }
+        rest = &rest[at + value.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Rejects by code, then every reject with where it is, its reason and how
@@ -466,10 +493,10 @@ fn html_rejects(h: &mut String, s: &Summary, rejects: &[Reject]) {
         "</table>\n<h2>{}</h2>\n<p>値は <a href=\"rejects.xlsx\">rejects.xlsx</a>（元の行の値つき）と <a href=\"rejects.csv\">rejects.csv</a> にあります。この報告には個人情報を載せません <span class=\"en\">(values are in the rejects files only; this page holds no personal data)</span>.</p>\n",
         label("不備の一覧", "every reject")
     ));
-    h.push_str("<table id=\"rejects\"><tr><th>ファイル</th><th>シート</th><th>行</th><th>列</th><th>値</th><th>コード</th><th>理由 <span class=\"en\">(reason)</span></th><th>直し方 <span class=\"en\">(how to fix)</span></th></tr>\n");
+    h.push_str("<table id=\"rejects\"><tr><th>ファイル・シート</th><th>行</th><th>列</th><th>値</th><th>コード</th><th>理由 <span class=\"en\">(reason)</span></th><th>直し方 <span class=\"en\">(how to fix)</span></th></tr>\n");
     for r in rejects {
         h.push_str(&format!(
-            "<tr class=\"reject\"><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
+            "<tr class=\"reject\"><td class=\"nw\">{}<br>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"nw\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
             esc(&r.file),
             esc(&r.sheet),
             r.row,
@@ -603,4 +630,73 @@ fn html_timing(h: &mut String, s: &Summary) {
     }
     h.push_str("</table>\n");
     h.push_str(TIMING_END);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reject(value: &str, reason: &str) -> Reject {
+        Reject {
+            file: "in.xlsx".into(),
+            sheet: "s".into(),
+            row: 2,
+            column: "c".into(),
+            value: value.into(),
+            code: "E_X".into(),
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn reasons_are_shown_without_the_value() {
+        let r = reject("1990/2/30", "「1990/2/30」は存在しない日付です");
+        assert_eq!(shown_reason(&r), "「…」は存在しない日付です");
+        // Part of a longer number in the reason's example: not the value.
+        let r = reject(
+            "03-1234",
+            "電話番号は（例: 03-1234-5678）で入力してください",
+        );
+        assert_eq!(shown_reason(&r), r.reason);
+        let r = reject(
+            "1980/4/1 / 昭和60年4月1日",
+            "「昭和60年4月1日」と「1980/4/1」",
+        );
+        assert_eq!(shown_reason(&r), "「…」と「…」");
+        assert_eq!(shown_value(""), "（空欄）");
+        assert_eq!(shown_value("x"), "（非表示）");
+    }
+
+    #[test]
+    fn markup_in_data_stays_text() {
+        let r = Reject {
+            sheet: "<script>alert(1)</script>".into(),
+            column: "<b>列</b>".into(),
+            ..reject("<i>", "「<i>」 & 理由")
+        };
+        let s = Summary {
+            job: "<j>".into(),
+            kind: "k&".into(),
+            batch: "b".into(),
+            issue_date: "2025-04-01".into(),
+            shard: None,
+            counts: Counts::default(),
+            version: "0".into(),
+            input_file: "<in>.xlsx".into(),
+            rejects_by_code: by_code(std::slice::from_ref(&r)),
+            numbers: serde_json::Value::Null,
+            inputs: BTreeMap::new(),
+            outputs: serde_json::Value::Null,
+            delivery: serde_json::json!({"x": [{"file": "../etc/passwd"}, {"file": "<a>.pdf"}]}),
+            voids: Vec::new(),
+            skipped: Vec::new(),
+            timing: Timing::default(),
+        };
+        let page = html(&s, &[r], std::path::Path::new("/nonexistent"));
+        for bad in ["<script>", "<b>", "<i>", "<j>", "<in>", "<a>", "../etc"] {
+            assert!(!page.contains(bad), "{bad} in the page");
+        }
+        assert!(page.contains("&lt;script&gt;"));
+        assert!(page.contains("&lt;a&gt;.pdf"));
+    }
 }
