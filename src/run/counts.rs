@@ -197,6 +197,42 @@ impl ThisRun {
     }
 }
 
+/// The numbers of a ledger listing by state, with the labels of the
+/// batch counts: a number's document was written (出力した文書), it is a
+/// void (欠番), or it was planned and never written (未出力: a batch that
+/// was stopped and not resumed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerCounts {
+    /// Numbers whose document was written.
+    pub documents: usize,
+    /// Numbers recorded as void.
+    pub voided: usize,
+    /// Numbers planned whose document was never written.
+    pub unfinished: usize,
+}
+
+impl LedgerCounts {
+    /// The counts, with labels.
+    pub fn lines(&self) -> Vec<Line> {
+        let l = |key, ja, en, value| Line { key, ja, en, value };
+        vec![
+            l("documents", "出力した文書", "documents", self.documents),
+            l(
+                "documents_voided",
+                "欠番",
+                "voided (numbered, no document)",
+                self.voided,
+            ),
+            l(
+                "unfinished",
+                "未出力",
+                "planned, not written",
+                self.unfinished,
+            ),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
