@@ -310,34 +310,10 @@ fn outputs_are_owner_only() {
 
 #[test]
 fn report_html_renders_in_headless_chromium() {
-    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    let chromium =
-        chromium.expect("chromium must be installed (package chromium; .ci/run installs it)");
     let tmp = tempfile::tempdir().unwrap();
     run(tmp.path(), &[]);
     let report = tmp.path().join("zaishoku/2025-04-01/report.html");
-    let profile = tempfile::tempdir().unwrap();
-    let o = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", report.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&o.stdout);
+    let dom = common::chromium(&report, &["--dump-dom"]);
     assert!(dom.contains("id=\"documents\">47<"), "{dom}");
     assert!(dom.contains("id=\"rows_read\">50<"));
     assert!(dom.contains("id=\"rejects\">3<"));

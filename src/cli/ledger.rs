@@ -194,9 +194,17 @@ fn print_counts(rows: &[Issue]) {
         }
     }
     let lines = c.lines();
-    let text: Vec<String> = lines.iter().map(|l| format!("{} {}", l.ja, l.value)).collect();
+    let text: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{} {}", l.ja, l.value))
+        .collect();
     let gloss: Vec<&str> = lines.iter().map(|l| l.en).collect();
-    errln!("番号 {} 件: {} ({})", rows.len(), text.join("、"), gloss.join(", "));
+    errln!(
+        "番号 {} 件: {} ({})",
+        rows.len(),
+        text.join("、"),
+        gloss.join(", ")
+    );
 }
 
 /// The state of a ledger row.

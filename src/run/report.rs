@@ -434,11 +434,10 @@ fn shown_value(value: &str) -> &'static str {
     }
 }
 
-/// A reject's reason without the rejected value (reasons quote it): each
-/// whole occurrence of the value (or of one of its parts, for a rule over
-/// several columns) becomes "…"; an occurrence inside a longer word or
-/// number (the value `03-1234` in the example `03-1234-5678`) is not
-/// the value and stays.
+/// A reject's reason without the rejected value (reasons quote it): every
+/// occurrence of the value, or of one of its parts for a rule over several
+/// columns, becomes "…" — inside a longer word too (a postal code `153-005`
+/// in the example `153-0051`), as a value may not appear on this page at all.
 fn shown_reason(r: &Reject) -> String {
     let mut parts: Vec<&str> = r.value.split(" / ").collect();
     parts.push(&r.value);
@@ -446,30 +445,9 @@ fn shown_reason(r: &Reject) -> String {
     parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
     let mut reason = r.reason.clone();
     for p in parts {
-        reason = mask_whole(&reason, p);
+        reason = reason.replace(p, "…");
     }
     reason
-}
-
-/// `text` with every occurrence of `value` that is not part of a longer
-/// run of letters, digits or `-`/`/` replaced by "…".
-fn mask_whole(text: &str, value: &str) -> String {
-    let joins = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || "-/.".contains(c));
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(value) {
-        let before = rest[..at].chars().last().or_else(|| out.chars().last());
-        let after = rest[at + value.len()..].chars().next();
-        out.push_str(&rest[..at]);
-        if joins(before) || joins(after) {
-            out.push_str(value);
-        } else {
-            out.push('…');
-        }
-        rest = &rest[at + value.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Rejects by code, then every reject with where it is, its reason and how
