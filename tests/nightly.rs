@@ -361,6 +361,6 @@ fn warnings_of_reused_documents_are_reported_after_a_resume() {
     let Ran { code, stderr, .. } = run(&dir, &["--input", input]);
     assert_eq!(code, 1, "{stderr}");
     let again = summary(&run_dir);
-    assert_eq!(again["timing"]["reused"], 47);
+    assert_eq!(again["timing"]["documents_reused"], 47);
     assert_eq!(again["counts"], first["counts"]);
 }
