@@ -212,7 +212,7 @@ pub fn execute(args: &RunArgs) -> ExitCode {
 /// The batch's counts on stderr, with the labels and figures of
 /// `summary.json` and `report.html` (`run::counts`): one line for rows, one
 /// for documents, one for the rest.
-fn print_counts(outcome: &run::Outcome, seconds: f64) {
+pub(crate) fn print_counts(outcome: &run::Outcome, seconds: f64) {
     let line = |lines: &[run::counts::Line]| {
         lines
             .iter()
