@@ -474,7 +474,7 @@ fn html_rejects(h: &mut String, s: &Summary, rejects: &[Reject]) {
     h.push_str("<table id=\"rejects\"><tr><th>ファイル・シート</th><th>行</th><th>列</th><th>値</th><th>コード</th><th>理由 <span class=\"en\">(reason)</span></th><th>直し方 <span class=\"en\">(how to fix)</span></th></tr>\n");
     for r in rejects {
         h.push_str(&format!(
-            "<tr class=\"reject\"><td class=\"nw\">{}<br>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"nw\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
+            "<tr class=\"reject\"><td class=\"nw\">{}<br>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"nw\"><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
             esc(&r.file),
             esc(&r.sheet),
             r.row,
