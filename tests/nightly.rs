@@ -6,7 +6,7 @@ mod common;
 
 use common::{assert_same, root, run_chohyo, run_job, snapshot, Ran};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 fn job() -> PathBuf {
