@@ -146,8 +146,9 @@ impl Counts {
         ]
     }
 
-    /// Why the counts do not add up, if they do not (a bug: finalize
-    /// refuses to mark such a batch finished).
+    /// Why the counts do not add up, if they do not (a bug in counting,
+    /// never in the data: finalize logs it as an error and finishes the
+    /// batch all the same).
     pub fn mismatch(&self, this_run: &ThisRun) -> Option<String> {
         let accounted = self.documents
             + self.documents_skipped
