@@ -228,9 +228,7 @@ fn html_what_ran(h: &mut String, s: &Summary) {
         ),
         (
             label("分割", "shard"),
-            s.shard
-                .as_deref()
-                .map_or("なし (whole batch)".into(), esc),
+            s.shard.as_deref().map_or("なし (whole batch)".into(), esc),
         ),
     ];
     for (k, v) in rows {
