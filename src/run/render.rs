@@ -48,6 +48,8 @@ pub(super) struct RenderedDocs {
     pub(super) warnings: Vec<(String, String)>,
     pub(super) rendered_now: usize,
     pub(super) reused: usize,
+    /// The main sheet's name.
+    pub(super) sheet: String,
     /// Requests left out as already issued by an earlier batch.
     pub(super) skipped: Vec<crate::run::report::Skipped>,
     /// What the reader found and its timings.
@@ -150,6 +152,7 @@ pub(super) fn render_batch(
         warnings: collected.warnings,
         rendered_now,
         reused,
+        sheet: collected.sheet_name,
         read,
         render_ms,
     })
@@ -440,11 +443,13 @@ impl Renderer<'_> {
         let out = slots
             .into_iter()
             .collect::<Result<Vec<Slot>, BatchError>>()?;
-        let handled = out
+        // Documents written now: a record the layout refused is a void,
+        // not a document.
+        let documents = out
             .iter()
-            .filter(|s| matches!(s, Slot::Document(..) | Slot::Rejected(..)))
+            .filter(|s| matches!(s, Slot::Document(..)))
             .count();
-        let rendered = handled - reused;
+        let rendered = documents - reused;
         Ok(ChunkResult {
             slots: out,
             rendered,
