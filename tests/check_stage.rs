@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{read_json, read_rejects, run_chohyo, run_job, sample_copy};
+use common::{read_rejects, run_chohyo, run_job, sample_copy};
 use std::path::{Path, PathBuf};
 
 const HEADER: &str =
@@ -49,18 +49,7 @@ fn run(job: &Path, csv: &Path, dir: &Path) -> (Vec<csv::StringRecord>, Vec<(Stri
     let r = run_job(job, &out, &["--input", csv.to_str().unwrap(), "-q"]);
     assert_eq!(r.code, 1, "finished with rejects: {}", r.stderr);
     let run_dir = out.join("saiyo").join("2025-03-10");
-    let manifest = read_json(&run_dir.join("manifest.json"));
-    let numbers = manifest["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["record_id"].as_str().unwrap().to_string(),
-                d["number"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let numbers = common::manifest_by_record(&run_dir, "number");
     (read_rejects(&run_dir.join("rejects.csv")), numbers)
 }
 

@@ -302,18 +302,7 @@ unique = true
         &r[6]
     );
     // The others render, C with exactly the limit.
-    let m = common::read_json(&run.join("manifest.json"));
-    let mut pages: Vec<(String, u64)> = m["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["record_id"].as_str().unwrap().to_string(),
-                d["pages"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let mut pages = common::manifest_by_record(&run, "pages");
     pages.sort();
     assert_eq!(
         pages,

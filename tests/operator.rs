@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{inline, read_json, read_rejects, run_chohyo, run_job, sample_copy, Ran};
+use common::{inline, read_rejects, run_chohyo, run_job, sample_copy, Ran};
 use std::path::{Path, PathBuf};
 
 /// The zaishoku sample's rows as UTF-8 CSV lines, header first.
@@ -33,18 +33,7 @@ fn check(job: &Path, dir: &Path, extra: &[&str]) -> Ran {
 
 /// The numbers of a run directory's documents by record id.
 fn numbers(run_dir: &Path) -> Vec<(String, u64)> {
-    let manifest = read_json(&run_dir.join("manifest.json"));
-    let mut v: Vec<(String, u64)> = manifest["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["record_id"].as_str().unwrap().to_string(),
-                d["number"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let mut v = common::manifest_by_record(run_dir, "number");
     v.sort();
     v
 }

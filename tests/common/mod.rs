@@ -119,6 +119,24 @@ pub fn docs(run_dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// One field of every document a run directory's `manifest.json` lists,
+/// with its record id, in the manifest's order (`field` is a number:
+/// `number`, `pages`, `bytes`).
+#[allow(dead_code)]
+pub fn manifest_by_record(run_dir: &Path, field: &str) -> Vec<(String, u64)> {
+    read_json(&run_dir.join("manifest.json"))["documents"]
+        .as_array()
+        .expect("manifest.json lists documents")
+        .iter()
+        .map(|d| {
+            (
+                d["record_id"].as_str().unwrap().to_string(),
+                d[field].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// A JSON file (`manifest.json`, `summary.json`, …) read and parsed.
 pub fn read_json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
