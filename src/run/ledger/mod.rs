@@ -61,6 +61,19 @@ pub fn describe(setting: &Path) -> String {
     }
 }
 
+/// Refuses a ledger that cannot be safely shared where it is: a SQLite
+/// file on a network or shared file system (see [`shared_fs`]).
+pub fn check_location(setting: &Path) -> Result<(), LedgerError> {
+    match Location::of(setting) {
+        Location::File(p) => {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+            shared_fs::refuse_shared(dir.unwrap_or(Path::new(".")), p)
+                .map_err(|message| LedgerError { message })
+        }
+        Location::Server(_) => Ok(()),
+    }
+}
+
 /// Whether the ledger exists yet: a file on disk; a server always (an
 /// empty or missing schema is found when it is opened).
 pub fn exists(setting: &Path) -> bool {

@@ -82,9 +82,12 @@ fn statfs_magic(_dir: &Path) -> Option<u64> {
 }
 
 /// Refuses a SQLite ledger whose folder `dir` is on a network or shared
-/// file system; the message names the file and the file system.
+/// file system; the message names the file and the file system. A folder
+/// not made yet is judged by its nearest existing parent (where it will
+/// be made).
 pub fn refuse_shared(dir: &Path, ledger: &Path) -> Result<(), String> {
-    let Some(name) = fs_magic(dir).and_then(shared_fs_name) else {
+    let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(dir);
+    let Some(name) = fs_magic(existing).and_then(shared_fs_name) else {
         return Ok(());
     };
     Err(format!(

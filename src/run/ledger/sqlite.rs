@@ -7,7 +7,7 @@
 //! Uses rusqlite and the ledger's own types (`super`).
 
 use super::{
-    fiscal_year, shared_fs, Allocated, Allocation, EarlierIssue, Issue, LedgerError, Query,
+    fiscal_year, Allocated, Allocation, EarlierIssue, Issue, LedgerError, Query,
 };
 use rusqlite::{params, Connection};
 use std::path::Path;
@@ -84,9 +84,7 @@ impl SqliteLedger {
         }
         // SQLite's locks hold only within one machine: a shared mount
         // (NFS, SMB, FUSE …) could give a number twice.
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-        shared_fs::refuse_shared(dir.unwrap_or(Path::new(".")), path)
-            .map_err(|message| LedgerError { message })?;
+        super::check_location(path)?;
         // The ledger is opened by SQLite, which follows links: refuse one.
         crate::files::refuse_symlink(path).map_err(|e| LedgerError {
             message: e.to_string(),
