@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{assert_same, snapshot, Ran, PG_PASSWORD};
+use common::{assert_same, snapshot, Postgres, Ran, PG_PASSWORD};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,13 +34,15 @@ impl Place {
     /// A new place; on PostgreSQL a fresh database named `db`, its schema
     /// made by `chohyo ledger --init`, the URL in the job file.
     fn new(backend: Backend, db: &str) -> Place {
+        Place::on(common::postgres(), backend, db)
+    }
+
+    /// [`Place::new`] on a given server.
+    fn on(server: &Postgres, backend: Backend, db: &str) -> Place {
         let tmp = tempfile::tempdir().unwrap();
         let ledger_line = match backend {
             Backend::Sqlite => String::new(),
-            Backend::Postgres => format!(
-                "ledger = \"{}\"\n",
-                common::postgres().fresh_database(db)
-            ),
+            Backend::Postgres => format!("ledger = \"{}\"\n", server.fresh_database(db)),
         };
         let job = common::sample_copy("zaishoku", tmp.path(), |t| {
             t.replace("[output]\n", &format!("[output]\n{ledger_line}"))
@@ -58,6 +60,21 @@ impl Place {
             assert!(ran.stderr.contains("スキーマ版 1"), "{}", ran.stderr);
         }
         place
+    }
+
+    /// Starts the ledger again from nothing: on PostgreSQL an empty
+    /// database with its schema (the job file, and so every hash of it in
+    /// a run, stays the same); on SQLite each output folder has its own.
+    fn reset_ledger(&self, server: &Postgres) {
+        if self.job_text().contains("postgresql://") {
+            server.fresh_database(&self.db);
+            let ran = self.chohyo(["ledger", "--init"]);
+            assert_eq!(ran.code, 0, "{}", ran.stderr);
+        }
+    }
+
+    fn job_text(&self) -> String {
+        std::fs::read_to_string(&self.job).unwrap()
     }
 
     /// `chohyo <sub> <job> --out <out> <args…>` with the server's password
@@ -221,10 +238,12 @@ fn postgres_numbers_reused_searched_and_a_lost_ledger_refused() {
 }
 
 fn shards_merged_equal_one_run(backend: Backend, db: &str) {
-    let single = Place::new(backend, &format!("{db}_single"));
-    let ran = single.chohyo(["run", "-q"]);
+    let sharded = Place::new(backend, db);
+    let single_out = sharded.tmp.path().join("single");
+    let ran = output(sharded.command_out(["run", "-q"], &single_out).output().unwrap());
     assert!(ran.code <= 1, "{}", ran.stderr);
-    let sharded = Place::new(backend, &format!("{db}_sharded"));
+    let single = snapshot(&single_out.join("zaishoku/2025-04-01"));
+    sharded.reset_ledger(common::postgres());
     for k in 1..=2 {
         let ran = sharded.chohyo(["run", "-q", "--shard", &format!("{k}/2")]);
         assert!(ran.code <= 1, "{backend:?}: {}", ran.stderr);
@@ -232,7 +251,7 @@ fn shards_merged_equal_one_run(backend: Backend, db: &str) {
     let ran = sharded.chohyo(["merge", "--shards", "2", "-q"]);
     assert!(ran.code <= 1, "{backend:?}: {}", ran.stderr);
     assert_same(
-        &snapshot(&single.run_dir("2025-04-01")),
+        &single,
         &snapshot(&sharded.run_dir("2025-04-01")),
         &format!("{backend:?} shards"),
     );
@@ -295,41 +314,58 @@ fn four_shard_processes_and_another_batch_at_once_on_postgres() {
     // The same two batches one after the other, in the order the server
     // gave their numbers, on one machine: byte-identical batch.
     let batch_first = rows[0].2 == "2025-04-01";
-    let alone = Place::new(Backend::Postgres, "concurrent_alone");
+    let merged = snapshot(&place.run_dir("2025-04-01"));
+    place.reset_ledger(common::postgres());
+    let alone = place.tmp.path().join("alone");
     let run_other = || {
-        let ran = alone.chohyo([
-            OsStr::new("run"),
-            "-q".as_ref(),
-            "--batch-id".as_ref(),
-            "OTHER".as_ref(),
-            "--input".as_ref(),
-            other.as_os_str(),
-        ]);
+        let ran = output(
+            place
+                .command_out(
+                    [
+                        OsStr::new("run"),
+                        "-q".as_ref(),
+                        "--batch-id".as_ref(),
+                        "OTHER".as_ref(),
+                        "--input".as_ref(),
+                        other.as_os_str(),
+                    ],
+                    &alone,
+                )
+                .output()
+                .unwrap(),
+        );
         assert!(ran.code <= 1, "{}", ran.stderr);
     };
     if !batch_first {
         run_other();
     }
-    let ran = alone.chohyo(["run", "-q"]);
+    let ran = output(place.command_out(["run", "-q"], &alone).output().unwrap());
     assert!(ran.code <= 1, "{}", ran.stderr);
     if batch_first {
         run_other();
     }
     assert_same(
-        &snapshot(&alone.run_dir("2025-04-01")),
-        &snapshot(&place.run_dir("2025-04-01")),
+        &snapshot(&alone.join("zaishoku/2025-04-01")),
+        &merged,
         "merged shards",
     );
 }
 
 #[test]
 fn the_server_stopped_mid_run_stops_the_batch_and_it_resumes_identically() {
-    let server = common::postgres();
-    let reference = Place::new(Backend::Postgres, "stopped_reference");
-    let ran = reference.chohyo(["run", "-q", "--threads", "1"]);
+    // A server of its own: the other tests' stays up.
+    let server = Postgres::start_new();
+    let place = Place::on(&server, Backend::Postgres, "stopped");
+    let reference_out = place.tmp.path().join("reference");
+    let ran = output(
+        place
+            .command_out(["run", "-q", "--threads", "1"], &reference_out)
+            .output()
+            .unwrap(),
+    );
     assert!(ran.code <= 1, "{}", ran.stderr);
-
-    let place = Place::new(Backend::Postgres, "stopped");
+    let reference = snapshot(&reference_out.join("zaishoku/2025-04-01"));
+    place.reset_ledger(&server);
     let run_dir = place.run_dir("2025-04-01");
     let child = place.command(["run", "-q", "--threads", "1"]).spawn().unwrap();
     // Once numbers are planned, the run is frozen while the server goes
@@ -351,10 +387,11 @@ fn the_server_stopped_mid_run_stops_the_batch_and_it_resumes_identically() {
     let ran = place.chohyo(["run", "-q", "--threads", "1"]);
     assert!(ran.code <= 1, "{}", ran.stderr);
     assert_same(
-        &snapshot(&reference.run_dir("2025-04-01")),
+        &reference,
         &snapshot(&run_dir),
         "resumed after the server came back",
     );
+    server.stop();
     let numbers: Vec<u64> = place.rows().iter().map(|r| r.0).collect();
     assert_eq!(numbers, (101..148).collect::<Vec<_>>());
 }

@@ -363,7 +363,11 @@ pub fn postgres() -> &'static Postgres {
 }
 
 impl Postgres {
-    fn start_new() -> Postgres {
+    /// A server of one test's own (for a test that stops it), stopped when
+    /// the test binary exits.
+    pub fn start_new() -> Postgres {
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
             .into_iter()
@@ -372,7 +376,7 @@ impl Postgres {
             .filter(|b| b.join("initdb").is_file())
             .max()
             .expect("PostgreSQL's initdb is missing: install Debian's `postgresql` package (scripts/test does)");
-        let dir = std::env::temp_dir().join(format!("chohyo-pg-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("chohyo-pg-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let pw = dir.join("pw");
@@ -482,10 +486,12 @@ impl Postgres {
     /// (without the password, which `chohyo` takes from `PGPASSWORD`).
     pub fn fresh_database(&self, name: &str) -> String {
         let mut admin = self.client("postgres");
+        // Each its own statement: neither runs in a transaction block.
         admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-            ))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
         self.url(name)
     }
