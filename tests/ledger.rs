@@ -108,6 +108,9 @@ impl Place {
         args.insert(3, out.into());
         let mut c = common::chohyo();
         c.args(args).env("PGPASSWORD", PG_PASSWORD);
+        // Spawned children's output is read back too.
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         c
     }
 
@@ -391,9 +394,9 @@ fn the_server_stopped_mid_run_stops_the_batch_and_it_resumes_identically() {
         &snapshot(&run_dir),
         "resumed after the server came back",
     );
-    server.stop();
     let numbers: Vec<u64> = place.rows().iter().map(|r| r.0).collect();
     assert_eq!(numbers, (101..148).collect::<Vec<_>>());
+    server.stop();
 }
 
 #[test]
