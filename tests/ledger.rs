@@ -196,14 +196,19 @@ fn numbers_reused_searched_and_a_lost_ledger_refused(backend: Backend) {
     assert_eq!(ran.stdout.lines().count(), 2, "{backend:?}: {}", ran.stdout);
     let record = &rows[5].1;
     let ran = place.chohyo(["ledger", "--record", record]);
-    assert!(ran.stdout.contains("\t106\t"), "{backend:?}: {}", ran.stdout);
+    assert!(
+        ran.stdout.contains("\t106\t"),
+        "{backend:?}: {}",
+        ran.stdout
+    );
 
     // The ledger lost (the file deleted; the database emptied and made
     // again): refused, naming the last number issued.
     match backend {
         Backend::Sqlite => {
             for side in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(place.out.join(format!("zaishoku/ledger.sqlite{side}")));
+                let _ =
+                    std::fs::remove_file(place.out.join(format!("zaishoku/ledger.sqlite{side}")));
             }
         }
         Backend::Postgres => {
@@ -243,7 +248,12 @@ fn postgres_numbers_reused_searched_and_a_lost_ledger_refused() {
 fn shards_merged_equal_one_run(backend: Backend, db: &str) {
     let sharded = Place::new(backend, db);
     let single_out = sharded.tmp.path().join("single");
-    let ran = output(sharded.command_out(["run", "-q"], &single_out).output().unwrap());
+    let ran = output(
+        sharded
+            .command_out(["run", "-q"], &single_out)
+            .output()
+            .unwrap(),
+    );
     assert!(ran.code <= 1, "{}", ran.stderr);
     let single = snapshot(&single_out.join("zaishoku/2025-04-01"));
     sharded.reset_ledger(common::postgres());
@@ -370,7 +380,10 @@ fn the_server_stopped_mid_run_stops_the_batch_and_it_resumes_identically() {
     let reference = snapshot(&reference_out.join("zaishoku/2025-04-01"));
     place.reset_ledger(&server);
     let run_dir = place.run_dir("2025-04-01");
-    let child = place.command(["run", "-q", "--threads", "1"]).spawn().unwrap();
+    let child = place
+        .command(["run", "-q", "--threads", "1"])
+        .spawn()
+        .unwrap();
     // Once numbers are planned, the run is frozen while the server goes
     // down, then goes on without it.
     let pid = child.id() as i32;
@@ -383,7 +396,10 @@ fn the_server_stopped_mid_run_stops_the_batch_and_it_resumes_identically() {
     unsafe { libc::kill(pid, libc::SIGCONT) };
     let ran = output(child.wait_with_output().unwrap());
     server.start();
-    assert!(!finished_before, "the run finished before the server stopped");
+    assert!(
+        !finished_before,
+        "the run finished before the server stopped"
+    );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     assert!(ran.stderr.contains("台帳"), "{}", ran.stderr);
 
@@ -412,10 +428,13 @@ fn a_wrong_password_is_a_clear_error_that_never_shows_it() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     assert!(ran.stderr.contains("ログインできません"), "{}", ran.stderr);
-    let log = std::fs::read_to_string(place.run_dir("2025-04-01").join("run.log"))
-        .unwrap_or_default();
+    let log =
+        std::fs::read_to_string(place.run_dir("2025-04-01").join("run.log")).unwrap_or_default();
     for text in [&ran.stdout, &ran.stderr, &log] {
-        assert!(!text.contains(wrong) && !text.contains(PG_PASSWORD), "{text}");
+        assert!(
+            !text.contains(wrong) && !text.contains(PG_PASSWORD),
+            "{text}"
+        );
     }
     // From a file, the right one works.
     let pw = place.tmp.path().join("pw");
@@ -457,16 +476,28 @@ fn an_office_moves_its_ledger_from_sqlite_to_postgres() {
     let ran = from.chohyo(["run", "-q"]);
     assert!(ran.code <= 1, "{}", ran.stderr);
     let export = from.tmp.path().join("ledger.jsonl");
-    let ran = from.chohyo([OsStr::new("ledger"), "--export".as_ref(), export.as_os_str()]);
+    let ran = from.chohyo([
+        OsStr::new("ledger"),
+        "--export".as_ref(),
+        export.as_os_str(),
+    ]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
 
     let to = Place::new(Backend::Postgres, "moved");
-    let ran = to.chohyo([OsStr::new("ledger"), "--import".as_ref(), export.as_os_str()]);
+    let ran = to.chohyo([
+        OsStr::new("ledger"),
+        "--import".as_ref(),
+        export.as_os_str(),
+    ]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(ran.stderr.contains("47 件"), "{}", ran.stderr);
     assert_eq!(to.rows(), from.rows());
     // Importing again adds nothing and still verifies.
-    let ran = to.chohyo([OsStr::new("ledger"), "--import".as_ref(), export.as_os_str()]);
+    let ran = to.chohyo([
+        OsStr::new("ledger"),
+        "--import".as_ref(),
+        export.as_os_str(),
+    ]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(ran.stderr.contains("47 件中 0 件"), "{}", ran.stderr);
     // The next batch on the server continues the series; the requests

@@ -206,9 +206,8 @@ fn import(ledger: &mut Ledger, file: &Path) -> ExitCode {
 
 /// The rows of an `--export` file; a bad line is an error naming its line.
 fn read_export(file: &Path) -> Result<Vec<Issue>, String> {
-    let text = crate::files::read_capped_string(file, 4 << 30).map_err(|e| {
-        crate::error::BatchError::read(file, e).to_string()
-    })?;
+    let text = crate::files::read_capped_string(file, 4 << 30)
+        .map_err(|e| crate::error::BatchError::read(file, e).to_string())?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())

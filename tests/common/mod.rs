@@ -407,8 +407,15 @@ impl Postgres {
             ],
         );
         server.start();
-        // The watcher: when this test binary is gone, the server goes too.
-        let pid_file = server.dir.join("data/postmaster.pid");
+        server.watch();
+        server
+    }
+
+    /// Starts the watcher: when this test binary is gone, the server goes
+    /// too. It outlives the binary on purpose, so it is never waited for.
+    #[allow(clippy::zombie_processes)]
+    fn watch(&self) {
+        let pid_file = self.dir.join("data/postmaster.pid");
         Command::new("sh")
             .arg("-c")
             .arg(format!(
@@ -416,14 +423,13 @@ impl Postgres {
                  kill -INT $(head -1 '{pid}') 2>/dev/null; sleep 2; rm -rf '{dir}'",
                 me = std::process::id(),
                 pid = pid_file.display(),
-                dir = server.dir.display()
+                dir = self.dir.display()
             ))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start the PostgreSQL watcher");
-        server
     }
 
     /// Runs one of the server's programs as `nobody`; fails the test with

@@ -16,9 +16,7 @@
 //! Uses the `postgres` crate (sync client, no TLS), `files` and the
 //! ledger's own types (`super`).
 
-use super::{
-    fiscal_year, Allocated, Allocation, EarlierIssue, Issue, LedgerError, Query,
-};
+use super::{fiscal_year, Allocated, Allocation, EarlierIssue, Issue, LedgerError, Query};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Transaction};
@@ -573,7 +571,9 @@ mod tests {
     #[test]
     fn a_password_never_shows_in_a_masked_url() {
         assert_eq!(
-            mask("postgresql://chohyo:s3cret@db.example:5432/ledger?sslmode=disable&password=s3cret"),
+            mask(
+                "postgresql://chohyo:s3cret@db.example:5432/ledger?sslmode=disable&password=s3cret"
+            ),
             "postgresql://chohyo:***@db.example:5432/ledger?sslmode=disable&password=***"
         );
         assert_eq!(

@@ -6,9 +6,7 @@
 //!
 //! Uses rusqlite and the ledger's own types (`super`).
 
-use super::{
-    fiscal_year, Allocated, Allocation, EarlierIssue, Issue, LedgerError, Query,
-};
+use super::{fiscal_year, Allocated, Allocation, EarlierIssue, Issue, LedgerError, Query};
 use rusqlite::{params, Connection};
 use std::path::Path;
 
@@ -287,7 +285,10 @@ impl SqliteLedger {
     /// The series and fiscal year a batch's numbers were given in, when they
     /// differ from `series` / `fiscal_year` (a batch keeps one series: a new
     /// issue date in another fiscal year needs a new batch id).
-    pub(super) fn planned_elsewhere(&self, a: &Allocation) -> Result<Option<(String, i32)>, LedgerError> {
+    pub(super) fn planned_elsewhere(
+        &self,
+        a: &Allocation,
+    ) -> Result<Option<(String, i32)>, LedgerError> {
         let fy = fiscal_year(a.issue_date);
         let found = self
             .conn
@@ -306,7 +307,11 @@ impl SqliteLedger {
     }
 
     /// The highest number of a series in a fiscal year, if it has any.
-    pub(super) fn highest(&self, series: &str, fiscal_year: i32) -> Result<Option<u64>, LedgerError> {
+    pub(super) fn highest(
+        &self,
+        series: &str,
+        fiscal_year: i32,
+    ) -> Result<Option<u64>, LedgerError> {
         let max: Option<i64> = self.conn.query_row(
             "SELECT MAX(number) FROM issues WHERE series = ?1 AND fiscal_year = ?2",
             params![series, fiscal_year],
@@ -393,7 +398,11 @@ impl SqliteLedger {
                     })
                     .optional()?;
                 match found {
-                    Some(f) if f == [&r.job, &r.batch, &r.kind, &r.record_id].map(String::clone) => continue,
+                    Some(f)
+                        if f == [&r.job, &r.batch, &r.kind, &r.record_id].map(String::clone) =>
+                    {
+                        continue
+                    }
                     Some(_) => return Err(super::import_conflict(r)),
                     None => {}
                 }
