@@ -162,11 +162,16 @@ fn manifest_numbers(run_dir: &Path) -> Vec<u64> {
 /// The sample's request list with other request ids (another batch of
 /// the same series: new requests, so new numbers), as UTF-8 CSV.
 fn other_requests(dir: &Path) -> PathBuf {
+    requests_with_prefix(dir, "X")
+}
+
+/// The sample's request list, its ids starting with `prefix` instead of R.
+fn requests_with_prefix(dir: &Path, prefix: &str) -> PathBuf {
     let bytes = std::fs::read(common::root().join("samples/zaishoku/requests_cp932.csv")).unwrap();
     let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
     assert!(!bad);
-    let path = dir.join("other.csv");
-    std::fs::write(&path, text.replace("R2025-", "X2025-")).unwrap();
+    let path = dir.join(format!("requests-{prefix}.csv"));
+    std::fs::write(&path, text.replace("R2025-", &format!("{prefix}2025-"))).unwrap();
     path
 }
 
@@ -282,35 +287,44 @@ fn postgres_shards_merged_equal_one_run() {
     shards_merged_equal_one_run(Backend::Postgres, "shards");
 }
 
+/// `run` arguments of another batch `id` of the series, its requests
+/// starting with `prefix`.
+fn other_batch(dir: &Path, id: &str, prefix: &str) -> Vec<std::ffi::OsString> {
+    let input = requests_with_prefix(dir, prefix);
+    ["run", "-q", "--batch-id", id, "--input"]
+        .iter()
+        .map(Into::into)
+        .chain([input.into_os_string()])
+        .collect()
+}
+
 #[test]
-fn four_shard_processes_and_another_batch_at_once_on_postgres() {
+fn four_shard_processes_and_two_other_batches_at_once_on_postgres() {
     let place = Place::new(Backend::Postgres, "concurrent");
-    let other = other_requests(place.tmp.path());
+    let dir = place.tmp.path();
+    let others = [("OTHER1", "X"), ("OTHER2", "Y")];
     let mut children = Vec::new();
     for k in 1..=4 {
         // Each shard in its own output folder, as on its own machine.
-        let node = place.tmp.path().join(format!("node{k}"));
+        let node = dir.join(format!("node{k}"));
         let mut c = place.command_out(["run", "-q", "--shard", &format!("{k}/4")], &node);
         children.push(c.spawn().unwrap());
     }
-    let mut c = place.command([
-        OsStr::new("run"),
-        "-q".as_ref(),
-        "--batch-id".as_ref(),
-        "OTHER".as_ref(),
-        "--input".as_ref(),
-        other.as_os_str(),
-    ]);
-    children.push(c.spawn().unwrap());
+    for (id, prefix) in others {
+        let node = dir.join(id);
+        let mut c = place.command_out(other_batch(dir, id, prefix), &node);
+        children.push(c.spawn().unwrap());
+    }
     for child in children {
         let ran = output(child.wait_with_output().unwrap());
         assert!(ran.code <= 1, "{}", ran.stderr);
     }
     // The shards' folders gathered in one output folder, then merged.
+    std::fs::create_dir_all(place.out.join("zaishoku")).unwrap();
     for k in 1..=4 {
         let name = format!("2025-04-01.shard-{k}-of-4");
         std::fs::rename(
-            place.tmp.path().join(format!("node{k}/zaishoku/{name}")),
+            dir.join(format!("node{k}/zaishoku/{name}")),
             place.run_dir(&name),
         )
         .unwrap();
@@ -318,44 +332,30 @@ fn four_shard_processes_and_another_batch_at_once_on_postgres() {
     let ran = place.chohyo(["merge", "--shards", "4", "-q"]);
     assert!(ran.code <= 1, "{}", ran.stderr);
 
-    // Every number unique and consecutive over both batches.
+    // Every number unique and consecutive over the three batches, each
+    // batch one block (its 47 rows are one planning chunk, one
+    // transaction).
     let rows = place.rows();
     let numbers: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    assert_eq!(numbers, (101..101 + 94).collect::<Vec<_>>());
+    assert_eq!(numbers, (101..101 + 3 * 47).collect::<Vec<_>>());
     assert!(rows.iter().all(|r| !r.3.is_empty()), "all issued");
+    let mut order: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+    order.dedup();
+    assert_eq!(order.len(), 3, "each batch one block: {order:?}");
 
-    // The same two batches one after the other, in the order the server
-    // gave their numbers, on one machine: byte-identical batch.
-    let batch_first = rows[0].2 == "2025-04-01";
+    // The same three batches one after the other on one machine, in the
+    // order the server gave their numbers: the merged batch is
+    // byte-identical to the one run alone.
     let merged = snapshot(&place.run_dir("2025-04-01"));
     place.reset_ledger(common::postgres());
-    let alone = place.tmp.path().join("alone");
-    let run_other = || {
-        let ran = output(
-            place
-                .command_out(
-                    [
-                        OsStr::new("run"),
-                        "-q".as_ref(),
-                        "--batch-id".as_ref(),
-                        "OTHER".as_ref(),
-                        "--input".as_ref(),
-                        other.as_os_str(),
-                    ],
-                    &alone,
-                )
-                .output()
-                .unwrap(),
-        );
+    let alone = dir.join("alone");
+    for batch in order {
+        let args = match others.iter().find(|(id, _)| *id == batch) {
+            Some((id, prefix)) => other_batch(dir, id, prefix),
+            None => ["run", "-q"].iter().map(Into::into).collect(),
+        };
+        let ran = output(place.command_out(args, &alone).output().unwrap());
         assert!(ran.code <= 1, "{}", ran.stderr);
-    };
-    if !batch_first {
-        run_other();
-    }
-    let ran = output(place.command_out(["run", "-q"], &alone).output().unwrap());
-    assert!(ran.code <= 1, "{}", ran.stderr);
-    if batch_first {
-        run_other();
     }
     assert_same(
         &snapshot(&alone.join("zaishoku/2025-04-01")),
