@@ -428,8 +428,9 @@ fn a_wrong_password_is_a_clear_error_that_never_shows_it() {
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     assert!(ran.stderr.contains("ログインできません"), "{}", ran.stderr);
-    let log =
-        std::fs::read_to_string(place.run_dir("2025-04-01").join("run.log")).unwrap_or_default();
+    // The run directory was opened (and logged to) before the ledger.
+    let log = std::fs::read_to_string(place.run_dir("2025-04-01").join("run.log")).unwrap();
+    assert!(log.contains("\"exit\":3"), "{log}");
     for text in [&ran.stdout, &ran.stderr, &log] {
         assert!(
             !text.contains(wrong) && !text.contains(PG_PASSWORD),
