@@ -79,16 +79,35 @@ fn every_job_kind_renders_every_row_and_its_pdfs_pass_independent_checks() {
     }
     // saiyo: the whole mail batch, every document of it sound.
     let saiyo = run_dir(&runs[3]);
-    for pdf in ["labels.pdf", "dispatch.pdf", "print/all.pdf"] {
+    // Every volume the run lists (labels, dispatch list, print files).
+    let summary = common::read_json(&saiyo.join("summary.json"));
+    let delivery = &summary["delivery"];
+    let listed = |part: &str| -> Vec<String> {
+        delivery[part]
+            .as_array()
+            .unwrap_or_else(|| panic!("{part}: {delivery}"))
+            .iter()
+            .map(|v| v["file"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let prints = listed("print");
+    let volumes = [listed("batch_documents"), prints.clone()].concat();
+    assert_eq!(
+        volumes.len(),
+        3,
+        "labels, dispatch list, print file: {volumes:?}"
+    );
+    for pdf in &volumes {
         common::qpdf_check(&saiyo.join(pdf));
     }
     let print = &runs[3]["print"];
     assert_eq!(print["files"], 1, "{print}");
+    let print_file = saiyo.join(&prints[0]);
     assert_eq!(
         print["bytes"].as_u64(),
-        Some(saiyo.join("print/all.pdf").metadata().unwrap().len())
+        Some(print_file.metadata().unwrap().len())
     );
-    let info = common::tool("pdfinfo", [saiyo.join("print/all.pdf")]);
+    let info = common::tool("pdfinfo", [&print_file]);
     let pages = info
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))

@@ -217,7 +217,8 @@ fn saiyo_recipient_block_lies_inside_the_window() {
     assert!(three_line >= 1);
 }
 
-/// The per-batch context: records with their doc numbers, values, batch.
+/// The per-batch context: records with their doc numbers, values, batch
+/// and volume.
 fn batch_context(job: &Job, records: &[Record], values: Value) -> Value {
     let recs: Vec<Value> = records
         .iter()
@@ -238,6 +239,9 @@ fn batch_context(job: &Job, records: &[Record], values: Value) -> Value {
         "records": recs,
         "values": values,
         "batch": {"issue_date": job.batch.issue_date, "count": records.len(), "kind": job.job.title},
+        // The whole batch as one volume, as a run writes a batch smaller
+        // than `[mail] volume_size`.
+        "volume": {"number": 1, "count": 1, "group": "all", "first": 1, "last": records.len(), "offset": 0, "size": records.len()},
     })
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::{assert_same, root, run_chohyo, run_job, snapshot, Ran};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 fn job() -> PathBuf {
@@ -310,34 +310,10 @@ fn outputs_are_owner_only() {
 
 #[test]
 fn report_html_renders_in_headless_chromium() {
-    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    let chromium =
-        chromium.expect("chromium must be installed (package chromium; .ci/run installs it)");
     let tmp = tempfile::tempdir().unwrap();
     run(tmp.path(), &[]);
     let report = tmp.path().join("zaishoku/2025-04-01/report.html");
-    let profile = tempfile::tempdir().unwrap();
-    let o = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", report.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&o.stdout);
+    let dom = common::chromium(&report, &["--dump-dom"]);
     assert!(dom.contains("id=\"documents\">47<"), "{dom}");
     assert!(dom.contains("id=\"rows_read\">50<"));
     assert!(dom.contains("id=\"rejects\">3<"));
@@ -385,6 +361,6 @@ fn warnings_of_reused_documents_are_reported_after_a_resume() {
     let Ran { code, stderr, .. } = run(&dir, &["--input", input]);
     assert_eq!(code, 1, "{stderr}");
     let again = summary(&run_dir);
-    assert_eq!(again["timing"]["reused"], 47);
+    assert_eq!(again["timing"]["documents_reused"], 47);
     assert_eq!(again["counts"], first["counts"]);
 }

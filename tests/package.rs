@@ -309,7 +309,9 @@ fn mail_order_sorts_and_counts_groups() {
 /// A print file of two documents and a cover, checked with poppler and qpdf.
 #[test]
 fn print_file_has_cover_documents_and_one_shared_subset() {
-    use chohyo::mail::printfile::{cover_pages, CoverInfo, PrintFileBuilder, PrintOptions};
+    use chohyo::mail::printfile::{
+        cover_pages, CoverInfo, PrintFileBuilder, PrintOptions, VolumeInfo,
+    };
     let fonts = chohyo::render::fonts::FontSet::load(
         &chohyo::render::fonts::FontSet::default_slots(&chohyo::run::default_fonts_dir()),
     )
@@ -349,6 +351,14 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
         &CoverInfo {
             kind: "在職証明書",
             batch_id: "2025-04-01",
+            group: Some("郵送"),
+            volume: VolumeInfo {
+                number: 1,
+                count: 1,
+                first: 1,
+                last: 2,
+                total: 2,
+            },
             summary: &summary[0],
             stats: b.stats(1),
         },
@@ -371,8 +381,9 @@ fn print_file_has_cover_documents_and_one_shared_subset() {
     common::qpdf_check(&p);
     let text = common::pdftotext(&p, None);
     let pages: Vec<&str> = text.split('\x0c').collect();
-    assert!(pages[0].contains("区分シート"), "{}", pages[0]);
-    assert!(pages[0].contains("通数 (documents): 2 通"));
+    assert!(pages[0].contains("区分票"), "{}", pages[0]);
+    assert!(pages[0].contains("区分：郵送"), "{}", pages[0]);
+    assert!(pages[0].contains("通数：2 通"), "{}", pages[0]);
     assert!(pages[0].contains("153：2 通"));
     assert!(pages[1].trim().is_empty());
     assert!(pages[2].contains("在職証明書 甲野 0"));
@@ -460,6 +471,8 @@ fn sample_run_packages_by_group_and_verifies() {
     // The run directory verifies together with its packages.
     let r = package::verify_path(&outcome.run_dir, &VerifyOptions::default()).unwrap();
     assert!(r.ok(), "{:?}", r.findings);
-    assert_eq!(r.documents_ok, 2 * outcome.documents);
+    // Each document counted once; its copy in a package apart.
+    assert_eq!(r.documents_ok, outcome.documents);
+    assert_eq!(r.package_copies_ok, outcome.documents);
     assert_eq!(r.containers, 1 + a.len());
 }

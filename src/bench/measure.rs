@@ -521,7 +521,7 @@ fn verify_outputs(run_dir: &Path) -> Result<usize, BenchError> {
             report.findings.len()
         )));
     }
-    Ok(report.documents_ok)
+    Ok(report.documents_ok + report.package_copies_ok)
 }
 
 fn measure_check(

@@ -160,7 +160,7 @@ pub(super) fn check_cell(
         FieldType::Postal => {
             let p = normalize_postal(&text).ok_or((
                 "E_POSTAL_FORMAT",
-                "郵便番号は7桁の数字で入力してください（例: 153-0051） (postal code must have 7 digits)".to_string(),
+                "郵便番号は7桁の数字で入力してください（例: 100-0001） (postal code must have 7 digits)".to_string(),
             ))?;
             check_text(p, spec)?
         }

@@ -35,8 +35,9 @@ use crate::input::{normalize_header, Sheet};
 use crate::job::Job;
 use std::collections::BTreeMap;
 
-/// A checked row, ready to render.
-#[derive(Debug, Clone, PartialEq)]
+/// A checked row, ready to render (spooled to disk as JSON by the
+/// delivery stage, which reads its letters back one at a time).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     /// The record id (value of the job's `record_id` field).
     pub id: String,

@@ -132,6 +132,7 @@ pub fn execute(args: &LedgerArgs) -> ExitCode {
         Some(out) => export_csv(&rows, out),
         None => {
             print_rows(&rows);
+            print_counts(&rows);
             ExitCode::Success
         }
     }
@@ -306,14 +307,54 @@ fn print_rows(rows: &[Issue]) {
     }
 }
 
+/// The listed numbers by state on stderr, with the labels `run` and
+/// `report.html` use (`run::counts`).
+fn print_counts(rows: &[Issue]) {
+    let mut c = crate::run::counts::LedgerCounts::default();
+    for r in rows {
+        match state_of(r) {
+            State::Issued => c.documents += 1,
+            State::Void => c.voided += 1,
+            State::Unfinished => c.unfinished += 1,
+        }
+    }
+    let lines = c.lines();
+    let text: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{} {}", l.ja, l.value))
+        .collect();
+    let gloss: Vec<&str> = lines.iter().map(|l| l.en).collect();
+    errln!(
+        "番号 {} 件: {} ({})",
+        rows.len(),
+        text.join("、"),
+        gloss.join(", ")
+    );
+}
+
+/// The state of a ledger row.
+enum State {
+    Issued,
+    Void,
+    Unfinished,
+}
+
+fn state_of(r: &Issue) -> State {
+    if !r.issued_at.is_empty() {
+        State::Issued
+    } else if !r.void.is_empty() {
+        State::Void
+    } else {
+        State::Unfinished
+    }
+}
+
 /// A ledger row's state for people: issued, a void (欠番) with its reason,
 /// or planned and not yet written.
 fn state(r: &Issue) -> String {
-    if !r.issued_at.is_empty() {
-        "出力済".into()
-    } else if !r.void.is_empty() {
-        format!("欠番 ({})", crate::files::terminal_safe(&r.void))
-    } else {
-        "未出力".into()
+    match state_of(r) {
+        State::Issued => "出力済".into(),
+        State::Void => format!("欠番 ({})", crate::files::terminal_safe(&r.void)),
+        State::Unfinished => "未出力".into(),
     }
 }

@@ -57,19 +57,21 @@ pub fn execute(args: &MergeArgs) -> ExitCode {
         out_dir: args.out.clone(),
         ..RunOptions::default()
     };
+    let started = std::time::Instant::now();
     match run::merge(&job, &opts, args.shards, &log) {
         Ok(o) => {
             log.info(
                 "merged",
                 &format!(
-                    "{} 分割を結合しました: {} 件、不備 {} 件 (merged) → {}",
+                    "{} 分割を結合しました (merged) → {}",
                     args.shards,
-                    o.documents,
-                    o.rejects.len(),
                     o.run_dir.display()
                 ),
-                serde_json::json!({"documents": o.documents}),
+                serde_json::json!({"documents": o.counts.documents}),
             );
+            if log.verbosity() > Verbosity::Quiet {
+                crate::cli::run::print_counts(&o, started.elapsed().as_secs_f64());
+            }
             if o.rejects.is_empty() {
                 ExitCode::Success
             } else {

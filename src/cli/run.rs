@@ -171,16 +171,7 @@ pub fn execute(args: &RunArgs) -> ExitCode {
         return ExitCode::Success;
     }
     if verbosity > Verbosity::Quiet {
-        let bytes: u64 = outcome.document_bytes;
-        errln!(
-            "chohyo: {} 行を読み込み、{} 件を出力（今回 {} 件）、{} 件の不備 (rows read, documents, rendered now, rejects) — {:.2} s, {} KB",
-            outcome.rows_read,
-            outcome.documents,
-            outcome.rendered_now,
-            outcome.rejects.len(),
-            started.elapsed().as_secs_f64(),
-            bytes / 1024
-        );
+        print_counts(&outcome, started.elapsed().as_secs_f64());
         let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
         for r in &outcome.rejects {
             *by_code.entry(r.code.as_str()).or_default() += 1;
@@ -204,6 +195,37 @@ pub fn execute(args: &RunArgs) -> ExitCode {
     } else {
         ExitCode::Rejects
     }
+}
+
+/// The batch's counts on stderr, with the labels and figures of
+/// `summary.json` and `report.html` (`run::counts`): one line for rows, one
+/// for documents, one for the rest.
+pub(crate) fn print_counts(outcome: &run::Outcome, seconds: f64) {
+    let line = |lines: &[run::counts::Line]| {
+        lines
+            .iter()
+            .map(|l| format!("{} {}", l.ja, l.value))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let gloss =
+        |lines: &[run::counts::Line]| lines.iter().map(|l| l.en).collect::<Vec<_>>().join(", ");
+    let c = &outcome.counts;
+    let (rows, docs, this_run) = (c.rows(), c.documents_lines(), outcome.this_run.lines());
+    errln!("chohyo: {} ({})", line(&rows), gloss(&rows));
+    errln!(
+        "  {}（{}） ({}; {})",
+        line(&docs),
+        line(&this_run),
+        gloss(&docs),
+        gloss(&this_run)
+    );
+    errln!(
+        "  {} ({}) — {seconds:.2} s, {} KB",
+        line(&c.other_lines()),
+        gloss(&c.other_lines()),
+        outcome.document_bytes / 1024
+    );
 }
 
 #[cfg(test)]

@@ -98,8 +98,16 @@ pub fn execute(args: &VerifyArgs) -> ExitCode {
             }
         }
         if report.ok() {
+            let copies = if report.package_copies_ok > 0 {
+                format!(
+                    "（パッケージ内の写し {} 件も一致 (package copies)）",
+                    report.package_copies_ok
+                )
+            } else {
+                String::new()
+            };
             outln!(
-                "OK  すべて一致しました (everything matches): {} 件の文書, {} 個のパッケージ/フォルダ",
+                "OK  すべて一致しました (everything matches): 文書 {} 件{copies}、パッケージ/フォルダ {} 個 (documents, containers)",
                 report.documents_ok, report.containers
             );
         } else {

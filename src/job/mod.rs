@@ -33,7 +33,7 @@ pub use crate::job::batch::{BatchSection, JobSection};
 pub use crate::job::delivery::{BatchDocument, Compression, PackageSection, PrintSection};
 pub use crate::job::fields::{Bound, Compiled, FieldSpec, FieldType, Normalize};
 pub use crate::job::input::{Input, JoinSpec};
-pub use crate::job::mail::{AddressCheck, MailSection, Thresholds};
+pub use crate::job::mail::{AddressCheck, MailSection, Thresholds, DEFAULT_VOLUME_SIZE};
 pub use crate::job::output::{is_server_url, Output, Permissions};
 
 use crate::job::delivery::check_documents;

@@ -73,6 +73,50 @@ pub fn mail_order(items: &mut [MailItem], group_order: &[String]) {
     });
 }
 
+/// One volume of a per-batch output: a run of at most `size` letters of one
+/// group, in mail order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    /// The group's name.
+    pub group: String,
+    /// Its letters, as indices into the sorted items.
+    pub range: std::ops::Range<usize>,
+    /// 1-based number of the volume in the batch.
+    pub number: usize,
+}
+
+impl Volume {
+    /// The 通番 (1-based place in mail order) of its first letter.
+    pub fn first(&self) -> usize {
+        self.range.start + 1
+    }
+
+    /// The 通番 of its last letter.
+    pub fn last(&self) -> usize {
+        self.range.end
+    }
+}
+
+/// Cuts sorted items into volumes: each group on its own, every `size`
+/// letters (a group's last volume holds the rest). `size` 0 counts as 1.
+pub fn volumes(items: &[MailItem], size: usize) -> Vec<Volume> {
+    let size = size.max(1);
+    let mut out = Vec::new();
+    for (group, range) in group_ranges(items) {
+        let mut start = range.start;
+        while start < range.end {
+            let end = (start + size).min(range.end);
+            out.push(Volume {
+                group: group.clone(),
+                range: start..end,
+                number: out.len() + 1,
+            });
+            start = end;
+        }
+    }
+    out
+}
+
 /// Consecutive runs of one group in sorted items: `(group, start..end)`.
 pub fn group_ranges(items: &[MailItem]) -> Vec<(String, std::ops::Range<usize>)> {
     let mut out: Vec<(String, std::ops::Range<usize>)> = Vec::new();
@@ -104,7 +148,7 @@ pub struct Discount {
 }
 
 /// Counts of one mailing group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct GroupSummary {
     /// Group name.
     pub group: String,
@@ -246,6 +290,34 @@ mod tests {
         again.reverse();
         mail_order(&mut again, &["郵送".into(), "庁内便".into()]);
         assert_eq!(again, items);
+    }
+
+    #[test]
+    fn volumes_cut_each_group_every_size_letters() {
+        let mut items = Vec::new();
+        for i in 0..7 {
+            items.push(item(i, &format!("A{i}"), "153-0051", "郵送", ""));
+        }
+        for i in 7..9 {
+            items.push(item(i, &format!("B{i}"), "153-0051", "窓口", ""));
+        }
+        mail_order(&mut items, &["郵送".into()]);
+        let v = volumes(&items, 3);
+        let got: Vec<(&str, usize, usize, usize)> = v
+            .iter()
+            .map(|v| (v.group.as_str(), v.number, v.first(), v.last()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("郵送", 1, 1, 3),
+                ("郵送", 2, 4, 6),
+                ("郵送", 3, 7, 7),
+                ("窓口", 4, 8, 9)
+            ]
+        );
+        assert_eq!(volumes(&items, 100).len(), 2);
+        assert!(volumes(&[], 3).is_empty());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Print files: one combined PDF per mailing group, in mail order, for the
-//! print room.
+//! Print files: one combined PDF per volume of a mailing group (at most
+//! `[mail] volume_size` letters), in mail order, for the print room.
 //!
 //! The laid-out pages of every document of the group are concatenated and
 //! written with a single [`pdf::write_pdf_with`] call, so the group shares one
@@ -7,13 +7,13 @@
 //! document is padded with a blank page to an even page count, so that in
 //! duplex printing every document starts on the front of a new sheet (and
 //! no recipient gets the back of someone else's page). A cover sheet
-//! ("区分シート") with the group's counts comes first, itself padded in
-//! duplex mode.
+//! (区分票) with the volume's counts comes first, itself padded in duplex
+//! mode.
 //!
 //! The pages are held in memory until the file is written (the PDF writer
-//! needs them all to build the shared subset); that is a few kilobytes per
-//! page of a form, so a 1,000-document group costs a few megabytes. Split
-//! large groups with the package limits if that matters.
+//! needs them all to build the shared subset); that is tens of kilobytes per
+//! page laid out, which is why a print file is one volume, never a whole
+//! large batch.
 //!
 //! The cover page is built like any document: a small markup string
 //! ([`cover_markup`]) parsed and laid out with the batch's fonts.
@@ -148,6 +148,21 @@ impl PrintFileBuilder {
     }
 }
 
+/// Which volume of the batch a print file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VolumeInfo {
+    /// 1-based number of the volume.
+    pub number: usize,
+    /// Volumes in the batch.
+    pub count: usize,
+    /// 通番 (place in mail order) of its first letter.
+    pub first: usize,
+    /// 通番 of its last letter.
+    pub last: usize,
+    /// Letters in the whole batch.
+    pub total: usize,
+}
+
 /// What the cover sheet says.
 #[derive(Debug, Clone)]
 pub struct CoverInfo<'a> {
@@ -155,7 +170,11 @@ pub struct CoverInfo<'a> {
     pub kind: &'a str,
     /// Batch id.
     pub batch_id: &'a str,
-    /// The group's counts from the mail order.
+    /// The mailing group, when the job groups its letters.
+    pub group: Option<&'a str>,
+    /// Which volume this is.
+    pub volume: VolumeInfo,
+    /// The volume's counts from the mail order (discounts judged on its group).
     pub summary: &'a GroupSummary,
     /// The print file's page counts (from [`PrintFileBuilder::stats`] with 1 cover page).
     pub stats: PrintStats,
@@ -169,7 +188,9 @@ fn esc(s: &str) -> String {
 /// Most postal prefixes listed on a cover; the rest are summed in one line.
 const MAX_PREFIX_LINES: usize = 60;
 
-/// The cover sheet's markup (one A4 page).
+/// The cover sheet's markup (one A4 page). Every line is short and of a
+/// bounded length whatever the counts (a count has at most a few digits
+/// more), so the cover fits for any batch size.
 pub fn cover_markup(c: &CoverInfo) -> String {
     let mut t = CoverText {
         markup: String::new(),
@@ -177,7 +198,7 @@ pub fn cover_markup(c: &CoverInfo) -> String {
     };
     t.markup
         .push_str("<form size=\"A4\" font=\"gothic\" font-size=\"11pt\">\n  <page>\n");
-    t.line(22.0, &format!("区分シート　{}", c.summary.group));
+    t.line(22.0, "区分票");
     t.y += 3.0;
     cover_counts(&mut t, c);
     cover_discounts(&mut t, c.summary);
@@ -207,19 +228,31 @@ impl CoverText {
     }
 }
 
-/// Kind, batch, documents, pages and sheets, barcode counts.
+/// Kind, batch, group, volume, letters, pages and sheets, barcode counts.
 fn cover_counts(t: &mut CoverText, c: &CoverInfo) {
-    let (s, st) = (c.summary, &c.stats);
-    t.line(12.0, &format!("文書 (kind): {}", c.kind));
-    t.line(12.0, &format!("バッチ (batch): {}", c.batch_id));
-    t.line(12.0, &format!("通数 (documents): {} 通", st.documents));
+    let (s, st, v) = (c.summary, &c.stats, &c.volume);
+    t.line(12.0, &format!("文書：{}", c.kind));
+    t.line(12.0, &format!("バッチ：{}", c.batch_id));
+    if let Some(g) = c.group {
+        t.line(12.0, &format!("区分：{g}"));
+    }
+    t.line(
+        12.0,
+        &format!("冊：第 {} 冊 ／ 全 {} 冊", v.number, v.count.max(1)),
+    );
+    t.line(
+        12.0,
+        &format!("通番：{} ～ {}（全 {} 通）", v.first, v.last, v.total),
+    );
+    t.line(12.0, &format!("通数：{} 通", st.documents));
     t.line(
         12.0,
         &format!(
-            "ページ (pages): 文書 {} ＋ 白紙 {} ＋ 表紙 {} ＝ {}　用紙 (sheets) {} 枚",
-            st.document_pages, st.blank_pages, st.cover_pages, st.total_pages, st.sheets
+            "頁数：文書 {} ＋ 白紙 {} ＋ 表紙 {} ＝ {} 頁",
+            st.document_pages, st.blank_pages, st.cover_pages, st.total_pages
         ),
     );
+    t.line(12.0, &format!("用紙：{} 枚", st.sheets));
     t.line(
         12.0,
         &format!(
@@ -235,7 +268,7 @@ fn cover_discounts(t: &mut CoverText, s: &GroupSummary) {
         return;
     }
     t.y += 2.0;
-    t.line(12.0, "割引の条件 (discount thresholds, counts only):");
+    t.line(12.0, "割引の条件（区分の全通数で判定）：");
     for d in &s.discounts {
         let verdict = if d.eligible {
             "満たす"
@@ -254,7 +287,7 @@ fn cover_discounts(t: &mut CoverText, s: &GroupSummary) {
 
 /// Items per postal prefix in four columns, the rest summed in one line.
 fn cover_prefixes(t: &mut CoverText, s: &GroupSummary) {
-    t.line(12.0, "郵便番号の上3桁ごとの通数 (items per postal prefix):");
+    t.line(12.0, "郵便番号の上3桁ごとの通数：");
     let entries: Vec<(&String, &usize)> = s.by_prefix.iter().collect();
     let shown = entries.len().min(MAX_PREFIX_LINES);
     let rows = shown.div_ceil(4).max(1);
@@ -276,21 +309,17 @@ fn cover_prefixes(t: &mut CoverText, s: &GroupSummary) {
         let rest: usize = entries[shown..].iter().map(|(_, n)| **n).sum();
         t.line(
             10.0,
-            &format!(
-                "ほか {} 区分 {} 通 (more prefixes)",
-                entries.len() - shown,
-                rest
-            ),
+            &format!("ほか {} 区分 {} 通", entries.len() - shown, rest),
         );
     }
 }
 
 /// Lays out the cover sheet.
 pub fn cover_pages(c: &CoverInfo, fonts: &FontSet, images: &ImageSet) -> Result<Vec<Page>, String> {
-    let form = form::parse(&cover_markup(c))
-        .map_err(|e| format!("区分シート (cover sheet) markup: {e}"))?;
+    let form =
+        form::parse(&cover_markup(c)).map_err(|e| format!("区分票 (cover sheet) markup: {e}"))?;
     let laid = layout::layout(&form, fonts, images)
-        .map_err(|e| format!("区分シート (cover sheet) layout: {e}"))?;
+        .map_err(|e| format!("区分票 (cover sheet) layout: {e}"))?;
     Ok(laid.pages)
 }
 
@@ -353,6 +382,8 @@ mod tests {
         let c = CoverInfo {
             kind: "在職証明書",
             batch_id: "2025-04-01",
+            group: Some("郵送<A&B>"),
+            volume: VolumeInfo::default(),
             summary: &s,
             stats: PrintStats::default(),
         };

@@ -133,11 +133,13 @@ pub fn time_limit() -> Result<std::time::Duration, BatchError> {
 
 /// The glyphs, per font, of the job's template laid out for a blank
 /// record: its constant text, which (nearly) every document of the batch
-/// prints, as the fonts' [`pdf::FontCore`]s. The blank record has empty
-/// text fields, the issue date in date fields (so date filters work) and
-/// empty joined lists; it depends on the job alone, never on the input,
-/// threads, shards or resumption. A template that cannot lay it out gets
-/// no core (documents are then written as without one).
+/// prints, as the fonts' [`pdf::FontCore`]s. The blank record holds, per
+/// field type, the plainest value the check could have made (see
+/// [`blank_value`]) — so that number, date and postal-code filters and
+/// arithmetic work on it — and empty joined lists; it depends on the job
+/// alone, never on the input, threads, shards or resumption. A template
+/// that cannot lay it out gets no core (documents are then written as
+/// without one, larger and about twice as slow to write).
 ///
 /// The same layout finds, once and before any document, the template's
 /// fixed content that cannot be laid out (a label too wide for its box,
@@ -147,11 +149,7 @@ pub fn time_limit() -> Result<std::time::Duration, BatchError> {
 fn core_glyphs(job: &Job, assets: &Assets) -> Result<CoreGlyphs, BatchError> {
     let mut fields = BTreeMap::new();
     for f in &job.fields {
-        let v = match f.kind {
-            crate::job::FieldType::Date => job.batch.issue_date.clone(),
-            _ => String::new(),
-        };
-        fields.insert(f.name.clone(), serde_json::Value::String(v));
+        fields.insert(f.name.clone(), blank_value(f.kind, &job.batch.issue_date));
     }
     for j in &job.input.join {
         fields.insert(j.field.clone(), serde_json::Value::Array(Vec::new()));
@@ -177,6 +175,23 @@ fn core_glyphs(job: &Job, assets: &Assets) -> Result<CoreGlyphs, BatchError> {
         }
     }
     Ok(out)
+}
+
+/// A field's value in the blank record of [`core_glyphs`]: what the check
+/// makes of the plainest valid cell of its type (a number 0, the issue
+/// date, the postal code 000-0000, empty text), so that the template
+/// takes the same branches and filters as for a real record. A blank that
+/// still fails (a rule of the template's own) only costs the core.
+fn blank_value(kind: crate::job::FieldType, issue_date: &str) -> serde_json::Value {
+    use crate::job::FieldType;
+    match kind {
+        FieldType::Date => serde_json::Value::String(issue_date.to_string()),
+        FieldType::Number | FieldType::Integer => serde_json::Value::from(0),
+        FieldType::Postal => serde_json::Value::String("000-0000".into()),
+        FieldType::Text | FieldType::Phone | FieldType::Kana => {
+            serde_json::Value::String(String::new())
+        }
+    }
 }
 
 /// The template context of one record: its fields, `values` and `doc`

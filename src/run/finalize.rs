@@ -10,10 +10,11 @@ use crate::error::BatchError;
 use crate::files::AtomicFile;
 use crate::job::Job;
 use crate::mail::manifest::ManifestWriter;
+use crate::run::counts::Counts;
 use crate::run::delivery;
 use crate::run::document::Assets;
-use crate::run::inputs::read_and_check;
 use crate::run::ledger::Ledger;
+use crate::run::letters::Letters;
 use crate::run::plan::file_sha256;
 use crate::run::rejects::write_rejects_csv;
 use crate::run::report::{self, Summary};
@@ -71,13 +72,13 @@ pub(super) struct RenderedBatch<'a> {
 /// order, rejects, manifests, the ledger's file hashes, and last
 /// `summary.json` + `report.html` (the batch's "finished" mark). The
 /// documents are read from the spool `entries` in one pass, never all held
-/// (except by the delivery stage, which needs them together). Returns the
-/// documents' bytes in all.
+/// (the delivery stage keeps a compact item per letter). Returns the
+/// documents' bytes in all and the batch's counts.
 pub(super) fn finalize(
     batch: &RenderedBatch,
     mut timing: report::Timing,
     log: &RunLog,
-) -> Result<u64, BatchError> {
+) -> Result<(u64, Counts), BatchError> {
     let (job, dir, outcome) = (batch.job, batch.dir, batch.outcome);
     let t_finalize = std::time::Instant::now();
     let rejects_path = dir.path.join("rejects.csv");
@@ -88,24 +89,28 @@ pub(super) fn finalize(
         batch.originals,
     )?;
     let (totals, mut issue) = write_journal_and_manifests(batch)?;
-    let voids = voids(batch, &totals.written)?;
-    issue.void(&voids)?;
+    let planned = planned(batch, &totals.written)?;
+    issue.void(&planned.voids)?;
 
     // Mail order, packages, print files and whole-batch documents; a shard
     // leaves them to the merge.
     let delivery = if batch.shard.is_none() && delivery::configured(job) {
-        let documents = batch
-            .entries
-            .load()
-            .map_err(|e| BatchError::read(batch.entries.path(), e))?;
-        // The same records as the batch's: its rows the fonts cannot
-        // print were rejected and have no document.
-        let records = read_and_check(job, batch.input, Some(&batch.assets.fonts))?.records;
+        // The same records as the batch's (its rows the fonts cannot
+        // print were rejected and have no document), spooled to disk:
+        // only a compact item per letter stays in memory.
+        let letters = Letters::spool(
+            job,
+            batch.entries,
+            batch.input,
+            Some(&batch.assets.fonts),
+            &dir.path,
+            job.output.modes().file,
+        )?;
         delivery::deliver(
             job,
             batch.assets,
-            &records,
-            &documents,
+            letters,
+            batch.entries.path(),
             &dir.path,
             &batch.plan.batch,
         )?
@@ -119,15 +124,30 @@ pub(super) fn finalize(
         .stages_ms
         .insert("finalize".into(), t_finalize.elapsed().as_millis() as u64);
     timing.total_ms = batch.started.elapsed().as_millis() as u64;
-    let mut summary = summary(batch, &totals, delivery, timing)?;
-    summary.voids = voids;
+    let input = batch.input.unwrap_or(&job.input.file);
+    timing.input_path = std::path::absolute(input)
+        .unwrap_or_else(|_| input.to_owned())
+        .display()
+        .to_string();
+    let counts = counts(batch, &totals, &planned);
+    if let Some(m) = counts.mismatch(&timing.this_run) {
+        // A bug in counting, not in the data: said, never a reason to
+        // leave the batch unfinished.
+        log.error(
+            "counts",
+            &format!("件数が合いません (counts do not add up): {m}"),
+            serde_json::json!({}),
+        );
+    }
+    let mut summary = summary(batch, &totals, counts.clone(), delivery, timing)?;
+    summary.voids = planned.voids;
     write_summary_and_report(job, dir, &summary, &outcome.rejects)?;
     log.info(
         "finished",
         "",
-        serde_json::json!({"documents": batch.entries.len(), "rejects": outcome.rejects.len(), "rendered_now": outcome.rendered_now}),
+        serde_json::json!({"counts": &summary.counts, "this_run": summary.timing.this_run}),
     );
-    Ok(totals.bytes)
+    Ok((totals.bytes, counts))
 }
 
 /// The documents marked issued in the ledger, a few thousand at a time.
@@ -247,10 +267,23 @@ fn write_journal_and_manifests<'a>(
     Ok((totals, issue))
 }
 
-/// The numbers this run directory planned (its shard's, for a shard) that
-/// got no document: records rejected after their number was given (at
-/// layout, or by a template filter), each with its row's reject codes.
-fn voids(batch: &RenderedBatch, written: &HashSet<u64>) -> Result<Vec<report::Void>, BatchError> {
+/// What `plan.jsonl` says of this run directory's numbers.
+struct Planned {
+    /// The numbers this run directory planned (its shard's, for a shard)
+    /// that got no document.
+    voids: Vec<report::Void>,
+    /// Every number the batch planned (all shards).
+    numbered: usize,
+    /// Numbers planned for other shards' documents.
+    other_shards: usize,
+}
+
+/// Reads `plan.jsonl`: the numbers this run directory planned (its
+/// shard's, for a shard) that got no document — records rejected after
+/// their number was given (at layout, or by a template filter), each with
+/// its row's reject codes — and how many numbers were planned in all and
+/// for other shards.
+fn planned(batch: &RenderedBatch, written: &HashSet<u64>) -> Result<Planned, BatchError> {
     let path = batch.dir.path.join(PLAN_FILE);
     // The run's own file, read as every other: regular files only, capped.
     let file = runstate::open_back(&path).map_err(|e| BatchError::read(&path, e))?;
@@ -261,14 +294,20 @@ fn voids(batch: &RenderedBatch, written: &HashSet<u64>) -> Result<Vec<report::Vo
             of_row.push(&r.code);
         }
     }
-    let mut out = Vec::new();
+    let mut out = Planned {
+        voids: Vec::new(),
+        numbered: 0,
+        other_shards: 0,
+    };
     for line in std::io::BufRead::lines(std::io::BufReader::new(file)) {
         let line = line.map_err(|e| BatchError::read(&path, e))?;
         let doc: PlannedDoc = serde_json::from_str(&line)
             .map_err(|e| BatchError::Input(format!("{}: {e}", path.display())))?;
-        let mine = doc.in_shard(batch.shard);
-        if mine && !written.contains(&doc.number) {
-            out.push(report::Void {
+        out.numbered += 1;
+        if !doc.in_shard(batch.shard) {
+            out.other_shards += 1;
+        } else if !written.contains(&doc.number) {
+            out.voids.push(report::Void {
                 number: doc.number,
                 reason: codes.get(&doc.row).map(|c| c.join(" ")).unwrap_or_default(),
                 record_id: doc.record_id,
@@ -279,20 +318,53 @@ fn voids(batch: &RenderedBatch, written: &HashSet<u64>) -> Result<Vec<report::Vo
     Ok(out)
 }
 
+/// The batch's counts (see `run::counts` for what each means), each found
+/// from its own source so that their sums check something: rows from the
+/// reader, accepted rows from the plan and the skipped list, rejected rows
+/// from the rejects, documents from the manifest pass.
+fn counts(batch: &RenderedBatch, totals: &Totals, planned: &Planned) -> Counts {
+    let outcome = batch.outcome;
+    let main_file = check::file_label(batch.input.unwrap_or(&batch.job.input.file));
+    let is_main = |r: &Reject| r.file == main_file && r.sheet == outcome.sheet;
+    // A voided record's row has a reject too (from layout), but it was
+    // accepted by the check and given a number.
+    let void_rows: HashSet<u32> = planned.voids.iter().map(|v| v.row).collect();
+    let main_rows: HashSet<u32> = outcome
+        .rejects
+        .iter()
+        .filter(|r| is_main(r) && !void_rows.contains(&r.row))
+        .map(|r| r.row)
+        .collect();
+    let joined_rows: HashSet<(&str, &str, u32)> = outcome
+        .rejects
+        .iter()
+        .filter(|r| !is_main(r))
+        .map(|r| (r.file.as_str(), r.sheet.as_str(), r.row))
+        .collect();
+    Counts {
+        rows_read: outcome.rows_read,
+        rows_accepted: planned.numbered + outcome.skipped.len(),
+        rows_rejected: main_rows.len(),
+        joined_rows_rejected: joined_rows.len(),
+        documents: batch.entries.len(),
+        documents_skipped: outcome.skipped.len(),
+        documents_voided: planned.voids.len(),
+        documents_in_other_shards: planned.other_shards,
+        pages: totals.pages,
+        rejects: outcome.rejects.len(),
+        warnings: totals.warnings,
+    }
+}
+
 /// The batch's `summary.json` content.
 fn summary(
     batch: &RenderedBatch,
     totals: &Totals,
+    counts: Counts,
     delivery: serde_json::Value,
     timing: report::Timing,
 ) -> Result<Summary, BatchError> {
     let (job, plan, dir, outcome) = (batch.job, batch.plan, batch.dir, batch.outcome);
-    let mut rejected_rows: Vec<(&str, u32)> = outcome
-        .rejects
-        .iter()
-        .map(|r| (r.sheet.as_str(), r.row))
-        .collect();
-    rejected_rows.dedup();
     let documents = batch.entries.len();
     let total_bytes = totals.bytes;
     Ok(Summary {
@@ -301,14 +373,9 @@ fn summary(
         batch: plan.batch.clone(),
         issue_date: job.batch.issue_date.clone(),
         shard: batch.shard.map(|(k, n)| format!("{}/{n}", k + 1)),
-        counts: report::Counts {
-            rows_read: outcome.rows_read,
-            documents,
-            pages: totals.pages,
-            rejected_rows: rejected_rows.len(),
-            rejects: outcome.rejects.len(),
-            warnings: totals.warnings,
-        },
+        counts,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        input_file: check::file_label(batch.input.unwrap_or(&job.input.file)),
         rejects_by_code: report::by_code(&outcome.rejects),
         numbers: serde_json::json!({
             "series": plan.series,
@@ -341,7 +408,7 @@ fn write_summary_and_report(
     rejects: &[Reject],
 ) -> Result<(), BatchError> {
     let modes = job.output.modes();
-    let html = report::html(summary, rejects);
+    let html = report::html(summary, rejects, &dir.path);
     let rpath = dir.path.join("report.html");
     crate::files::write_atomic_mode(&rpath, html.as_bytes(), modes.file)
         .map_err(|e| BatchError::write(&rpath, e))?;

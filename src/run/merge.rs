@@ -81,9 +81,17 @@ pub fn merge(
         already_finished: false,
         rendered_now: 0,
         skipped: std::mem::take(&mut read.skipped),
+        sheet: checked.sheet.clone(),
+        counts: Default::default(),
+        // Merging copies the shards' documents: none is rendered here.
+        this_run: crate::run::counts::ThisRun {
+            documents_issued: 0,
+            documents_reused: entries.len(),
+        },
     };
     let timing = report::Timing {
         threads: 1,
+        this_run: outcome.this_run,
         ..Default::default()
     };
     let ledger = ledger_path(job, opts.ledger.as_deref(), &out_root);
@@ -102,12 +110,13 @@ pub fn merge(
         ledger_path: &ledger,
         started,
     };
-    let bytes = finalize(&batch, timing, log)?;
+    let (bytes, counts) = finalize(&batch, timing, log)?;
     entries
         .remove()
         .map_err(|e| BatchError::write(&dir.path, e))?;
     Ok(Outcome {
         document_bytes: bytes,
+        counts,
         ..outcome
     })
 }
@@ -274,7 +283,7 @@ fn copy_documents(
         crate::files::write_atomic_mode(&dst, &bytes, modes.file)
             .map_err(|err| BatchError::write(&dst, err))?;
         spool
-            .push(&e, &w)
+            .push(&e, &w, None)
             .map_err(|err| BatchError::write(&dir.path, err))?;
         warnings.extend(w.into_iter().map(|m| (e.record_id.clone(), m)));
     }

@@ -13,12 +13,15 @@
 //! order, so the output is identical whatever the thread count, and memory
 //! holds only the chunks in flight, never all records or documents.
 
+pub mod counts;
 pub mod delivery;
 mod document;
 mod finalize;
+pub mod fixes;
 mod fonts_dir;
 mod inputs;
 pub mod ledger;
+mod letters;
 mod location;
 mod merge;
 mod plan;
@@ -153,6 +156,13 @@ pub struct Outcome {
     /// Requests left out as already issued by an earlier batch (same
     /// record id and content; `--reissue` issues them).
     pub skipped: Vec<report::Skipped>,
+    /// The main sheet's name (rejects of other sheets are joined rows').
+    pub sheet: String,
+    /// The batch's counts, as `summary.json` gives them (known once the
+    /// batch is finalized).
+    pub counts: counts::Counts,
+    /// Documents issued now and reused, as `summary.json`'s timing gives them.
+    pub this_run: counts::ThisRun,
 }
 
 /// Runs a whole batch (or one shard of it): plan, render what is missing,
@@ -231,13 +241,19 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         already_finished: false,
         rendered_now: rendered.rendered_now,
         skipped: rendered.skipped,
+        sheet: rendered.sheet,
+        counts: counts::Counts::default(),
+        this_run: counts::ThisRun {
+            documents_issued: rendered.rendered_now,
+            documents_reused: rendered.reused,
+        },
     };
     let timing = report::Timing {
         threads,
         total_ms: 0,
         stages_ms: stages,
-        rendered_now: rendered.rendered_now,
-        reused: rendered.reused,
+        this_run: outcome.this_run,
+        input_path: String::new(),
     };
     let entries = rendered.entries;
     let batch = RenderedBatch {
@@ -253,12 +269,13 @@ pub fn run(job: &Job, opts: &RunOptions, log: &RunLog) -> Result<Outcome, BatchE
         ledger_path: &ledger_path,
         started,
     };
-    let bytes = finalize(&batch, timing, log)?;
+    let (bytes, counts) = finalize(&batch, timing, log)?;
     entries
         .remove()
         .map_err(|e| BatchError::write(&dir.path, e))?;
     Ok(Outcome {
         document_bytes: bytes,
+        counts,
         ..outcome
     })
 }
@@ -276,6 +293,9 @@ impl Outcome {
             already_finished: true,
             rendered_now: 0,
             skipped: Vec::new(),
+            sheet: String::new(),
+            counts: counts::Counts::default(),
+            this_run: counts::ThisRun::default(),
         }
     }
 }

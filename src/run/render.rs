@@ -48,6 +48,8 @@ pub(super) struct RenderedDocs {
     pub(super) warnings: Vec<(String, String)>,
     pub(super) rendered_now: usize,
     pub(super) reused: usize,
+    /// The main sheet's name.
+    pub(super) sheet: String,
     /// Requests left out as already issued by an earlier batch.
     pub(super) skipped: Vec<crate::run::report::Skipped>,
     /// What the reader found and its timings.
@@ -150,6 +152,7 @@ pub(super) fn render_batch(
         warnings: collected.warnings,
         rendered_now,
         reused,
+        sheet: collected.sheet_name,
         read,
         render_ms,
     })
@@ -326,9 +329,9 @@ impl Collector<'_> {
     /// warnings, or a layout reject with its row's texts.
     fn keep(&mut self, slot: Slot) -> Result<(), BatchError> {
         match slot {
-            Slot::Document(entry, w) => {
+            Slot::Document(entry, w, record) => {
                 self.spool
-                    .push(&entry, &w)
+                    .push(&entry, &w, record.as_ref())
                     .map_err(|e| BatchError::write(self.run_dir, e))?;
                 for msg in w {
                     self.collected.warnings.push((entry.record_id.clone(), msg));
@@ -369,7 +372,7 @@ struct Source<'a> {
 /// One planned document after rendering.
 enum Slot {
     /// Written (now or by an earlier execution).
-    Document(ManifestEntry, Vec<String>),
+    Document(ManifestEntry, Vec<String>, Option<Record>),
     /// The layout refused the record's data, with the row's texts.
     Rejected(Reject, Vec<String>),
     /// Another shard's document.
@@ -428,6 +431,7 @@ impl Renderer<'_> {
                         return Ok(Slot::Document(
                             self.entry(&pd, source, (e.sha256, e.bytes, e.pages)),
                             e.warnings,
+                            self.for_delivery(record),
                         ));
                     }
                     let out = self.render_one(record, texts, &pd, source);
@@ -439,16 +443,24 @@ impl Renderer<'_> {
         let out = slots
             .into_iter()
             .collect::<Result<Vec<Slot>, BatchError>>()?;
-        let handled = out
+        // Documents written now: a record the layout refused is a void,
+        // not a document.
+        let documents = out
             .iter()
-            .filter(|s| matches!(s, Slot::Document(..) | Slot::Rejected(..)))
+            .filter(|s| matches!(s, Slot::Document(..)))
             .count();
-        let rendered = handled - reused;
+        let rendered = documents - reused;
         Ok(ChunkResult {
             slots: out,
             rendered,
             reused,
         })
+    }
+
+    /// The record to spool with its entry: only when the job delivers
+    /// (the delivery stage reads it back instead of the input).
+    fn for_delivery(&self, record: Record) -> Option<Record> {
+        crate::run::delivery::configured(self.job).then_some(record)
     }
 
     /// Renders and writes one document (unless the benchmark discards it),
@@ -489,6 +501,7 @@ impl Renderer<'_> {
                 Ok(Slot::Document(
                     self.entry(pd, source, (sha, bytes.len() as u64, pages)),
                     warnings,
+                    self.for_delivery(record),
                 ))
             }
             Err(RenderFailure::Data(e)) => Ok(Slot::Rejected(

@@ -13,6 +13,7 @@
 //!   stage (journal, manifests, ledger, delivery). It is a dot-file ending
 //!   in `.tmp`, so a killed run's spool is removed by the next run.
 
+use crate::check::Record;
 use crate::mail::manifest::ManifestEntry;
 use crate::run::runstate::{open_back, PlannedDoc};
 use std::fs::File;
@@ -147,11 +148,18 @@ impl EntrySpool {
         })
     }
 
-    /// Appends one entry and its document's warnings.
-    pub fn push(&mut self, e: &ManifestEntry, warnings: &[String]) -> std::io::Result<()> {
+    /// Appends one entry and its document's warnings (and its record, for
+    /// the delivery stage, which then need not read the input again).
+    pub fn push(
+        &mut self,
+        e: &ManifestEntry,
+        warnings: &[String],
+        record: Option<&Record>,
+    ) -> std::io::Result<()> {
         let line = Spooled {
             entry: e.clone(),
             warnings: warnings.to_vec(),
+            record: record.cloned(),
         };
         serde_json::to_writer(&mut self.writer, &line).map_err(std::io::Error::other)?;
         self.writer.write_all(b"\n")?;
@@ -186,6 +194,20 @@ struct Spooled {
     entry: ManifestEntry,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    record: Option<Record>,
+}
+
+/// One line of the entries spool: the entry and its document's warnings.
+pub fn parse_entry(line: &str) -> std::io::Result<(ManifestEntry, Vec<String>)> {
+    parse_line(line).map(|(e, w, _)| (e, w))
+}
+
+/// One line of the entries spool with its record, if it was spooled.
+pub fn parse_line(line: &str) -> std::io::Result<(ManifestEntry, Vec<String>, Option<Record>)> {
+    serde_json::from_str::<Spooled>(line)
+        .map(|s| (s.entry, s.warnings, s.record))
+        .map_err(std::io::Error::other)
 }
 
 /// A finished [`EntrySpool`].
@@ -216,13 +238,7 @@ impl Entries {
         &self,
     ) -> std::io::Result<impl Iterator<Item = std::io::Result<(ManifestEntry, Vec<String>)>>> {
         let r = BufReader::new(open_back(&self.path)?);
-        Ok(r.lines().map(|l| {
-            l.and_then(|l| {
-                serde_json::from_str::<Spooled>(&l)
-                    .map(|s| (s.entry, s.warnings))
-                    .map_err(std::io::Error::other)
-            })
-        }))
+        Ok(r.lines().map(|l| l.and_then(|l| parse_entry(&l))))
     }
 
     /// All entries in memory (for the stages that need them together).
@@ -309,7 +325,7 @@ mod tests {
         };
         for n in 0..5 {
             let w: Vec<String> = (0..n % 2).map(|i| format!("w{i}")).collect();
-            s.push(&entry(n), &w).unwrap();
+            s.push(&entry(n), &w, None).unwrap();
         }
         let e = s.finish().unwrap();
         assert_eq!(e.len(), 5);

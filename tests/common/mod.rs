@@ -236,6 +236,49 @@ pub fn qdf(pdf: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(&qdf).unwrap()).into_owned()
 }
 
+/// The headless Chromium to run (`chromium`, or `chromium-browser` on some
+/// systems); the test fails, naming the package, when neither is there.
+fn chromium_program() -> &'static str {
+    ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium must be installed (package chromium; scripts/test installs it)")
+}
+
+/// Opens `page` (a local file) in headless Chromium, with a throw-away
+/// profile and no network, adding `args` (`--dump-dom`,
+/// `--print-to-pdf=…`, `--screenshot=…`); returns its standard output.
+pub fn chromium(page: &Path, args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new(chromium_program())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(
+        o.status.success(),
+        "chromium {args:?} failed ({}): {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("chromium's output is UTF-8")
+}
+
 /// Every file of a run directory, with the execution-dependent parts removed:
 /// `run.log` and `run.lock` are left out, the `timing` of `summary.json` and
 /// the marked timing block of `report.html` are dropped.

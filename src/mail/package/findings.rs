@@ -125,8 +125,12 @@ pub struct VerifyReport {
     pub target: String,
     /// Zips or folders opened.
     pub containers: usize,
-    /// Documents whose hash matched.
+    /// Documents whose hash matched: those of the run directory, or of the
+    /// zips when only packages were checked.
     pub documents_ok: usize,
+    /// Copies in packages whose hash matched, when a run directory was
+    /// checked with its packages (the same documents again, not more).
+    pub package_copies_ok: usize,
     /// Problems, in the order found.
     pub findings: Vec<Finding>,
 }
