@@ -3,7 +3,7 @@
 //! ```text
 //! chohyo run samples/zaishoku/job.toml [--threads N] [--batch-id ID]
 //!            [--input FILE] [--out DIR] [--strict] [--restart] [--reissue]
-//!            [--shard K/N] [--ledger FILE] [--issue-date YYYY-MM-DD] [-q | -v]
+//!            [--shard K/N] [--ledger FILE|URL] [--issue-date YYYY-MM-DD] [-q | -v]
 //! ```
 //! Writes `<out>/<job>/<batch-id>/` with `docs/*.pdf`, `rejects.csv`,
 //! `manifest.csv`, `manifest.json`, `plan.json`, `journal.jsonl`, `run.log`,
@@ -64,8 +64,8 @@ pub struct RunArgs {
     /// auto/N)
     #[arg(long)]
     pub shard: Option<String>,
-    /// 発行台帳のファイル（既定: ジョブの指定、なければ実行ディレクトリの隣） (the issuance ledger, default: the job's, or
-    /// beside the run directories)
+    /// 発行台帳のファイルか postgresql:// の URL（既定: ジョブの指定、なければ実行ディレクトリの隣） (the issuance
+    /// ledger file or postgresql:// URL, default: the job's, or beside the run directories)
     #[arg(long)]
     pub ledger: Option<PathBuf>,
     /// エラーのほかは何も表示しない (print nothing but errors)

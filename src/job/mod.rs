@@ -34,7 +34,7 @@ pub use crate::job::delivery::{BatchDocument, Compression, PackageSection, Print
 pub use crate::job::fields::{Bound, Compiled, FieldSpec, FieldType, Normalize};
 pub use crate::job::input::{Input, JoinSpec};
 pub use crate::job::mail::{AddressCheck, MailSection, Thresholds, DEFAULT_VOLUME_SIZE};
-pub use crate::job::output::{Output, Permissions};
+pub use crate::job::output::{is_server_url, Output, Permissions};
 
 use crate::job::delivery::check_documents;
 use crate::job::fields::validate_fields;
@@ -250,7 +250,11 @@ impl RawJob {
             fonts,
             output: Output {
                 dir: resolve(&self.output.dir),
-                ledger: self.output.ledger.as_deref().map(resolve),
+                // A server URL is no path beside the job file.
+                ledger: self.output.ledger.as_deref().map(|l| match l.to_str() {
+                    Some(url) if is_server_url(url) => l.to_owned(),
+                    _ => resolve(l),
+                }),
                 permissions: self.output.permissions,
             },
             job: self.job,

@@ -16,8 +16,15 @@ pub struct Output {
     /// 0700, the default) or `group` (0640 / 0750).
     #[serde(default)]
     pub permissions: Permissions,
-    /// The issuance ledger (default: `<dir>/<job name>/ledger.sqlite`).
+    /// The issuance ledger: a SQLite file (default:
+    /// `<dir>/<job name>/ledger.sqlite`) or a PostgreSQL server
+    /// (`postgresql://user@host:port/db`, the password never here).
     pub ledger: Option<PathBuf>,
+}
+
+/// Whether a ledger setting names a PostgreSQL server rather than a file.
+pub fn is_server_url(setting: &str) -> bool {
+    setting.starts_with("postgresql://") || setting.starts_with("postgres://")
 }
 
 /// Output permission profiles.

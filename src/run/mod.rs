@@ -488,8 +488,9 @@ impl NewPlan<'_> {
     fn check_ledger(&self, plan: &Plan) -> Result<(), BatchError> {
         let issue_date = chrono::NaiveDate::parse_from_str(&self.job.batch.issue_date, "%Y-%m-%d")
             .map_err(|e| BatchError::Input(e.to_string()))?;
-        if self.ledger_path.exists() {
-            let ledger =
+        ledger::check_location(self.ledger_path).map_err(|e| BatchError::Input(e.to_string()))?;
+        if ledger::exists(self.ledger_path) {
+            let mut ledger =
                 Ledger::open(self.ledger_path).map_err(|e| BatchError::Io(e.to_string()))?;
             let asked = ledger::Allocation {
                 job: &self.job.job.name,

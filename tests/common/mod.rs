@@ -396,3 +396,187 @@ pub fn xlsx_with_sheet_xml(sheet: &[u8]) -> Vec<u8> {
 pub fn inline(cell: &str, text: &str) -> String {
     format!(r#"<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>"#)
 }
+
+/// A PostgreSQL server of the tests' own (see [`postgres`]).
+pub struct Postgres {
+    /// Its folder: data, socket, log, password file (owned by `nobody`).
+    dir: PathBuf,
+    /// The server's programs (`/usr/lib/postgresql/<version>/bin`).
+    bin: PathBuf,
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+}
+
+/// The superuser of the test server and its password (what
+/// `PGPASSWORD` gives `chohyo`).
+pub const PG_USER: &str = "chohyo";
+pub const PG_PASSWORD: &str = "test-ledger-pw-71c3";
+
+/// The PostgreSQL server of this test binary, started on first use in a
+/// temporary folder (initdb + pg_ctl as `nobody`, since PostgreSQL refuses
+/// root; password authentication on 127.0.0.1 and a free port) and stopped
+/// when the test binary exits (a watcher process ends it even when the
+/// binary is killed). Fails, naming Debian's `postgresql` package, when the
+/// server's programs are missing.
+pub fn postgres() -> &'static Postgres {
+    static SERVER: std::sync::OnceLock<Postgres> = std::sync::OnceLock::new();
+    SERVER.get_or_init(Postgres::start_new)
+}
+
+impl Postgres {
+    /// A server of one test's own (for a test that stops it), stopped when
+    /// the test binary exits.
+    pub fn start_new() -> Postgres {
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .map(|e| e.unwrap().path().join("bin"))
+            .filter(|b| b.join("initdb").is_file())
+            .max()
+            .expect("PostgreSQL's initdb is missing: install Debian's `postgresql` package (scripts/test does)");
+        let dir = std::env::temp_dir().join(format!("chohyo-pg-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let pw = dir.join("pw");
+        std::fs::write(&pw, PG_PASSWORD).unwrap();
+        for p in [&dir, &pw] {
+            std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = Postgres { dir, bin, port };
+        server.as_nobody(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                server.dir.join("data").as_os_str(),
+                "-U".as_ref(),
+                PG_USER.as_ref(),
+                "--pwfile".as_ref(),
+                pw.as_os_str(),
+                "--auth=scram-sha-256".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--locale=C".as_ref(),
+                "--no-sync".as_ref(),
+            ],
+        );
+        server.start();
+        server.watch();
+        server
+    }
+
+    /// Starts the watcher: when this test binary is gone, the server goes
+    /// too. It outlives the binary on purpose, so it is never waited for.
+    #[allow(clippy::zombie_processes)]
+    fn watch(&self) {
+        let pid_file = self.dir.join("data/postmaster.pid");
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while kill -0 {me} 2>/dev/null; do sleep 1; done; \
+                 kill -INT $(head -1 '{pid}') 2>/dev/null; sleep 2; rm -rf '{dir}'",
+                me = std::process::id(),
+                pid = pid_file.display(),
+                dir = self.dir.display()
+            ))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the PostgreSQL watcher");
+    }
+
+    /// Runs one of the server's programs as `nobody`; fails the test with
+    /// its output when it fails.
+    fn as_nobody(&self, program: &str, args: &[&OsStr]) {
+        let o = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(self.bin.join(program))
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .expect("run setpriv (util-linux)");
+        assert!(
+            o.status.success(),
+            "{program}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// Starts the server (again), waiting until it accepts connections.
+    pub fn start(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60",
+            self.port,
+            self.dir.display()
+        );
+        self.as_nobody(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                self.dir.join("data").as_os_str(),
+                "-l".as_ref(),
+                self.dir.join("log").as_os_str(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "-w".as_ref(),
+                "start".as_ref(),
+            ],
+        );
+    }
+
+    /// Stops the server at once (`-m immediate`: clients lose their
+    /// connections as in a crash or a network cut).
+    pub fn stop(&self) {
+        self.as_nobody(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                self.dir.join("data").as_os_str(),
+                "-m".as_ref(),
+                "immediate".as_ref(),
+                "-w".as_ref(),
+                "stop".as_ref(),
+            ],
+        );
+    }
+
+    /// A new empty database `name` (dropped first if there) and its URL
+    /// (without the password, which `chohyo` takes from `PGPASSWORD`).
+    pub fn fresh_database(&self, name: &str) -> String {
+        let mut admin = self.client("postgres");
+        // Each its own statement: neither runs in a transaction block.
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        self.url(name)
+    }
+
+    /// The URL of a database of this server.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgresql://{PG_USER}@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// A client of the database `db`, for a test's own checks.
+    pub fn client(&self, db: &str) -> postgres::Client {
+        postgres::Config::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .user(PG_USER)
+            .password(PG_PASSWORD)
+            .dbname(db)
+            .connect(postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to the test PostgreSQL: {e}"))
+    }
+}

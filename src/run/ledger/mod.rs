@@ -10,21 +10,81 @@
 //! certificate to the same person in another batch is a new number; the
 //! ledger shows both.
 
+pub mod postgres;
+pub mod shared_fs;
+pub mod sqlite;
+
 use crate::run::runstate::{open_back, Plan, PlannedDoc};
 use crate::run::spool::PLAN_FILE;
 use chrono::{Datelike, NaiveDate};
-use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 
-/// The ledger database.
-pub struct Ledger {
-    conn: Connection,
-    /// Where it is.
-    pub path: PathBuf,
+/// The ledger database: a SQLite file (one machine) or a PostgreSQL server
+/// (shards on several machines). Callers do not care which.
+pub enum Ledger {
+    /// A SQLite file.
+    Sqlite(sqlite::SqliteLedger),
+    /// A PostgreSQL database.
+    Postgres(postgres::PgLedger),
+}
+
+/// Where a ledger is: the `ledger` setting or `--ledger` value, a file
+/// path or a `postgresql://` URL (kept in a `Path` so every caller passes
+/// one kind of value).
+#[derive(Debug, Clone, Copy)]
+pub enum Location<'a> {
+    /// A SQLite file.
+    File(&'a Path),
+    /// A PostgreSQL connection URL (never with its password).
+    Server(&'a str),
+}
+
+impl<'a> Location<'a> {
+    /// Reads a ledger setting: a `postgresql://` or `postgres://` URL is a
+    /// server, anything else a file.
+    pub fn of(setting: &'a Path) -> Location<'a> {
+        match setting.to_str() {
+            Some(s) if is_server_url(s) => Location::Server(s),
+            _ => Location::File(setting),
+        }
+    }
+}
+
+pub use crate::job::is_server_url;
+
+/// The ledger's location for messages and logs: a file's full path, or a
+/// server URL with any password masked.
+pub fn describe(setting: &Path) -> String {
+    match Location::of(setting) {
+        Location::File(p) => crate::error::full_path(p).display().to_string(),
+        Location::Server(url) => postgres::mask(url),
+    }
+}
+
+/// Refuses a ledger that cannot be safely shared where it is: a SQLite
+/// file on a network or shared file system (see [`shared_fs`]).
+pub fn check_location(setting: &Path) -> Result<(), LedgerError> {
+    match Location::of(setting) {
+        Location::File(p) => {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+            shared_fs::refuse_shared(dir.unwrap_or(Path::new(".")), p)
+                .map_err(|message| LedgerError { message })
+        }
+        Location::Server(_) => Ok(()),
+    }
+}
+
+/// Whether the ledger exists yet: a file on disk; a server always (an
+/// empty or missing schema is found when it is opened).
+pub fn exists(setting: &Path) -> bool {
+    match Location::of(setting) {
+        Location::File(p) => p.exists(),
+        Location::Server(_) => true,
+    }
 }
 
 /// One ledger row.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Issue {
     /// Number series (e.g. 見人).
     pub series: String,
@@ -53,6 +113,9 @@ pub struct Issue {
     /// Why the number has no document (the reject codes of a record
     /// rejected after planning: a 欠番), empty otherwise.
     pub void: String,
+    /// A hash of the record's content (tells a request already issued).
+    #[serde(default)]
+    pub content: String,
 }
 
 /// A ledger failure.
@@ -70,14 +133,6 @@ impl std::fmt::Display for LedgerError {
 
 impl std::error::Error for LedgerError {}
 
-impl From<rusqlite::Error> for LedgerError {
-    fn from(e: rusqlite::Error) -> Self {
-        LedgerError {
-            message: e.to_string(),
-        }
-    }
-}
-
 /// The fiscal year (年度) of a date: April 1 starts a new one.
 pub fn fiscal_year(date: NaiveDate) -> i32 {
     if date.month() >= 4 {
@@ -85,55 +140,6 @@ pub fn fiscal_year(date: NaiveDate) -> i32 {
     } else {
         date.year() - 1
     }
-}
-
-/// The requests of `a` that another batch of the job already issued, by
-/// (record id, content hash): the latest issue of each. One query per 500
-/// ids.
-fn issued_elsewhere<'a>(
-    tx: &rusqlite::Transaction,
-    a: &'a Allocation,
-) -> Result<std::collections::HashMap<(&'a str, &'a str), EarlierIssue>, LedgerError> {
-    let wanted: std::collections::HashMap<&str, &str> = a
-        .record_ids
-        .iter()
-        .map(String::as_str)
-        .zip(a.contents.iter().map(String::as_str))
-        .collect();
-    let mut out = std::collections::HashMap::new();
-    for ids in a.record_ids.chunks(500) {
-        let marks: Vec<String> = (0..ids.len()).map(|i| format!("?{}", i + 4)).collect();
-        let mut stmt = tx.prepare(&format!(
-            "SELECT record_id, content, number, batch, issue_date FROM issues
-             WHERE job = ?1 AND kind = ?2 AND batch <> ?3 AND issued_at <> '' AND content <> ''
-             AND record_id IN ({}) ORDER BY issued_at, number",
-            marks.join(",")
-        ))?;
-        let values = [a.job, a.kind, a.batch]
-            .into_iter()
-            .chain(ids.iter().map(String::as_str));
-        let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                EarlierIssue {
-                    number: r.get::<_, i64>(2)? as u64,
-                    batch: r.get(3)?,
-                    issue_date: r.get(4)?,
-                },
-            ))
-        })?;
-        for row in rows {
-            let (id, content, issue) = row?;
-            // Later issues replace earlier ones: the latest is reported.
-            if let Some((&id, &c)) = wanted.get_key_value(id.as_str()) {
-                if c == content {
-                    out.insert((id, c), issue);
-                }
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// What a batch asks the ledger for: one number per record, in this order.
@@ -181,6 +187,34 @@ pub struct EarlierIssue {
     pub issue_date: String,
 }
 
+/// How many rows of an import are not in the ledger `now` with the same
+/// series, fiscal year, number and record (0 after a good import).
+pub fn missing_after_import(imported: &[Issue], now: &[Issue]) -> usize {
+    let key = |r: &Issue| {
+        (
+            r.series.clone(),
+            r.fiscal_year,
+            r.number,
+            r.job.clone(),
+            r.batch.clone(),
+            r.kind.clone(),
+            r.record_id.clone(),
+        )
+    };
+    let there: std::collections::HashSet<_> = now.iter().map(key).collect();
+    imported.iter().filter(|r| !there.contains(&key(r))).count()
+}
+
+/// The refusal of an import whose number is another record's here.
+fn import_conflict(r: &Issue) -> LedgerError {
+    LedgerError {
+        message: format!(
+            "取り込む番号 {}{}年度 {} 番は、この台帳では別の記録に発行済みです。台帳を取り込みませんでした              (number {} of series {} / {} belongs to another record in this ledger: nothing imported)",
+            r.series, r.fiscal_year, r.number, r.number, r.series, r.fiscal_year
+        ),
+    }
+}
+
 fn now() -> String {
     // The ledger is an audit log, not a batch output: wall-clock time is right here.
     let secs = std::time::SystemTime::now()
@@ -193,169 +227,44 @@ fn now() -> String {
 }
 
 impl Ledger {
-    /// Opens (creating if needed) the ledger at `path`.
-    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
-        if let Some(dir) = path.parent() {
-            crate::files::create_private_dir(dir).map_err(|e| LedgerError {
-                message: format!("{}: {e}", dir.display()),
-            })?;
-        }
-        // The ledger is opened by SQLite, which follows links: refuse one.
-        crate::files::refuse_symlink(path).map_err(|e| LedgerError {
-            message: e.to_string(),
-        })?;
-        // SQLite would wait on a FIFO or write into a device: only a regular
-        // file (or none yet) is a ledger.
-        if let Ok(meta) = std::fs::metadata(path) {
-            if !meta.is_file() {
-                return Err(LedgerError {
-                    message: format!(
-                        "台帳が通常のファイルではありません (the ledger is not a regular file): {}",
-                        path.display()
-                    ),
-                });
-            }
-        }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA cache_size = -1024;
-             CREATE TABLE IF NOT EXISTS issues (
-                 series TEXT NOT NULL,
-                 fiscal_year INTEGER NOT NULL,
-                 number INTEGER NOT NULL,
-                 kind TEXT NOT NULL,
-                 record_id TEXT NOT NULL,
-                 job TEXT NOT NULL,
-                 batch TEXT NOT NULL,
-                 issue_date TEXT NOT NULL,
-                 file TEXT NOT NULL DEFAULT '',
-                 sha256 TEXT NOT NULL DEFAULT '',
-                 planned_at TEXT NOT NULL,
-                 issued_at TEXT NOT NULL DEFAULT '',
-                 PRIMARY KEY (series, fiscal_year, number),
-                 UNIQUE (job, batch, kind, record_id)
-             );
-             CREATE INDEX IF NOT EXISTS issues_record ON issues (record_id);",
-        )?;
-        // Ledgers made before voids were recorded get the column.
-        let has_void: bool = conn
-            .prepare("SELECT 1 FROM pragma_table_info('issues') WHERE name = 'void'")?
-            .exists([])?;
-        if !has_void {
-            conn.execute_batch("ALTER TABLE issues ADD COLUMN void TEXT NOT NULL DEFAULT ''")?;
-        }
-        // And the content hash that tells a request already issued.
-        let has_content: bool = conn
-            .prepare("SELECT 1 FROM pragma_table_info('issues') WHERE name = 'content'")?
-            .exists([])?;
-        if !has_content {
-            conn.execute_batch("ALTER TABLE issues ADD COLUMN content TEXT NOT NULL DEFAULT ''")?;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
-        Ok(Ledger {
-            conn,
-            path: path.to_owned(),
+    /// Opens the ledger at `setting`: a SQLite file (created if needed) or
+    /// a PostgreSQL server whose schema `chohyo ledger --init` made.
+    pub fn open(setting: &Path) -> Result<Ledger, LedgerError> {
+        Ok(match Location::of(setting) {
+            Location::File(p) => Ledger::Sqlite(sqlite::SqliteLedger::open(p)?),
+            Location::Server(url) => Ledger::Postgres(postgres::PgLedger::open(url)?),
         })
+    }
+
+    /// Creates (or brings up to date) the ledger's schema at `setting`;
+    /// returns what was done, for the operator.
+    pub fn init(setting: &Path) -> Result<String, LedgerError> {
+        match Location::of(setting) {
+            Location::File(p) => {
+                sqlite::SqliteLedger::open(p)?;
+                Ok(format!(
+                    "SQLite の台帳を用意しました (SQLite ledger ready): {}",
+                    describe(setting)
+                ))
+            }
+            Location::Server(url) => postgres::PgLedger::init(url),
+        }
     }
 
     /// Gives every record of a batch its number, reusing the numbers this
     /// batch already has, and leaving out the requests an earlier batch
     /// issued with the same content (unless `reissue`). Returns what each
-    /// record got, in `record_ids` order.
+    /// record got, in `record_ids` order. One transaction, serialised with
+    /// every other allocation in the same series and fiscal year.
     pub fn allocate(&mut self, a: &Allocation) -> Result<Vec<Allocated>, LedgerError> {
-        let fy = fiscal_year(a.issue_date);
-        let issue_date = a.issue_date.format("%Y-%m-%d").to_string();
-        let planned_at = now();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut numbers = Vec::with_capacity(a.record_ids.len());
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO issues (series, fiscal_year, number, kind, record_id, job, batch, issue_date, planned_at, content)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            let mut next: Option<u64> = None;
-            // Numbers this batch already has for these records: one query
-            // per 500 ids rather than one per record.
-            let mut known: std::collections::HashMap<String, (u64, String, i32)> =
-                std::collections::HashMap::new();
-            for ids in a.record_ids.chunks(500) {
-                let marks: Vec<String> = (0..ids.len()).map(|i| format!("?{}", i + 4)).collect();
-                let mut stmt = tx.prepare(&format!(
-                    "SELECT record_id, number, series, fiscal_year FROM issues WHERE job = ?1 AND batch = ?2 AND kind = ?3 AND record_id IN ({})",
-                    marks.join(",")
-                ))?;
-                let values = [a.job, a.batch, a.kind]
-                    .into_iter()
-                    .chain(ids.iter().map(String::as_str));
-                let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        (r.get::<_, i64>(1)? as u64, r.get(2)?, r.get(3)?),
-                    ))
-                })?;
-                for row in rows {
-                    let (id, found) = row?;
-                    known.insert(id, found);
-                }
-            }
-            let earlier = if a.reissue || a.contents.is_empty() {
-                std::collections::HashMap::new()
-            } else {
-                issued_elsewhere(&tx, a)?
-            };
-            for (i, id) in a.record_ids.iter().enumerate() {
-                let content = a.contents.get(i).map(String::as_str).unwrap_or("");
-                let found = known.get(id).cloned();
-                if let Some((n, series, year)) = found {
-                    if series != a.series || year != fy {
-                        return Err(LedgerError {
-                            message: format!(
-                                "バッチ {} は別の番号系列で計画済みです (batch already planned in series {series} / {year})",
-                                a.batch
-                            ),
-                        });
-                    }
-                    numbers.push(Allocated::Number(n));
-                    continue;
-                }
-                if let Some(e) = earlier.get(&(id.as_str(), content)) {
-                    numbers.push(Allocated::Issued(e.clone()));
-                    continue;
-                }
-                let n = match next {
-                    Some(n) => n,
-                    None => {
-                        let max: Option<i64> = tx.query_row(
-                            "SELECT MAX(number) FROM issues WHERE series = ?1 AND fiscal_year = ?2",
-                            params![a.series, fy],
-                            |r| r.get(0),
-                        )?;
-                        max.map(|m| m as u64 + 1).unwrap_or(a.first_number)
-                    }
-                };
-                insert.execute(params![
-                    a.series, fy, n as i64, a.kind, id, a.job, a.batch, issue_date, planned_at,
-                    content
-                ])?;
-                known.insert(id.clone(), (n, a.series.to_string(), fy));
-                numbers.push(Allocated::Number(n));
-                next = Some(n + 1);
-            }
+        match self {
+            Ledger::Sqlite(l) => l.allocate(a),
+            Ledger::Postgres(l) => l.allocate(a),
         }
-        tx.commit()?;
-        Ok(numbers)
     }
 
-    /// Records that a planned document was written.
+    /// Records that a planned document was written: `(record id, file,
+    /// sha256)` of a batch's documents.
     pub fn mark_issued(
         &mut self,
         job: &str,
@@ -363,19 +272,10 @@ impl Ledger {
         kind: &str,
         done: &[(String, String, String)],
     ) -> Result<(), LedgerError> {
-        let at = now();
-        let tx = self.conn.transaction()?;
-        {
-            let mut update = tx.prepare(
-                "UPDATE issues SET file = ?1, sha256 = ?2, void = '', issued_at = CASE WHEN sha256 = ?2 AND issued_at <> '' THEN issued_at ELSE ?3 END
-                 WHERE job = ?4 AND batch = ?5 AND kind = ?6 AND record_id = ?7",
-            )?;
-            for (record_id, file, sha) in done {
-                update.execute(params![file, sha, at, job, batch, kind, record_id])?;
-            }
+        match self {
+            Ledger::Sqlite(l) => l.mark_issued(job, batch, kind, done),
+            Ledger::Postgres(l) => l.mark_issued(job, batch, kind, done),
         }
-        tx.commit()?;
-        Ok(())
     }
 
     /// Records numbers that were given but printed on no document (欠番):
@@ -388,101 +288,50 @@ impl Ledger {
         kind: &str,
         voids: &[(String, String)],
     ) -> Result<(), LedgerError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut update = tx.prepare(
-                "UPDATE issues SET void = ?1
-                 WHERE job = ?2 AND batch = ?3 AND kind = ?4 AND record_id = ?5 AND issued_at = ''",
-            )?;
-            for (record_id, why) in voids {
-                update.execute(params![why, job, batch, kind, record_id])?;
-            }
+        match self {
+            Ledger::Sqlite(l) => l.mark_void(job, batch, kind, voids),
+            Ledger::Postgres(l) => l.mark_void(job, batch, kind, voids),
         }
-        tx.commit()?;
-        Ok(())
     }
 
     /// The series and fiscal year a batch's numbers were given in, when they
     /// differ from `series` / `fiscal_year` (a batch keeps one series: a new
     /// issue date in another fiscal year needs a new batch id).
-    pub fn planned_elsewhere(&self, a: &Allocation) -> Result<Option<(String, i32)>, LedgerError> {
-        let fy = fiscal_year(a.issue_date);
-        let found = self
-            .conn
-            .query_row(
-                "SELECT series, fiscal_year FROM issues WHERE job = ?1 AND batch = ?2 AND kind = ?3
-                 AND (series <> ?4 OR fiscal_year <> ?5) LIMIT 1",
-                params![a.job, a.batch, a.kind, a.series, fy],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?)),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        Ok(found)
+    pub fn planned_elsewhere(
+        &mut self,
+        a: &Allocation,
+    ) -> Result<Option<(String, i32)>, LedgerError> {
+        match self {
+            Ledger::Sqlite(l) => l.planned_elsewhere(a),
+            Ledger::Postgres(l) => l.planned_elsewhere(a),
+        }
     }
 
     /// The highest number of a series in a fiscal year, if it has any.
-    pub fn highest(&self, series: &str, fiscal_year: i32) -> Result<Option<u64>, LedgerError> {
-        let max: Option<i64> = self.conn.query_row(
-            "SELECT MAX(number) FROM issues WHERE series = ?1 AND fiscal_year = ?2",
-            params![series, fiscal_year],
-            |r| r.get(0),
-        )?;
-        Ok(max.map(|m| m as u64))
+    pub fn highest(&mut self, series: &str, fiscal_year: i32) -> Result<Option<u64>, LedgerError> {
+        match self {
+            Ledger::Sqlite(l) => l.highest(series, fiscal_year),
+            Ledger::Postgres(l) => l.highest(series, fiscal_year),
+        }
     }
 
     /// Rows matching the filters, ordered by series, year and number.
-    pub fn search(&self, q: &Query) -> Result<Vec<Issue>, LedgerError> {
-        let mut sql = String::from(
-            "SELECT series, fiscal_year, number, kind, record_id, job, batch, issue_date, file, sha256, planned_at, issued_at, void FROM issues WHERE 1=1",
-        );
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(r) = &q.record_id {
-            sql.push_str(" AND record_id = ?");
-            args.push(r.clone().into());
+    pub fn search(&mut self, q: &Query) -> Result<Vec<Issue>, LedgerError> {
+        match self {
+            Ledger::Sqlite(l) => l.search(q),
+            Ledger::Postgres(l) => l.search(q),
         }
-        if let Some(n) = q.number {
-            sql.push_str(" AND number = ?");
-            args.push((n as i64).into());
+    }
+
+    /// Adds rows read from another ledger (`chohyo ledger --import`), in one
+    /// transaction: a number already there for the same record is kept, a
+    /// number there for another record refuses the whole import. Returns
+    /// how many rows were new.
+    pub fn import(&mut self, rows: &[Issue]) -> Result<usize, LedgerError> {
+        match self {
+            Ledger::Sqlite(l) => l.import(rows),
+            Ledger::Postgres(l) => l.import(rows),
         }
-        if let Some(y) = q.fiscal_year {
-            sql.push_str(" AND fiscal_year = ?");
-            args.push((y as i64).into());
-        }
-        if let Some(b) = &q.batch {
-            sql.push_str(" AND batch = ?");
-            args.push(b.clone().into());
-        }
-        if let Some(from) = &q.from {
-            sql.push_str(" AND issue_date >= ?");
-            args.push(from.clone().into());
-        }
-        if let Some(to) = &q.to {
-            sql.push_str(" AND issue_date <= ?");
-            args.push(to.clone().into());
-        }
-        sql.push_str(" ORDER BY series, fiscal_year, number");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-            Ok(Issue {
-                series: r.get(0)?,
-                fiscal_year: r.get(1)?,
-                number: r.get::<_, i64>(2)? as u64,
-                kind: r.get(3)?,
-                record_id: r.get(4)?,
-                job: r.get(5)?,
-                batch: r.get(6)?,
-                issue_date: r.get(7)?,
-                file: r.get(8)?,
-                sha256: r.get(9)?,
-                planned_at: r.get(10)?,
-                issued_at: r.get(11)?,
-                void: r.get(12)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }
 
@@ -573,7 +422,7 @@ pub fn check_not_behind(
     let Some((issued, run_dir)) = found else {
         return Ok(());
     };
-    let recorded = if ledger_path.exists() {
+    let recorded = if exists(ledger_path) {
         Ledger::open(ledger_path)?.highest(series, fiscal_year)?
     } else {
         None
@@ -590,7 +439,7 @@ pub fn check_not_behind(
              台帳を失った場合はジョブファイルの batch.number_start を {resume} 以上にしてください \
              (the ledger is behind the run directories: numbers up to {issued} were issued; \
              restore the ledger, or set batch.number_start to {resume} or more)",
-            ledger = ledger_path.display(),
+            ledger = describe(ledger_path),
             recorded = recorded.map_or("なし (none)".to_string(), |n| n.to_string()),
             run = run_dir.display(),
             resume = issued + 1,
