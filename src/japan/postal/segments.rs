@@ -90,6 +90,12 @@ impl PostalData {
                 after_pref
             }
         };
+        // Word boundaries inside the names of the place (a town longer
+        // than a line: 森の|ロジスティクスパーク).
+        let place_chars: Vec<(usize, char)> = text[..rest_from].char_indices().collect();
+        let cs: Vec<char> = place_chars.iter().map(|x| x.1).collect();
+        let at = |i: usize| place_chars.get(i).map_or(rest_from, |x| x.0);
+        word_breaks(&cs, 0, cs.len(), &at, &mut out);
         rest_breaks(text, rest_from, place.is_some(), &mut out);
         out.retain(|b| b.at > 0 && b.at < text.len());
         out.sort_by_key(|b| (b.at, b.kind));
@@ -306,7 +312,10 @@ fn block_len(cs: &[char]) -> usize {
             None => {}
         }
         good = j;
-        let sep = cs.get(j).copied().filter(|&c| is_separator(c) || c == 'の' || c == 'ノ');
+        let sep = cs
+            .get(j)
+            .copied()
+            .filter(|&c| is_separator(c) || c == 'の' || c == 'ノ');
         let num_after = cs.get(j + 1).is_some_and(|&c| is_number(c));
         if sep.is_some() && num_after {
             i = j + 1;
@@ -440,7 +449,10 @@ mod tests {
             None,
             Boundary::Word,
         );
-        assert!(words.contains(&"グランドパークレジデンス".to_string()), "{words:?}");
+        assert!(
+            words.contains(&"グランドパークレジデンス".to_string()),
+            "{words:?}"
+        );
         assert!(words.contains(&"タワー".to_string()), "{words:?}");
     }
 

@@ -2,9 +2,7 @@
 //!
 //! May use the rest of `render::form`.
 
-use super::{
-    Align, Axis, Ctx, LineBreaking, MarkupError, Node, ParaBox, Parser, TextBox, VAlign,
-};
+use super::{Align, Axis, Ctx, LineBreaking, MarkupError, Node, ParaBox, Parser, TextBox, VAlign};
 
 impl<'input> Parser<'input> {
     pub(super) fn valign(

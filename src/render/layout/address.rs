@@ -99,9 +99,9 @@ pub(super) fn break_address(
         let mut parts = vec![(0, para.len())];
         if widths.of(0, para.len()) > width + 0.01 {
             // The building goes to its own line.
-            if let Some(b) = (1..para.len()).find(|&i| {
-                pens[i].is_some() && kind_at(&para[i]) == Some(Boundary::Building)
-            }) {
+            if let Some(b) = (1..para.len())
+                .find(|&i| pens[i].is_some() && kind_at(&para[i]) == Some(Boundary::Building))
+            {
                 parts = vec![(0, b), (b, para.len())];
             }
         }

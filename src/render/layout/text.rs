@@ -78,7 +78,9 @@ impl Ctx<'_> {
     pub(super) fn para(&mut self, p: &ParaBox) -> Result<(), LayoutError> {
         let base = p.runs.first().map(|r| r.style.size).unwrap_or(10.5);
         let kinds = match &p.breaking {
-            LineBreaking::Address { postal } => Some(self.address_kinds(&p.runs, postal.as_deref())?),
+            LineBreaking::Address { postal } => {
+                Some(self.address_kinds(&p.runs, postal.as_deref())?)
+            }
             LineBreaking::Text => None,
         };
         let mut scale = 1.0;
