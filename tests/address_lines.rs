@@ -35,7 +35,11 @@ fn run_saiyo(dir: &Path, stock: &str) -> std::path::PathBuf {
     });
     let out = dir.join("out");
     let ran = run_job(&job, &out, &["-q"]);
-    assert_eq!(ran.code, 1, "the sample has deliberate rejects: {}", ran.stderr);
+    assert_eq!(
+        ran.code, 1,
+        "the sample has deliberate rejects: {}",
+        ran.stderr
+    );
     out.join("saiyo").join("2025-03-10")
 }
 
