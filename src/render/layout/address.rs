@@ -137,9 +137,14 @@ fn best_breaks(
     for k in 1..stops.len() {
         let e = stops[k];
         let pen = if e < hi { pens[e].unwrap_or(0.0) } else { 0.0 };
-        for j in 0..k {
+        // Lines grow as their start moves back: stop at the first that is
+        // too wide, so a long text costs its stops times a line's stops.
+        for j in (0..k).rev() {
             let w = widths.of(stops[j], e);
-            if !cost[j].is_finite() || w > width + 0.01 {
+            if w > width + 0.01 {
+                break;
+            }
+            if !cost[j].is_finite() {
                 continue;
             }
             let slack = (width - w) / width.max(1.0);
