@@ -625,3 +625,395 @@ fn punctuation_is_squeezed_to_pull_a_character_back() {
         last.x
     );
 }
+
+/// The address boxes of the bundled forms (templates/saiyo.xml's window
+/// and templates/labels.xml's two stocks, with their sample job values):
+/// name, width, font size, line height and height in mm.
+const ADDRESS_BOXES: [(&str, f32, f32, f32, f32); 3] = [
+    ("window", 82.0, 10.5, 1.4, 16.5),
+    ("a12", 74.4, 9.5, 1.3, 13.571),
+    ("a24", 57.0, 8.0, 1.3, 11.507),
+];
+
+/// Real towns with their postal codes (block numbers and buildings made
+/// up), and the lines each gives in the window, on the 12-up and on the
+/// 24-up label.
+const ADDRESSES: [(&str, &str, [&[&str]; 3]); 20] = [
+    (
+        "0600001",
+        "北海道札幌市中央区北一条西2丁目1-1　札幌グランドパークレジデンス北一条西タワー棟1502",
+        [
+            &[
+                "北海道札幌市中央区北一条西2丁目1-1",
+                "札幌グランドパークレジデンス北一条西タワー棟",
+                "1502",
+            ],
+            &[
+                "北海道札幌市中央区北一条西2丁目1-1",
+                "札幌グランドパークレジデンス北一条西タワー棟",
+                "1502",
+            ],
+            &[
+                "北海道札幌市中央区北一条西2丁目1-1",
+                "札幌グランドパークレジデンス",
+                "北一条西タワー棟1502",
+            ],
+        ],
+    ),
+    (
+        "1530051",
+        "東京都目黒区上目黒1丁目8-4　グリーンハイツ203",
+        [
+            &["東京都目黒区上目黒1丁目8-4", "グリーンハイツ203"],
+            &["東京都目黒区上目黒1丁目8-4", "グリーンハイツ203"],
+            &["東京都目黒区上目黒1丁目8-4", "グリーンハイツ203"],
+        ],
+    ),
+    (
+        "2110063",
+        "神奈川県川崎市中原区小杉町3丁目12-5　メゾン・ソレイユ１０２号室",
+        [
+            &[
+                "神奈川県川崎市中原区小杉町3丁目12-5",
+                "メゾン・ソレイユ１０２号室",
+            ],
+            &[
+                "神奈川県川崎市中原区小杉町3丁目12-5",
+                "メゾン・ソレイユ１０２号室",
+            ],
+            &[
+                "神奈川県川崎市中原区小杉町3丁目12-5",
+                "メゾン・ソレイユ１０２号室",
+            ],
+        ],
+    ),
+    (
+        "6008022",
+        "京都府京都市下京区河原町通四条下る稲荷町318",
+        [
+            &["京都府京都市下京区河原町通四条下る稲荷町318"],
+            &["京都府京都市下京区河原町通四条下る稲荷町318"],
+            &["京都府京都市下京区", "河原町通四条下る稲荷町318"],
+        ],
+    ),
+    (
+        "6048026",
+        "京都府京都市中京区寺町通四条上ル米屋町384　寺町ハイツ５０５号室",
+        [
+            &[
+                "京都府京都市中京区寺町通四条上ル米屋町384",
+                "寺町ハイツ５０５号室",
+            ],
+            &[
+                "京都府京都市中京区寺町通四条上ル米屋町384",
+                "寺町ハイツ５０５号室",
+            ],
+            &[
+                "京都府京都市中京区",
+                "寺町通四条上ル米屋町384",
+                "寺町ハイツ５０５号室",
+            ],
+        ],
+    ),
+    (
+        "1901212",
+        "東京都西多摩郡瑞穂町殿ケ谷1234番地",
+        [
+            &["東京都西多摩郡瑞穂町殿ケ谷1234番地"],
+            &["東京都西多摩郡瑞穂町殿ケ谷1234番地"],
+            &["東京都西多摩郡瑞穂町殿ケ谷1234番地"],
+        ],
+    ),
+    (
+        "0711501",
+        "北海道上川郡東神楽町南一条西1丁目2番3号　コーポ東神楽B604号",
+        [
+            &[
+                "北海道上川郡東神楽町南一条西1丁目2番3号",
+                "コーポ東神楽B604号",
+            ],
+            &[
+                "北海道上川郡東神楽町南一条西1丁目2番3号",
+                "コーポ東神楽B604号",
+            ],
+            &[
+                "北海道上川郡東神楽町南一条西1丁目2番3号",
+                "コーポ東神楽B604号",
+            ],
+        ],
+    ),
+    (
+        "9800811",
+        "宮城県仙台市青葉区一番町三丁目九番十八号",
+        [
+            &["宮城県仙台市青葉区一番町三丁目九番十八号"],
+            &["宮城県仙台市青葉区一番町三丁目九番十八号"],
+            &["宮城県仙台市青葉区一番町三丁目九番十八号"],
+        ],
+    ),
+    (
+        "1000005",
+        "東京都千代田区丸の内二丁目7番3号　東京ビルディング１５階",
+        [
+            &["東京都千代田区丸の内二丁目7番3号", "東京ビルディング１５階"],
+            &["東京都千代田区丸の内二丁目7番3号", "東京ビルディング１５階"],
+            &["東京都千代田区丸の内二丁目7番3号", "東京ビルディング１５階"],
+        ],
+    ),
+    (
+        "1890014",
+        "東京都東村山市本町2丁目3-4　サンライズマンション1102",
+        [
+            &["東京都東村山市本町2丁目3-4", "サンライズマンション1102"],
+            &["東京都東村山市本町2丁目3-4", "サンライズマンション1102"],
+            &["東京都東村山市本町2丁目3-4", "サンライズマンション1102"],
+        ],
+    ),
+    (
+        "6391160",
+        "奈良県大和郡山市北郡山町248番地の4",
+        [
+            &["奈良県大和郡山市北郡山町248番地の4"],
+            &["奈良県大和郡山市北郡山町248番地の4"],
+            &["奈良県大和郡山市北郡山町248番地の4"],
+        ],
+    ),
+    (
+        "0460003",
+        "北海道余市郡余市町黒川町5丁目12番地",
+        [
+            &["北海道余市郡余市町黒川町5丁目12番地"],
+            &["北海道余市郡余市町黒川町5丁目12番地"],
+            &["北海道余市郡余市町黒川町5丁目12番地"],
+        ],
+    ),
+    (
+        "2630023",
+        "千葉県千葉市稲毛区緑町3丁目30-8　郵便ビル403号",
+        [
+            &["千葉県千葉市稲毛区緑町3丁目30-8", "郵便ビル403号"],
+            &["千葉県千葉市稲毛区緑町3丁目30-8", "郵便ビル403号"],
+            &["千葉県千葉市稲毛区緑町3丁目30-8", "郵便ビル403号"],
+        ],
+    ),
+    (
+        "3050861",
+        "茨城県つくば市大字谷田部1234番地",
+        [
+            &["茨城県つくば市大字谷田部1234番地"],
+            &["茨城県つくば市大字谷田部1234番地"],
+            &["茨城県つくば市大字谷田部1234番地"],
+        ],
+    ),
+    (
+        "9040322",
+        "沖縄県中頭郡読谷村字波平123番地",
+        [
+            &["沖縄県中頭郡読谷村字波平123番地"],
+            &["沖縄県中頭郡読谷村字波平123番地"],
+            &["沖縄県中頭郡読谷村字波平123番地"],
+        ],
+    ),
+    (
+        "2700104",
+        "千葉県流山市森のロジスティクスパーク1丁目2-3　ロジスティクスセンター北棟2階",
+        [
+            &[
+                "千葉県流山市森のロジスティクスパーク1丁目2-3",
+                "ロジスティクスセンター北棟2階",
+            ],
+            &[
+                "千葉県流山市森のロジスティクスパーク1丁目2-3",
+                "ロジスティクスセンター北棟2階",
+            ],
+            &[
+                "千葉県流山市",
+                "森のロジスティクスパーク1丁目2-3",
+                "ロジスティクスセンター北棟2階",
+            ],
+        ],
+    ),
+    (
+        "3300854",
+        "埼玉県さいたま市大宮区桜木町1丁目7-5　ソニックシティビル20階",
+        [
+            &[
+                "埼玉県さいたま市大宮区桜木町1丁目7-5",
+                "ソニックシティビル20階",
+            ],
+            &[
+                "埼玉県さいたま市大宮区桜木町1丁目7-5",
+                "ソニックシティビル20階",
+            ],
+            &[
+                "埼玉県さいたま市大宮区桜木町1丁目7-5",
+                "ソニックシティビル20階",
+            ],
+        ],
+    ),
+    (
+        "1100016",
+        "東京都台東区台東5-6-3　ABCビル10F",
+        [
+            &["東京都台東区台東5-6-3　ABCビル10F"],
+            &["東京都台東区台東5-6-3　ABCビル10F"],
+            &["東京都台東区台東5-6-3　ABCビル10F"],
+        ],
+    ),
+    (
+        "2110063",
+        "神奈川県川崎市中原区小杉町3丁目12-5　パークシティ武蔵小杉ミッドスカイタワー棟2801号室",
+        [
+            &[
+                "神奈川県川崎市中原区小杉町3丁目12-5",
+                "パークシティ武蔵小杉ミッドスカイタワー棟",
+                "2801号室",
+            ],
+            &[
+                "神奈川県川崎市中原区小杉町3丁目12-5",
+                "パークシティ武蔵小杉ミッドスカイタワー棟",
+                "2801号室",
+            ],
+            &[
+                "神奈川県川崎市中原区小杉町3丁目12-5",
+                "パークシティ武蔵小杉ミッドスカイタワー棟",
+                "2801号室",
+            ],
+        ],
+    ),
+    (
+        "1901212",
+        "東京都西多摩郡瑞穂町殿ケ谷1234番地の5　サンハイム瑞穂ガーデンテラス東館305",
+        [
+            &[
+                "東京都西多摩郡瑞穂町殿ケ谷1234番地の5",
+                "サンハイム瑞穂ガーデンテラス東館305",
+            ],
+            &[
+                "東京都西多摩郡瑞穂町殿ケ谷1234番地の5",
+                "サンハイム瑞穂ガーデンテラス東館305",
+            ],
+            &[
+                "東京都西多摩郡瑞穂町殿ケ谷1234番地の5",
+                "サンハイム瑞穂ガーデンテラス東館305",
+            ],
+        ],
+    ),
+];
+
+/// The lines of an address laid out in a box of the given form.
+fn address_lines_in(
+    fonts: &FontSet,
+    (w, size, lh, h): (f32, f32, f32, f32),
+    x: f32,
+    postal: &str,
+    address: &str,
+) -> Vec<String> {
+    let markup = format!(
+        "<form><page><para x=\"{x}mm\" y=\"20mm\" w=\"{w}mm\" h=\"{h}mm\" line-height=\"{lh}\" \
+         font-size=\"{size}pt\" fit=\"shrink\" break=\"address\" postal=\"{postal}\">{address}</para></page></form>"
+    );
+    let laid = lay_with(&markup, fonts).unwrap_or_else(|e| panic!("{address}: {e}"));
+    lines_of(&laid.pages[0])
+}
+
+fn is_katakana(c: char) -> bool {
+    ('ァ'..='ヺ').contains(&c) || c == 'ー'
+}
+
+#[test]
+fn addresses_break_where_a_person_would_on_every_form() {
+    let fonts = fonts();
+    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    for (postal, address, want) in ADDRESSES {
+        for (k, (form, w, size, lh, h)) in ADDRESS_BOXES.into_iter().enumerate() {
+            let lines = address_lines_in(&fonts, (w, size, lh, h), 10.0, postal, address);
+            let at = format!("{form}: {lines:?}");
+            // Nothing lost: only the spaces at a break vanish.
+            let squash = |s: &str| s.replace(['　', ' '], "");
+            assert_eq!(squash(&lines.concat()), squash(address), "{at}");
+            for pair in lines.windows(2) {
+                let last = pair[0].chars().last().unwrap();
+                let first = pair[1].chars().next().unwrap();
+                assert!(
+                    !kinsoku::no_line_start(first),
+                    "{first} starts a line at {at}"
+                );
+                assert!(!(digit(last) && digit(first)), "number split at {at}");
+                assert!(
+                    !(is_katakana(last) && is_katakana(first)),
+                    "katakana word split at {at}"
+                );
+            }
+            // The same box elsewhere on a page gives the same lines.
+            let moved = address_lines_in(&fonts, (w, size, lh, h), 60.0, postal, address);
+            assert_eq!(moved, lines, "{form}: moved");
+            assert_eq!(lines, want[k], "{form} {address}");
+        }
+    }
+}
+
+#[test]
+fn addresses_keep_their_rules_at_every_width() {
+    let fonts = fonts();
+    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let size = 9.0;
+    for (postal, address, _) in ADDRESSES {
+        let building = address.split_once('　').map(|(_, b)| b);
+        let longest_katakana = address
+            .split(|c: char| !is_katakana(c))
+            .map(|w| w.chars().count())
+            .max()
+            .unwrap_or(0);
+        for mm in (25..=90).step_by(5) {
+            let w = mm as f32;
+            let markup = format!(
+                "<form><page><para x=\"10mm\" y=\"10mm\" w=\"{w}mm\" font-size=\"{size}pt\" \
+                 break=\"address\" postal=\"{postal}\">{address}</para></page></form>"
+            );
+            let laid = lay_with(&markup, &fonts).unwrap_or_else(|e| panic!("{mm}mm: {e}"));
+            let lines = lines_of(&laid.pages[0]);
+            let at = format!("{mm}mm: {lines:?}");
+            let squash = |s: &str| s.replace(['　', ' '], "");
+            assert_eq!(squash(&lines.concat()), squash(address), "{at}");
+            // A katakana word that fits on a line is never split.
+            let word_fits = longest_katakana as f32 * size <= w * PT_PER_MM;
+            for pair in lines.windows(2) {
+                let last = pair[0].chars().last().unwrap();
+                let first = pair[1].chars().next().unwrap();
+                assert!(
+                    !kinsoku::no_line_start(first),
+                    "{first} starts a line at {at}"
+                );
+                assert!(!(digit(last) && digit(first)), "number split at {at}");
+                if word_fits {
+                    assert!(
+                        !(is_katakana(last) && is_katakana(first)),
+                        "katakana word split at {at}"
+                    );
+                }
+            }
+            // The building starts a line when the address needs more than one.
+            if let (Some(b), true) = (building, lines.len() > 1) {
+                let head: String = b.chars().take(2).collect();
+                assert!(lines.iter().any(|l| l.starts_with(&head)), "{at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn address_breaking_is_refused_where_it_makes_no_sense() {
+    let err = form::parse(
+        "<form><page><para x=\"1mm\" y=\"1mm\" w=\"50mm\" postal=\"1000005\">x</para></page></form>",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("postal"), "{err}");
+    let err = form::parse(
+        "<form><page><para x=\"1mm\" y=\"1mm\" w=\"50mm\" break=\"word\">x</para></page></form>",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("break"), "{err}");
+}

@@ -9,6 +9,7 @@
 //! `docs/templates.md`.
 
 use crate::japan::jtext;
+use crate::japan::postal::{Boundary, PostalData};
 
 const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
 /// Units of ten thousand, from 10^4 up (u64 reaches 1.8 × 10^19, i.e. 京).
@@ -319,18 +320,23 @@ fn is_number_char(c: char) -> bool {
 }
 
 /// Splits an address into lines at most `width` full-width characters wide
-/// (ASCII counts ½), breaking at the most natural point that fits:
-/// at a space (the space is dropped), after the prefecture, after 市区町村郡
-/// of the municipality, or before the block number. A block number such as
-/// `1丁目8-4` is never split. A piece longer than a whole line is cut where
-/// it must be, still outside numbers when possible.
+/// (ASCII counts ½), breaking at the most natural point that fits, among
+/// the places [`PostalData::address_breaks`] finds (the same as
+/// `<para break="address">`): before the building, after the prefecture
+/// and the municipality (preferred: the earliest of these wins when the
+/// rest still fits on one line), after a 郡 or a city with wards, before
+/// the block number and the room, at a space (dropped). A block number
+/// such as `1丁目8-4` is never split. A piece longer than a whole line is
+/// cut between its words, or where it must be, still outside numbers when
+/// possible.
 pub fn address_lines(address: &str, width: f32) -> Vec<String> {
-    let chars: Vec<char> = address.trim().chars().collect();
+    let text = address.trim();
+    let chars: Vec<char> = text.chars().collect();
     if chars.is_empty() {
         return Vec::new();
     }
     let width = width.max(1.0);
-    let (breaks, strong) = address_breaks(&chars);
+    let (breaks, strong, words) = address_breaks(text);
 
     let mut lines = Vec::new();
     let mut start = 0;
@@ -354,15 +360,18 @@ pub fn address_lines(address: &str, width: f32) -> Vec<String> {
         }
         let fits = |end: usize| str_width(&chars[start..end]) <= width;
         let rest_fits = |from: usize| str_width(&chars[from..]) <= width;
-        let furthest = breaks
-            .iter()
-            .copied()
-            .filter(|&b| b > start && fits(b))
-            .max();
-        // An earlier break after the prefecture/municipality (or at a space)
-        // wins when the rest still fits on one line: same line count, and
-        // the town stays with its block number.
-        let preferred = furthest.and_then(|best| {
+        let furthest = |among: &[usize]| {
+            among
+                .iter()
+                .copied()
+                .filter(|&b| b > start && fits(b))
+                .max()
+        };
+        let best = furthest(&breaks);
+        // An earlier break before the building or after the
+        // prefecture/municipality wins when the rest still fits on one
+        // line: same line count, and the town stays with its block number.
+        let preferred = best.and_then(|best| {
             strong
                 .iter()
                 .copied()
@@ -370,7 +379,8 @@ pub fn address_lines(address: &str, width: f32) -> Vec<String> {
                 .max()
         });
         let end = preferred
-            .or(furthest)
+            .or(best)
+            .or_else(|| furthest(&words))
             .unwrap_or_else(|| forced_cut(&chars, start, width));
         lines.push(
             chars[start..end]
@@ -409,56 +419,29 @@ fn forced_cut(chars: &[char], start: usize, width: f32) -> usize {
     }
 }
 
-/// Where an address's lines may end: every break opportunity (before a
-/// number run, at spaces, after the prefecture and 市区町村郡), and the
-/// preferred ones among them (after the prefecture or municipality, at
-/// spaces). Index i means "a line may end before chars[i]".
-fn address_breaks(chars: &[char]) -> (Vec<usize>, Vec<usize>) {
-    // Break opportunities: index i means "a line may end before chars[i]";
-    // the bool says whether chars[i] is a space to drop.
-    let mut breaks: Vec<usize> = Vec::new();
-    // Breaks after the prefecture or municipality, and at spaces: preferred.
-    let mut strong: Vec<usize> = Vec::new();
-    let text: String = chars.iter().collect();
-    let mut start_muni = 0;
-    if let Some(p) = crate::japan::postal::PREFECTURES
-        .iter()
-        .find(|p| text.starts_with(*p))
-    {
-        start_muni = p.chars().count();
-        breaks.push(start_muni);
-        strong.push(start_muni);
-    }
-    let first_number = chars
-        .iter()
-        .position(|c| c.is_ascii_digit() || ('０'..='９').contains(c))
-        .unwrap_or(chars.len());
-    let mut last = start_muni;
-    for (i, c) in chars.iter().enumerate().take(first_number) {
-        if i >= start_muni && matches!(c, '市' | '区' | '町' | '村' | '郡') && i + 1 - last >= 2
-        {
-            breaks.push(i + 1);
-            strong.push(i + 1);
-            last = i + 1;
+/// Where an address's lines may end, as char indices (i: a line may end
+/// before `chars[i]`): every break of [`PostalData::address_breaks`] but
+/// the word boundaries, the preferred ones among them (before the building,
+/// after the prefecture and the municipality), and the word boundaries
+/// (for a piece longer than a line).
+fn address_breaks(text: &str) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let (mut breaks, mut strong, mut words) = (Vec::new(), Vec::new(), Vec::new());
+    let Ok(data) = PostalData::embedded() else {
+        return (breaks, strong, words);
+    };
+    let index = |at: usize| text[..at].chars().count();
+    for b in data.address_breaks(text, None) {
+        let i = index(b.at);
+        match b.kind {
+            Boundary::Building | Boundary::Major => {
+                breaks.push(i);
+                strong.push(i);
+            }
+            Boundary::Minor => breaks.push(i),
+            Boundary::Word => words.push(i),
         }
     }
-    for (i, c) in chars.iter().enumerate() {
-        if c.is_whitespace() {
-            breaks.push(i);
-            strong.push(i);
-        }
-        // Before a number run that follows a non-number (not inside one).
-        if i > 0
-            && (c.is_ascii_digit() || ('０'..='９').contains(c))
-            && !is_number_char(chars[i - 1])
-            && !chars[i - 1].is_whitespace()
-        {
-            breaks.push(i);
-        }
-    }
-    breaks.sort_unstable();
-    breaks.dedup();
-    (breaks, strong)
+    (breaks, strong, words)
 }
 
 #[cfg(test)]
@@ -634,6 +617,13 @@ mod tests {
                 "東京都杉並区阿佐谷南3丁目21-14",
                 12.0,
                 &["東京都杉並区", "阿佐谷南3丁目21-14"],
+            ),
+            // 東村山市 is one city (the 村 inside it is no break), found in
+            // the postal table like every other city.
+            (
+                "東京都東村山市本町2丁目3-4",
+                6.0,
+                &["東京都", "東村山市", "本町2丁目3-4"],
             ),
             ("", 10.0, &[]),
         ];

@@ -46,29 +46,17 @@ impl PostalData {
         }
         let address = strip_postal_mark(address);
         let addr = Canon::new(address);
-        let mut best: Option<(usize, usize, Entry<'_>)> = None; // (town start, end, entry)
-        let mut status = Status::PrefectureMismatch;
-        for e in &entries {
-            let pos = match match_pref_city(&addr, e) {
-                Ok(pos) => pos,
-                Err(s) => {
-                    status = status.max(s);
-                    continue;
-                }
-            };
-            status = status.max(Status::TownMismatch);
-            let Some(end) = match_town(&addr, pos, e.town).or_else(|| kyoto_town(&addr, pos, e))
-            else {
-                continue;
-            };
-            if best.is_none_or(|(_, b, _)| end > b) {
-                best = Some((pos, end, *e));
+        let (start, end, e) = match best_place(&addr, &entries) {
+            Ok(Place {
+                city_end,
+                town_end,
+                entry,
+            }) => (city_end, town_end, entry),
+            Err(status) => {
+                let mut v = self.mismatch(status, &entries);
+                v.suggestions = self.codes_for_address(address);
+                return v;
             }
-        }
-        let Some((start, end, e)) = best else {
-            let mut v = self.mismatch(status, &entries);
-            v.suggestions = self.codes_for_address(address);
-            return v;
         };
         // The address may name a longer town of the same city (本町田 for
         // 本町), or a town with its own code where this is the catch-all.
@@ -192,6 +180,42 @@ impl PostalData {
             ),
         )
     }
+}
+
+/// Where an address (in canonical form) names one entry's place: the
+/// canonical positions after its prefecture and city and after its town.
+pub(super) struct Place<'a> {
+    pub(super) city_end: usize,
+    pub(super) town_end: usize,
+    pub(super) entry: Entry<'a>,
+}
+
+/// The entry among `entries` whose town the address names furthest, or
+/// the most specific disagreement when none agrees.
+pub(super) fn best_place<'a>(addr: &Canon, entries: &[Entry<'a>]) -> Result<Place<'a>, Status> {
+    let mut best: Option<Place<'a>> = None;
+    let mut status = Status::PrefectureMismatch;
+    for e in entries {
+        let pos = match match_pref_city(addr, e) {
+            Ok(pos) => pos,
+            Err(s) => {
+                status = status.max(s);
+                continue;
+            }
+        };
+        status = status.max(Status::TownMismatch);
+        let Some(end) = match_town(addr, pos, e.town).or_else(|| kyoto_town(addr, pos, e)) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|b| end > b.town_end) {
+            best = Some(Place {
+                city_end: pos,
+                town_end: end,
+                entry: *e,
+            });
+        }
+    }
+    best.ok_or(status)
 }
 
 /// Why [`PostalData::customer_barcode`] made no barcode.

@@ -26,16 +26,19 @@
 //! Files: `table` (loading and lookup), `canon` (the canonical form),
 //! `matching` (one entry's names against an address), `address` (the
 //! agreement check, the split, suggestions, the customer barcode),
+//! `segments` (where a person breaks an address into lines),
 //! `verdict` (what the check says). Uses `japan::barcode` and
 //! `japan::jtext`.
 
 mod address;
 mod canon;
 mod matching;
+mod segments;
 mod table;
 mod verdict;
 
 pub use address::BarcodeFailure;
 pub use matching::PREFECTURES;
+pub use segments::{AddressBreak, Boundary};
 pub use table::{format_code, Entry, Kind, PostalData, PostalDataError, DATA_VERSION};
 pub use verdict::{Split, Status, Verdict};

@@ -2,7 +2,7 @@
 //!
 //! May use the rest of `render::form`.
 
-use super::{Align, Axis, Ctx, MarkupError, Node, ParaBox, Parser, TextBox, VAlign};
+use super::{Align, Axis, Ctx, LineBreaking, MarkupError, Node, ParaBox, Parser, TextBox, VAlign};
 
 impl<'input> Parser<'input> {
     pub(super) fn valign(
@@ -70,6 +70,8 @@ impl<'input> Parser<'input> {
             "line-height",
             "indent",
             "hanging",
+            "break",
+            "postal",
         ];
         allowed.extend_from_slice(Self::STYLE_ATTRS);
         self.check_attrs(node, &allowed)?;
@@ -91,7 +93,26 @@ impl<'input> Parser<'input> {
                 Some(v) => self.boolean(node, "hanging", v)?,
                 None => false,
             },
+            breaking: self.breaking(node)?,
             runs: self.runs(node, &style, 0)?,
         })
+    }
+
+    /// `break="text|address"` and, for an address, its `postal` code.
+    fn breaking(&self, node: Node) -> Result<LineBreaking, MarkupError> {
+        let postal = node.attribute("postal").map(str::to_owned);
+        match node.attribute("break") {
+            None | Some("text") if postal.is_some() => Err(self.err(
+                node,
+                "postal は break=\"address\" と一緒に指定します (postal needs break=\"address\")"
+                    .into(),
+            )),
+            None | Some("text") => Ok(LineBreaking::Text),
+            Some("address") => Ok(LineBreaking::Address { postal }),
+            Some(v) => Err(self.err(
+                node,
+                format!("break は text, address のいずれかです (got {v})"),
+            )),
+        }
     }
 }

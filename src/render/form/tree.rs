@@ -291,8 +291,24 @@ pub struct ParaBox {
     pub fit: Fit,
     /// Whether 。、．， may hang past the right edge (ぶら下げ).
     pub hanging: bool,
+    /// Where lines may break (`break="address"`).
+    pub breaking: LineBreaking,
     /// The text.
     pub runs: Vec<Run>,
+}
+
+/// Where a paragraph's lines may break.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum LineBreaking {
+    /// Wherever UAX #14 and the kinsoku rules allow.
+    #[default]
+    Text,
+    /// The text is one postal address: lines break between its parts as a
+    /// person would (`japan::postal::AddressBreak`), falling back to the
+    /// text rules only inside a part longer than a line. `postal` (the
+    /// markup's `postal` attribute) finds the place in the postal table
+    /// directly.
+    Address { postal: Option<String> },
 }
 
 /// `<table>`: rows of cells on a column grid.

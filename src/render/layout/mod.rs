@@ -14,7 +14,8 @@
 //! limit, before the page is built.
 //!
 //! One file per concept: errors ([`error`]), shaping text into glyphs with
-//! ruby ([`shaping`]), breaking and placing lines ([`lines`]), the text
+//! ruby ([`shaping`]), breaking and placing lines ([`lines`]), address
+//! lines broken where a person would ([`address`]), the text
 //! boxes and their fit rules ([`text`]), tables ([`table`]), images and QR
 //! codes ([`graphics`]) and the customer barcode with its postal-code and
 //! address agreement ([`customer_barcode`]). The layout's methods are
@@ -23,6 +24,7 @@
 //! May use `crate::render` (form, fonts, image, kinsoku, page, barcode) and
 //! `crate::japan` (postal data and the barcode's code).
 
+mod address;
 mod customer_barcode;
 mod error;
 mod graphics;

@@ -28,6 +28,8 @@ pub(super) struct Item {
     pub(super) text: String,
     /// The base character.
     pub(super) ch: char,
+    /// Byte offset of the character in the element's whole text.
+    pub(super) at: usize,
     pub(super) font: FontId,
     pub(super) gid: u16,
     /// Advance in points at `size`, without letter spacing.
@@ -56,6 +58,12 @@ pub(super) struct Item {
 impl Item {
     pub(super) fn is_space(&self) -> bool {
         self.ch == ' '
+    }
+
+    /// A space of either width (an ideographic space is drawn, but not at
+    /// an address line's end).
+    pub(super) fn is_any_space(&self) -> bool {
+        self.ch == ' ' || self.ch == '\u{3000}'
     }
 }
 
@@ -136,6 +144,7 @@ impl Ctx<'_> {
                 let mut item = Item {
                     text: String::new(),
                     ch,
+                    at,
                     font: chain[0],
                     gid: 0,
                     advance: 0.0,

@@ -1,12 +1,14 @@
 //! `<text>` and `<para>` boxes: lines fitted to the box by the element's
-//! `fit` rule (shrink, reject or clip).
+//! `fit` rule (shrink, reject or clip); a `<para break="address">` breaks
+//! its lines as an address (`address`).
 //!
 //! May use `crate::render` (form).
 
+use super::address::break_address;
 use super::lines::{line_fits, lines_height, make_line, LineFrame};
 use super::shaping::Item;
 use super::{Ctx, LayoutError};
-use crate::render::form::{Align, Fit, ParaBox, Pos, TextBox, VAlign};
+use crate::render::form::{Align, Fit, LineBreaking, ParaBox, Pos, TextBox, VAlign};
 use crate::render::page::Op;
 
 impl Ctx<'_> {
@@ -75,10 +77,20 @@ impl Ctx<'_> {
 
     pub(super) fn para(&mut self, p: &ParaBox) -> Result<(), LayoutError> {
         let base = p.runs.first().map(|r| r.style.size).unwrap_or(10.5);
+        let kinds = match &p.breaking {
+            LineBreaking::Address { postal } => {
+                Some(self.address_kinds(&p.runs, postal.as_deref())?)
+            }
+            LineBreaking::Text => None,
+        };
         let mut scale = 1.0;
         loop {
             let items = self.shape(&p.runs, scale, p.pos)?;
-            let lines = self.break_lines(items, p.w, p.indent, p.hanging);
+            let address = kinds.as_ref().and_then(|k| break_address(&items, p.w, k));
+            let lines = match address {
+                Some(lines) => lines,
+                None => self.break_lines(items, p.w, p.indent, p.hanging),
+            };
             let height = lines_height(&lines, p.line_height);
             let fits = p.h.is_none_or(|h| height <= h + 0.01)
                 && lines.lines.iter().all(|l| line_fits(l, p.w, p.hanging));
